@@ -1,0 +1,59 @@
+"""How a new sighting of a known event combines with what the ledger already holds.
+
+Events are keyed by content-addressed id. Most kinds are immutable: a second sighting is a
+duplicate. Two kinds can learn more over time:
+
+* a :class:`~burn.records.Turn` can be read mid-stream, so a later snapshot of the same response
+  may carry more output. The usage of the snapshot with the most output (tie: largest total) wins;
+  the turn stays attributed to the earliest sighting (timestamp, then session id), so a resumed
+  session that copies history does not steal its turns (DESIGN §5).
+* a :class:`~burn.records.SessionInfo` or :class:`~burn.records.UserTurn` fills fields it did not
+  know yet (a slug written later, the agent type from a ``.meta.json`` sidecar, the id of the
+  response that followed a prompt read at the end of a file).
+
+:func:`merge` returns the merged record, or ``None`` when the new sighting adds nothing — the
+ledger then appends nothing, which is what makes re-reading unchanged data free.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from burn.records import Record, SessionInfo, Turn, UserTurn
+
+_TURN_ATTRIBUTION = ("session_id", "ts", "is_sidechain", "agent_id")
+
+
+def merge(old: Record, new: Record) -> Record | None:
+    """Combine two sightings of the same event id; ``None`` when ``new`` adds nothing."""
+    if isinstance(old, Turn) and isinstance(new, Turn):
+        return _merge_turn(old, new)
+    if isinstance(old, SessionInfo) and isinstance(new, SessionInfo):
+        return _fill_unknown(old, new)
+    if isinstance(old, UserTurn) and isinstance(new, UserTurn):
+        return _fill_unknown(old, new)
+    return None
+
+
+def _merge_turn(old: Turn, new: Turn) -> Turn | None:
+    usage_from = new if new.usage.rank() > old.usage.rank() else old
+    attribution_from = new if (new.ts, new.session_id) < (old.ts, old.session_id) else old
+    if usage_from is old and attribution_from is old:
+        return None
+    merged = attrs.evolve(usage_from, **{f: getattr(attribution_from, f) for f in _TURN_ATTRIBUTION})
+    return None if merged == old else merged
+
+
+def _fill_unknown(old: SessionInfo | UserTurn, new: SessionInfo | UserTurn) -> Record | None:
+    changes: dict[str, object] = {}
+    for field in attrs.fields(type(old)):
+        mine, theirs = getattr(old, field.name), getattr(new, field.name)
+        if field.name == "first_seen_ts":
+            if theirs is not None and (mine is None or theirs < mine):
+                changes[field.name] = theirs
+        elif mine is None and theirs is not None:
+            changes[field.name] = theirs
+        elif field.name == "relationship" and mine == "root" and theirs != "root":
+            # A session first seen without its lineage (e.g. from a progress copy) learns it later.
+            changes[field.name] = theirs
+    return attrs.evolve(old, **changes) if changes else None

@@ -1,0 +1,202 @@
+"""Plugin manager: loading with per-plugin failure isolation, and a typed facade over the hooks.
+
+pluggy itself does not isolate failures: one distribution that fails to import aborts
+``load_setuptools_entrypoints``, and one hookimpl that raises aborts the whole hook call. burn
+loads each entry point on its own and calls each implementation on its own, so a broken
+third-party plugin costs one warning line and everything else keeps working. With
+``BURN_STRICT_PLUGINS=1`` (tests, CI) the first failure is fatal instead.
+
+Switches (environment):
+
+* ``BURN_LOAD_PLUGINS=a,b`` — allowlist of entry-point names to load (empty value: load none);
+* ``BURN_DISABLE_PLUGINS=a,b`` — entry-point names to block;
+* ``BURN_STRICT_PLUGINS=1`` — plugin failures raise :class:`~burn.errors.PluginError`.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pluggy
+
+from burn import hookspecs
+from burn.errors import PluginError
+
+if TYPE_CHECKING:
+    from burn.exporter import Exporter
+    from burn.reader import Reader
+    from burn.store import StoreFactory
+
+GROUP = "burn"
+
+
+@attrs.frozen
+class PluginFailure:
+    plugin: str
+    stage: str  # "load" | "validate" | hook name
+    error: str
+
+    def message(self) -> str:
+        where = "failed to load" if self.stage == "load" else f"failed in {self.stage}"
+        return f'plugin "{self.plugin}" {where}: {self.error}'
+
+
+@attrs.frozen
+class PluginInfo:
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: tuple[str, ...]
+    error: str | None = None
+
+
+def _split(value: str | None) -> set[str] | None:
+    if value is None:
+        return None
+    return {v.strip() for v in value.split(",") if v.strip()}
+
+
+class Plugins:
+    """The plugin manager plus what it loaded, failed on, and registered."""
+
+    def __init__(self, env: Mapping[str, str] | None = None, *, load_entrypoints: bool = True) -> None:
+        self.env = os.environ if env is None else env
+        self.strict = self.env.get("BURN_STRICT_PLUGINS", "") not in ("", "0")
+        self.pm = pluggy.PluginManager(GROUP)
+        self.pm.add_hookspecs(hookspecs)
+        self.failures: list[PluginFailure] = []
+        self._dists: dict[str, md.Distribution] = {}
+        self._readers: dict[str, Reader] | None = None
+        self._exporters: dict[str, Exporter] | None = None
+        self._stores: dict[str, StoreFactory] | None = None
+        if load_entrypoints:
+            self._load_entrypoints()
+        self._validate()
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def _fail(self, plugin: str, stage: str, exc: BaseException) -> None:
+        failure = PluginFailure(plugin, stage, f"{type(exc).__name__}: {exc}")
+        if self.strict:
+            raise PluginError(failure.message()) from exc
+        self.failures.append(failure)
+
+    def _load_entrypoints(self) -> None:
+        allow = _split(self.env.get("BURN_LOAD_PLUGINS"))
+        deny = _split(self.env.get("BURN_DISABLE_PLUGINS")) or set()
+        seen: set[str] = set()
+        for ep in sorted(md.entry_points(group=GROUP), key=lambda e: e.name):
+            if ep.name in seen or (allow is not None and ep.name not in allow) or ep.name in deny:
+                continue
+            seen.add(ep.name)
+            try:
+                module = ep.load()
+                self.pm.register(module, name=ep.name)
+            except Exception as exc:  # a plugin may raise anything while importing
+                self._fail(ep.name, "load", exc)
+                continue
+            if ep.dist is not None:
+                self._dists[ep.name] = ep.dist
+
+    def register(self, plugin: object, name: str | None = None) -> None:
+        """Register an in-process plugin object (tests, embedding applications)."""
+        self.pm.register(plugin, name=name)
+        self._readers = self._exporters = self._stores = None
+        self._validate()
+
+    def _validate(self) -> None:
+        # check_pending raises on the first hookimpl without a spec (a typo'd hook name); unregister
+        # offenders one at a time so the rest keep working.
+        while True:
+            try:
+                self.pm.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                name = self.pm.get_name(exc.plugin) or repr(exc.plugin)
+                self.pm.unregister(exc.plugin)
+                self._fail(name, "validate", exc)
+
+    # -- calling ---------------------------------------------------------------------------------
+
+    def call_each(self, hook_name: str, **kwargs: Any) -> None:
+        """Call every implementation of ``hook_name`` separately, isolating failures per plugin."""
+        caller = getattr(self.pm.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            self._current = impl.plugin_name
+            try:
+                impl.function(**{a: kwargs[a] for a in impl.argnames})
+            except Exception as exc:  # isolating whatever a plugin raised is the point
+                self._fail(impl.plugin_name, hook_name, exc)
+
+    def _collect(self, hook_name: str, kind: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        owners: dict[str, str] = {}
+
+        def register(*args: Any) -> None:
+            name, obj = (args[0], args[1]) if len(args) == 2 else (_name_of(args[0], kind), args[0])
+            if name in found:
+                raise ValueError(f'{kind} "{name}" is already registered by plugin "{owners[name]}"')
+            found[name] = obj
+            owners[name] = self._current
+
+        self.call_each(hook_name, register=register)
+        return found
+
+    def readers(self) -> dict[str, Reader]:
+        if self._readers is None:
+            self._readers = self._collect("register_readers", "reader")
+        return self._readers
+
+    def exporters(self) -> dict[str, Exporter]:
+        if self._exporters is None:
+            self._exporters = self._collect("register_exporters", "exporter")
+        return self._exporters
+
+    def stores(self) -> dict[str, StoreFactory]:
+        if self._stores is None:
+            self._stores = self._collect("register_stores", "store")
+        return self._stores
+
+    _current: str = ""
+
+    # -- reporting -------------------------------------------------------------------------------
+
+    def infos(self) -> list[PluginInfo]:
+        """Every plugin: registered ones with their hooks, and those that failed to load."""
+        out: list[PluginInfo] = []
+        for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda np: np[0]):
+            hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or []))
+            dist = self._dists.get(name)
+            errors = [f.error for f in self.failures if f.plugin == name]
+            out.append(
+                PluginInfo(
+                    name=name,
+                    distribution=dist.metadata["Name"] if dist else None,
+                    version=dist.version if dist else None,
+                    hooks=hooks,
+                    error="; ".join(errors) or None,
+                )
+            )
+        registered = {i.name for i in out}
+        for f in self.failures:
+            if f.plugin not in registered:
+                registered.add(f.plugin)
+                out.append(PluginInfo(name=f.plugin, distribution=None, version=None, hooks=(), error=f.error))
+        return out
+
+    def warn_failures(self, write: Callable[[str], object] = sys.stderr.write) -> None:
+        """One warning line per plugin failure."""
+        for f in self.failures:
+            write(f"burn: warning: {f.message()}\n")
+
+
+def _name_of(obj: Any, kind: str) -> str:
+    name = getattr(obj, "name", None) or getattr(obj, "surface", None)
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{kind} {obj!r} has no name")
+    return name

@@ -1,0 +1,146 @@
+"""What a reader plugin implements, and the pieces the core hands it.
+
+A reader turns one agent's local files into :mod:`burn.records`. It never writes anything: the
+core owns cursors, the ledger and the archive. The contract, per source unit (usually one file):
+
+``read(unit, cursor) -> ReadResult``
+    Read what is new since ``cursor`` (``None`` = never read) and return the records found, the
+    new cursor and diagnostics. Re-reading data already read must yield the same records (their
+    ids make the ledger drop them), so a reader may always fall back to reading from the start.
+
+Line-oriented readers use :func:`burn.tail.read_new_lines`, which implements the byte-offset
+cursor, the rewrite/truncation detection and the "never consume a half-written line" rule once for
+every reader.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from burn.records import Record
+
+MAX_WARNINGS = 20
+
+
+@attrs.frozen
+class SourceUnit:
+    """One thing a reader reads incrementally: normally one file.
+
+    ``order`` sorts units within one ingest (lower first); Claude Code reads main transcripts
+    before subagent files so that a ``/btw`` replay is recognised as such. ``hints`` carries what
+    discovery learned from the layout (e.g. the parent session of a subagent file).
+    """
+
+    path: Path
+    order: int = 0
+    hints: Mapping[str, str] = attrs.field(factory=dict)
+
+    @property
+    def key(self) -> str:
+        return str(self.path)
+
+
+@attrs.frozen
+class FileCursor:
+    """Where reading of one unit stopped, plus what proves the file is still the same file.
+
+    ``head`` is a hash of the file's first bytes (up to the offset); a file rewritten in place or
+    replaced keeps its name but not its head, and is then read again from the start.
+    ``state`` is reader-owned JSON (Codex keeps running totals there).
+    """
+
+    inode: int
+    size: int
+    mtime_ns: int
+    offset: int
+    head: str
+    state: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def same_stat(self, size: int, mtime_ns: int, inode: int) -> bool:
+        return self.size == size and self.mtime_ns == mtime_ns and self.inode == inode
+
+
+@attrs.define
+class Diagnostics:
+    """Counts of what a read did, merged into the ingest summary.
+
+    ``invalid`` counts skipped input by reason (``invalid_json``, ``wrong_type``, ``invalid_utf8``,
+    ``line_too_long``, ``unreadable`` …); ``dropped`` counts records dropped by a dedupe rule.
+    """
+
+    files_read: int = 0
+    lines_read: int = 0
+    bytes_read: int = 0
+    records: int = 0
+    invalid: Counter[str] = attrs.field(factory=Counter)
+    dropped: Counter[str] = attrs.field(factory=Counter)
+    repaired: Counter[str] = attrs.field(factory=Counter)
+    rereads: Counter[str] = attrs.field(factory=Counter)
+    warnings: list[str] = attrs.field(factory=list)
+
+    def warn(self, message: str) -> None:
+        """Record a human-readable warning (bounded, so a corrupt tree cannot flood memory)."""
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(message)
+
+    def skip(self, reason: str, where: str | None = None) -> None:
+        """Count one skipped line or file; warn once per reason with its first location."""
+        first = self.invalid[reason] == 0
+        self.invalid[reason] += 1
+        if first and where:
+            self.warn(f"skipped ({reason}): {where}")
+
+    def add(self, other: Diagnostics) -> None:
+        self.files_read += other.files_read
+        self.lines_read += other.lines_read
+        self.bytes_read += other.bytes_read
+        self.records += other.records
+        self.invalid.update(other.invalid)
+        self.dropped.update(other.dropped)
+        self.repaired.update(other.repaired)
+        self.rereads.update(other.rereads)
+        for w in other.warnings:
+            self.warn(w)
+
+
+@attrs.frozen
+class ReadResult:
+    records: Sequence[Record]
+    cursor: FileCursor | None
+    diagnostics: Diagnostics
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """A source of records. Register instances with the ``register_readers`` hook.
+
+    :ivar name: source name written into every record (``claude-code``, ``codex`` …).
+    :ivar env_var: environment variable that overrides the default locations (comma-separated).
+    """
+
+    name: str
+    env_var: str | None
+
+    def locations(self, env: Mapping[str, str], home: Path) -> list[Path]:
+        """Roots to search, from ``env`` (the override variable) or the defaults under ``home``."""
+        ...
+
+    def discover(self, roots: Sequence[Path], diagnostics: Diagnostics) -> Iterator[SourceUnit]:
+        """Yield every source unit under ``roots``; count what cannot be read in ``diagnostics``."""
+        ...
+
+    def read(self, unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
+        """Read what is new in ``unit`` since ``cursor``. Must not raise for bad input."""
+        ...
+
+
+def split_env_paths(value: str | None) -> list[Path]:
+    """Paths from a comma-separated environment value (``CLAUDE_CONFIG_DIR=a,b``), blanks dropped."""
+    if not value:
+        return []
+    return [Path(p.strip()).expanduser() for p in value.split(",") if p.strip()]

@@ -1,0 +1,113 @@
+"""Incremental reading of append-only line files (JSONL transcripts), shared by every reader.
+
+Rules (DESIGN §2, issue 2):
+
+* read from the cursor's byte offset; only complete lines (ending in ``\\n``) are consumed, so a
+  line still being written is read next time, whole;
+* a file that shrank below the offset, changed inode, or whose first bytes changed (Claude Code
+  rewrites transcripts in place on resume and compaction) is read again from the start; record ids
+  make the repeated records duplicates, so nothing is counted twice;
+* a line longer than :data:`MAX_LINE_BYTES` is skipped and counted, without holding it in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+
+from burn.reader import Diagnostics, FileCursor
+
+HEAD_BYTES = 4096
+MAX_LINE_BYTES = 256 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+def head_hash(path: Path, length: int) -> str:
+    """sha256 of the first ``min(length, HEAD_BYTES)`` bytes of ``path``."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read(min(length, HEAD_BYTES))).hexdigest()[:16]
+
+
+@attrs.define
+class Tail:
+    """The new complete lines of a file, and the cursor to store once they are processed.
+
+    Iterate :meth:`lines` to get ``(offset, line_bytes)`` pairs; after iteration ``cursor`` is the
+    position after the last complete line consumed.
+    """
+
+    path: Path
+    start: int
+    fresh: bool  # True when reading from the start (first read, or a rewrite was detected)
+    inode: int
+    size: int
+    mtime_ns: int
+    diagnostics: Diagnostics
+    state: dict[str, object]
+    offset: int = 0
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        self.offset = self.start
+        with open(self.path, "rb") as f:
+            f.seek(self.start)
+            skipped = 0  # bytes of an over-long line drained so far
+            while True:
+                line = f.readline(_CHUNK if skipped else MAX_LINE_BYTES + 1)
+                if not line:
+                    return  # end of file (an over-long unterminated line waits, too)
+                if not line.endswith(b"\n"):
+                    if skipped or len(line) > MAX_LINE_BYTES:
+                        skipped += len(line)  # drain the rest of this line in chunks
+                        continue
+                    return  # an unterminated last line: still being written
+                self.diagnostics.bytes_read += skipped + len(line)
+                self.diagnostics.lines_read += 1
+                start = self.offset
+                self.offset += skipped + len(line)
+                if skipped:
+                    skipped = 0
+                    self.diagnostics.skip("line_too_long", f"{self.path} at byte {start}")
+                    continue
+                yield start, line
+
+    @property
+    def cursor(self) -> FileCursor:
+        return FileCursor(
+            inode=self.inode,
+            size=self.size,
+            mtime_ns=self.mtime_ns,
+            offset=self.offset,
+            head=head_hash(self.path, self.offset) if self.offset else "",
+            state=dict(self.state),
+        )
+
+
+def open_tail(path: Path, cursor: FileCursor | None, diagnostics: Diagnostics) -> Tail | None:
+    """Prepare to read the new lines of ``path``; ``None`` (counted) when it cannot be read."""
+    try:
+        st = os.stat(path)
+        fresh = True
+        start = 0
+        state: dict[str, object] = {}
+        if cursor is not None and cursor.inode == st.st_ino and cursor.offset <= st.st_size:
+            if cursor.offset == 0 or head_hash(path, cursor.offset) == cursor.head:
+                fresh, start, state = False, cursor.offset, dict(cursor.state)
+        if fresh and cursor is not None and cursor.offset > 0:
+            diagnostics.rereads["rewritten_or_truncated"] += 1
+    except OSError as exc:
+        diagnostics.skip("unreadable", f"{path}: {exc.strerror or exc}")
+        return None
+    return Tail(
+        path=path,
+        start=start,
+        fresh=fresh,
+        inode=st.st_ino,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        diagnostics=diagnostics,
+        state=state,
+    )

@@ -1,0 +1,1 @@
+"""Claude Code reader plugin (placeholder; see reader.py)."""
