@@ -17,6 +17,8 @@ ledger then appends nothing, which is what makes re-reading unchanged data free.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from burn.records import Record, SessionInfo, Turn, UserTurn
@@ -45,7 +47,7 @@ def _merge_turn(old: Turn, new: Turn) -> Turn | None:
 
 
 def _fill_unknown(old: SessionInfo | UserTurn, new: SessionInfo | UserTurn) -> Record | None:
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     for field in attrs.fields(type(old)):
         mine, theirs = getattr(old, field.name), getattr(new, field.name)
         if field.name == "first_seen_ts":

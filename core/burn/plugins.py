@@ -186,7 +186,9 @@ class Plugins:
         for f in self.failures:
             if f.plugin not in registered:
                 registered.add(f.plugin)
-                out.append(PluginInfo(name=f.plugin, distribution=None, version=None, hooks=(), error=f.error))
+                out.append(
+                    PluginInfo(name=f.plugin, distribution=None, version=None, hooks=(), error=f.error)
+                )
         return out
 
     def warn_failures(self, write: Callable[[str], object] = sys.stderr.write) -> None:

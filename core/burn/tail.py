@@ -93,9 +93,13 @@ def open_tail(path: Path, cursor: FileCursor | None, diagnostics: Diagnostics) -
         fresh = True
         start = 0
         state: dict[str, object] = {}
-        if cursor is not None and cursor.inode == st.st_ino and cursor.offset <= st.st_size:
-            if cursor.offset == 0 or head_hash(path, cursor.offset) == cursor.head:
-                fresh, start, state = False, cursor.offset, dict(cursor.state)
+        if (
+            cursor is not None
+            and cursor.inode == st.st_ino
+            and cursor.offset <= st.st_size
+            and (cursor.offset == 0 or head_hash(path, cursor.offset) == cursor.head)
+        ):
+            fresh, start, state = False, cursor.offset, dict(cursor.state)
         if fresh and cursor is not None and cursor.offset > 0:
             diagnostics.rereads["rewritten_or_truncated"] += 1
     except OSError as exc:

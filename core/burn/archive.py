@@ -1,0 +1,301 @@
+"""The archive: ``archive.sqlite``, a disposable, queryable read model of the ledger (DESIGN §7).
+
+* Built incrementally from the ledger position stored in ``archive_state``; each batch of entries
+  is applied in one transaction that also advances the position, so a crash never leaves the
+  position ahead of the rows.
+* A revision of an event replaces its row (same primary key = event id), so the archive holds the
+  winner of every merge.
+* ``rebuild`` builds a fresh file beside the old one and swaps it in: the same ledger gives the same
+  rows, the same keys and the same :meth:`Archive.digest`; the archive id is kept and the
+  generation goes up by one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+
+from burn.errors import BurnError
+from burn.store import LedgerEntry, ReadStats, Store
+
+SCHEMA_VERSION = 1
+BATCH = 20_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS archive_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, cwd TEXT, git_branch TEXT,
+  harness_version TEXT, slug TEXT, title TEXT, parent_session_id TEXT, relationship TEXT NOT NULL,
+  agent_id TEXT, agent_type TEXT, parent_tool_use_id TEXT, originator TEXT, classification TEXT,
+  first_seen_ts TEXT);
+CREATE UNIQUE INDEX IF NOT EXISTS sessions_by_source ON sessions (source, session_id);
+CREATE TABLE IF NOT EXISTS turns (
+  id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, message_id TEXT,
+  request_id TEXT, ts TEXT NOT NULL, ts_ms INTEGER NOT NULL, model TEXT NOT NULL, provider TEXT,
+  input INTEGER, output INTEGER, reasoning INTEGER, cache_read INTEGER, cache_write_5m INTEGER,
+  cache_write_1h INTEGER, web_search_requests INTEGER, reported_cost_usd TEXT, speed TEXT,
+  service_tier TEXT, stop_reason TEXT, is_sidechain INTEGER NOT NULL, agent_id TEXT,
+  fidelity_usage TEXT NOT NULL, fidelity_notes TEXT);
+CREATE INDEX IF NOT EXISTS turns_by_time ON turns (ts_ms);
+CREATE INDEX IF NOT EXISTS turns_by_session ON turns (source, session_id, ts_ms);
+CREATE TABLE IF NOT EXISTS tool_calls (
+  id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, tool_use_id TEXT NOT NULL,
+  message_id TEXT, ts TEXT NOT NULL, name TEXT NOT NULL, target TEXT, args_hash TEXT);
+CREATE INDEX IF NOT EXISTS tool_calls_by_session ON tool_calls (source, session_id);
+CREATE TABLE IF NOT EXISTS tool_result_events (
+  id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, tool_use_id TEXT NOT NULL,
+  ts TEXT NOT NULL, status TEXT NOT NULL, content_length INTEGER NOT NULL, content_hash TEXT,
+  subagent_session_id TEXT);
+CREATE INDEX IF NOT EXISTS tool_results_by_session ON tool_result_events (source, session_id);
+CREATE TABLE IF NOT EXISTS user_turns (
+  id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, user_uuid TEXT NOT NULL,
+  ts TEXT NOT NULL, preceding_message_id TEXT, following_message_id TEXT, block_count INTEGER NOT NULL,
+  byte_length INTEGER NOT NULL, approx_tokens INTEGER NOT NULL, blocks TEXT NOT NULL,
+  is_meta INTEGER NOT NULL, is_compact_summary INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS user_turns_by_session ON user_turns (source, session_id);
+CREATE TABLE IF NOT EXISTS compactions (
+  id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, ts TEXT NOT NULL,
+  trigger TEXT, tokens_before INTEGER, tokens_after INTEGER);
+"""
+
+# Tables whose rows come from the ledger, in digest order.
+CONTENT_TABLES = ("sessions", "turns", "tool_calls", "tool_result_events", "user_turns", "compactions")
+
+
+def ts_to_ms(ts: str) -> int:
+    """Milliseconds since the epoch of an ISO-8601 timestamp (naive values are taken as UTC)."""
+    dt = datetime.fromisoformat(ts)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def _session_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
+    g = r.get
+    return (rid, r["source"], r["session_id"], g("cwd"), g("git_branch"), g("harness_version"), g("slug"),
+            g("title"), g("parent_session_id"), g("relationship", "root"), g("agent_id"), g("agent_type"),
+            g("parent_tool_use_id"), g("originator"), g("classification"), g("first_seen_ts"))  # fmt: skip
+
+
+def _turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
+    g = r.get
+    u = g("usage") or {}
+    f = g("fidelity") or {}
+    notes = f.get("notes")
+    return (rid, r["source"], r["session_id"], g("message_id"), g("request_id"), r["ts"], ts_to_ms(r["ts"]),
+            r["model"], g("provider"), u.get("input"), u.get("output"), u.get("reasoning"),
+            u.get("cache_read"), u.get("cache_write_5m"), u.get("cache_write_1h"),
+            u.get("web_search_requests"), g("reported_cost_usd"), g("speed"), g("service_tier"),
+            g("stop_reason"), int(bool(g("is_sidechain"))), g("agent_id"), f.get("usage", "full"),
+            ",".join(notes) if notes else None)  # fmt: skip
+
+
+def _tool_call_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
+    g = r.get
+    return (rid, r["source"], r["session_id"], r["tool_use_id"], g("message_id"), r["ts"], r["name"],
+            g("target"), g("args_hash"))  # fmt: skip
+
+
+def _tool_result_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
+    g = r.get
+    return (rid, r["source"], r["session_id"], r["tool_use_id"], r["ts"], g("status", "ok"),
+            g("content_length", 0), g("content_hash"), g("subagent_session_id"))  # fmt: skip
+
+
+def _user_turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
+    g = r.get
+    blocks = g("blocks") or []
+    return (rid, r["source"], r["session_id"], r["user_uuid"], r["ts"], g("preceding_message_id"),
+            g("following_message_id"), len(blocks), sum(b.get("byte_length", 0) for b in blocks),
+            sum(b.get("approx_tokens", 0) for b in blocks), orjson.dumps(blocks).decode(),
+            int(bool(g("is_meta"))), int(bool(g("is_compact_summary"))))  # fmt: skip
+
+
+def _compaction_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
+    g = r.get
+    return (rid, r["source"], r["session_id"], r["ts"], g("trigger"), g("tokens_before"), g("tokens_after"))
+
+
+_ROWS: dict[str, tuple[str, Callable[[str, dict[str, Any]], tuple[Any, ...]]]] = {
+    "session": ("sessions", _session_row),
+    "turn": ("turns", _turn_row),
+    "tool_call": ("tool_calls", _tool_call_row),
+    "tool_result": ("tool_result_events", _tool_result_row),
+    "user_turn": ("user_turns", _user_turn_row),
+    "compaction": ("compactions", _compaction_row),
+}
+
+
+@attrs.define
+class BuildResult:
+    entries: int = 0
+    applied: Counter[str] = attrs.field(factory=Counter)
+    invalid_rows: int = 0
+    ledger: ReadStats = attrs.field(factory=ReadStats)
+    seconds: float = 0.0
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Archive:
+    """``archive.sqlite`` in the burn home. Open read-only for queries, read-write to build."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+        if readonly:
+            if not path.exists():
+                raise BurnError(f"no archive at {path}: run `burn ingest` first")
+            self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+            self._init_state()
+        version = self.state().get("schema_version")
+        if version is not None and int(version) != SCHEMA_VERSION:
+            raise BurnError(
+                f"archive {path} has schema version {version}, this burn needs {SCHEMA_VERSION}: "
+                "run `burn archive rebuild`"
+            )
+
+    @classmethod
+    def in_home(cls, home: Path, *, readonly: bool = False) -> Archive:
+        return cls(home / "archive.sqlite", readonly=readonly)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def _init_state(self) -> None:
+        defaults = {
+            "schema_version": str(SCHEMA_VERSION),
+            "archive_id": uuid.uuid4().hex,
+            "generation": "1",
+            "ledger_position": "0",
+            "created_at": _now(),
+        }
+        self.db.executemany("INSERT OR IGNORE INTO archive_state VALUES (?, ?)", list(defaults.items()))
+
+    def state(self) -> dict[str, str]:
+        try:
+            return dict(self.db.execute("SELECT key, value FROM archive_state"))
+        except sqlite3.OperationalError:
+            return {}
+
+    def _set_state(self, **values: str) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO archive_state VALUES (?, ?)", list(values.items()))
+
+    # -- build -----------------------------------------------------------------------------------
+
+    def build(self, store: Store) -> BuildResult:
+        """Apply every ledger entry after the stored position. Idempotent."""
+        started = time.perf_counter()
+        result = BuildResult()
+        position = int(self.state()["ledger_position"])
+        batch: list[LedgerEntry] = []
+        for entry in store.read(position, result.ledger):
+            batch.append(entry)
+            if len(batch) >= BATCH:
+                self._apply(batch, result)
+                batch = []
+        self._apply(batch, result)
+        end = store.position()
+        if end != int(self.state()["ledger_position"]):
+            # Trailing lines that were not entries (invalid, unknown kinds) still count as read.
+            self._set_state(ledger_position=str(end))
+        if result.entries:
+            self._set_state(last_build_at=_now())
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _apply(self, batch: list[LedgerEntry], result: BuildResult) -> None:
+        if not batch:
+            return
+        rows: dict[str, list[tuple[Any, ...]]] = {}
+        for entry in batch:
+            table, to_row = _ROWS[entry.kind]
+            try:
+                row = to_row(entry.id, entry.record)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                result.invalid_rows += 1
+                continue
+            rows.setdefault(table, []).append(row)
+            result.applied[entry.kind] += 1
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for table, values in rows.items():
+                marks = ",".join("?" * len(values[0]))
+                self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", values)
+            self._set_state(ledger_position=str(batch[-1].position))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        result.entries += len(batch)
+
+    # -- facts -----------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        return {t: int(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in CONTENT_TABLES}
+
+    def digest(self) -> str:
+        """sha256 over the logical content: every content table's rows in primary-key order."""
+        h = hashlib.sha256()
+        for table in CONTENT_TABLES:
+            h.update(table.encode() + b"\n")
+            for row in self.db.execute(f"SELECT * FROM {table} ORDER BY id"):
+                h.update(orjson.dumps(list(row)) + b"\n")
+        return "sha256:" + h.hexdigest()
+
+    def vacuum(self) -> None:
+        self.db.execute("VACUUM")
+
+
+def rebuild(home: Path, store: Store) -> tuple[Archive, BuildResult]:
+    """Build a fresh archive from the whole ledger and swap it in; keep the id, bump the generation."""
+    path = home / "archive.sqlite"
+    archive_id, generation = uuid.uuid4().hex, 1
+    if path.exists():
+        try:
+            old = Archive(path)
+            st = old.state()
+            archive_id, generation = st["archive_id"], int(st["generation"]) + 1
+            old.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            old.close()
+        except (BurnError, sqlite3.DatabaseError, KeyError, ValueError):
+            pass  # an unreadable or foreign archive is simply replaced
+    tmp = home / "archive.sqlite.rebuild"
+    for stale in _db_files(tmp):
+        stale.unlink(missing_ok=True)
+    fresh = Archive(tmp)
+    fresh._set_state(archive_id=archive_id, generation=str(generation), rebuilt_at=_now())
+    result = fresh.build(store)
+    fresh.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    fresh.close()
+    for stale in _db_files(path)[1:]:
+        stale.unlink(missing_ok=True)
+    os.replace(tmp, path)
+    for stale in _db_files(tmp):
+        stale.unlink(missing_ok=True)
+    return Archive(path), result
+
+
+def _db_files(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]

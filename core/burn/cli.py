@@ -1,0 +1,245 @@
+"""The ``burn`` command: a thin shell over the library (parse, call, print).
+
+Exit codes: 0 ok, 1 runtime error (one line, no traceback), 2 usage error, 4 cursor reset.
+Modules are imported inside commands so that ``burn --version`` and reports start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from burn import __version__
+from burn.errors import BurnError, UsageError
+
+if TYPE_CHECKING:
+    from burn.plugins import Plugins
+
+
+def _print_json(data: Any) -> None:
+    import orjson
+
+    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+
+
+def _load_plugins() -> Plugins:
+    from burn.plugins import Plugins
+
+    plugins = Plugins()
+    plugins.warn_failures()
+    return plugins
+
+
+def _home() -> Any:
+    from burn.paths import burn_home
+
+    return burn_home()
+
+
+# -- ingest ----------------------------------------------------------------------------------------
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from burn.ingest import ingest
+    from burn.render import ingest_text, progress_printer
+
+    plugins = _load_plugins()
+    progress = None if args.quiet or args.json or not sys.stderr.isatty() else progress_printer(sys.stderr)
+    report = ingest(_home(), plugins, progress=progress)
+    if progress is not None:
+        sys.stderr.write("\r\x1b[K")
+    totals = report.totals()
+    if args.json:
+        _print_json({"totals": totals, "sources": _sources_json(report), "warnings": report.warnings})
+    elif not args.quiet:
+        sys.stdout.write(ingest_text(totals, report))
+    skipped = sum(totals["invalid_skipped"].values())
+    if skipped and not args.json:
+        reasons = ", ".join(f"{k} {v:,}" for k, v in totals["invalid_skipped"].items())
+        sys.stderr.write(f"burn: warning: skipped {skipped:,} unreadable inputs ({reasons})\n")
+        for w in report.warnings:
+            sys.stderr.write(f"burn: warning: {w}\n")
+    return 0
+
+
+def _sources_json(report: Any) -> dict[str, Any]:
+    out = {}
+    for name, src in report.sources.items():
+        d = src.diagnostics
+        out[name] = {
+            "roots": src.roots,
+            "files_seen": src.files_seen,
+            "files_changed": src.files_changed,
+            "lines_read": d.lines_read,
+            "bytes_read": d.bytes_read,
+            "records_read": d.records,
+            "records_appended": src.appended.lines_written,
+            "duplicates_dropped": dict(sorted((d.dropped + src.appended.dropped).items())),
+            "invalid_skipped": dict(sorted(d.invalid.items())),
+        }
+    return out
+
+
+# -- summary ---------------------------------------------------------------------------------------
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from burn.archive import Archive
+    from burn.render import summary_text
+    from burn.summary import summarize
+    from burn.timeutil import parse_bound, resolve_timezone, to_ms
+
+    tz, tz_name = resolve_timezone(args.timezone)
+    since = to_ms(parse_bound(args.since, tz, end=False)) if args.since else None
+    until = to_ms(parse_bound(args.until, tz, end=True)) if args.until else None
+    archive = Archive.in_home(_home(), readonly=True)
+    try:
+        data = summarize(archive, tz, tz_name, since, until)
+    finally:
+        archive.close()
+    if args.json:
+        _print_json(data)
+    else:
+        sys.stdout.write(summary_text(data))
+    return 0
+
+
+# -- archive ---------------------------------------------------------------------------------------
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    from burn import archive as arch
+    from burn.stores import open_store
+
+    home = _home()
+    if args.action == "status":
+        return _archive_status(home, args.json)
+    store = open_store(home, os.environ, _load_plugins())
+    if args.action == "vacuum":
+        a = arch.Archive.in_home(home, readonly=False)
+        a.vacuum()
+        a.close()
+        sys.stdout.write("archive vacuumed\n")
+        return 0
+    with store.lock():
+        if args.action == "rebuild":
+            a, result = arch.rebuild(home, store)
+        else:
+            a = arch.Archive.in_home(home)
+            result = a.build(store)
+        a.close()
+    if args.json:
+        _print_json({"entries": result.entries, "applied": dict(result.applied), "seconds": result.seconds})
+    else:
+        sys.stdout.write(f"archive {args.action}: {result.entries:,} ledger entries applied\n")
+    return 0
+
+
+def _archive_status(home: Any, as_json: bool) -> int:
+    from burn.archive import Archive
+    from burn.render import status_text
+    from burn.stores import open_store
+
+    archive = Archive.in_home(home, readonly=True)
+    try:
+        state = archive.state()
+        store = open_store(home, os.environ, _load_plugins())
+        data = {
+            "archive": str(archive.path),
+            "archive_bytes": archive.path.stat().st_size,
+            "schema_version": int(state["schema_version"]),
+            "archive_id": state["archive_id"],
+            "generation": int(state["generation"]),
+            "ledger_position": int(state["ledger_position"]),
+            **store.describe(),
+            "last_build_at": state.get("last_build_at"),
+            "rebuilt_at": state.get("rebuilt_at"),
+            "created_at": state.get("created_at"),
+            "row_counts": archive.counts(),
+            "digest": archive.digest(),
+        }
+    finally:
+        archive.close()
+    if as_json:
+        _print_json(data)
+    else:
+        sys.stdout.write(status_text(data))
+    return 0
+
+
+# -- plugins ---------------------------------------------------------------------------------------
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    import attrs
+
+    from burn.render import table
+
+    plugins = _load_plugins()
+    infos = plugins.infos()
+    if args.json:
+        _print_json([attrs.asdict(i) for i in infos])
+        return 0
+    rows = [[i.name, i.version or "-", ", ".join(i.hooks) or "-", i.error or ""] for i in infos]
+    sys.stdout.write(table(["plugin", "version", "hooks", "error"], rows))
+    return 0
+
+
+# -- parser ----------------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's default prints usage; keep it one clear line
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="burn", description="What your AI coding agents cost, exactly.")
+    p.add_argument("--version", action="version", version=f"burn {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    ing = sub.add_parser("ingest", help="read new agent session data into the ledger and archive")
+    ing.add_argument("--json", action="store_true", help="print the ingest summary as JSON")
+    ing.add_argument("--quiet", "-q", action="store_true", help="print nothing but warnings")
+    ing.set_defaults(func=cmd_ingest)
+
+    summ = sub.add_parser("summary", help="token totals by source, model, day and project")
+    summ.add_argument("--json", action="store_true")
+    summ.add_argument("--timezone", help="IANA time zone for days (default: local)")
+    summ.add_argument("--since", help="YYYY-MM-DD, ISO date-time, or duration such as 7d")
+    summ.add_argument("--until", help="YYYY-MM-DD (inclusive), ISO date-time, or duration")
+    summ.set_defaults(func=cmd_summary)
+
+    arc = sub.add_parser("archive", help="build, rebuild, inspect or vacuum the archive")
+    arc.add_argument("action", choices=["build", "rebuild", "status", "vacuum"])
+    arc.add_argument("--json", action="store_true")
+    arc.set_defaults(func=cmd_archive)
+
+    plg = sub.add_parser("plugins", help="list plugins, their hooks and load errors")
+    plg.add_argument("--json", action="store_true")
+    plg.set_defaults(func=cmd_plugins)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        code: int = args.func(args)
+        return code
+    except BurnError as exc:
+        sys.stderr.write(f"burn: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("burn: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # `burn export … | head`: the reader went away; that is not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""``burn ingest``: run every reader over what changed, append to the ledger, build the archive.
+
+The whole run holds the ledger's writer lock, so concurrent ingests serialise and the later one
+finds nothing new. Cursors are saved only after the records they cover are in the ledger: a crash
+in between re-reads those lines next time, and their ids make the ledger drop them.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections import Counter
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from burn.archive import Archive, BuildResult
+from burn.cursors import CursorFile
+from burn.errors import PluginError
+from burn.paths import user_home
+from burn.plugins import Plugins
+from burn.reader import Diagnostics, Reader, SourceUnit
+from burn.records import Record
+from burn.store import AppendResult, Store
+from burn.stores import open_store
+
+APPEND_BATCH = 50_000
+
+Progress = Callable[[str, int, int, int], None]  # reader name, units done, units total, bytes read
+
+
+@attrs.define
+class SourceReport:
+    """What one reader's part of an ingest did."""
+
+    roots: list[str] = attrs.field(factory=list)
+    files_seen: int = 0
+    files_changed: int = 0
+    diagnostics: Diagnostics = attrs.field(factory=Diagnostics)
+    appended: AppendResult = attrs.field(factory=AppendResult)
+
+
+@attrs.define
+class IngestReport:
+    sources: dict[str, SourceReport] = attrs.field(factory=dict)
+    archive: BuildResult | None = None
+    warnings: list[str] = attrs.field(factory=list)
+
+    def totals(self) -> dict[str, Any]:
+        """One summary over all sources (what ``burn ingest`` prints and ``--json`` returns)."""
+        diag = Diagnostics()
+        appended = AppendResult()
+        for s in self.sources.values():
+            diag.add(s.diagnostics)
+            appended.add(s.appended)
+        dropped: Counter[str] = Counter(diag.dropped)
+        dropped.update(appended.dropped)
+        return {
+            "files_seen": sum(s.files_seen for s in self.sources.values()),
+            "files_changed": sum(s.files_changed for s in self.sources.values()),
+            "lines_read": diag.lines_read,
+            "bytes_read": diag.bytes_read,
+            "records_read": diag.records,
+            "records_appended": appended.lines_written,
+            "appended_by_kind": dict(sorted((appended.appended + appended.revised).items())),
+            "revisions": sum(appended.revised.values()),
+            "duplicates_dropped": dict(sorted(dropped.items())),
+            "invalid_skipped": dict(sorted(diag.invalid.items())),
+            "repaired": dict(sorted(diag.repaired.items())),
+            "rereads": dict(sorted(diag.rereads.items())),
+        }
+
+
+def ingest(
+    home: Path,
+    plugins: Plugins,
+    env: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    env = os.environ if env is None else env
+    store = open_store(home, env, plugins)
+    report = IngestReport()
+    with store.lock():
+        cursors = CursorFile.load(home)
+        for name, reader in sorted(plugins.readers().items()):
+            report.sources[name] = _ingest_source(reader, store, cursors, env, progress, plugins)
+        cursors.save()
+        archive = Archive.in_home(home)
+        try:
+            report.archive = archive.build(store)
+        finally:
+            archive.close()
+    for src in report.sources.values():
+        report.warnings.extend(src.diagnostics.warnings)
+    return report
+
+
+def _ingest_source(
+    reader: Reader,
+    store: Store,
+    cursors: CursorFile,
+    env: Mapping[str, str],
+    progress: Progress | None,
+    plugins: Plugins,
+) -> SourceReport:
+    rep = SourceReport()
+    diag = rep.diagnostics
+    try:
+        roots = reader.locations(env, user_home(env))
+        rep.roots = [str(r) for r in roots]
+        units = sorted(reader.discover(roots, diag), key=lambda u: (u.order, u.key))
+    except Exception as exc:  # a reader plugin's bug must not take ingest down
+        _reader_failed(plugins, reader, "discover", exc, diag)
+        return rep
+    rep.files_seen = len(units)
+    pending: list[Record] = []
+    seen_keys: set[str] = set()
+    for done, unit in enumerate(units, 1):
+        seen_keys.add(unit.key)
+        cursor = cursors.get(reader.name, unit.key)
+        if cursor is not None and _unchanged(unit, cursor.size, cursor.mtime_ns, cursor.inode):
+            continue
+        rep.files_changed += 1
+        try:
+            result = reader.read(unit, cursor)
+        except Exception as exc:
+            _reader_failed(plugins, reader, f"read {unit.path}", exc, diag)
+            continue
+        diag.add(result.diagnostics)
+        pending.extend(result.records)
+        if result.cursor is not None:
+            cursors.set(reader.name, unit.key, result.cursor)
+        if len(pending) >= APPEND_BATCH:
+            rep.appended.add(store.append(pending))
+            pending = []
+        if progress is not None:
+            progress(reader.name, done, len(units), diag.bytes_read)
+    rep.appended.add(store.append(pending))
+    cursors.prune(reader.name, seen_keys)
+    return rep
+
+
+def _unchanged(unit: SourceUnit, size: int, mtime_ns: int, inode: int) -> bool:
+    """The stat-only fingerprint that makes a no-op ingest nearly free."""
+    try:
+        st = os.stat(unit.path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and (st.st_size, st.st_mtime_ns, st.st_ino) == (size, mtime_ns, inode)
+
+
+def _reader_failed(plugins: Plugins, reader: Reader, what: str, exc: Exception, diag: Diagnostics) -> None:
+    message = f"reader {reader.name!r} failed to {what}: {type(exc).__name__}: {exc}"
+    if plugins.strict:
+        raise PluginError(message) from exc
+    diag.skip("reader_error")
+    diag.warn(message)

@@ -1,0 +1,87 @@
+"""The ledger ``Store`` seam (DESIGN §6).
+
+A store is the canonical, append-only record of every event burn has seen. The built-in ``file``
+store is a JSONL file; later stores (``sqlite``, ``postgres``, ``http``) implement the same
+protocol and are selected with ``RELAYBURN_STORAGE``. Host-local state (cursors, secrets) stays as
+files in the burn home whatever the store.
+
+Ledger line (every store keeps this shape): ``{"v": 1, "kind": …, "id": …, "record": {…}}``.
+Readers of the ledger skip kinds they do not know, so new kinds never break old code.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+
+from burn.records import Record
+
+LEDGER_VERSION = 1
+
+
+@attrs.frozen
+class LedgerEntry:
+    """One ledger line as read back: ``position`` is where the next entry starts."""
+
+    position: int
+    kind: str
+    id: str
+    record: dict[str, Any]
+
+
+@attrs.define
+class AppendResult:
+    appended: Counter[str] = attrs.field(factory=Counter)  # kind -> new events
+    revised: Counter[str] = attrs.field(factory=Counter)  # kind -> superseding revisions
+    dropped: Counter[str] = attrs.field(factory=Counter)  # rule -> records dropped
+
+    def add(self, other: AppendResult) -> None:
+        self.appended.update(other.appended)
+        self.revised.update(other.revised)
+        self.dropped.update(other.dropped)
+
+    @property
+    def lines_written(self) -> int:
+        return sum(self.appended.values()) + sum(self.revised.values())
+
+
+@attrs.define
+class ReadStats:
+    lines: int = 0
+    unknown_kinds: Counter[str] = attrs.field(factory=Counter)
+    invalid: int = 0
+
+
+class Store(Protocol):
+    """What every ledger store does."""
+
+    name: str
+
+    def lock(self) -> AbstractContextManager[None]:
+        """Exclusive writer lock, held by ``burn ingest`` for its whole run (re-entrant in-process)."""
+        ...
+
+    def append(self, records: Sequence[Record]) -> AppendResult:
+        """Append records idempotently by event id; a known id appends only a superseding revision
+        (see :mod:`burn.merge`). Must be called with :meth:`lock` held."""
+        ...
+
+    def read(self, since: int = 0, stats: ReadStats | None = None) -> Iterator[LedgerEntry]:
+        """Change feed: every complete entry after ``since``, in append order."""
+        ...
+
+    def position(self) -> int:
+        """The position after the last complete entry."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for ``burn archive status`` / ``burn doctor`` (paths, sizes)."""
+        ...
+
+
+StoreFactory = Callable[[Path], Store]

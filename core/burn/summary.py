@@ -1,0 +1,128 @@
+"""``burn summary``: token totals from the archive by source, model, day and project.
+
+One scan of ``turns`` grouped by (source, model, project, 15-minute bucket) feeds every breakdown:
+15-minute buckets map to local days exactly in every time zone (offsets are multiples of 15
+minutes), so no per-row time-zone work happens in SQL.
+
+Unknown is never zero: a field no turn reported sums to ``null``, and ``unknown`` counts the turns
+whose value for a field was not reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from burn.archive import Archive
+
+TOKEN_FIELDS = (
+    "input",
+    "output",
+    "reasoning",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "web_search_requests",
+)
+_BUCKET_MS = 15 * 60 * 1000
+
+
+class _Acc:
+    """Sums of token fields with per-field known counts."""
+
+    __slots__ = ("known", "sums", "turns")
+
+    def __init__(self) -> None:
+        self.turns = 0
+        self.sums = [0] * len(TOKEN_FIELDS)
+        self.known = [0] * len(TOKEN_FIELDS)
+
+    def add(self, turns: int, sums: Iterable[int | None], known: Iterable[int]) -> None:
+        self.turns += turns
+        for i, (s, k) in enumerate(zip(sums, known, strict=True)):
+            self.sums[i] += s or 0
+            self.known[i] += k
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, s, k in zip(TOKEN_FIELDS, self.sums, self.known, strict=True):
+            out[name] = s if k else None
+        cache_write = [out["cache_write_5m"], out["cache_write_1h"]]
+        out["cache_write"] = None if all(v is None for v in cache_write) else sum(v or 0 for v in cache_write)
+        out["total"] = sum(out[f] or 0 for f in ("input", "output", "cache_read")) + (out["cache_write"] or 0)
+        out["turns"] = self.turns
+        unknown = {n: self.turns - k for n, k in zip(TOKEN_FIELDS, self.known, strict=True) if k < self.turns}
+        out["unknown"] = unknown
+        return out
+
+
+def summarize(
+    archive: Archive,
+    tz: tzinfo,
+    tz_name: str,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+) -> dict[str, Any]:
+    where, params = [], []
+    if since_ms is not None:
+        where.append("t.ts_ms >= ?")
+        params.append(since_ms)
+    if until_ms is not None:
+        where.append("t.ts_ms < ?")
+        params.append(until_ms)
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    sums = ", ".join(f"SUM(t.{f}), COUNT(t.{f})" for f in TOKEN_FIELDS)
+    sql = f"""
+        SELECT t.source, t.model, s.cwd, t.ts_ms / {_BUCKET_MS} AS bucket, COUNT(*), {sums}
+        FROM turns t LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id
+        {clause}
+        GROUP BY t.source, t.model, s.cwd, bucket
+    """
+    totals = _Acc()
+    by: dict[str, dict[Any, _Acc]] = {"source": {}, "model": {}, "day": {}, "project": {}}
+    day_of: dict[int, str] = {}
+    n = len(TOKEN_FIELDS)
+    for row in archive.db.execute(sql, params):
+        source, model, cwd, bucket, turns = row[:5]
+        values = row[5:]
+        field_sums, field_known = values[0::2], values[1::2]
+        assert len(field_sums) == n
+        day = day_of.get(bucket)
+        if day is None:
+            day = datetime.fromtimestamp(bucket * _BUCKET_MS / 1000, UTC).astimezone(tz).date().isoformat()
+            day_of[bucket] = day
+        for acc in (
+            totals,
+            by["source"].setdefault(source, _Acc()),
+            by["model"].setdefault(model, _Acc()),
+            by["day"].setdefault(day, _Acc()),
+            by["project"].setdefault(cwd, _Acc()),
+        ):
+            acc.add(turns, field_sums, field_known)
+    session_sql = f"SELECT COUNT(DISTINCT t.source || char(31) || t.session_id) FROM turns t {clause}"
+    sessions = int(archive.db.execute(session_sql, params).fetchone()[0])
+    out_totals = totals.as_dict()
+    out_totals["sessions"] = sessions
+    return {
+        "timezone": tz_name,
+        "since": _iso(since_ms),
+        "until": _iso(until_ms),
+        "totals": out_totals,
+        "by_source": _rows("source", by["source"]),
+        "by_model": _rows("model", by["model"]),
+        "by_day": sorted(_rows("day", by["day"]), key=lambda r: r["day"]),
+        "by_project": _rows("project", by["project"]),
+    }
+
+
+def _rows(key: str, groups: dict[Any, _Acc]) -> list[dict[str, Any]]:
+    rows = [{key: k, **acc.as_dict()} for k, acc in groups.items()]
+    rows.sort(key=lambda r: (-r["total"], str(r[key])))
+    return rows
+
+
+def _iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
