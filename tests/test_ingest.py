@@ -1,0 +1,295 @@
+"""End to end through the real Claude Code reader: ingest work counts, bad input, concurrency,
+archive determinism and summary totals."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+import burn.tail
+from burn.archive import Archive, rebuild
+from burn.ingest import IngestReport, ingest
+from burn.plugins import Plugins
+from burn.store_file import FileStore
+from burn.summary import summarize
+from burn.timeutil import resolve_timezone
+from tests.claude_lines import CWD, SESSION, assistant, dumps, user, write_session
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    dirs = {k: tmp_path / k for k in ("home", "claude", "burn", "codex", "opencode")}
+    for d in dirs.values():
+        d.mkdir()
+    return {
+        "HOME": str(dirs["home"]),
+        "CLAUDE_CONFIG_DIR": str(dirs["claude"]),
+        "RELAYBURN_HOME": str(dirs["burn"]),
+        "CODEX_HOME": str(dirs["codex"]),
+        "OPENCODE_DATA_DIR": str(dirs["opencode"]),
+        "PATH": os.environ.get("PATH", ""),
+        "TZ": "UTC",
+        "BURN_STRICT_PLUGINS": "1",
+    }
+
+
+def run(env: dict[str, str]) -> dict[str, Any]:
+    report: IngestReport = ingest(Path(env["RELAYBURN_HOME"]), Plugins(env=env), env)
+    return report.totals()
+
+
+def totals(env: dict[str, str]) -> dict[str, Any]:
+    archive = Archive.in_home(Path(env["RELAYBURN_HOME"]), readonly=True)
+    try:
+        tz, name = resolve_timezone("UTC")
+        return summarize(archive, tz, name)["totals"]
+    finally:
+        archive.close()
+
+
+def basic_session() -> list[dict[str, Any]]:
+    return [
+        user("u1", "hello"),
+        assistant("msg_a", 2, ts="2026-03-01T10:00:00.000Z"),
+        assistant("msg_a", 90, ts="2026-03-01T10:00:01.000Z"),  # streaming split: final snapshot
+        assistant("msg_b", 40, ts="2026-03-01T10:01:00.000Z", input_tokens=5),
+    ]
+
+
+def test_ingest_then_noop_parses_zero_lines_and_writes_nothing(env: dict[str, str]) -> None:
+    write_session(Path(env["CLAUDE_CONFIG_DIR"]), basic_session())
+    first = run(env)
+    assert first["files_changed"] == 1 and first["lines_read"] == 4
+    t = totals(env)
+    assert (t["input"], t["output"], t["cache_read"], t["cache_write"]) == (8, 130, 2000, 400)
+    home = Path(env["RELAYBURN_HOME"])
+    before = {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in home.iterdir() if p.is_file()}
+    second = run(env)
+    assert second["files_changed"] == 0
+    assert second["lines_read"] == 0 and second["bytes_read"] == 0
+    assert second["records_appended"] == 0
+    after = {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in home.iterdir() if p.is_file()}
+    changed = {k for k in before if before[k] != after.get(k)} - {"ledger.lock"}
+    assert not {"ledger.jsonl", "cursors.json"} & changed
+
+
+def test_appended_lines_are_the_only_bytes_read(env: dict[str, str]) -> None:
+    path = write_session(Path(env["CLAUDE_CONFIG_DIR"]), basic_session())
+    run(env)
+    extra = dumps([assistant("msg_c", 7, ts="2026-03-01T11:00:00.000Z")])
+    with open(path, "ab") as f:
+        f.write(extra)
+    again = run(env)
+    assert again["bytes_read"] == len(extra) and again["lines_read"] == 1
+    assert totals(env)["output"] == 137
+
+
+def test_half_written_line_is_not_consumed_until_complete(env: dict[str, str]) -> None:
+    path = write_session(Path(env["CLAUDE_CONFIG_DIR"]), basic_session())
+    run(env)
+    line = dumps([assistant("msg_c", 7, ts="2026-03-01T11:00:00.000Z")])
+    with open(path, "ab") as f:
+        f.write(line[:50])
+    partial = run(env)
+    assert partial["lines_read"] == 0 and partial["records_appended"] == 0
+    with open(path, "ab") as f:
+        f.write(line[50:])
+    done = run(env)
+    assert done["lines_read"] == 1 and done["bytes_read"] == len(line)
+    assert totals(env)["output"] == 137
+    assert done["invalid_skipped"] == {}
+
+
+def test_stream_growing_across_ingests_is_counted_once_with_final_output(env: dict[str, str]) -> None:
+    path = write_session(Path(env["CLAUDE_CONFIG_DIR"]), [assistant("msg_a", 8)])
+    run(env)
+    assert totals(env)["output"] == 8
+    with open(path, "ab") as f:
+        f.write(dumps([assistant("msg_a", 780, ts="2026-03-01T10:00:02.000Z")]))
+    res = run(env)
+    assert res["revisions"] == 1
+    t = totals(env)
+    assert (t["output"], t["turns"], t["input"]) == (780, 1, 3)
+
+
+def test_rewritten_and_truncated_files_are_reread_without_double_counting(env: dict[str, str]) -> None:
+    lines = basic_session()
+    path = write_session(Path(env["CLAUDE_CONFIG_DIR"]), lines)
+    run(env)
+    # Claude Code rewrites in place on resume/compaction: same name, different first bytes.
+    path.write_bytes(dumps([user("u0", "new head"), *lines]))
+    rewritten = run(env)
+    assert rewritten["rereads"] == {"rewritten_or_truncated": 1}
+    assert rewritten["records_appended"] == 1  # only the new user turn
+    path.write_bytes(dumps(lines[:2]))  # truncated below the old offset
+    truncated = run(env)
+    assert truncated["records_appended"] == 0
+    t = totals(env)
+    assert (t["output"], t["turns"]) == (130, 2)  # history survives the agent's rewrite
+
+
+def test_resumed_session_copy_is_attributed_to_the_earliest_session(env: dict[str, str]) -> None:
+    claude = Path(env["CLAUDE_CONFIG_DIR"])
+    write_session(claude, basic_session())
+    resumed = "22222222-2222-4222-8222-222222222222"
+    copy = [{**line, "sessionId": resumed} for line in basic_session()]
+    copy.append(assistant("msg_new", 11, session=resumed, ts="2026-03-02T08:00:00.000Z"))
+    write_session(claude, copy, session=resumed)
+    run(env)
+    archive = Archive.in_home(Path(env["RELAYBURN_HOME"]), readonly=True)
+    rows = dict(archive.db.execute("SELECT message_id, session_id FROM turns").fetchall())
+    archive.close()
+    assert rows == {"msg_a": SESSION, "msg_b": SESSION, "msg_new": resumed}
+    assert totals(env)["output"] == 141
+
+
+def test_bad_input_is_counted_and_good_records_kept(env: dict[str, str], tmp_path: Path) -> None:
+    claude = Path(env["CLAUDE_CONFIG_DIR"])
+    good = basic_session()
+    wrong_type = assistant("msg_w", 5, ts="2026-03-01T12:00:00.000Z")
+    wrong_type["message"]["usage"]["output_tokens"] = "5"  # a string is not a count
+    big = assistant("msg_big", 3, ts="2026-03-01T13:00:00.000Z", content=[{"type": "text", "text": "x" * 50_000_000}])
+    utf8 = dumps([assistant("msg_u", 4, ts="2026-03-01T14:00:00.000Z", content=[{"type": "text", "text": "é!"}])])
+    utf8 = utf8.replace("é".encode(), b"\xff\xfe")
+    body = dumps(good) + b"{not json\n" + dumps([wrong_type]) + dumps([big]) + utf8 + b"[1,2,3]\n"
+    path = write_session(claude, [])
+    path.write_bytes(body)
+    proj = path.parent
+    (proj / "directory.jsonl").mkdir()  # a directory where a file was expected
+    (proj / "dangling.jsonl").symlink_to(tmp_path / "missing.jsonl")  # unreadable
+    os.mkfifo(proj / "pipe.jsonl")  # must never be opened: it would block
+    res = run(env)
+    skipped = res["invalid_skipped"]
+    assert skipped["invalid_json"] == 1
+    assert skipped["wrong_type"] >= 2  # the string count and the non-object line
+    assert skipped["not_a_file"] == 3
+    assert res["repaired"] == {"invalid_utf8": 1}
+    t = totals(env)
+    # good (130) + big (3) + repaired utf-8 (4); the wrong-typed output is unknown, never 0 or "5".
+    assert t["output"] == 137
+    assert t["turns"] == 5
+    assert t["unknown"]["output"] == 1
+    again = run(env)
+    assert again["records_appended"] == 0 and again["lines_read"] == 0
+
+
+def test_file_that_shrinks_during_the_run(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = basic_session() + [assistant("msg_c", 7, ts="2026-03-01T11:00:00.000Z")]
+    path = write_session(Path(env["CLAUDE_CONFIG_DIR"]), lines)
+    full = path.read_bytes()
+    original = burn.tail.open_tail
+
+    def shrinking(*args: Any, **kwargs: Any) -> Any:
+        tail = original(*args, **kwargs)  # stat taken at full size ...
+        path.write_bytes(dumps(lines[:2]) + b'{"trunc')  # ... then the agent truncates the file
+        return tail
+
+    monkeypatch.setattr(burn.tail, "open_tail", shrinking)
+    for mod in list(sys.modules.values()):
+        if getattr(mod, "open_tail", None) is original and mod is not burn.tail:
+            monkeypatch.setattr(mod, "open_tail", shrinking)
+    first = run(env)
+    assert first["records_appended"] >= 1
+    monkeypatch.undo()
+    path.write_bytes(full)
+    run(env)
+    t = totals(env)
+    assert (t["output"], t["turns"]) == (137, 3)
+
+
+def test_two_ingests_at_once_store_the_same_ids_as_one(env: dict[str, str], tmp_path: Path) -> None:
+    claude = Path(env["CLAUDE_CONFIG_DIR"])
+    for i in range(20):
+        sid = f"{i:08d}-0000-4000-8000-000000000000"
+        lines = [assistant(f"msg_{i}_{k}", k + 1, session=sid, ts=f"2026-03-01T10:{k:02d}:00.000Z") for k in range(30)]
+        write_session(claude, lines, session=sid)
+    solo = dict(env, RELAYBURN_HOME=str(tmp_path / "solo"))
+    run(solo)
+    cmd = [sys.executable, "-m", "burn.cli", "ingest", "--quiet"]
+    procs = [subprocess.Popen(cmd, env=env) for _ in range(2)]
+    assert [p.wait(120) for p in procs] == [0, 0]
+
+    def ids(home: str) -> list[str]:
+        return sorted(e.id for e in FileStore(Path(home)).read())
+
+    assert ids(env["RELAYBURN_HOME"]) == ids(solo["RELAYBURN_HOME"])
+    assert len(ids(solo["RELAYBURN_HOME"])) == len(set(ids(solo["RELAYBURN_HOME"])))
+
+
+def test_rebuild_is_deterministic(env: dict[str, str]) -> None:
+    claude = Path(env["CLAUDE_CONFIG_DIR"])
+    path = write_session(claude, basic_session())
+    run(env)
+    with open(path, "ab") as f:
+        f.write(dumps([assistant("msg_a", 95, ts="2026-03-01T10:00:03.000Z"), user("u2", "more")]))
+    run(env)
+    home = Path(env["RELAYBURN_HOME"])
+    incremental = Archive.in_home(home, readonly=True)
+    expected = (incremental.digest(), incremental.counts(), incremental.state()["archive_id"])
+    incremental.close()
+    store = FileStore(home)
+    digests = []
+    for _ in range(2):
+        with store.lock():
+            a, _result = rebuild(home, store)
+        digests.append((a.digest(), a.counts(), a.state()["archive_id"], a.state()["generation"]))
+        a.close()
+    assert digests[0][:3] == digests[1][:3] == expected
+    assert (digests[0][3], digests[1][3]) == ("2", "3")
+    (home / "archive.sqlite").unlink()
+    with store.lock():
+        a, _result = rebuild(home, store)
+    assert (a.digest(), a.counts()) == expected[:2]
+    a.close()
+
+
+def test_summary_groups_by_day_in_the_requested_timezone(env: dict[str, str]) -> None:
+    write_session(
+        Path(env["CLAUDE_CONFIG_DIR"]),
+        [
+            assistant("msg_late", 10, ts="2026-03-01T23:30:00.000Z"),
+            assistant("msg_next", 20, ts="2026-03-02T00:30:00.000Z"),
+        ],
+    )
+    run(env)
+    archive = Archive.in_home(Path(env["RELAYBURN_HOME"]), readonly=True)
+    tz, name = resolve_timezone("Asia/Kolkata")  # +05:30: both land on 2 March
+    kolkata = summarize(archive, tz, name)
+    tz, name = resolve_timezone("America/New_York")  # -05:00: both land on 1 March
+    new_york = summarize(archive, tz, name)
+    archive.close()
+    assert [(d["day"], d["output"]) for d in kolkata["by_day"]] == [("2026-03-02", 30)]
+    assert [(d["day"], d["output"]) for d in new_york["by_day"]] == [("2026-03-01", 30)]
+    assert kolkata["by_project"][0]["project"] == CWD
+    assert kolkata["by_source"][0]["source"] == "claude-code"
+
+
+def test_cli_summary_json_and_filters(env: dict[str, str]) -> None:
+    write_session(
+        Path(env["CLAUDE_CONFIG_DIR"]),
+        [assistant("msg_1", 10, ts="2026-03-01T10:00:00.000Z"), assistant("msg_2", 20, ts="2026-03-05T10:00:00.000Z")],
+    )
+    cli = [sys.executable, "-m", "burn.cli"]
+    subprocess.run([*cli, "ingest", "--quiet"], env=env, check=True)
+    out = subprocess.run(
+        [*cli, "summary", "--json", "--since", "2026-03-02", "--until", "2026-03-05"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    data = orjson.loads(out.stdout)
+    assert data["totals"]["output"] == 20 and data["timezone"] == "UTC"
+    bad = subprocess.run([*cli, "summary", "--since", "yesterday-ish"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_summary_before_any_ingest_is_a_clear_error(env: dict[str, str]) -> None:
+    res = subprocess.run([sys.executable, "-m", "burn.cli", "summary"], env=env, capture_output=True, text=True)
+    assert res.returncode == 1
+    assert res.stderr.startswith("burn: error: no archive") and "Traceback" not in res.stderr

@@ -1,0 +1,195 @@
+"""The file ledger: idempotent appends, superseding revisions, torn lines, locking, index recovery."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import orjson
+import pytest
+
+from burn.errors import LedgerError
+from burn.records import SessionInfo, ToolCall, Turn, Usage
+from burn.store import ReadStats
+from burn.store_file import FileStore
+
+
+def turn(mid: str, output: int, *, session: str = "s1", ts: str = "2026-01-01T10:00:00.000Z", **kw: object) -> Turn:
+    usage = Usage(input=10, output=output, cache_read=100, cache_write_5m=5, cache_write_1h=0)
+    return Turn(
+        source="test",
+        session_id=session,
+        message_id=mid,
+        request_id=f"req-{mid}",
+        ts=ts,
+        model="m",
+        usage=usage,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def ledger_lines(store: FileStore) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in store.path.read_bytes().splitlines() if line.strip()]
+
+
+def test_append_is_idempotent_by_event_id(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    with store.lock():
+        first = store.append([turn("a", 5), turn("b", 7)])
+        again = store.append([turn("a", 5), turn("b", 7)])
+    assert sum(first.appended.values()) == 2
+    assert again.lines_written == 0
+    assert again.dropped["duplicate"] == 2
+    lines = ledger_lines(store)
+    assert [(ln["v"], ln["kind"]) for ln in lines] == [(1, "turn"), (1, "turn")]
+    assert len({ln["id"] for ln in lines}) == 2
+
+
+def test_more_output_supersedes_and_less_does_not(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    with store.lock():
+        store.append([turn("a", 8)])
+        grown = store.append([turn("a", 780)])
+        shrunk = store.append([turn("a", 8)])
+    assert grown.revised["turn"] == 1
+    assert shrunk.lines_written == 0
+    entries = list(store.read())
+    assert [e.record["usage"]["output"] for e in entries] == [8, 780]  # type: ignore[index]
+    assert entries[0].id == entries[1].id
+
+
+def test_revision_keeps_the_earliest_attribution(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    original = turn("a", 50, session="resumed", ts="2026-01-01T10:00:00.000Z")
+    copy_with_more = turn("a", 60, session="zz-later", ts="2026-01-02T10:00:00.000Z")
+    with store.lock():
+        store.append([original])
+        store.append([copy_with_more])
+    last = list(store.read())[-1].record
+    assert last["session_id"] == "resumed"
+    assert last["usage"]["output"] == 60  # type: ignore[index]
+
+
+def test_in_batch_duplicates_fold_before_writing(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    with store.lock():
+        res = store.append([turn("a", 1), turn("a", 9), turn("a", 3)])
+    assert res.appended["turn"] == 1 and res.dropped["duplicate"] == 1
+    assert [e.record["usage"]["output"] for e in store.read()] == [9]  # type: ignore[index]
+
+
+def test_session_info_fills_unknown_fields_only(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    with store.lock():
+        store.append([SessionInfo(source="test", session_id="s", cwd="/a")])
+        filled = store.append([SessionInfo(source="test", session_id="s", cwd="/b", slug="happy-cat")])
+        nothing = store.append([SessionInfo(source="test", session_id="s", cwd="/c")])
+    assert filled.revised["session"] == 1 and nothing.lines_written == 0
+    last = list(store.read())[-1].record
+    assert (last["cwd"], last["slug"]) == ("/a", "happy-cat")
+
+
+def test_btw_sidechain_replay_is_dropped(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    main = turn("m1", 10)
+    replay = Turn(
+        source="test",
+        session_id="s1/agent-btw",
+        message_id="m1",
+        request_id="req-other",
+        ts="2026-01-01T10:05:00.000Z",
+        model="m",
+        usage=main.usage,
+        is_sidechain=True,
+    )
+    real_subagent = turn("m2", 10, is_sidechain=True)
+    with store.lock():
+        store.append([main])
+        res = store.append([replay, real_subagent])
+    assert res.dropped["btw_replay"] == 1
+    assert res.appended["turn"] == 1
+
+
+def test_torn_last_line_is_never_merged_with_the_next_append(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    with store.lock():
+        store.append([turn("a", 1)])
+    with open(store.path, "ab") as f:  # a crash mid-write
+        f.write(b'{"v":1,"kind":"turn","id":"dead')
+    stats = ReadStats()
+    assert len(list(store.read(0, stats))) == 1  # the torn tail is not an entry yet
+    with store.lock():
+        store.append([turn("b", 2)])
+    stats = ReadStats()
+    entries = list(store.read(0, stats))
+    assert [e.record["message_id"] for e in entries] == ["a", "b"]
+    assert stats.invalid == 1
+    assert store.path.read_bytes().endswith(b"\n")
+
+
+def test_unknown_kinds_and_versions_are_skipped(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    with store.lock():
+        store.append([turn("a", 1)])
+    with open(store.path, "ab") as f:
+        f.write(b'{"v":1,"kind":"stamp","id":"x","record":{}}\n{"v":2,"kind":"turn","id":"y","record":{}}\n')
+    stats = ReadStats()
+    assert len(list(store.read(0, stats))) == 1
+    assert stats.unknown_kinds == {"stamp@v1": 1, "turn@v2": 1}
+
+
+def test_index_is_rebuilt_when_deleted(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    with store.lock():
+        store.append([turn("a", 5), ToolCall("test", "s1", "toolu_1", "a", "2026-01-01T10:00:00Z", "Read")])
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(store.index_path) + suffix).unlink(missing_ok=True)
+    store = FileStore(tmp_path)
+    with store.lock():
+        res = store.append([turn("a", 5), ToolCall("test", "s1", "toolu_1", "a", "2026-01-01T10:00:00Z", "Read")])
+        grown = store.append([turn("a", 6)])
+    assert res.lines_written == 0
+    assert grown.revised["turn"] == 1
+
+
+def test_index_catches_up_with_lines_it_never_saw(tmp_path: Path) -> None:
+    """A writer that crashed after writing the ledger but before committing the index."""
+    a, b = FileStore(tmp_path / "a"), FileStore(tmp_path / "b")
+    with a.lock():
+        a.append([turn("x", 1)])
+    with b.lock():
+        b.append([turn("x", 1), turn("y", 1)])
+    # Graft b's ledger onto a's: a's index has never seen "y".
+    a.path.write_bytes(b.path.read_bytes())
+    with a.lock():
+        res = a.append([turn("y", 1)])
+    assert res.lines_written == 0
+
+
+def test_append_requires_the_lock(tmp_path: Path) -> None:
+    with pytest.raises(LedgerError):
+        FileStore(tmp_path).append([turn("a", 1)])
+
+
+def _append_many(home: str, start: int) -> None:
+    store = FileStore(Path(home))
+    for i in range(20):
+        with store.lock():
+            store.append([turn(f"m{(start + i) % 30}", 1 + i % 3)])
+
+
+def test_concurrent_writers_store_each_event_once(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_append_many, args=(str(tmp_path), k * 10)) for k in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    store = FileStore(tmp_path)
+    best: dict[str, int] = {}
+    for e in store.read():
+        out = e.record["usage"]["output"]  # type: ignore[index]
+        assert out > best.get(e.id, 0), "a revision must supersede what was there"
+        best[e.id] = out
+    assert len(best) == 30
