@@ -8,7 +8,6 @@ in between re-reads those lines next time, and their ids make the ledger drop th
 from __future__ import annotations
 
 import os
-import stat
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -21,7 +20,7 @@ from burn.cursors import CursorFile
 from burn.errors import PluginError
 from burn.paths import user_home
 from burn.plugins import Plugins
-from burn.reader import Diagnostics, Reader, SourceUnit
+from burn.reader import Diagnostics, Reader, fingerprint
 from burn.records import Record
 from burn.store import AppendResult, Store
 from burn.stores import open_store
@@ -120,7 +119,8 @@ def _ingest_source(
     for done, unit in enumerate(units, 1):
         seen_keys.add(unit.key)
         cursor = cursors.get(reader.name, unit.key)
-        if cursor is not None and _unchanged(unit, cursor.size, cursor.mtime_ns, cursor.inode):
+        before = fingerprint(unit)
+        if cursor is not None and before is not None and cursor.fingerprint == before:
             continue
         rep.files_changed += 1
         try:
@@ -131,7 +131,7 @@ def _ingest_source(
         diag.add(result.diagnostics)
         pending.extend(result.records)
         if result.cursor is not None:
-            cursors.set(reader.name, unit.key, result.cursor)
+            cursors.set(reader.name, unit.key, attrs.evolve(result.cursor, fingerprint=before))
         if len(pending) >= APPEND_BATCH:
             rep.appended.add(store.append(pending))
             pending = []
@@ -140,15 +140,6 @@ def _ingest_source(
     rep.appended.add(store.append(pending))
     cursors.prune(reader.name, seen_keys)
     return rep
-
-
-def _unchanged(unit: SourceUnit, size: int, mtime_ns: int, inode: int) -> bool:
-    """The stat-only fingerprint that makes a no-op ingest nearly free."""
-    try:
-        st = os.stat(unit.path)
-    except OSError:
-        return False
-    return stat.S_ISREG(st.st_mode) and (st.st_size, st.st_mtime_ns, st.st_ino) == (size, mtime_ns, inode)
 
 
 def _reader_failed(plugins: Plugins, reader: Reader, what: str, exc: Exception, diag: Diagnostics) -> None:

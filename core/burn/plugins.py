@@ -84,28 +84,43 @@ class Plugins:
         failure = PluginFailure(plugin, stage, f"{type(exc).__name__}: {exc}")
         if self.strict:
             raise PluginError(failure.message()) from exc
-        self.failures.append(failure)
+        if failure not in self.failures:  # registrations are re-collected after register()
+            self.failures.append(failure)
 
     def _load_entrypoints(self) -> None:
         allow = _split(self.env.get("BURN_LOAD_PLUGINS"))
         deny = _split(self.env.get("BURN_DISABLE_PLUGINS")) or set()
-        seen: set[str] = set()
+        seen: dict[str, md.EntryPoint] = {}
         for ep in sorted(md.entry_points(group=GROUP), key=lambda e: e.name):
-            if ep.name in seen or (allow is not None and ep.name not in allow) or ep.name in deny:
+            if (allow is not None and ep.name not in allow) or ep.name in deny:
                 continue
-            seen.add(ep.name)
+            if ep.name in seen:
+                # pluggy would skip a second plugin of the same name without a word; say so.
+                taken = f"{seen[ep.name].value!r}{_from(seen[ep.name])}"
+                clash = ValueError(f"entry point {ep.value!r}{_from(ep)} ignored: name taken by {taken}")
+                self._fail(ep.name, "load", clash)
+                continue
+            seen[ep.name] = ep
+            if ep.dist is not None:  # known even when loading fails, for `burn plugins`
+                self._dists[ep.name] = ep.dist
             try:
-                module = ep.load()
-                self.pm.register(module, name=ep.name)
+                self._register(ep.load(), ep.name)
             except Exception as exc:  # a plugin may raise anything while importing
                 self._fail(ep.name, "load", exc)
-                continue
-            if ep.dist is not None:
-                self._dists[ep.name] = ep.dist
+
+    def _register(self, plugin: object, name: str) -> None:
+        try:
+            self.pm.register(plugin, name=name)
+        except Exception:
+            # pluggy registers hookimpls one by one and leaves the ones before a failing one in
+            # place; a plugin that failed to register must not run half of its hooks.
+            if self.pm.get_plugin(name) is plugin:
+                self.pm.unregister(plugin, name=name)
+            raise
 
     def register(self, plugin: object, name: str | None = None) -> None:
         """Register an in-process plugin object (tests, embedding applications)."""
-        self.pm.register(plugin, name=name)
+        self._register(plugin, name or self.pm.get_canonical_name(plugin))
         self._readers = self._exporters = self._stores = None
         self._validate()
 
@@ -166,8 +181,15 @@ class Plugins:
 
     # -- reporting -------------------------------------------------------------------------------
 
+    def collect(self) -> None:
+        """Call every registration hook now, so that their failures are known (and, strict, raised)."""
+        self.readers()
+        self.exporters()
+        self.stores()
+
     def infos(self) -> list[PluginInfo]:
-        """Every plugin: registered ones with their hooks, and those that failed to load."""
+        """Every plugin: registered ones with their hooks, and those that failed to load or register."""
+        self.collect()
         out: list[PluginInfo] = []
         for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda np: np[0]):
             hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or []))
@@ -186,15 +208,34 @@ class Plugins:
         for f in self.failures:
             if f.plugin not in registered:
                 registered.add(f.plugin)
+                dist = self._dists.get(f.plugin)
+                errors = [g.error for g in self.failures if g.plugin == f.plugin]
                 out.append(
-                    PluginInfo(name=f.plugin, distribution=None, version=None, hooks=(), error=f.error)
+                    PluginInfo(
+                        name=f.plugin,
+                        distribution=dist.metadata["Name"] if dist else None,
+                        version=dist.version if dist else None,
+                        hooks=(),
+                        error="; ".join(errors),
+                    )
                 )
         return out
 
-    def warn_failures(self, write: Callable[[str], object] = sys.stderr.write) -> None:
-        """One warning line per plugin failure."""
+    def warn_failures(self, write: Callable[[str], object] | None = None) -> None:
+        """One warning line per plugin failure, on stderr unless ``write`` is given.
+
+        Registration hooks are called first, so that a plugin whose ``register_*`` raises is
+        reported too, not only plugins that failed to import.
+        """
+        self.collect()
+        # sys.stderr is looked up now, not at import time, so redirected stderr is honoured.
+        out = sys.stderr.write if write is None else write
         for f in self.failures:
-            write(f"burn: warning: {f.message()}\n")
+            out(f"burn: warning: {f.message()}\n")
+
+
+def _from(ep: md.EntryPoint) -> str:
+    return f" (distribution {ep.dist.name})" if ep.dist is not None else ""
 
 
 def _name_of(obj: Any, kind: str) -> str:

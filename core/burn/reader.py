@@ -15,6 +15,7 @@ every reader.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -34,11 +35,14 @@ class SourceUnit:
     ``order`` sorts units within one ingest (lower first); Claude Code reads main transcripts
     before subagent files so that a ``/btw`` replay is recognised as such. ``hints`` carries what
     discovery learned from the layout (e.g. the parent session of a subagent file).
+    ``companions`` are files whose changes also mean the unit changed (a SQLite database's
+    ``-wal`` file): the core's stat-only fingerprint covers them too.
     """
 
     path: Path
     order: int = 0
     hints: Mapping[str, str] = attrs.field(factory=dict)
+    companions: tuple[Path, ...] = ()
 
     @property
     def key(self) -> str:
@@ -51,7 +55,8 @@ class FileCursor:
 
     ``head`` is a hash of the file's first bytes (up to the offset); a file rewritten in place or
     replaced keeps its name but not its head, and is then read again from the start.
-    ``state`` is reader-owned JSON (Codex keeps running totals there).
+    ``state`` is reader-owned JSON (Codex keeps running totals there). ``fingerprint`` is set by
+    the core: the unit's stat fingerprint taken just before the read (see :func:`fingerprint`).
     """
 
     inode: int
@@ -60,9 +65,28 @@ class FileCursor:
     offset: int
     head: str
     state: Mapping[str, Any] = attrs.field(factory=dict)
+    fingerprint: str | None = None
 
-    def same_stat(self, size: int, mtime_ns: int, inode: int) -> bool:
-        return self.size == size and self.mtime_ns == mtime_ns and self.inode == inode
+
+def fingerprint(unit: SourceUnit) -> str | None:
+    """Stat-only fingerprint of a unit (size, mtime, inode of its path and companions).
+
+    ``None`` when the unit's path cannot be stat'ed. Equal fingerprints mean "unchanged": a no-op
+    ingest compares these and opens nothing.
+    """
+    parts = []
+    for path in (unit.path, *unit.companions):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            if path != unit.path:
+                parts.append("-")  # a companion that does not exist (yet) is a state too
+                continue
+            return None
+        except OSError:
+            return None
+        parts.append(f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
+    return "|".join(parts)
 
 
 @attrs.define

@@ -1,0 +1,1 @@
+"""codex reader plugin (in progress)."""

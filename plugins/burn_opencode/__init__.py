@@ -1,0 +1,1 @@
+"""opencode reader plugin (in progress)."""
