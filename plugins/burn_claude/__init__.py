@@ -1,1 +1,20 @@
-"""Claude Code reader plugin (placeholder; see reader.py)."""
+"""Claude Code reader plugin for burn.
+
+Registered through the ``burn`` entry-point group exactly as a third-party plugin would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from burn import hookimpl
+from burn.reader import Reader
+
+from burn_claude.reader import ClaudeReader
+
+__all__ = ["ClaudeReader", "register_readers"]
+
+
+@hookimpl
+def register_readers(register: Callable[[Reader], None]) -> None:
+    register(ClaudeReader())

@@ -1,0 +1,139 @@
+"""Where Claude Code keeps transcripts, and which files under there are source units (FORMATS §1.1).
+
+Layouts under ``<config>/projects/``::
+
+    <enc-cwd>/<session>.jsonl                                   main transcript
+    <enc-cwd>/agent-<id>.jsonl                                  subagent, 2.0.x (flat)
+    <enc-cwd>/<session>/subagents/agent-<id>.jsonl              subagent, 2.1.x (+ agent-<id>.meta.json)
+    <enc-cwd>/<session>/subagents/agent-acompact-<hex>.jsonl    the compaction summarizer call
+    <enc-cwd>/<session>/subagents/workflows/<wf>/agent-<id>.jsonl
+    <p>/<session>/<file>.jsonl                                  nested (ccusage fixture): main
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from burn.reader import Diagnostics, SourceUnit, split_env_paths
+
+ENV_VAR = "CLAUDE_CONFIG_DIR"
+ORDER_MAIN = 0
+ORDER_SUBAGENT = 1
+
+
+def locations(env: Mapping[str, str], home: Path) -> list[Path]:
+    """Candidate ``projects`` directories, existing or not.
+
+    Every entry of ``CLAUDE_CONFIG_DIR`` (comma-separated; an entry is a config dir or its
+    ``projects`` dir), otherwise ``$XDG_CONFIG_HOME/claude`` (default ``~/.config/claude``) and
+    ``~/.claude`` — both, as Claude Code has used both.
+    """
+    out: list[Path] = []
+    entries = split_env_paths(env.get(ENV_VAR))
+    if entries:
+        for entry in entries:
+            if (entry / "projects").is_dir():
+                out.append(entry / "projects")
+            elif entry.name == "projects":
+                out.append(entry)
+            else:
+                out.append(entry / "projects")
+    else:
+        xdg = env.get("XDG_CONFIG_HOME", "").strip()
+        config = Path(xdg).expanduser() if xdg else home / ".config"
+        out = [config / "claude" / "projects", home / ".claude" / "projects"]
+    unique: list[Path] = []
+    for path in out:
+        if path not in unique:
+            unique.append(path)
+    return unique
+
+
+def unit_for(path: Path, sibling_names: frozenset[str] | set[str] | None = None) -> SourceUnit:
+    """The source unit of one transcript file, with what its place in the layout says.
+
+    Hints: ``agent_id`` (from ``agent-<id>.jsonl``), ``parent_session_id`` (the directory above
+    ``subagents/``), ``workflow`` (``subagents/workflows/<wf>/``), ``agent_type`` (``compaction``
+    for ``agent-acompact-*``) and ``meta_path`` (the ``agent-<id>.meta.json`` sidecar, if present).
+    ``sibling_names`` (the file names of the directory, when the caller has them) avoids a stat.
+    """
+    name = path.name
+    stem = name[: -len(".jsonl")] if name.endswith(".jsonl") else path.stem
+    parts = path.parts
+    hints: dict[str, str] = {}
+    sub = len(parts) - 2
+    while sub >= 0 and parts[sub] != "subagents":
+        sub -= 1
+    in_subagents = sub >= 1
+    if in_subagents:
+        hints["parent_session_id"] = parts[sub - 1]
+        if sub + 2 < len(parts) - 1 and parts[sub + 1] == "workflows":
+            hints["workflow"] = parts[sub + 2]
+    if stem.startswith("agent-") and len(stem) > len("agent-"):
+        agent_id = stem[len("agent-") :]
+        hints["agent_id"] = agent_id
+        if agent_id.startswith("acompact"):
+            hints["agent_type"] = "compaction"
+        meta = stem + ".meta.json"
+        has_meta = meta in sibling_names if sibling_names is not None else (path.parent / meta).is_file()
+        if has_meta:
+            hints["meta_path"] = str(path.parent / meta)
+    else:
+        hints["session_id"] = stem
+    subagent = in_subagents or "agent_id" in hints
+    return SourceUnit(path=path, order=ORDER_SUBAGENT if subagent else ORDER_MAIN, hints=hints)
+
+
+def discover(roots: Sequence[Path], diagnostics: Diagnostics) -> Iterator[SourceUnit]:
+    """Every ``*.jsonl`` regular file under ``roots``, recursively, each directory once.
+
+    Directories are walked with :func:`os.scandir` (one syscall per directory, file types from the
+    directory entry). Symlinked directories are followed, loops and roots that resolve to the same
+    (or a nested) directory are walked once. A ``*.jsonl`` that is not a regular file — a directory,
+    a FIFO (never opened: it would block), a socket, a broken symlink — is counted as
+    ``not_a_file``; a directory that cannot be listed as ``unreadable``. Never raises.
+    """
+    visited: set[tuple[int, int]] = set()
+    for root in roots:
+        try:
+            st = os.stat(root)
+        except OSError:
+            continue  # a candidate location that does not exist
+        if not stat.S_ISDIR(st.st_mode):
+            continue
+        yield from _walk(root, (st.st_dev, st.st_ino), visited, diagnostics)
+
+
+def _walk(
+    root: Path, root_key: tuple[int, int], visited: set[tuple[int, int]], diagnostics: Diagnostics
+) -> Iterator[SourceUnit]:
+    stack: list[tuple[str, tuple[int, int]]] = [(str(root), root_key)]
+    while stack:
+        directory, key = stack.pop()
+        if key in visited:
+            continue
+        visited.add(key)
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            diagnostics.skip("unreadable", f"{directory}: {exc.strerror or exc}")
+            continue
+        names = {e.name for e in entries}
+        subdirs: list[tuple[str, tuple[int, int]]] = []
+        for entry in entries:
+            try:
+                if entry.name.endswith(".jsonl"):
+                    if entry.is_file():
+                        yield unit_for(Path(entry.path), names)
+                    else:
+                        diagnostics.skip("not_a_file", entry.path)
+                elif entry.is_dir():
+                    est = entry.stat()
+                    subdirs.append((entry.path, (est.st_dev, est.st_ino)))
+            except OSError as exc:
+                diagnostics.skip("unreadable", f"{entry.path}: {exc.strerror or exc}")
+        stack.extend(reversed(subdirs))

@@ -1,0 +1,676 @@
+"""Transcript lines → records, for one read of one file (FORMATS §1.2–1.6, DESIGN §5).
+
+One :class:`TranscriptParser` lives for one ``read()``: it is fed each new complete line, keeps what
+it needs to collapse the streaming split and to link user turns to the responses around them, and
+hands back the records plus the small state to carry into the next incremental read.
+
+Every line is parsed once with orjson and dispatched on its top-level ``type``. There is no byte
+pre-filter: lines are JSON written by different encoders (compact or ``"usage": {`` spaced), and a
+filter that skipped lines unparsed would also stop invalid lines from being counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import orjson
+from burn.reader import Diagnostics, SourceUnit
+from burn.records import (
+    Compaction,
+    Fidelity,
+    Record,
+    SessionInfo,
+    ToolCall,
+    ToolResultEvent,
+    Turn,
+    UsageFidelity,
+    UserTurn,
+)
+
+from burn_claude.content import args_hash, tool_target, user_blocks
+from burn_claude.ids import SOURCE, session_ids, sha32
+from burn_claude.timefmt import normalize_ts
+from burn_claude.usage import cost_string, parse_usage
+
+PROVIDER = "anthropic"
+SYNTHETIC = "<synthetic>"
+MODEL_UNKNOWN = "model_unknown"
+MAX_PENDING_USERS = 64  # user turns still waiting for the response that follows them
+MAX_PREV_SESSIONS = 64  # sessions whose last response id is remembered across reads
+_SIDECHAIN_KEY = "\x1fsidechain"  # suffix of the link key of sidechain lines in a main transcript
+_TOOL_BLOCKS = ("tool_use", "server_tool_use")
+_TITLE_FIELDS = {"custom-title": ("customTitle", 3), "ai-title": ("aiTitle", 2), "summary": ("summary", 1)}
+
+_loads = orjson.loads
+_JSONDecodeError = orjson.JSONDecodeError
+_fidelities: dict[tuple[UsageFidelity, tuple[str, ...]], Fidelity] = {}
+
+
+class WrongType(Exception):
+    """A line whose envelope fields have the wrong JSON types (counted as ``wrong_type``)."""
+
+
+def _fidelity(usage: UsageFidelity, notes: tuple[str, ...]) -> Fidelity:
+    f = _fidelities.get((usage, notes))
+    if f is None:
+        f = _fidelities[(usage, notes)] = Fidelity(usage=usage, notes=notes)
+    return f
+
+
+def _s(value: object) -> str | None:
+    """A non-empty string, else ``None``."""
+    return value if type(value) is str and value else None
+
+
+class _Session:
+    """What one read learned about one session (becomes a :class:`SessionInfo`)."""
+
+    __slots__ = (
+        "agent_id",
+        "agent_type",
+        "cwd",
+        "entrypoint",
+        "first_ts",
+        "git_branch",
+        "missing",
+        "parent",
+        "parent_tool_use_id",
+        "slug",
+        "title",
+        "title_rank",
+        "version",
+    )
+
+    def __init__(self, parent: str | None, agent_id: str | None) -> None:
+        self.parent = parent
+        self.agent_id = agent_id
+        self.agent_type: str | None = None
+        self.parent_tool_use_id: str | None = None
+        self.cwd: str | None = None
+        self.git_branch: str | None = None
+        self.version: str | None = None
+        self.slug: str | None = None
+        self.entrypoint: str | None = None
+        self.first_ts: str | None = None
+        self.title: str | None = None
+        self.title_rank = 0
+        self.missing = True
+
+    def fill(self, d: Mapping[str, Any]) -> None:
+        """Take the envelope fields not known yet from a line."""
+        if self.cwd is None:
+            self.cwd = _s(d.get("cwd"))
+        if self.git_branch is None:
+            self.git_branch = _s(d.get("gitBranch"))
+        if self.version is None:
+            self.version = _s(d.get("version"))
+        if self.slug is None:
+            self.slug = _s(d.get("slug"))
+        if self.entrypoint is None:
+            self.entrypoint = _s(d.get("entrypoint"))
+        self.missing = (
+            self.cwd is None
+            or self.git_branch is None
+            or self.version is None
+            or self.slug is None
+            or self.entrypoint is None
+        )
+
+    def info(self, session_id: str) -> SessionInfo:
+        ep = self.entrypoint
+        return SessionInfo(
+            source=SOURCE,
+            session_id=session_id,
+            cwd=self.cwd,
+            git_branch=self.git_branch,
+            harness_version=self.version,
+            slug=self.slug,
+            title=self.title,
+            parent_session_id=self.parent,
+            relationship="subagent" if self.agent_id else "root",
+            agent_id=self.agent_id,
+            agent_type=self.agent_type,
+            parent_tool_use_id=self.parent_tool_use_id,
+            originator=ep,
+            classification=None if ep is None else ("automated" if ep.startswith("sdk") else "interactive"),
+            first_seen_ts=self.first_ts,
+        )
+
+
+class TranscriptParser:
+    """Records of the new lines of one transcript file, for one read.
+
+    :param unit: the source unit (its ``hints`` say which session/agent the layout implies).
+    :param state: reader state from the previous read of this file (``{}`` when reading from the
+        start): ``last_ts`` (timestamp of the last line that had one), ``prev`` (last response id per
+        session), ``pending`` (user turns still waiting for the response that follows them) and
+        ``primary`` (the file's first session, which old ``summary`` title lines belong to).
+    :param start: byte offset the read starts at (only used to put line numbers in warnings).
+    :param meta: ``(agentType, toolUseId)`` from the subagent's ``.meta.json`` sidecar.
+    """
+
+    def __init__(
+        self,
+        unit: SourceUnit,
+        diagnostics: Diagnostics,
+        state: Mapping[str, Any],
+        start: int = 0,
+        meta: tuple[str | None, str | None] = (None, None),
+    ) -> None:
+        hints = unit.hints
+        self.path = unit.path
+        self.start = start
+        self.diag = diagnostics
+        name = unit.path.name
+        self.fallback = hints.get("session_id") or (name[:-6] if name.endswith(".jsonl") else name)
+        self.parent_hint = hints.get("parent_session_id")
+        self.file_agent = hints.get("agent_id")
+        self.subagent_file = "agent_id" in hints or "parent_session_id" in hints
+        self.file_agent_type = meta[0] or hints.get("agent_type")
+        self.file_tool_use_id = meta[1]
+        self.turns: list[Turn] = []
+        self.turn_slots: dict[tuple[str | None, str | None], int] = {}
+        self.turn_ranks: list[tuple[int, int]] = []
+        self.tool_calls: dict[tuple[str, str], ToolCall] = {}
+        self.tool_results: dict[tuple[str, str], ToolResultEvent] = {}
+        self.compactions: list[Compaction] = []
+        self.users: list[list[Any]] = []  # [sid, uuid, ts, preceding, following, blocks, meta, compact]
+        self.waiting: dict[str, list[list[Any]]] = {}  # link key -> user rows awaiting a response
+        self.sessions: dict[str, _Session] = {}
+        self.summary_title: str | None = None
+        self._line_base: int | None = None
+        self._load_state(state)
+
+    # ----------------------------------------------------------------------------------- state
+
+    def _load_state(self, state: Mapping[str, Any]) -> None:
+        last_ts = state.get("last_ts")
+        self.last_ts: str | None = last_ts if type(last_ts) is str else None
+        self.raw_ts: object = None  # a newer, not yet normalised timestamp (of a skipped line)
+        self.progress_session: object = None
+        prev = state.get("prev")
+        self.prev: dict[str, str] = (
+            {k: v for k, v in prev.items() if type(k) is str and type(v) is str}
+            if type(prev) is dict
+            else {}
+        )
+        primary = state.get("primary")
+        self.primary: str | None = primary if type(primary) is str else None
+        self.carried: list[list[str]] = []  # pending users of earlier reads: [key, sid, uuid, ts]
+        pending = state.get("pending")
+        if type(pending) is list:
+            for row in pending:
+                if type(row) is list and len(row) == 4 and all(type(x) is str for x in row):
+                    self.carried.append(row)
+
+    def state(self) -> dict[str, Any]:
+        """The JSON-able state to store in the cursor for the next read (bounded in size)."""
+        pending = [
+            [key, row[0], row[1], row[2]]
+            for key, rows in self.waiting.items()
+            for row in rows
+            if row[4] is None
+        ]
+        pending = (self.carried + pending)[-MAX_PENDING_USERS:]
+        prev = dict(list(self.prev.items())[-MAX_PREV_SESSIONS:])
+        self._previous_ts()
+        out: dict[str, Any] = {}
+        if self.last_ts is not None:
+            out["last_ts"] = self.last_ts
+        if prev:
+            out["prev"] = prev
+        if pending:
+            out["pending"] = pending
+        if self.primary is not None:
+            out["primary"] = self.primary
+        return out
+
+    # ------------------------------------------------------------------------------ diagnostics
+
+    def skip(self, reason: str, lineno: int) -> None:
+        """Count a skipped line; the first one of each reason gets a warning with its line number."""
+        if self.diag.invalid[reason]:
+            self.diag.skip(reason)
+        else:
+            self.diag.skip(reason, f"{self.path}:{self._lineno(lineno)}")
+
+    def _lineno(self, n: int) -> int:
+        """Line number in the file of the ``n``-th line of this read (counts lines before the
+        start offset only when a warning needs it)."""
+        if self._line_base is None:
+            base = 0
+            if self.start:
+                try:
+                    with open(self.path, "rb") as f:
+                        left = self.start
+                        while left > 0:
+                            chunk = f.read(min(left, 1 << 20))
+                            if not chunk:
+                                break
+                            base += chunk.count(b"\n")
+                            left -= len(chunk)
+                except OSError:
+                    base = 0
+            self._line_base = base
+        return self._line_base + n
+
+    # ------------------------------------------------------------------------------------ lines
+
+    def feed(self, raw: bytes, n: int) -> None:
+        """Process the ``n``-th complete line of this read. Raises :class:`WrongType`."""
+        try:
+            d = _loads(raw)
+        except _JSONDecodeError:
+            d = self._repair(raw, n)
+            if d is None:
+                return
+        if type(d) is not dict:
+            raise WrongType
+        t = d.get("type")
+        if t == "progress":
+            data = d.get("data")
+            if type(data) is not dict or data.get("type") != "agent_progress":
+                self._plain_progress(d)  # the bulk of 2.1.x lines: hook and bash progress
+                return
+        ts = normalize_ts(d.get("timestamp"))
+        if ts is None:
+            ts = self._previous_ts()
+        else:
+            self.last_ts = ts
+            self.raw_ts = None
+        if t == "assistant":
+            self._assistant_line(d, raw, ts, n)
+        elif t == "user":
+            self._user_line(d, ts, n)
+        elif t == "progress":
+            self._progress_line(d, d["data"], raw, ts, n)
+        elif t == "system":
+            self._system_line(d, ts, n)
+        elif t in _TITLE_FIELDS:
+            self._title_line(d, t)
+        elif t is None and type(d.get("message")) is dict and type(d["message"].get("usage")) is dict:
+            self._assistant_line(d, raw, ts, n)  # untyped usage lines (ccusage fixtures)
+
+    def _repair(self, raw: bytes, n: int) -> Any:
+        """The value of a line orjson rejected: ``None`` for blank lines, a repaired value for
+        invalid UTF-8 (counted), else ``None`` after counting ``invalid_json``."""
+        if not raw.strip():
+            return None
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                d = _loads(raw.decode("utf-8", "replace"))
+            except _JSONDecodeError:
+                pass
+            else:
+                self.diag.repaired["invalid_utf8"] += 1
+                return d
+        self.skip("invalid_json", n)
+        return None
+
+    def _line_session(self, d: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
+        """``(session_id, parent_session_id, agent_id)`` of a transcript line."""
+        agent: str | None = None
+        if self.subagent_file:
+            agent = _s(d.get("agentId")) or self.file_agent
+        elif d.get("isSidechain") is True:
+            agent = _s(d.get("agentId"))
+        sid, parent = session_ids(_s(d.get("sessionId")), agent, self.parent_hint, self.fallback)
+        return sid, parent, agent
+
+    def _session(self, sid: str, parent: str | None, agent: str | None, ts: str | None) -> _Session:
+        s = self.sessions.get(sid)
+        if s is None:
+            s = self.sessions[sid] = _Session(parent, agent)
+            if agent is not None and agent == self.file_agent:
+                s.agent_type = self.file_agent_type
+                s.parent_tool_use_id = self.file_tool_use_id
+            if self.primary is None:
+                self.primary = sid
+        if ts is not None and (s.first_ts is None or ts < s.first_ts):
+            s.first_ts = ts
+        return s
+
+    def _assistant_line(self, d: dict[str, Any], raw: bytes, ts: str | None, n: int) -> None:
+        sid, parent, agent = self._line_session(d)
+        s = self._session(sid, parent, agent, ts)
+        if s.missing:
+            s.fill(d)
+        self._assistant(d, raw, ts, n, sid, agent, d.get("isSidechain") is True, True)
+
+    def _assistant(
+        self,
+        rec: dict[str, Any],
+        raw: bytes,
+        ts: str | None,
+        n: int,
+        sid: str,
+        agent: str | None,
+        is_sidechain: bool,
+        link: bool,
+    ) -> None:
+        """A response line (or a progress copy's inner line): Turn, ToolCalls, response links."""
+        msg = rec.get("message")
+        if type(msg) is not dict:
+            raise WrongType
+        usage = msg.get("usage")
+        content = msg.get("content")
+        if (usage is not None and type(usage) is not dict) or (
+            content is not None and type(content) is not list and type(content) is not str
+        ):
+            raise WrongType
+        model = msg.get("model")
+        if model == SYNTHETIC:
+            if usage is not None:
+                self.diag.dropped["synthetic"] += 1
+            return
+        mid = _s(msg.get("id"))
+        if ts is None:
+            if usage is not None or (
+                type(content) is list
+                and any(type(b) is dict and b.get("type") in _TOOL_BLOCKS for b in content)
+            ):
+                self.skip("missing_timestamp", n)
+            return
+        if usage is not None:
+            self._turn(rec, msg, usage, model, mid, raw, ts, sid, agent, is_sidechain)
+        if type(content) is list:
+            calls = self.tool_calls
+            for block in content:
+                if type(block) is not dict or block.get("type") not in _TOOL_BLOCKS:
+                    continue
+                tool_use_id = _s(block.get("id"))
+                if tool_use_id is None or (sid, tool_use_id) in calls:
+                    continue
+                name = _s(block.get("name")) or "unknown"
+                args = block.get("input")
+                calls[(sid, tool_use_id)] = ToolCall(
+                    source=SOURCE,
+                    session_id=sid,
+                    tool_use_id=tool_use_id,
+                    message_id=mid,
+                    ts=ts,
+                    name=name,
+                    target=tool_target(name, args),
+                    args_hash=args_hash(args),
+                )
+        if link and mid is not None:
+            key = sid + _SIDECHAIN_KEY if is_sidechain and agent is None else sid
+            self.prev[key] = mid
+            rows = self.waiting.pop(key, None)
+            if rows:
+                for row in rows:
+                    row[4] = mid
+            if self.carried:
+                self._resolve_carried(key, mid)
+
+    def _turn(
+        self,
+        rec: dict[str, Any],
+        msg: dict[str, Any],
+        u: dict[str, Any],
+        model: object,
+        mid: str | None,
+        raw: bytes,
+        ts: str,
+        sid: str,
+        agent: str | None,
+        is_sidechain: bool,
+    ) -> None:
+        usage, fid, notes, wrong = parse_usage(u)
+        if wrong:
+            self.diag.invalid["wrong_type"] += 1
+        rid = _s(rec.get("requestId"))
+        line_hash: str | None = None
+        key: tuple[str | None, str | None]
+        if mid is None and rid is None:
+            line_hash = sha32(raw.rstrip(b"\r\n"))
+            key = ("\x00" + sid, line_hash)
+        else:
+            key = (mid, rid)
+        rank = usage.rank()
+        slot = self.turn_slots.get(key)
+        old: Turn | None = None
+        if slot is not None:
+            # The same response again in this read (the streaming split). Combine as the core's
+            # merge combines sightings across reads — usage of the snapshot with the most output
+            # (tie: largest total), attribution (session, ts, sidechain, agent) of the earliest —
+            # so results do not depend on where reads stop.
+            self.diag.dropped["streaming_split" if line_hash is None else "duplicate_line"] += 1
+            old = self.turns[slot]
+            earlier = (ts, sid) < (old.ts, old.session_id)
+            if rank <= self.turn_ranks[slot]:
+                if earlier:
+                    self.turns[slot] = attrs.evolve(
+                        old, session_id=sid, ts=ts, is_sidechain=is_sidechain, agent_id=agent
+                    )
+                return
+            if not earlier:
+                sid, ts, is_sidechain, agent = old.session_id, old.ts, old.is_sidechain, old.agent_id
+        if type(model) is not str or not model:
+            model = "unknown"
+            notes = (*notes, MODEL_UNKNOWN)
+        turn = Turn(
+            source=SOURCE,
+            session_id=sid,
+            message_id=mid,
+            request_id=rid,
+            ts=ts,
+            model=model,
+            usage=usage,
+            provider=PROVIDER,
+            reported_cost_usd=cost_string(rec.get("costUSD")),
+            speed=_s(u.get("speed")),
+            service_tier=_s(u.get("service_tier")),
+            stop_reason=_s(msg.get("stop_reason")),
+            is_sidechain=is_sidechain,
+            agent_id=agent,
+            fidelity=_fidelity(fid, notes),
+            line_hash=line_hash,
+        )
+        if slot is None:
+            self.turn_slots[key] = len(self.turns)
+            self.turns.append(turn)
+            self.turn_ranks.append(rank)
+        else:
+            self.turns[slot] = turn
+            self.turn_ranks[slot] = rank
+
+    def _resolve_carried(self, key: str, mid: str) -> None:
+        """User turns of earlier reads learn the response that followed them (a minimal
+        UserTurn; the core's merge fills the field it did not know)."""
+        keep: list[list[str]] = []
+        for row in self.carried:
+            if row[0] == key:
+                self.users.append([row[1], row[2], row[3], None, mid, (), False, False, True])
+            else:
+                keep.append(row)
+        self.carried = keep
+
+    def _user_line(self, d: dict[str, Any], ts: str | None, n: int) -> None:
+        msg = d.get("message")
+        if type(msg) is not dict:
+            raise WrongType
+        content = msg.get("content")
+        if content is not None and type(content) is not list and type(content) is not str:
+            raise WrongType
+        sid, parent, agent = self._line_session(d)
+        s = self._session(sid, parent, agent, ts)
+        if s.missing:
+            s.fill(d)
+        uuid = _s(d.get("uuid"))
+        if ts is None:
+            if uuid is not None or type(content) is list:
+                self.skip("missing_timestamp", n)
+            return
+        blocks = user_blocks(content)  # sizes and hashes, computed once per block
+        results = [(b, b.tool_use_id) for b in blocks if b.tool_use_id is not None]
+        if results:
+            subagent_session: str | None = None
+            tur = d.get("toolUseResult")
+            if len(results) == 1 and type(tur) is dict:
+                linked = _s(tur.get("agentId"))
+                if linked is not None:
+                    subagent_session = session_ids(
+                        _s(d.get("sessionId")), linked, self.parent_hint, self.fallback
+                    )[0]
+            for block, tool_use_id in results:
+                key = (sid, tool_use_id)
+                if key not in self.tool_results:
+                    self.tool_results[key] = ToolResultEvent(
+                        source=SOURCE,
+                        session_id=sid,
+                        tool_use_id=tool_use_id,
+                        ts=ts,
+                        status="error" if block.is_error else "ok",
+                        content_length=block.byte_length,
+                        content_hash=block.content_hash,
+                        subagent_session_id=subagent_session,
+                    )
+        if uuid is None:
+            return
+        link = sid + _SIDECHAIN_KEY if d.get("isSidechain") is True and agent is None else sid
+        row: list[Any] = [
+            sid,
+            uuid,
+            ts,
+            self.prev.get(link),
+            None,
+            blocks,
+            d.get("isMeta") is True,
+            d.get("isCompactSummary") is True,
+            False,
+        ]
+        self.users.append(row)
+        self.waiting.setdefault(link, []).append(row)
+
+    def _plain_progress(self, d: dict[str, Any]) -> None:
+        """A progress line with nothing to count: remember its timestamp unparsed, and note its
+        session only when it differs from the previous such line's (a session-start hook runs
+        before the first prompt, so it can be the session's first line)."""
+        raw_ts = d.get("timestamp")
+        if raw_ts is not None:
+            self.raw_ts = raw_ts
+        session = d.get("sessionId")
+        if session != self.progress_session:
+            self.progress_session = session
+            sid, parent, agent = self._line_session(d)
+            s = self._session(sid, parent, agent, normalize_ts(raw_ts))
+            if s.missing:
+                s.fill(d)
+
+    def _previous_ts(self) -> str | None:
+        """Timestamp of the latest earlier line that had a valid one."""
+        if self.raw_ts is not None:
+            ts = normalize_ts(self.raw_ts)
+            self.raw_ts = None
+            if ts is not None:
+                self.last_ts = ts
+        return self.last_ts
+
+    def _progress_line(
+        self, d: dict[str, Any], data: dict[str, Any], raw: bytes, ts: str | None, n: int
+    ) -> None:
+        if d.get("sessionId") != self.progress_session:
+            self.progress_session = d.get("sessionId")
+            sid, parent, agent = self._line_session(d)
+            s = self._session(sid, parent, agent, ts)
+            if s.missing:
+                s.fill(d)
+        inner = data.get("message")
+        if type(inner) is not dict:
+            raise WrongType
+        agent = _s(data.get("agentId"))
+        line_session = _s(d.get("sessionId"))
+        if agent is not None:
+            sid, parent = session_ids(line_session, agent, self.parent_hint, self.fallback)
+            is_sidechain = True
+        else:
+            sid, parent, agent = self._line_session(d)
+            is_sidechain = inner.get("isSidechain") is True or d.get("isSidechain") is True
+        its = normalize_ts(inner.get("timestamp")) or ts
+        s = self._session(sid, parent, agent, its)
+        if s.missing:
+            s.fill(d)
+        if agent is not None and s.parent_tool_use_id is None:
+            s.parent_tool_use_id = _s(d.get("parentToolUseID"))
+        if inner.get("type") == "assistant":
+            self._assistant(inner, raw, its, n, sid, agent, is_sidechain, False)
+
+    def _system_line(self, d: dict[str, Any], ts: str | None, n: int) -> None:
+        sid, parent, agent = self._line_session(d)
+        s = self._session(sid, parent, agent, ts)
+        if s.missing:
+            s.fill(d)
+        if d.get("subtype") != "compact_boundary":
+            return
+        if ts is None:
+            self.skip("missing_timestamp", n)
+            return
+        meta = d.get("compactMetadata")
+        if type(meta) is not dict:
+            meta = {}
+        before = meta.get("preTokens")
+        after = meta.get("postTokens")
+        self.compactions.append(
+            Compaction(
+                source=SOURCE,
+                session_id=sid,
+                ts=ts,
+                trigger=_s(meta.get("trigger")),
+                tokens_before=before if type(before) is int else None,
+                tokens_after=after if type(after) is int else None,
+                uuid=_s(d.get("uuid")),
+            )
+        )
+
+    def _title_line(self, d: dict[str, Any], t: str) -> None:
+        field, rank = _TITLE_FIELDS[t]
+        title = _s(d.get(field))
+        if title is None:
+            return
+        if t == "summary":
+            self.summary_title = title  # old builds: no session id; belongs to the file's session
+            return
+        sid, parent, agent = self._line_session(d)
+        s = self._session(sid, parent, agent, None)
+        if rank >= s.title_rank:
+            s.title, s.title_rank = title, rank
+
+    # ----------------------------------------------------------------------------------- result
+
+    def finish(self) -> list[Record]:
+        """All records of this read. Titles: ``custom-title`` over ``ai-title`` over ``summary``,
+        the last of each kind in the read wins."""
+        if self.summary_title is not None and self.primary is not None:
+            s = self.sessions.get(self.primary)
+            if s is None:
+                s = self.sessions[self.primary] = _Session(None, None)
+                s.missing = False
+            if s.title_rank <= 1:
+                s.title, s.title_rank = self.summary_title, 1
+        records: list[Record] = []
+        records.extend(self.turns)
+        records.extend(self.tool_calls.values())
+        records.extend(self.tool_results.values())
+        for sid, uuid, ts, preceding, following, blocks, is_meta, compact, _minimal in self.users:
+            records.append(
+                UserTurn(
+                    source=SOURCE,
+                    session_id=sid,
+                    user_uuid=uuid,
+                    ts=ts,
+                    preceding_message_id=preceding,
+                    following_message_id=following,
+                    blocks=blocks,
+                    is_meta=is_meta,
+                    is_compact_summary=compact,
+                )
+            )
+        records.extend(self.compactions)
+        records.extend(s.info(sid) for sid, s in self.sessions.items())
+        return records
+
