@@ -36,7 +36,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS archive_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, cwd TEXT, git_branch TEXT,
-  harness_version TEXT, slug TEXT, title TEXT, parent_session_id TEXT, relationship TEXT NOT NULL,
+  git_remote TEXT, git_commit TEXT, harness_version TEXT, slug TEXT, title TEXT, parent_session_id TEXT,
+  relationship TEXT NOT NULL,
   agent_id TEXT, agent_type TEXT, parent_tool_use_id TEXT, originator TEXT, classification TEXT,
   first_seen_ts TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS sessions_by_source ON sessions (source, session_id);
@@ -83,7 +84,8 @@ def ts_to_ms(ts: str) -> int:
 
 def _session_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
     g = r.get
-    return (rid, r["source"], r["session_id"], g("cwd"), g("git_branch"), g("harness_version"), g("slug"),
+    return (rid, r["source"], r["session_id"], g("cwd"), g("git_branch"), g("git_remote"), g("git_commit"),
+            g("harness_version"), g("slug"),
             g("title"), g("parent_session_id"), g("relationship", "root"), g("agent_id"), g("agent_type"),
             g("parent_tool_use_id"), g("originator"), g("classification"), g("first_seen_ts"))  # fmt: skip
 

@@ -197,6 +197,8 @@ class SessionInfo:
     session_id: str
     cwd: str | None = None
     git_branch: str | None = None
+    git_remote: str | None = None  # normalized by burn.remotes.normalize_remote: never credentials
+    git_commit: str | None = None
     harness_version: str | None = None
     slug: str | None = None
     title: str | None = None
