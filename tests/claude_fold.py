@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 from burn.merge import merge
 from burn.reader import Diagnostics, FileCursor, Reader, SourceUnit
 from burn.records import Record, Turn
+
+R = TypeVar("R")
 
 
 @attrs.define
@@ -25,7 +28,8 @@ class Folded:
     diagnostics: Diagnostics
     cursors: dict[str, FileCursor | None]
 
-    def of(self, cls: type[Record]) -> list[Record]:
+    def of(self, cls: type[R]) -> list[R]:
+        """The folded records of one class."""
         return [r for r in self.records.values() if isinstance(r, cls)]
 
     def turns(self) -> list[Turn]:

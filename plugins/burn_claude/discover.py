@@ -59,11 +59,14 @@ def unit_for(path: Path, sibling_names: frozenset[str] | set[str] | None = None)
     ``subagents/``), ``workflow`` (``subagents/workflows/<wf>/``), ``agent_type`` (``compaction``
     for ``agent-acompact-*``) and ``meta_path`` (the ``agent-<id>.meta.json`` sidecar, if present).
     ``sibling_names`` (the file names of the directory, when the caller has them) avoids a stat.
+    A subagent file lists its sidecar path (existing or not) as a companion, so that the core's
+    stat fingerprint notices when the sidecar appears or changes.
     """
     name = path.name
     stem = name[: -len(".jsonl")] if name.endswith(".jsonl") else path.stem
     parts = path.parts
     hints: dict[str, str] = {}
+    companions: tuple[Path, ...] = ()
     sub = len(parts) - 2
     while sub >= 0 and parts[sub] != "subagents":
         sub -= 1
@@ -78,13 +81,16 @@ def unit_for(path: Path, sibling_names: frozenset[str] | set[str] | None = None)
         if agent_id.startswith("acompact"):
             hints["agent_type"] = "compaction"
         meta = stem + ".meta.json"
+        companions = (path.parent / meta,)  # a sidecar written or changed later means "re-read"
         has_meta = meta in sibling_names if sibling_names is not None else (path.parent / meta).is_file()
         if has_meta:
             hints["meta_path"] = str(path.parent / meta)
     else:
         hints["session_id"] = stem
     subagent = in_subagents or "agent_id" in hints
-    return SourceUnit(path=path, order=ORDER_SUBAGENT if subagent else ORDER_MAIN, hints=hints)
+    return SourceUnit(
+        path=path, order=ORDER_SUBAGENT if subagent else ORDER_MAIN, hints=hints, companions=companions
+    )
 
 
 def discover(roots: Sequence[Path], diagnostics: Diagnostics) -> Iterator[SourceUnit]:

@@ -192,9 +192,7 @@ class TranscriptParser:
         self.progress_session: object = None
         prev = state.get("prev")
         self.prev: dict[str, str] = (
-            {k: v for k, v in prev.items() if type(k) is str and type(v) is str}
-            if type(prev) is dict
-            else {}
+            {k: v for k, v in prev.items() if type(k) is str and type(v) is str} if type(prev) is dict else {}
         )
         primary = state.get("primary")
         self.primary: str | None = primary if type(primary) is str else None
@@ -652,6 +650,15 @@ class TranscriptParser:
                 s.missing = False
             if s.title_rank <= 1:
                 s.title, s.title_rank = self.summary_title, 1
+        if (
+            self.primary is not None
+            and self.primary not in self.sessions
+            and (self.file_agent_type or self.file_tool_use_id)
+        ):
+            # Nothing new in the file, but its sidecar may be: say what it says about the agent.
+            s = self.sessions[self.primary] = _Session(self.parent_hint, self.file_agent)
+            s.agent_type, s.parent_tool_use_id = self.file_agent_type, self.file_tool_use_id
+            s.missing = False
         records: list[Record] = []
         records.extend(self.turns)
         records.extend(self.tool_calls.values())
@@ -673,4 +680,3 @@ class TranscriptParser:
         records.extend(self.compactions)
         records.extend(s.info(sid) for sid, s in self.sessions.items())
         return records
-
