@@ -26,10 +26,13 @@ from typing import Any
 import attrs
 import orjson
 
+from burn import convert
 from burn.errors import BurnError
+from burn.identity import identify
+from burn.records import ProjectObservation
 from burn.store import LedgerEntry, ReadStats, Store
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BATCH = 20_000
 
 _SCHEMA = """
@@ -39,8 +42,15 @@ CREATE TABLE IF NOT EXISTS sessions (
   git_remote TEXT, git_commit TEXT, harness_version TEXT, slug TEXT, title TEXT, parent_session_id TEXT,
   relationship TEXT NOT NULL,
   agent_id TEXT, agent_type TEXT, parent_tool_use_id TEXT, originator TEXT, classification TEXT,
-  first_seen_ts TEXT);
+  first_seen_ts TEXT, project_key TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS sessions_by_source ON sessions (source, session_id);
+CREATE INDEX IF NOT EXISTS sessions_by_cwd ON sessions (cwd);
+-- One row per observed working directory; many directories can share one project key.
+CREATE TABLE IF NOT EXISTS projects (
+  id TEXT PRIMARY KEY, cwd TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+  label TEXT NOT NULL, resolution TEXT NOT NULL, machine_local INTEGER NOT NULL, remote TEXT,
+  git_root TEXT, branch TEXT, is_worktree INTEGER, observed_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS projects_by_cwd ON projects (cwd);
 CREATE TABLE IF NOT EXISTS turns (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, message_id TEXT,
   request_id TEXT, ts TEXT NOT NULL, ts_ms INTEGER NOT NULL, model TEXT NOT NULL, provider TEXT,
@@ -71,7 +81,15 @@ CREATE TABLE IF NOT EXISTS compactions (
 """
 
 # Tables whose rows come from the ledger, in digest order.
-CONTENT_TABLES = ("sessions", "turns", "tool_calls", "tool_result_events", "user_turns", "compactions")
+CONTENT_TABLES = (
+    "sessions",
+    "turns",
+    "tool_calls",
+    "tool_result_events",
+    "user_turns",
+    "compactions",
+    "projects",
+)
 
 
 def ts_to_ms(ts: str) -> int:
@@ -83,11 +101,13 @@ def ts_to_ms(ts: str) -> int:
 
 
 def _session_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
+    # The last column, project_key, is resolved from the projects table after each batch.
     g = r.get
     return (rid, r["source"], r["session_id"], g("cwd"), g("git_branch"), g("git_remote"), g("git_commit"),
             g("harness_version"), g("slug"),
             g("title"), g("parent_session_id"), g("relationship", "root"), g("agent_id"), g("agent_type"),
-            g("parent_tool_use_id"), g("originator"), g("classification"), g("first_seen_ts"))  # fmt: skip
+            g("parent_tool_use_id"), g("originator"), g("classification"), g("first_seen_ts"),
+            None)  # fmt: skip
 
 
 def _turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
@@ -129,6 +149,12 @@ def _compaction_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
     return (rid, r["source"], r["session_id"], r["ts"], g("trigger"), g("tokens_before"), g("tokens_after"))
 
 
+def _project_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
+    p = identify(convert.structure(r, ProjectObservation))
+    return (rid, r["cwd"], p.key, p.kind, p.value, p.label, p.resolution, int(p.machine_local), p.remote,
+            r.get("git_root"), r.get("branch"), r.get("is_worktree"), r["observed_at"])  # fmt: skip
+
+
 _ROWS: dict[str, tuple[str, Callable[[str, dict[str, Any]], tuple[Any, ...]]]] = {
     "session": ("sessions", _session_row),
     "turn": ("turns", _turn_row),
@@ -136,7 +162,16 @@ _ROWS: dict[str, tuple[str, Callable[[str, dict[str, Any]], tuple[Any, ...]]]] =
     "tool_result": ("tool_result_events", _tool_result_row),
     "user_turn": ("user_turns", _user_turn_row),
     "compaction": ("compactions", _compaction_row),
+    "project": ("projects", _project_row),
 }
+
+
+# A session belongs to the project observed for its working directory. Session revisions and
+# observations arrive in any order, so unresolved sessions are matched after every batch.
+_RESOLVE_PROJECTS = """
+UPDATE sessions SET project_key = (SELECT p.key FROM projects p WHERE p.cwd = sessions.cwd)
+WHERE project_key IS NULL AND cwd IS NOT NULL
+"""
 
 
 @attrs.define
@@ -150,6 +185,10 @@ class BuildResult:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class SchemaMismatch(BurnError):
+    """The archive was built by a burn with another schema; it must be rebuilt from the ledger."""
 
 
 class Archive:
@@ -167,14 +206,16 @@ class Archive:
             self.db = sqlite3.connect(path, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(_SCHEMA)
-            self._init_state()
         version = self.state().get("schema_version")
         if version is not None and int(version) != SCHEMA_VERSION:
-            raise BurnError(
+            self.db.close()
+            raise SchemaMismatch(
                 f"archive {path} has schema version {version}, this burn needs {SCHEMA_VERSION}: "
                 "run `burn archive rebuild`"
             )
+        if not readonly:
+            self.db.executescript(_SCHEMA)
+            self._init_state()
 
     @classmethod
     def in_home(cls, home: Path, *, readonly: bool = False) -> Archive:
@@ -245,6 +286,8 @@ class Archive:
             for table, values in rows.items():
                 marks = ",".join("?" * len(values[0]))
                 self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", values)
+            if "sessions" in rows or "projects" in rows:
+                self.db.execute(_RESOLVE_PROJECTS)
             self._set_state(ledger_position=str(batch[-1].position))
             self.db.execute("COMMIT")
         except BaseException:

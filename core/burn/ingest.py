@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from burn.archive import Archive, BuildResult
+from burn.archive import Archive, BuildResult, SchemaMismatch, rebuild
 from burn.cursors import CursorFile
 from burn.errors import PluginError
+from burn.identity import observe
 from burn.paths import user_home
 from burn.plugins import Plugins
 from burn.reader import Diagnostics, Reader, fingerprint
-from burn.records import Record
+from burn.records import Record, SessionInfo, ToolCall
+from burn.redact import redact
 from burn.store import AppendResult, Store
 from burn.stores import open_store
 
@@ -86,11 +89,14 @@ def ingest(
         for name, reader in sorted(plugins.readers().items()):
             report.sources[name] = _ingest_source(reader, store, cursors, env, progress, plugins)
         cursors.save()
-        archive = Archive.in_home(home)
         try:
+            archive = Archive.in_home(home)
             report.archive = archive.build(store)
-        finally:
-            archive.close()
+        except SchemaMismatch:
+            # The archive is disposable: a new burn rebuilds it from the ledger instead of failing.
+            archive, report.archive = rebuild(home, store)
+            report.warnings.append("the archive was built by another burn version and was rebuilt")
+        archive.close()
     for src in report.sources.values():
         report.warnings.extend(src.diagnostics.warnings)
     return report
@@ -116,6 +122,7 @@ def _ingest_source(
     rep.files_seen = len(units)
     pending: list[Record] = []
     seen_keys: set[str] = set()
+    observed: set[str] = set()
     for done, unit in enumerate(units, 1):
         seen_keys.add(unit.key)
         cursor = cursors.get(reader.name, unit.key)
@@ -129,7 +136,7 @@ def _ingest_source(
             _reader_failed(plugins, reader, f"read {unit.path}", exc, diag)
             continue
         diag.add(result.diagnostics)
-        pending.extend(result.records)
+        pending.extend(_sanitize(result.records, observed))
         if result.cursor is not None:
             cursors.set(reader.name, unit.key, attrs.evolve(result.cursor, fingerprint=before))
         if len(pending) >= APPEND_BATCH:
@@ -140,6 +147,35 @@ def _ingest_source(
     rep.appended.add(store.append(pending))
     cursors.prune(reader.name, seen_keys)
     return rep
+
+
+def _sanitize(records: Sequence[Record], observed: set[str]) -> list[Record]:
+    """Redact credentials from free-form strings and observe each new working directory's project.
+
+    Readers are third-party code; this is the one place every record passes before the ledger, so
+    "credentials never reach the ledger" holds whatever a reader emits.
+    """
+    out: list[Record] = []
+    for rec in records:
+        if isinstance(rec, SessionInfo):
+            clean: dict[str, Any] = {
+                f: redact(getattr(rec, f)) for f in ("cwd", "title", "git_remote", "slug")
+            }
+            if any(clean[f] != getattr(rec, f) for f in clean):
+                rec = attrs.evolve(rec, **clean)
+            if rec.cwd and rec.cwd not in observed:
+                observed.add(rec.cwd)
+                out.append(observe(rec.cwd, rec.first_seen_ts or _now()))
+        elif isinstance(rec, ToolCall) and rec.target:
+            target = redact(rec.target)
+            if target != rec.target:
+                rec = attrs.evolve(rec, target=target)
+        out.append(rec)
+    return out
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _reader_failed(plugins: Plugins, reader: Reader, what: str, exc: Exception, diag: Diagnostics) -> None:

@@ -21,9 +21,10 @@ from typing import Any
 
 import attrs
 
-from burn.records import Record, SessionInfo, Turn, UserTurn
+from burn.records import ProjectObservation, Record, SessionInfo, Turn, UserTurn
 
 _TURN_ATTRIBUTION = ("session_id", "ts", "is_sidechain", "agent_id")
+_Fillable = SessionInfo | UserTurn | ProjectObservation
 
 
 def merge(old: Record, new: Record) -> Record | None:
@@ -33,6 +34,8 @@ def merge(old: Record, new: Record) -> Record | None:
     if isinstance(old, SessionInfo) and isinstance(new, SessionInfo):
         return _fill_unknown(old, new)
     if isinstance(old, UserTurn) and isinstance(new, UserTurn):
+        return _fill_unknown(old, new)
+    if isinstance(old, ProjectObservation) and isinstance(new, ProjectObservation):
         return _fill_unknown(old, new)
     return None
 
@@ -46,7 +49,7 @@ def _merge_turn(old: Turn, new: Turn) -> Turn | None:
     return None if merged == old else merged
 
 
-def _fill_unknown(old: SessionInfo | UserTurn, new: SessionInfo | UserTurn) -> Record | None:
+def _fill_unknown(old: _Fillable, new: _Fillable) -> Record | None:
     changes: dict[str, Any] = {}
     for field in attrs.fields(type(old)):
         mine, theirs = getattr(old, field.name), getattr(new, field.name)

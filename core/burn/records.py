@@ -215,8 +215,31 @@ class SessionInfo:
         return event_id("session", self.source, self.session_id)
 
 
-Record = Turn | ToolCall | ToolResultEvent | UserTurn | Compaction | SessionInfo
+@attrs.frozen
+class ProjectObservation:
+    """What burn saw of a working directory at ingest (see :mod:`burn.identity`).
+
+    Stored because the directory may be gone later. Paths are redacted and remotes normalized, so
+    no credential is ever stored. Keys and labels are derived from this, not stored.
+    """
+
+    KIND: ClassVar[str] = "project"
+
+    cwd: str
+    observed_at: str
+    exists: bool | None = None
+    git_root: str | None = None
+    is_worktree: bool | None = None
+    branch: str | None = None
+    remotes: tuple[tuple[str, str], ...] | None = None  # (remote name, host/owner/repo)
+
+    def event_id(self) -> str:
+        return event_id("project", self.cwd)
+
+
+Record = Turn | ToolCall | ToolResultEvent | UserTurn | Compaction | SessionInfo | ProjectObservation
 
 RECORD_TYPES: dict[str, type[Record]] = {
-    cls.KIND: cls for cls in (Turn, ToolCall, ToolResultEvent, UserTurn, Compaction, SessionInfo)
+    cls.KIND: cls
+    for cls in (Turn, ToolCall, ToolResultEvent, UserTurn, Compaction, SessionInfo, ProjectObservation)
 }

@@ -30,7 +30,7 @@ from burn.records import RECORD_TYPES, Record, Turn
 from burn.store import LEDGER_VERSION, AppendResult, LedgerEntry, ReadStats, StoreFactory
 
 # Kinds whose later sightings can supersede the stored state; only these keep a body in the index.
-MERGEABLE = frozenset({"turn", "session", "user_turn"})
+MERGEABLE = frozenset({"turn", "session", "user_turn", "project"})
 _SQL_CHUNK = 500
 _INDEX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
