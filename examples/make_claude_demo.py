@@ -22,7 +22,9 @@ MODELS = ["claude-sonnet-4-5-20250929", "claude-opus-4-6", "claude-haiku-4-5-202
 
 
 def _id(prefix: str) -> str:
-    return prefix + "".join(RNG.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789") for _ in range(24))
+    return prefix + "".join(
+        RNG.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789") for _ in range(24)
+    )
 
 
 def _uuid() -> str:
@@ -40,7 +42,8 @@ class Session:
     def ts(self, step: int = 7) -> str:
         self.clock += RNG.randrange(1, step + 1)
         s = self.clock
-        return f"2026-03-{1 + s // 86400:02d}T{s % 86400 // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}.{RNG.randrange(1000):03d}Z"
+        day, hour, minute, sec = 1 + s // 86400, s % 86400 // 3600, s % 3600 // 60, s % 60
+        return f"2026-03-{day:02d}T{hour:02d}:{minute:02d}:{sec:02d}.{RNG.randrange(1000):03d}Z"
 
     def envelope(self, kind: str, **extra: Any) -> dict[str, Any]:
         line = {
@@ -63,7 +66,9 @@ class Session:
     def prompt(self, text: str) -> None:
         self.lines.append(self.envelope("user", message={"role": "user", "content": text}))
 
-    def response(self, model: str, blocks: list[dict[str, Any]], *, cache_read: int, cache_write: int) -> list[dict[str, Any]]:
+    def response(
+        self, model: str, blocks: list[dict[str, Any]], *, cache_read: int, cache_write: int
+    ) -> list[dict[str, Any]]:
         """One API response streamed as one line per block; output grows to its final value."""
         mid, rid = _id("msg_01"), _id("req_011C")
         final = RNG.randrange(80, 1400)
@@ -108,9 +113,16 @@ def _tool(name: str, **args: Any) -> dict[str, Any]:
 
 def _work(s: Session, model: str, turns: int, cache: int) -> int:
     for _ in range(turns):
-        tool = _tool(RNG.choice(["Read", "Grep", "Edit"]), file_path=f"{s.cwd}/src/module_{RNG.randrange(9)}.py")
+        tool = _tool(
+            RNG.choice(["Read", "Grep", "Edit"]), file_path=f"{s.cwd}/src/module_{RNG.randrange(9)}.py"
+        )
         thinking = {"type": "thinking", "thinking": "Considering the next step.", "signature": "sig"}
-        s.response(model, [thinking, {"type": "text", "text": "Let me look."}, tool], cache_read=cache, cache_write=900)
+        s.response(
+            model,
+            [thinking, {"type": "text", "text": "Let me look."}, tool],
+            cache_read=cache,
+            cache_write=900,
+        )
         s.tool_result(tool["id"], "def handler():\n    return 42\n" * RNG.randrange(1, 30))
         cache += 1200
     return cache
@@ -123,8 +135,12 @@ def build() -> None:
     api = Session(_uuid(), "/home/dev/src/acme-api", "main", day=2)
     api.prompt("Add pagination to the orders endpoint")
     cache = _work(api, MODELS[0], 6, 18_000)
-    task = _tool("Task", subagent_type="Explore", description="Find the pagination helpers", prompt="Find them")
-    api.response(MODELS[0], [{"type": "text", "text": "Delegating."}, task], cache_read=cache, cache_write=500)
+    task = _tool(
+        "Task", subagent_type="Explore", description="Find the pagination helpers", prompt="Find them"
+    )
+    api.response(
+        MODELS[0], [{"type": "text", "text": "Delegating."}, task], cache_read=cache, cache_write=500
+    )
     agent_id = f"{RNG.getrandbits(28):07x}"
     sub = Session(api.id, api.cwd, api.branch, day=2)
     sub.clock = api.clock
@@ -142,8 +158,8 @@ def build() -> None:
     for line in sub_lines:  # Claude Code 2.1.x copies subagent responses into the parent as progress lines
         inner = {"type": "assistant", "message": line["message"], "requestId": line["requestId"],
                  "timestamp": line["timestamp"], "uuid": line["uuid"]}  # fmt: skip
-        api.lines.append(api.envelope("progress", data={"type": "agent_progress", "agentId": agent_id, "message": inner},
-                                      toolUseID=_id("agent_msg_01"), parentToolUseID=task["id"]))  # fmt: skip
+        data = {"type": "agent_progress", "agentId": agent_id, "message": inner}
+        api.lines.append(api.envelope("progress", data=data, toolUseID=_id("agent_msg_01"), parentToolUseID=task["id"]))
     api.clock = sub.clock
     api.tool_result(task["id"], f"agentId: {agent_id}\nFound paginate() in src/pagination.py",
                     toolUseResult={"agentId": agent_id, "status": "completed"})  # fmt: skip
@@ -152,18 +168,23 @@ def build() -> None:
                                   compactMetadata={"trigger": "auto", "preTokens": cache}))  # fmt: skip
     compact = Session(api.id, api.cwd, api.branch, day=2)
     compact.clock = api.clock
-    compact.response(MODELS[0], [{"type": "text", "text": "Summary of the conversation."}], cache_read=0, cache_write=cache)
+    compact.response(
+        MODELS[0], [{"type": "text", "text": "Summary of the conversation."}], cache_read=0, cache_write=cache
+    )
     for line in compact.lines:
         line.update(isSidechain=True, agentId="acompact-5e1f2a")
     _work(api, MODELS[0], 3, 20_000)
-    api.lines.append(api.envelope("assistant", message={"model": "<synthetic>", "id": _id("msg_"), "role": "assistant",
-                     "content": [{"type": "text", "text": "API Error: rate limited"}],
-                     "usage": {"input_tokens": 0, "output_tokens": 0}}, isApiErrorMessage=True))  # fmt: skip
+    synthetic = {"model": "<synthetic>", "id": _id("msg_"), "role": "assistant",
+                 "content": [{"type": "text", "text": "API Error: rate limited"}],
+                 "usage": {"input_tokens": 0, "output_tokens": 0}}  # fmt: skip
+    api.lines.append(api.envelope("assistant", message=synthetic, isApiErrorMessage=True))
     api_dir = projects / "-home-dev-src-acme-api"
     api.write(api_dir / f"{api.id}.jsonl")
     sub.write(api_dir / api.id / "subagents" / f"agent-{agent_id}.jsonl")
     (api_dir / api.id / "subagents" / f"agent-{agent_id}.meta.json").write_text(
-        json.dumps({"agentType": "Explore", "description": "Find the pagination helpers", "toolUseId": task["id"]})
+        json.dumps(
+            {"agentType": "Explore", "description": "Find the pagination helpers", "toolUseId": task["id"]}
+        )
     )
     compact.write(api_dir / api.id / "subagents" / "agent-acompact-5e1f2a.jsonl")
 

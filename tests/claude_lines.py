@@ -50,7 +50,10 @@ def assistant(
                 "input_tokens": input_tokens,
                 "cache_creation_input_tokens": cache_5m + cache_1h,
                 "cache_read_input_tokens": cache_read,
-                "cache_creation": {"ephemeral_5m_input_tokens": cache_5m, "ephemeral_1h_input_tokens": cache_1h},
+                "cache_creation": {
+                    "ephemeral_5m_input_tokens": cache_5m,
+                    "ephemeral_1h_input_tokens": cache_1h,
+                },
                 "output_tokens": output,
                 "service_tier": "standard",
             },
@@ -59,7 +62,9 @@ def assistant(
     }
 
 
-def user(uuid: str, text: str, *, session: str = SESSION, ts: str = "2026-03-01T09:59:59.000Z") -> dict[str, Any]:
+def user(
+    uuid: str, text: str, *, session: str = SESSION, ts: str = "2026-03-01T09:59:59.000Z"
+) -> dict[str, Any]:
     return {
         "parentUuid": None,
         "isSidechain": False,

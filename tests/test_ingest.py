@@ -19,7 +19,7 @@ from burn.plugins import Plugins
 from burn.store_file import FileStore
 from burn.summary import summarize
 from burn.timeutil import resolve_timezone
-from tests.claude_lines import CWD, SESSION, assistant, dumps, user, write_session
+from tests.claude_lines import SESSION, assistant, dumps, user, write_session
 
 
 @pytest.fixture
@@ -154,8 +154,12 @@ def test_bad_input_is_counted_and_good_records_kept(env: dict[str, str], tmp_pat
     good = basic_session()
     wrong_type = assistant("msg_w", 5, ts="2026-03-01T12:00:00.000Z")
     wrong_type["message"]["usage"]["output_tokens"] = "5"  # a string is not a count
-    big = assistant("msg_big", 3, ts="2026-03-01T13:00:00.000Z", content=[{"type": "text", "text": "x" * 50_000_000}])
-    utf8 = dumps([assistant("msg_u", 4, ts="2026-03-01T14:00:00.000Z", content=[{"type": "text", "text": "é!"}])])
+    big = assistant(
+        "msg_big", 3, ts="2026-03-01T13:00:00.000Z", content=[{"type": "text", "text": "x" * 50_000_000}]
+    )
+    utf8 = dumps(
+        [assistant("msg_u", 4, ts="2026-03-01T14:00:00.000Z", content=[{"type": "text", "text": "é!"}])]
+    )
     utf8 = utf8.replace("é".encode(), b"\xff\xfe")
     body = dumps(good) + b"{not json\n" + dumps([wrong_type]) + dumps([big]) + utf8 + b"[1,2,3]\n"
     path = write_session(claude, [])
@@ -180,7 +184,7 @@ def test_bad_input_is_counted_and_good_records_kept(env: dict[str, str], tmp_pat
 
 
 def test_file_that_shrinks_during_the_run(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    lines = basic_session() + [assistant("msg_c", 7, ts="2026-03-01T11:00:00.000Z")]
+    lines = [*basic_session(), assistant("msg_c", 7, ts="2026-03-01T11:00:00.000Z")]
     path = write_session(Path(env["CLAUDE_CONFIG_DIR"]), lines)
     full = path.read_bytes()
     original = burn.tail.open_tail
@@ -207,7 +211,10 @@ def test_two_ingests_at_once_store_the_same_ids_as_one(env: dict[str, str], tmp_
     claude = Path(env["CLAUDE_CONFIG_DIR"])
     for i in range(20):
         sid = f"{i:08d}-0000-4000-8000-000000000000"
-        lines = [assistant(f"msg_{i}_{k}", k + 1, session=sid, ts=f"2026-03-01T10:{k:02d}:00.000Z") for k in range(30)]
+        lines = [
+            assistant(f"msg_{i}_{k}", k + 1, session=sid, ts=f"2026-03-01T10:{k:02d}:00.000Z")
+            for k in range(30)
+        ]
         write_session(claude, lines, session=sid)
     solo = dict(env, RELAYBURN_HOME=str(tmp_path / "solo"))
     run(solo)
@@ -266,14 +273,19 @@ def test_summary_groups_by_day_in_the_requested_timezone(env: dict[str, str]) ->
     archive.close()
     assert [(d["day"], d["output"]) for d in kolkata["by_day"]] == [("2026-03-02", 30)]
     assert [(d["day"], d["output"]) for d in new_york["by_day"]] == [("2026-03-01", 30)]
-    assert kolkata["by_project"][0]["project"] == CWD
+    project = kolkata["by_project"][0]
+    assert (project["project"], project["kind"]) == ("demo", "path")  # CWD does not exist here
+    assert project["project_key"].startswith("sha256:")
     assert kolkata["by_source"][0]["source"] == "claude-code"
 
 
 def test_cli_summary_json_and_filters(env: dict[str, str]) -> None:
     write_session(
         Path(env["CLAUDE_CONFIG_DIR"]),
-        [assistant("msg_1", 10, ts="2026-03-01T10:00:00.000Z"), assistant("msg_2", 20, ts="2026-03-05T10:00:00.000Z")],
+        [
+            assistant("msg_1", 10, ts="2026-03-01T10:00:00.000Z"),
+            assistant("msg_2", 20, ts="2026-03-05T10:00:00.000Z"),
+        ],
     )
     cli = [sys.executable, "-m", "burn.cli"]
     subprocess.run([*cli, "ingest", "--quiet"], env=env, check=True)
@@ -285,11 +297,15 @@ def test_cli_summary_json_and_filters(env: dict[str, str]) -> None:
     )
     data = orjson.loads(out.stdout)
     assert data["totals"]["output"] == 20 and data["timezone"] == "UTC"
-    bad = subprocess.run([*cli, "summary", "--since", "yesterday-ish"], env=env, capture_output=True, text=True)
+    bad = subprocess.run(
+        [*cli, "summary", "--since", "yesterday-ish"], env=env, capture_output=True, text=True
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1
 
 
 def test_summary_before_any_ingest_is_a_clear_error(env: dict[str, str]) -> None:
-    res = subprocess.run([sys.executable, "-m", "burn.cli", "summary"], env=env, capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "burn.cli", "summary"], env=env, capture_output=True, text=True
+    )
     assert res.returncode == 1
     assert res.stderr.startswith("burn: error: no archive") and "Traceback" not in res.stderr

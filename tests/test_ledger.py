@@ -14,7 +14,9 @@ from burn.store import ReadStats
 from burn.store_file import FileStore
 
 
-def turn(mid: str, output: int, *, session: str = "s1", ts: str = "2026-01-01T10:00:00.000Z", **kw: object) -> Turn:
+def turn(
+    mid: str, output: int, *, session: str = "s1", ts: str = "2026-01-01T10:00:00.000Z", **kw: object
+) -> Turn:
     usage = Usage(input=10, output=output, cache_read=100, cache_write_5m=5, cache_write_1h=0)
     return Turn(
         source="test",
@@ -146,7 +148,9 @@ def test_index_is_rebuilt_when_deleted(tmp_path: Path) -> None:
         Path(str(store.index_path) + suffix).unlink(missing_ok=True)
     store = FileStore(tmp_path)
     with store.lock():
-        res = store.append([turn("a", 5), ToolCall("test", "s1", "toolu_1", "a", "2026-01-01T10:00:00Z", "Read")])
+        res = store.append(
+            [turn("a", 5), ToolCall("test", "s1", "toolu_1", "a", "2026-01-01T10:00:00Z", "Read")]
+        )
         grown = store.append([turn("a", 6)])
     assert res.lines_written == 0
     assert grown.revised["turn"] == 1

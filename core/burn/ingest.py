@@ -158,14 +158,13 @@ def _sanitize(records: Sequence[Record], observed: set[str]) -> list[Record]:
     out: list[Record] = []
     for rec in records:
         if isinstance(rec, SessionInfo):
-            clean: dict[str, Any] = {
-                f: redact(getattr(rec, f)) for f in ("cwd", "title", "git_remote", "slug")
-            }
-            if any(clean[f] != getattr(rec, f) for f in clean):
-                rec = attrs.evolve(rec, **clean)
             if rec.cwd and rec.cwd not in observed:
-                observed.add(rec.cwd)
+                observed.add(rec.cwd)  # observe the real directory; the observation is redacted
                 out.append(observe(rec.cwd, rec.first_seen_ts or _now()))
+            fields = ("cwd", "title", "git_remote", "slug")
+            clean: dict[str, Any] = {f: redact(getattr(rec, f)) for f in fields}
+            if any(clean[f] != getattr(rec, f) for f in fields):
+                rec = attrs.evolve(rec, **clean)
         elif isinstance(rec, ToolCall) and rec.target:
             target = redact(rec.target)
             if target != rec.target:

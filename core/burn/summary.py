@@ -1,6 +1,6 @@
 """``burn summary``: token totals from the archive by source, model, day and project.
 
-One scan of ``turns`` grouped by (source, model, project, 15-minute bucket) feeds every breakdown:
+One scan of ``turns`` grouped by (source, model, project key, 15-minute bucket) feeds every breakdown:
 15-minute buckets map to local days exactly in every time zone (offsets are multiples of 15
 minutes), so no per-row time-zone work happens in SQL.
 
@@ -74,17 +74,17 @@ def summarize(
     clause = ("WHERE " + " AND ".join(where)) if where else ""
     sums = ", ".join(f"SUM(t.{f}), COUNT(t.{f})" for f in TOKEN_FIELDS)
     sql = f"""
-        SELECT t.source, t.model, s.cwd, t.ts_ms / {_BUCKET_MS} AS bucket, COUNT(*), {sums}
+        SELECT t.source, t.model, s.project_key, t.ts_ms / {_BUCKET_MS} AS bucket, COUNT(*), {sums}
         FROM turns t LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id
         {clause}
-        GROUP BY t.source, t.model, s.cwd, bucket
+        GROUP BY t.source, t.model, s.project_key, bucket
     """
     totals = _Acc()
     by: dict[str, dict[Any, _Acc]] = {"source": {}, "model": {}, "day": {}, "project": {}}
     day_of: dict[int, str] = {}
     n = len(TOKEN_FIELDS)
     for row in archive.db.execute(sql, params):
-        source, model, cwd, bucket, turns = row[:5]
+        source, model, project, bucket, turns = row[:5]
         values = row[5:]
         field_sums, field_known = values[0::2], values[1::2]
         assert len(field_sums) == n
@@ -97,7 +97,7 @@ def summarize(
             by["source"].setdefault(source, _Acc()),
             by["model"].setdefault(model, _Acc()),
             by["day"].setdefault(day, _Acc()),
-            by["project"].setdefault(cwd, _Acc()),
+            by["project"].setdefault(project, _Acc()),
         ):
             acc.add(turns, field_sums, field_known)
     session_sql = f"SELECT COUNT(DISTINCT t.source || char(31) || t.session_id) FROM turns t {clause}"
@@ -112,8 +112,22 @@ def summarize(
         "by_source": _rows("source", by["source"]),
         "by_model": _rows("model", by["model"]),
         "by_day": sorted(_rows("day", by["day"]), key=lambda r: r["day"]),
-        "by_project": _rows("project", by["project"]),
+        "by_project": _project_rows(archive, by["project"]),
     }
+
+
+def _project_rows(archive: Archive, groups: dict[Any, _Acc]) -> list[dict[str, Any]]:
+    """Project rows carry the stable key and a label (the repository, or the directory's name)."""
+    labels = {
+        key: (label, kind)
+        for key, label, kind in archive.db.execute("SELECT DISTINCT key, label, kind FROM projects")
+    }
+    rows = []
+    for key, acc in groups.items():
+        label, kind = labels.get(key, (None, None))
+        rows.append({"project": label, "project_key": key, "kind": kind, **acc.as_dict()})
+    rows.sort(key=lambda r: (-r["total"], str(r["project"])))
+    return rows
 
 
 def _rows(key: str, groups: dict[Any, _Acc]) -> list[dict[str, Any]]:
