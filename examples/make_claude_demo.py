@@ -159,7 +159,8 @@ def build() -> None:
         inner = {"type": "assistant", "message": line["message"], "requestId": line["requestId"],
                  "timestamp": line["timestamp"], "uuid": line["uuid"]}  # fmt: skip
         data = {"type": "agent_progress", "agentId": agent_id, "message": inner}
-        progress = api.envelope("progress", data=data, toolUseID=_id("agent_msg_01"), parentToolUseID=task["id"])
+        link = {"toolUseID": _id("agent_msg_01"), "parentToolUseID": task["id"]}
+        progress = api.envelope("progress", data=data, **link)
         api.lines.append(progress)
     api.clock = sub.clock
     api.tool_result(task["id"], f"agentId: {agent_id}\nFound paginate() in src/pagination.py",
