@@ -1,1 +1,19 @@
-"""codex reader plugin (in progress)."""
+"""Codex CLI reader plugin for burn.
+
+Registered through the ``burn`` entry-point group exactly as a third-party plugin would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from burn import hookimpl
+from burn.reader import Reader
+from burn_codex.reader import CodexReader
+
+__all__ = ["CodexReader", "register_readers"]
+
+
+@hookimpl
+def register_readers(register: Callable[[Reader], None]) -> None:
+    register(CodexReader())
