@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import attrs
+
 from burn.merge import merge
 from burn.reader import Diagnostics, FileCursor, Reader, SourceUnit
 from burn.records import Record, Turn

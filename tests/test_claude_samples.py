@@ -11,12 +11,12 @@ from pathlib import Path
 
 import orjson
 import pytest
+
 from burn.convert import to_dict
 from burn.reader import Diagnostics
 from burn.records import Compaction, SessionInfo, ToolCall, ToolResultEvent, Turn, UserTurn
 from burn_claude import ClaudeReader
 from burn_claude.discover import ORDER_MAIN, ORDER_SUBAGENT, unit_for
-
 from tests.claude_fold import Folded, fold_tree, fold_units
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 import orjson
+
 from burn.reader import Diagnostics, SourceUnit
 from burn.records import (
     Compaction,
@@ -28,7 +29,6 @@ from burn.records import (
     UsageFidelity,
     UserTurn,
 )
-
 from burn_claude.content import args_hash, tool_target, user_blocks
 from burn_claude.ids import SOURCE, session_ids, sha32
 from burn_claude.timefmt import normalize_ts
@@ -286,7 +286,7 @@ class TranscriptParser:
             self._progress_line(d, d["data"], raw, ts, n)
         elif t == "system":
             self._system_line(d, ts, n)
-        elif t in _TITLE_FIELDS:
+        elif type(t) is str and t in _TITLE_FIELDS:
             self._title_line(d, t)
         elif t is None and type(d.get("message")) is dict and type(d["message"].get("usage")) is dict:
             self._assistant_line(d, raw, ts, n)  # untyped usage lines (ccusage fixtures)
