@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 from burn import hookimpl
 from burn.reader import Reader
-
 from burn_claude.reader import ClaudeReader
 
 __all__ = ["ClaudeReader", "register_readers"]

@@ -6,8 +6,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from burn.records import UserBlock
 
+from burn.records import UserBlock
 from burn_claude.ids import sha32
 
 TARGET_MAX = 200

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
 from burn.tail import open_tail
-
 from burn_claude import discover as _discover
 from burn_claude.ids import SOURCE
 from burn_claude.parse import TranscriptParser, WrongType

@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import orjson
+
 from burn.reader import Diagnostics
 
 MAX_META_BYTES = 1024 * 1024
