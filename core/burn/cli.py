@@ -239,6 +239,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `burn export … | head`: the reader went away; that is not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a bug in burn or a plugin: one line, the traceback on request
+        if os.environ.get("BURN_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"burn: internal error: {type(exc).__name__}: {exc} "
+            "(set BURN_DEBUG=1 for the traceback, and please report it)\n"
+        )
+        return 1
 
 
 if __name__ == "__main__":
