@@ -1,0 +1,355 @@
+"""Reading ``opencode.db`` (OpenCode 1.x) incrementally, read-only (FORMATS §3.1–3.2).
+
+**Opening.** Always through a ``file:…?mode=ro`` URI with a short busy timeout: burn never writes
+the agent's database. A WAL-mode database whose ``-wal``/``-shm`` files are absent (OpenCode closed
+cleanly and checkpointed) is opened with ``immutable=1`` as well, because even a read-only
+connection would otherwise create those files next to the agent's database; with no WAL file all
+committed data is in the main file. (If OpenCode starts writing meanwhile, its writes go to a new
+``-wal`` file, whose appearance changes the unit's fingerprint: the next ingest reads them.)
+A locked or busy database (``database is locked``: a rollback-journal writer holds it) is counted
+as ``database_locked`` and keeps the old cursor, so the next ingest retries; nothing is lost.
+
+**Schema.** Columns are taken from ``PRAGMA table_info`` and queries are built from what exists:
+older 1.x schemas lack ``session.directory`` (then ``project.worktree`` is the cwd) and the newer
+``workspace_id``/``path``/``agent``/``model``/cost/``tokens_*`` columns. The session aggregate
+columns are never used for accounting.
+
+**High-water mark.** The cursor's ``state`` keeps, per table (``session``, ``message``, ``part``),
+the largest ``time_updated`` read (``hw``) and the ids of the rows at exactly that millisecond
+(``ids``). A read asks only for rows with ``time_updated > hw`` or ``= hw`` and an id not in
+``ids`` — so a read after a WAL checkpoint (fingerprint changed, data not) reads zero rows. When
+more than :data:`IDS_CAP` rows share the mark (a bulk import), ``ids`` is dropped and the rows at
+the mark are read again with ``>=`` (their event ids make them duplicates). A table without
+``time_updated`` is read whole whenever the file changed. A database replaced by another file
+(new inode) is read from the start.
+
+**What is read.** A message is affected when its row or any of its parts changed; each affected
+message is read whole — its row and *all* its parts (a new ``step-finish`` part changes the sum) —
+in batches of :data:`BATCH` ids through the primary key and the ``part(message_id)`` index, and
+fed to the same parser as the JSON files. ``diag.lines_read`` counts the database rows whose data
+was read (session, message and part rows); ``bytes_read`` the JSON text of those rows.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
+from burn.records import Record
+from burn_opencode.parse import PartsLookup, message_records, session_info
+
+TIMEOUT_S = 0.25
+BATCH = 400
+IDS_CAP = 500
+LOCKED = "database_locked"
+_WAL_HEADER = b"SQLite format 3\x00"
+
+
+def _is_wal(path: Path) -> bool:
+    """Whether the database file's header says WAL journal mode (bytes 18 and 19 are 2)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return False
+    return len(head) == 20 and head.startswith(_WAL_HEADER) and head[18] == 2 and head[19] == 2
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A read-only connection that creates no file next to ``path`` (see the module docstring)."""
+    uri = path.absolute().as_uri() + "?mode=ro"
+    wal = path.with_name(path.name + "-wal")
+    shm = path.with_name(path.name + "-shm")
+    if _is_wal(path) and not (wal.exists() and shm.exists()):
+        uri += "&immutable=1"
+    return sqlite3.connect(uri, uri=True, timeout=TIMEOUT_S, isolation_level=None, check_same_thread=False)
+
+
+def _is_lock_error(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> frozenset[str]:
+    return frozenset(row[1] for row in conn.execute(f'PRAGMA table_info("{table}")'))
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class _Mark:
+    """The high-water mark of one table (see the module docstring)."""
+
+    def __init__(self, raw: object) -> None:
+        self.hw: int | None = None
+        self.ids: set[str] | None = set()
+        if isinstance(raw, Mapping):
+            hw = raw.get("hw")
+            ids = raw.get("ids")
+            if type(hw) is int:
+                self.hw = hw
+                if ids is None:
+                    self.ids = None
+                elif isinstance(ids, list):
+                    self.ids = {i for i in ids if type(i) is str}
+
+    def where(self, has_time: bool, alias: str = "") -> tuple[str, list[Any]]:
+        """The ``WHERE`` clause selecting rows not read yet, and its parameters."""
+        if not has_time or self.hw is None:
+            return "", []
+        tu, rid = f"{alias}time_updated", f"{alias}id"
+        if self.ids is None:
+            return f"WHERE {tu} >= ?", [self.hw]
+        if not self.ids:
+            return f"WHERE {tu} > ?", [self.hw]
+        marks = ",".join("?" * len(self.ids))
+        return f"WHERE {tu} > ? OR ({tu} = ? AND {rid} NOT IN ({marks}))", [
+            self.hw,
+            self.hw,
+            *sorted(self.ids),
+        ]
+
+    def advance(self, rows: Iterable[tuple[str, object]]) -> None:
+        hw = self.hw
+        ids: set[str] = set(self.ids or ())
+        for rid, tu in rows:
+            if type(tu) is not int:
+                continue
+            if hw is None or tu > hw:
+                hw, ids = tu, {rid}
+            elif tu == hw:
+                ids.add(rid)
+        self.hw = hw
+        self.ids = ids if len(ids) <= IDS_CAP else None
+
+    def dump(self) -> dict[str, Any] | None:
+        if self.hw is None:
+            return None
+        return {"hw": self.hw, "ids": None if self.ids is None else sorted(self.ids)}
+
+
+class _Read:
+    """One read of one database, inside one read transaction (one consistent snapshot)."""
+
+    def __init__(self, conn: sqlite3.Connection, state: Mapping[str, Any], diag: Diagnostics) -> None:
+        self.conn = conn
+        self.diag = diag
+        self.marks = {t: _Mark(state.get(t)) for t in ("session", "message", "part")}
+        self.records: list[Record] = []
+
+    def _json(self, data: object, where: str) -> dict[str, Any] | None:
+        if isinstance(data, str | bytes):
+            self.diag.bytes_read += len(data)
+            try:
+                doc = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                self.diag.skip("invalid_json", where)
+                return None
+            if type(doc) is dict:
+                return doc
+        self.diag.skip("wrong_type", where)
+        return None
+
+    def run(self) -> dict[str, Any]:
+        conn = self.conn
+        conn.execute("BEGIN")
+        try:
+            cols = {t: _columns(conn, t) for t in ("session", "message", "part", "project")}
+            if not {"id", "session_id", "data"} <= cols["message"]:
+                self.diag.skip(
+                    "unknown_schema", "opencode database without a message(id, session_id, data) table"
+                )
+                return self.state()
+            if "id" in cols["session"]:
+                self._sessions(cols["session"], cols["project"])
+            affected = self._changed_messages(cols["message"], cols["part"])
+            self._messages(sorted(affected), cols["message"], cols["part"])
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        return self.state()
+
+    def state(self) -> dict[str, Any]:
+        out = {}
+        for table, mark in self.marks.items():
+            dumped = mark.dump()
+            if dumped is not None:
+                out[table] = dumped
+        return out
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def _sessions(self, scols: frozenset[str], pcols: frozenset[str]) -> None:
+        wanted = ("id", "parent_id", "directory", "title", "version", "slug", "agent", "time_created")
+        select = [f"s.{c}" if c in scols else "NULL" for c in wanted]
+        join = ""
+        if "directory" not in scols and "project_id" in scols and {"id", "worktree"} <= pcols:
+            select.append("p.worktree")
+            join = "LEFT JOIN project p ON p.id = s.project_id"
+        else:
+            select.append("NULL")
+        has_time = "time_updated" in scols
+        select.append("s.time_updated" if has_time else "NULL")
+        mark = self.marks["session"]
+        where, params = mark.where(has_time, "s.")
+        sql = f"SELECT {', '.join(select)} FROM session s {join} {where}"
+        seen: list[tuple[str, object]] = []
+        for row in self.conn.execute(sql, params):
+            sid, parent, directory, title, version, slug, agent, created, worktree, updated = row
+            self.diag.lines_read += 1
+            if type(sid) is not str:
+                continue
+            seen.append((sid, updated))
+            info = session_info(
+                {
+                    "id": sid,
+                    "parentID": parent,
+                    "directory": directory or worktree,
+                    "title": title,
+                    "version": version,
+                    "slug": slug,
+                    "agent": agent,
+                    "time": {"created": created},
+                }
+            )
+            if info is not None:
+                self.records.append(info)
+        mark.advance(seen)
+
+    # -- messages and parts ---------------------------------------------------------------------
+
+    def _changed_messages(self, mcols: frozenset[str], pcols: frozenset[str]) -> set[str]:
+        affected: set[str] = set()
+        has_time = "time_updated" in mcols
+        mark = self.marks["message"]
+        where, params = mark.where(has_time)
+        seen: list[tuple[str, object]] = []
+        time_col = "time_updated" if has_time else "NULL"
+        for mid, tu in self.conn.execute(f"SELECT id, {time_col} FROM message {where}", params):
+            if type(mid) is str:
+                affected.add(mid)
+                seen.append((mid, tu))
+        mark.advance(seen)
+        if {"id", "message_id", "data"} <= pcols:
+            has_time = "time_updated" in pcols
+            mark = self.marks["part"]
+            where, params = mark.where(has_time)
+            seen = []
+            time_col = "time_updated" if has_time else "NULL"
+            sql = f"SELECT id, message_id, {time_col} FROM part {where}"
+            for pid, mid, tu in self.conn.execute(sql, params):
+                if type(mid) is str:
+                    affected.add(mid)
+                if type(pid) is str:
+                    seen.append((pid, tu))
+            mark.advance(seen)
+        return affected
+
+    def _parts_of(self, ids: Sequence[str], pcols: frozenset[str]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        if not ids or not {"id", "message_id", "data"} <= pcols:
+            return out
+        sid = "session_id" if "session_id" in pcols else "NULL"
+        marks = ",".join("?" * len(ids))
+        sql = (
+            f"SELECT id, message_id, {sid}, data FROM part WHERE message_id IN ({marks})"
+            " ORDER BY message_id, id"
+        )
+        for pid, mid, session_id, data in self.conn.execute(sql, list(ids)):
+            self.diag.lines_read += 1
+            part = self._json(data, f"part {pid}")
+            if part is None or type(mid) is not str:
+                continue
+            part["id"], part["messageID"] = pid, mid
+            if session_id is not None:
+                part["sessionID"] = session_id
+            out.setdefault(mid, []).append(part)
+        return out
+
+    def _parent_parts(self, pcols: frozenset[str]) -> PartsLookup:
+        def lookup(message_id: str) -> list[dict[str, Any]]:
+            return self._parts_of([message_id], pcols).get(message_id, [])
+
+        return lookup
+
+    def _messages(self, affected: Sequence[str], mcols: frozenset[str], pcols: frozenset[str]) -> None:
+        created_col = "time_created" if "time_created" in mcols else "NULL"
+        lookup = self._parent_parts(pcols)
+        for batch in _chunks(affected, BATCH):
+            marks = ",".join("?" * len(batch))
+            sql = f"SELECT id, session_id, {created_col}, data FROM message WHERE id IN ({marks}) ORDER BY id"
+            rows = self.conn.execute(sql, list(batch)).fetchall()
+            parts = self._parts_of(batch, pcols)
+            found = set()
+            for mid, session_id, created, data in rows:
+                self.diag.lines_read += 1
+                found.add(mid)
+                msg = self._json(data, f"message {mid}")
+                if msg is None or type(mid) is not str or type(session_id) is not str:
+                    continue
+                self.records.extend(
+                    message_records(
+                        msg,
+                        parts.get(mid, ()),
+                        message_id=mid,
+                        session_id=session_id,
+                        diag=self.diag,
+                        fallback_ms=created if type(created) is int else None,
+                        parent_parts=lookup,
+                    )
+                )
+            orphans = sum(len(v) for k, v in parts.items() if k not in found)
+            if orphans:
+                self.diag.dropped["part_without_message"] += orphans
+
+
+def read_db(unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
+    """Read what changed in one database since ``cursor``. Never raises for bad input."""
+    diag = Diagnostics()
+    path = unit.path
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        diag.skip("unreadable", f"{path}: {exc.strerror or exc}")
+        return ReadResult((), cursor, diag)
+    if not stat.S_ISREG(st.st_mode):
+        diag.skip("not_a_file", str(path))
+        return ReadResult((), cursor, diag)
+    state: Mapping[str, Any] = {}
+    if cursor is not None:
+        if cursor.inode == st.st_ino:
+            state = cursor.state
+        else:
+            diag.rereads["database_replaced"] += 1
+    try:
+        conn = connect(path)
+    except sqlite3.Error as exc:
+        diag.skip(LOCKED if _is_lock_error(exc) else "database_unreadable", f"{path}: {exc}")
+        return ReadResult((), cursor, diag)
+    reader = _Read(conn, state, diag)
+    try:
+        new_state = reader.run()
+    except sqlite3.Error as exc:
+        # Locked/busy: retry next time. Anything else (not a database, corrupt): counted, and the
+        # old cursor is kept too, so a file that becomes readable is read in full.
+        failed = Diagnostics()  # nothing of this read counts: it is all read again next time
+        failed.skip(LOCKED if _is_lock_error(exc) else "database_unreadable", f"{path}: {exc}")
+        failed.rereads.update(diag.rereads)
+        return ReadResult((), cursor, failed)
+    finally:
+        conn.close()
+    diag.files_read = 1
+    diag.records = len(reader.records)
+    new_cursor = FileCursor(
+        inode=st.st_ino, size=st.st_size, mtime_ns=st.st_mtime_ns, offset=0, head="", state=new_state
+    )
+    return ReadResult(reader.records, new_cursor, diag)
