@@ -212,6 +212,32 @@ def test_equal_output_prefers_the_larger_total(tmp_path: Path) -> None:
     assert turn.usage.cache_read == 90
 
 
+def test_an_equal_snapshot_keeps_the_first_sighting_as_the_core_merge_does(tmp_path: Path) -> None:
+    path = main_file(
+        tmp_path,
+        assistant("msg_A", "req_A", 50, at=ts(1), stop=None),
+        assistant("msg_A", "req_A", 50, at=ts(2), stop="end_turn"),
+    )
+    result = read(path)
+    (turn,) = of(result, Turn)
+    assert (turn.stop_reason, turn.ts) == (None, ts(1))
+    assert result.diagnostics.dropped["streaming_split"] == 1
+
+
+@pytest.mark.parametrize("late_output", [5, 500])
+def test_an_out_of_order_earlier_sighting_takes_the_attribution(tmp_path: Path, late_output: int) -> None:
+    """A copy written with an earlier timestamp further down the file (e.g. history copied on
+    resume into another session) owns the turn, whichever snapshot has the most output."""
+    path = main_file(
+        tmp_path,
+        assistant("msg_A", "req_A", 50, at=ts(30), session=SID),
+        assistant("msg_A", "req_A", late_output, at=ts(1), session=SID2, isSidechain=True),
+    )
+    (turn,) = of(read(path), Turn)
+    assert (turn.ts, turn.session_id, turn.is_sidechain) == (ts(1), SID2, True)
+    assert turn.usage.output == max(50, late_output)
+
+
 def test_same_message_id_with_different_request_ids_are_two_turns(tmp_path: Path) -> None:
     path = main_file(tmp_path, assistant("msg_A", "req_1", 5), assistant("msg_A", "req_2", 5))
     assert len(of(read(path), Turn)) == 2
