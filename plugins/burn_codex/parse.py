@@ -174,8 +174,8 @@ class RolloutParser:
             raise WrongType
         t = d.get("type")
         payload = d.get("payload")
-        if payload is None or t not in _ENVELOPES:
-            if t in _ENVELOPES:
+        if payload is None or type(t) is not str or t not in _ENVELOPES:
+            if payload is None and type(t) is str and t in _ENVELOPES:
                 raise WrongType  # an envelope without its payload
             self._untyped(d, t)
             return
@@ -265,7 +265,7 @@ class RolloutParser:
             self.meta = self.info = True
             self.out.append(session_info(d, self.sid, ts))
             return
-        if self.legacy and t in _ITEM_TYPES:
+        if self.legacy and type(t) is str and t in _ITEM_TYPES:
             assert self.sid is not None
             if ts is not None:
                 self.last_ts = ts

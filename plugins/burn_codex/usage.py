@@ -37,6 +37,7 @@ from burn_codex.ids import hash_fields
 # input (incl. cached), cached, output (incl. reasoning), reasoning, total
 Vector = tuple[int, int, int, int, int]
 
+MAX_COUNT = 10**15  # a larger "count" is garbage (and would overflow SQLite's 64-bit integers)
 _FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
 
 
@@ -46,18 +47,18 @@ class WrongType(Exception):
 
 def vector(u: dict[str, Any]) -> Vector:
     """The usage vector of a ``TokenUsage`` object. Raises :class:`WrongType` for a count that is
-    not a non-negative integer."""
+    not an integer in ``0..MAX_COUNT``."""
     out = []
     for key in _FIELDS:
         v = u.get(key)
         if v is None:
             out.append(0)
-        elif type(v) is int and v >= 0:
+        elif type(v) is int and 0 <= v <= MAX_COUNT:
             out.append(v)
         else:
             raise WrongType
     total = u.get("total_tokens")
-    if total is not None and (type(total) is not int or total < 0):
+    if total is not None and (type(total) is not int or not 0 <= total <= MAX_COUNT):
         raise WrongType
     return (out[0], out[1], out[2], out[3], total or out[0] + out[2])
 
