@@ -170,6 +170,47 @@ def _archive_status(home: Any, as_json: bool) -> int:
     return 0
 
 
+# -- pricing ---------------------------------------------------------------------------------------
+
+
+def cmd_pricing_show(args: argparse.Namespace) -> int:
+    from burn.pricing import report
+    from burn.pricing.load import load_pricing
+
+    pricing = load_pricing(_home())
+    if args.model is not None:
+        data = report.model_json(pricing, args.model)
+        if args.json:
+            _print_json(data)
+        else:
+            sys.stdout.write(report.model_text(data))
+    elif args.json:
+        # Exactly the RFC 8785 bytes the digest covers (no newline): `| sha256sum` reproduces it.
+        sys.stdout.buffer.write(pricing.canonical())
+    else:
+        sys.stdout.write(report.show_text(pricing))
+    return 0
+
+
+def cmd_pricing_check(args: argparse.Namespace) -> int:
+    from burn.archive import Archive
+    from burn.pricing import report
+    from burn.pricing.load import load_pricing
+
+    home = _home()
+    pricing = load_pricing(home)
+    archive = Archive.in_home(home, readonly=True)
+    try:
+        data = report.check(archive, pricing)
+    finally:
+        archive.close()
+    if args.json:
+        _print_json(data)
+    else:
+        sys.stdout.write(report.check_text(data))
+    return 0
+
+
 # -- plugins ---------------------------------------------------------------------------------------
 
 
@@ -217,6 +258,16 @@ def build_parser() -> argparse.ArgumentParser:
     arc.add_argument("action", choices=["build", "rebuild", "status", "vacuum"])
     arc.add_argument("--json", action="store_true")
     arc.set_defaults(func=cmd_archive)
+
+    prc = sub.add_parser("pricing", help="the pricing table: rates, provenance, unpriced models")
+    prc_sub = prc.add_subparsers(dest="pricing_command", required=True, parser_class=_Parser)
+    show = prc_sub.add_parser("show", help="rates of the effective table (--json: the canonical table)")
+    show.add_argument("--model", "-m", help="how one model id is matched and priced")
+    show.add_argument("--json", action="store_true", help="without --model: the bytes the digest covers")
+    show.set_defaults(func=cmd_pricing_show)
+    chk = prc_sub.add_parser("check", help="archive models that are unpriced or priced by a fallback")
+    chk.add_argument("--json", action="store_true")
+    chk.set_defaults(func=cmd_pricing_check)
 
     plg = sub.add_parser("plugins", help="list plugins, their hooks and load errors")
     plg.add_argument("--json", action="store_true")

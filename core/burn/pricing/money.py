@@ -1,0 +1,74 @@
+"""Exact money: decimal parsing and printing, one half-even rounding, largest-remainder allocation.
+
+No binary float ever carries money. Rates are ``Decimal`` parsed from decimal strings (or from JSON
+number text, never through ``float``); token counts are ``int``. A rate in USD per million tokens
+times a token count is exactly a number of micro-USD, so costs are computed in micro-USD.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+MICROS_PER_USD = 1_000_000
+_ONE = Decimal(1)
+
+
+def parse_decimal(value: object) -> Decimal:
+    """A non-negative finite decimal from a decimal string, an int or a ``Decimal``.
+
+    Floats are refused: a float has already lost the exact value its text spelled. JSON numbers are
+    parsed with ``parse_float=Decimal`` wherever they may hold money, so they arrive as ``Decimal``.
+    """
+    if isinstance(value, bool | float):
+        raise ValueError(f"not an exact decimal: {value!r} (write it as a string)")
+    if isinstance(value, int):
+        d = Decimal(value)
+    elif isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, str):
+        try:
+            d = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"not a decimal number: {value!r}") from None
+    else:
+        raise ValueError(f"not a decimal number: {value!r}")
+    if not d.is_finite() or d < 0:
+        raise ValueError(f"not a finite non-negative number: {value!r}")
+    return d
+
+
+def dec_str(d: Decimal) -> str:
+    """The one spelling of a decimal in burn's tables: no exponent, no trailing zeros (``3.75``,
+    ``0.3``, ``15``, ``0``), so equal values always serialize to equal bytes."""
+    if d == 0:
+        return "0"
+    text = format(d.normalize(), "f")
+    return text
+
+
+def to_micros(exact: Decimal) -> int:
+    """Round an exact micro-USD amount once, half to even, to an integer."""
+    return int(exact.quantize(_ONE, rounding=ROUND_HALF_EVEN))
+
+
+def usd_to_micros(usd: Decimal) -> int:
+    """A USD amount (such as a source-reported cost) as integer micro-USD, rounded half to even."""
+    return to_micros(usd * MICROS_PER_USD)
+
+
+def allocate(parts: Sequence[Decimal]) -> tuple[int, list[int]]:
+    """Round the exact sum of ``parts`` once (half even) and split that integer over the parts.
+
+    Largest remainder: every part gets its floor, then the units the rounded total still needs go
+    to the parts with the largest fractional remainders (ties: the earlier part). So each integer
+    part is within 1 of its exact value and the integer parts always sum to the rounded total.
+    """
+    total = to_micros(sum(parts, Decimal(0)))
+    floors = [int(p.to_integral_value(rounding=ROUND_FLOOR)) for p in parts]
+    missing = total - sum(floors)
+    # 0 <= missing <= number of parts with a fractional remainder (round(x) <= ceil(x)).
+    order = sorted(range(len(parts)), key=lambda i: (-(parts[i] - floors[i]), i))
+    for i in order[:missing]:
+        floors[i] += 1
+    return total, floors
