@@ -451,6 +451,8 @@ def test_wrongly_typed_token_counts_are_unknown_never_zero(tmp_path: Path, bad: 
     assert bad_turn.fidelity.usage == "partial"
     assert turns["msg_B"].fidelity.usage == "full"
     assert result.diagnostics.invalid["wrong_type"] == (0 if bad is None else 1)  # once per line
+    if bad is not None:
+        assert any(w.endswith(f"{path}:1") for w in result.diagnostics.warnings)
 
 
 def test_missing_model_is_unknown_with_a_note(tmp_path: Path) -> None:

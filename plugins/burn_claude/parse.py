@@ -374,7 +374,7 @@ class TranscriptParser:
                 self.skip("missing_timestamp", n)
             return
         if usage is not None:
-            self._turn(rec, msg, usage, model, mid, raw, ts, sid, agent, is_sidechain)
+            self._turn(rec, msg, usage, model, mid, raw, ts, n, sid, agent, is_sidechain)
         if type(content) is list:
             calls = self.tool_calls
             for block in content:
@@ -414,12 +414,15 @@ class TranscriptParser:
         mid: str | None,
         raw: bytes,
         ts: str,
+        n: int,
         sid: str,
         agent: str | None,
         is_sidechain: bool,
     ) -> None:
         usage, fid, notes, wrong = parse_usage(u)
-        if wrong:
+        if wrong:  # the line is kept, its wrongly typed counts are unknown (None), never 0
+            if not self.diag.invalid["wrong_type"]:
+                self.diag.warn(f"wrongly typed token counts kept as unknown: {self.path}:{self._lineno(n)}")
             self.diag.invalid["wrong_type"] += 1
         rid = _s(rec.get("requestId"))
         line_hash: str | None = None
