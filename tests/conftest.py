@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+
 from burn.plugins import Plugins
 
 # Environment variables that point burn (or an agent reader) at real user data, or change how

@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import burn
-import burn.plugins
 import pluggy
 import pytest
+
+import burn
+import burn.plugins
 from burn import hookimpl
 from burn.cli import main
 from burn.errors import PluginError
@@ -170,6 +171,28 @@ def test_registered_object_without_a_name_is_refused(make_plugins: PluginsFactor
     [failure] = plugins.failures
     assert (failure.plugin, failure.stage) == ("Nameless", "register_readers")
     assert "has no name" in failure.error
+
+
+def test_registrations_are_keyed_by_their_protocol_attribute(make_plugins: PluginsFactory) -> None:
+    """An exporter is keyed by ``surface`` even if it has a ``name``; a reader needs ``name``."""
+    exporter = FakeExporter("sessions")
+    exporter.name = "Sessions, as NDJSON"  # type: ignore[attr-defined]
+
+    class Mixed:
+        @hookimpl
+        def register_exporters(self, register: Callable[[Exporter], None]) -> None:
+            register(exporter)
+
+        @hookimpl
+        def register_readers(self, register: Callable[[object], None]) -> None:
+            register(FakeExporter("not-a-reader"))
+
+    plugins = make_plugins(Mixed())
+    assert plugins.exporters() == {"sessions": exporter}
+    assert plugins.readers() == {}
+    [failure] = plugins.failures
+    assert failure.stage == "register_readers"
+    assert failure.error.startswith("ValueError: reader") and failure.error.endswith("has no name")
 
 
 def test_register_resets_collected_registrations(make_plugins: PluginsFactory) -> None:

@@ -239,7 +239,10 @@ def _from(ep: md.EntryPoint) -> str:
 
 
 def _name_of(obj: Any, kind: str) -> str:
-    name = getattr(obj, "name", None) or getattr(obj, "surface", None)
+    # Each protocol names its key: a reader's ``name``, an exporter's ``surface`` (an exporter may
+    # also carry a display ``name``; it must not become the key).
+    attr = "surface" if kind == "exporter" else "name"
+    name = getattr(obj, attr, None)
     if not isinstance(name, str) or not name:
-        raise ValueError(f"{kind} {obj!r} has no name")
+        raise ValueError(f"{kind} {obj!r} has no {attr}")
     return name
