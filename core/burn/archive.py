@@ -8,6 +8,10 @@
 * ``rebuild`` builds a fresh file beside the old one and swaps it in: the same ledger gives the same
   rows, the same keys and the same :meth:`Archive.digest`; the archive id is kept and the
   generation goes up by one.
+* Every turn carries its cost (``burn.pricing``), priced while it is applied; ``archive_state``
+  keeps the digest of the pricing table that produced the costs. When the effective table differs
+  (new bundled table, edited override) ``build`` re-prices every turn in one transaction first —
+  the ledger is never re-read for that.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import orjson
@@ -29,13 +33,17 @@ import orjson
 from burn import convert
 from burn.errors import BurnError
 from burn.identity import identify
+from burn.pricing.columns import COST_COLUMNS_SQL
 from burn.records import ProjectObservation
 from burn.store import LedgerEntry, ReadStats, Store
 
-SCHEMA_VERSION = 2
+if TYPE_CHECKING:
+    from burn.pricing.load import Pricing
+
+SCHEMA_VERSION = 3  # 3: per-turn cost columns (burn.pricing.archive_cost)
 BATCH = 20_000
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS archive_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, cwd TEXT, git_branch TEXT,
@@ -57,7 +65,9 @@ CREATE TABLE IF NOT EXISTS turns (
   input INTEGER, output INTEGER, reasoning INTEGER, cache_read INTEGER, cache_write_5m INTEGER,
   cache_write_1h INTEGER, web_search_requests INTEGER, reported_cost_usd TEXT, speed TEXT,
   service_tier TEXT, stop_reason TEXT, is_sidechain INTEGER NOT NULL, agent_id TEXT,
-  fidelity_usage TEXT NOT NULL, fidelity_notes TEXT);
+  fidelity_usage TEXT NOT NULL, fidelity_notes TEXT,
+  -- cost columns stay last: _apply appends them to _turn_row's values
+  {COST_COLUMNS_SQL});
 CREATE INDEX IF NOT EXISTS turns_by_time ON turns (ts_ms);
 CREATE INDEX IF NOT EXISTS turns_by_session ON turns (source, session_id, ts_ms);
 CREATE TABLE IF NOT EXISTS tool_calls (
@@ -181,6 +191,7 @@ class BuildResult:
     invalid_rows: int = 0
     ledger: ReadStats = attrs.field(factory=ReadStats)
     seconds: float = 0.0
+    repriced: int = 0  # turns re-priced because the pricing digest changed
 
 
 def _now() -> str:
@@ -247,18 +258,26 @@ class Archive:
 
     # -- build -----------------------------------------------------------------------------------
 
-    def build(self, store: Store) -> BuildResult:
-        """Apply every ledger entry after the stored position. Idempotent."""
+    def build(self, store: Store, pricing: Pricing | None = None) -> BuildResult:
+        """Apply every ledger entry after the stored position. Idempotent.
+
+        ``pricing`` defaults to the effective table of the burn home holding the archive.
+        """
         started = time.perf_counter()
         result = BuildResult()
+        if pricing is None:
+            from burn.pricing.load import load_pricing
+
+            pricing = load_pricing(self.path.parent)
+        self._ensure_priced(pricing, result)
         position = int(self.state()["ledger_position"])
         batch: list[LedgerEntry] = []
         for entry in store.read(position, result.ledger):
             batch.append(entry)
             if len(batch) >= BATCH:
-                self._apply(batch, result)
+                self._apply(batch, result, pricing)
                 batch = []
-        self._apply(batch, result)
+        self._apply(batch, result, pricing)
         end = store.position()
         if end != int(self.state()["ledger_position"]):
             # Trailing lines that were not entries (invalid, unknown kinds) still count as read.
@@ -268,14 +287,40 @@ class Archive:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _apply(self, batch: list[LedgerEntry], result: BuildResult) -> None:
+    def _ensure_priced(self, pricing: Pricing, result: BuildResult) -> None:
+        """Re-price every turn when the archive's costs came from another pricing table."""
+        if self.state().get("pricing_digest") == pricing.digest:
+            return
+        from burn.pricing.archive_cost import reprice
+
+        p = pricing.provenance()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            result.repriced = reprice(self.db, pricing)
+            self._set_state(
+                pricing_digest=pricing.digest,
+                pricing_source=p["source"],
+                pricing_table=f"{p['table']['name']} {p['table']['version']}",
+                pricing_custom_rows=str(p["custom_rows"]),
+                priced_at=_now(),
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def _apply(self, batch: list[LedgerEntry], result: BuildResult, pricing: Pricing) -> None:
         if not batch:
             return
+        from burn.pricing.archive_cost import turn_columns
+
         rows: dict[str, list[tuple[Any, ...]]] = {}
         for entry in batch:
             table, to_row = _ROWS[entry.kind]
             try:
                 row = to_row(entry.id, entry.record)
+                if table == "turns":
+                    row = (*row, *turn_columns(pricing, entry.record))
             except (KeyError, TypeError, ValueError, AttributeError):
                 result.invalid_rows += 1
                 continue

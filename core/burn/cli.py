@@ -132,9 +132,17 @@ def cmd_archive(args: argparse.Namespace) -> int:
             result = a.build(store)
         a.close()
     if args.json:
-        _print_json({"entries": result.entries, "applied": dict(result.applied), "seconds": result.seconds})
+        _print_json(
+            {
+                "entries": result.entries,
+                "applied": dict(result.applied),
+                "repriced": result.repriced,
+                "seconds": result.seconds,
+            }
+        )
     else:
-        sys.stdout.write(f"archive {args.action}: {result.entries:,} ledger entries applied\n")
+        repriced = f", {result.repriced:,} turns re-priced" if result.repriced else ""
+        sys.stdout.write(f"archive {args.action}: {result.entries:,} ledger entries applied{repriced}\n")
     return 0
 
 

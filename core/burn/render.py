@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import IO, Any
 
 
@@ -47,16 +48,50 @@ def ingest_text(totals: dict[str, Any], report: Any) -> str:
             "invalid skipped: " + ", ".join(f"{k} {v:,}" for k, v in totals["invalid_skipped"].items())
         )
     if report.archive is not None:
-        lines.append(f"archive: {report.archive.entries:,} entries applied in {report.archive.seconds:.2f}s")
+        lines.append(
+            f"archive: {report.archive.entries:,} entries applied in {report.archive.seconds:.2f}s"
+            + (f", {report.archive.repriced:,} turns re-priced" if report.archive.repriced else "")
+        )
     return "\n".join(lines) + "\n"
 
 
 _COLS = ["turns", "input", "output", "cache_read", "cache_write", "total"]
 
 
+def usd(micros: int | None) -> str:
+    """Dollars from integer micro-USD with 2 to 4 decimals (``$0.7577``, ``$12.50``); exact, no float."""
+    if micros is None:
+        return "?"
+    text = f"{(Decimal(micros) / 1_000_000).quantize(Decimal('0.0001'), rounding=ROUND_HALF_EVEN):,}"
+    whole, _, frac = text.partition(".")
+    frac = frac.rstrip("0").ljust(2, "0")
+    return f"${whole}.{frac}"
+
+
+def _unpriced(r: dict[str, Any]) -> str:
+    u = r.get("unpriced") or {}
+    return num(u["tokens"]) if u.get("turns") else "-"
+
+
 def _token_rows(key: str, rows: list[dict[str, Any]]) -> str:
-    body = [[r[key] if r[key] is not None else "(unknown)"] + [num(r[c]) for c in _COLS] for r in rows]
-    return table([key, *_COLS], body, right=range(1, len(_COLS) + 1))
+    body = [
+        [r[key] if r[key] is not None else "(unknown)"]
+        + [num(r[c]) for c in _COLS]
+        + [usd(r.get("cost_usd_micros")), _unpriced(r)]
+        for r in rows
+    ]
+    return table([key, *_COLS, "cost", "unpriced"], body, right=range(1, len(_COLS) + 3))
+
+
+def _cost_line(t: dict[str, Any]) -> str:
+    line = f"cost {usd(t.get('cost_usd_micros'))} ({t.get('cost_source')})"
+    u = t.get("unpriced") or {}
+    if u.get("turns"):
+        line += (
+            f" · {num(u['tokens'])} tokens in {u['turns']:,} turns of unpriced models"
+            " (see `burn pricing check`)"
+        )
+    return line + "\n"
 
 
 def summary_text(data: dict[str, Any]) -> str:
@@ -67,6 +102,7 @@ def summary_text(data: dict[str, Any]) -> str:
         f"{t['turns']:,} turns in {t['sessions']:,} sessions · {num(t['total'])} tokens · "
         f"input {num(t['input'])} · output {num(t['output'])} · cache read {num(t['cache_read'])} · "
         f"cache write {num(t['cache_write'])} (days in {data['timezone']})\n",
+        _cost_line(t),
     ]
     for key, title in (
         ("source", "by_source"),

@@ -5,16 +5,19 @@ One scan of ``turns`` grouped by (source, model, project key, 15-minute bucket) 
 minutes), so no per-row time-zone work happens in SQL.
 
 Unknown is never zero: a field no turn reported sums to ``null``, and ``unknown`` counts the turns
-whose value for a field was not reported.
+whose value for a field was not reported. Costs ride the same scan: every row and the totals carry
+``cost_usd_micros`` (exact sums of the archive's per-turn costs, see ``burn.pricing.totals``) and
+the token volume of ``unpriced`` models.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from burn.archive import Archive
+from burn.pricing.totals import COST_SQL, COST_WIDTH, CostAcc
 
 TOKEN_FIELDS = (
     "input",
@@ -31,15 +34,19 @@ _BUCKET_MS = 15 * 60 * 1000
 class _Acc:
     """Sums of token fields with per-field known counts."""
 
-    __slots__ = ("known", "sums", "turns")
+    __slots__ = ("cost", "known", "sums", "turns")
 
     def __init__(self) -> None:
         self.turns = 0
         self.sums = [0] * len(TOKEN_FIELDS)
         self.known = [0] * len(TOKEN_FIELDS)
+        self.cost = CostAcc()
 
-    def add(self, turns: int, sums: Iterable[int | None], known: Iterable[int]) -> None:
+    def add(
+        self, turns: int, sums: Iterable[int | None], known: Iterable[int], cost: Sequence[int | None]
+    ) -> None:
         self.turns += turns
+        self.cost.add(cost)
         for i, (s, k) in enumerate(zip(sums, known, strict=True)):
             self.sums[i] += s or 0
             self.known[i] += k
@@ -54,6 +61,7 @@ class _Acc:
         out["turns"] = self.turns
         unknown = {n: self.turns - k for n, k in zip(TOKEN_FIELDS, self.known, strict=True) if k < self.turns}
         out["unknown"] = unknown
+        out.update(self.cost.as_dict())
         return out
 
 
@@ -74,7 +82,8 @@ def summarize(
     clause = ("WHERE " + " AND ".join(where)) if where else ""
     sums = ", ".join(f"SUM(t.{f}), COUNT(t.{f})" for f in TOKEN_FIELDS)
     sql = f"""
-        SELECT t.source, t.model, s.project_key, t.ts_ms / {_BUCKET_MS} AS bucket, COUNT(*), {sums}
+        SELECT t.source, t.model, s.project_key, t.ts_ms / {_BUCKET_MS} AS bucket, COUNT(*), {sums},
+               {COST_SQL}
         FROM turns t LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id
         {clause}
         GROUP BY t.source, t.model, s.project_key, bucket
@@ -85,9 +94,9 @@ def summarize(
     n = len(TOKEN_FIELDS)
     for row in archive.db.execute(sql, params):
         source, model, project, bucket, turns = row[:5]
-        values = row[5:]
+        values, cost = row[5 : 5 + 2 * n], row[5 + 2 * n :]
         field_sums, field_known = values[0::2], values[1::2]
-        assert len(field_sums) == n
+        assert len(field_sums) == n and len(cost) == COST_WIDTH
         day = day_of.get(bucket)
         if day is None:
             day = datetime.fromtimestamp(bucket * _BUCKET_MS / 1000, UTC).astimezone(tz).date().isoformat()
@@ -99,7 +108,7 @@ def summarize(
             by["day"].setdefault(day, _Acc()),
             by["project"].setdefault(project, _Acc()),
         ):
-            acc.add(turns, field_sums, field_known)
+            acc.add(turns, field_sums, field_known, cost)
     session_sql = f"SELECT COUNT(DISTINCT t.source || char(31) || t.session_id) FROM turns t {clause}"
     sessions = int(archive.db.execute(session_sql, params).fetchone()[0])
     out_totals = totals.as_dict()
@@ -108,6 +117,7 @@ def summarize(
         "timezone": tz_name,
         "since": _iso(since_ms),
         "until": _iso(until_ms),
+        "pricing": _pricing(archive),
         "totals": out_totals,
         "by_source": _rows("source", by["source"]),
         "by_model": _rows("model", by["model"]),
@@ -128,6 +138,18 @@ def _project_rows(archive: Archive, groups: dict[Any, _Acc]) -> list[dict[str, A
         rows.append({"project": label, "project_key": key, "kind": kind, **acc.as_dict()})
     rows.sort(key=lambda r: (-r["total"], str(r["project"])))
     return rows
+
+
+def _pricing(archive: Archive) -> dict[str, Any]:
+    """Which pricing table produced the archive's costs (``burn pricing show`` prints it)."""
+    st = archive.state()
+    custom = st.get("pricing_custom_rows")
+    return {
+        "source": st.get("pricing_source"),
+        "table": st.get("pricing_table"),
+        "digest": st.get("pricing_digest"),
+        "custom_rows": int(custom) if custom is not None else None,
+    }
 
 
 def _rows(key: str, groups: dict[Any, _Acc]) -> list[dict[str, Any]]:

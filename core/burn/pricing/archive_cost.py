@@ -1,0 +1,88 @@
+"""Per-turn cost columns of the archive, and re-pricing every turn when the pricing changes.
+
+The ledger stores usage and reported facts, never computed cost (DESIGN §7): costs live only in the
+archive, next to the digest of the table that produced them (``archive_state.pricing_digest``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from burn.pricing.columns import COST_COLUMNS
+from burn.pricing.cost import TurnCost, price_turn
+from burn.pricing.load import Pricing
+from burn.records import Usage
+
+_USAGE = (
+    "input",
+    "output",
+    "reasoning",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "web_search_requests",
+)
+
+
+def cost_values(tc: TurnCost) -> tuple[Any, ...]:
+    components: tuple[int | None, ...] = tc.components if tc.components is not None else (None,) * 6
+    return (*components, tc.computed, tc.reported, tc.cost, tc.source, tc.match.matched, tc.kind, tc.tier)
+
+
+def price_values(
+    pricing: Pricing,
+    model: str,
+    usage: Usage,
+    speed: str | None,
+    ts: str | None,
+    reported_cost_usd: str | None,
+) -> tuple[Any, ...]:
+    match = pricing.match(model)
+    tc = price_turn(
+        pricing.row_for(match), match, usage, speed=speed, ts=ts, reported_cost_usd=reported_cost_usd
+    )
+    return cost_values(tc)
+
+
+def turn_columns(pricing: Pricing, record: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The cost column values of one ledger turn record (a dict as the ledger stores it)."""
+    u = record.get("usage") or {}
+    usage = Usage(**{k: u.get(k) for k in _USAGE})
+    return price_values(
+        pricing,
+        record["model"],
+        usage,
+        record.get("speed"),
+        record.get("ts"),
+        record.get("reported_cost_usd"),
+    )
+
+
+def reprice(db: sqlite3.Connection, pricing: Pricing) -> int:
+    """Recompute the cost columns of every turn with ``pricing``. The caller owns the transaction.
+
+    Returns the number of turns priced. Rows whose cost columns do not change are not rewritten.
+    """
+    sets = ", ".join(f"{name} = ?" for name, _ in COST_COLUMNS)
+    current = ", ".join(name for name, _ in COST_COLUMNS)
+    rows = db.execute(
+        f"SELECT id, model, speed, ts, reported_cost_usd, {', '.join(_USAGE)}, {current} FROM turns"
+    )
+    updates: list[tuple[Any, ...]] = []
+    n = 0
+    width = len(COST_COLUMNS)
+    for row in rows:
+        n += 1
+        rid, model, speed, ts, reported = row[:5]
+        usage = Usage(*row[5 : 5 + len(_USAGE)])
+        values = price_values(pricing, model, usage, speed, ts, reported)
+        if values != tuple(row[5 + len(_USAGE) : 5 + len(_USAGE) + width]):
+            updates.append((*values, rid))
+    _update(db, sets, updates)
+    return n
+
+
+def _update(db: sqlite3.Connection, sets: str, updates: Iterable[tuple[Any, ...]]) -> None:
+    db.executemany(f"UPDATE turns SET {sets} WHERE id = ?", updates)
