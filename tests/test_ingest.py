@@ -309,3 +309,18 @@ def test_summary_before_any_ingest_is_a_clear_error(env: dict[str, str]) -> None
     )
     assert res.returncode == 1
     assert res.stderr.startswith("burn: error: no archive") and "Traceback" not in res.stderr
+
+
+def test_rewrite_keeping_the_head_and_growing_past_the_offset_is_detected(env: dict[str, str]) -> None:
+    """Claude Code may keep a transcript's first lines, drop later ones and keep writing."""
+    head = [assistant(f"msg_h{i}", 1, ts=f"2026-03-01T09:{i:02d}:00.000Z") for i in range(20)]
+    dropped = [assistant("msg_x", 5, ts="2026-03-01T10:00:00.000Z")]
+    path = write_session(Path(env["CLAUDE_CONFIG_DIR"]), head + dropped)
+    run(env)
+    new = [assistant(f"msg_n{i}", 100, ts=f"2026-03-01T11:{i:02d}:00.000Z") for i in range(6)]
+    path.write_bytes(dumps(head + new))
+    res = run(env)
+    assert res["rereads"] == {"rewritten_or_truncated": 1}
+    assert res["invalid_skipped"] == {}
+    t = totals(env)
+    assert (t["turns"], t["output"]) == (27, 20 + 5 + 600)  # the dropped turn stays in the ledger

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,9 +28,19 @@ _CHUNK = 1024 * 1024
 
 
 def head_hash(path: Path, length: int) -> str:
-    """sha256 of the first ``min(length, HEAD_BYTES)`` bytes of ``path``."""
+    """Identity of the first ``length`` bytes: sha256 of the first and the last ``HEAD_BYTES`` of them.
+
+    The first bytes catch a file replaced by another; the bytes just before the offset catch an
+    in-place rewrite that kept the head but removed later lines and grew past the old offset.
+    The window must end with a newline, or the offset no longer sits on a line boundary.
+    """
     with open(path, "rb") as f:
-        return hashlib.sha256(f.read(min(length, HEAD_BYTES))).hexdigest()[:16]
+        head = f.read(min(length, HEAD_BYTES))
+        f.seek(max(0, length - HEAD_BYTES))
+        tail = f.read(min(length, HEAD_BYTES))
+    if not tail.endswith(b"\n"):
+        return "unaligned"
+    return hashlib.sha256(head + b"\0" + tail).hexdigest()[:32]
 
 
 @attrs.define
@@ -90,6 +101,9 @@ def open_tail(path: Path, cursor: FileCursor | None, diagnostics: Diagnostics) -
     """Prepare to read the new lines of ``path``; ``None`` (counted) when it cannot be read."""
     try:
         st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block forever; a directory cannot be read
+            diagnostics.skip("not_a_file", str(path))
+            return None
         fresh = True
         start = 0
         state: dict[str, object] = {}
@@ -97,7 +111,7 @@ def open_tail(path: Path, cursor: FileCursor | None, diagnostics: Diagnostics) -
             cursor is not None
             and cursor.inode == st.st_ino
             and cursor.offset <= st.st_size
-            and (cursor.offset == 0 or head_hash(path, cursor.offset) == cursor.head)
+            and (cursor.offset == 0 or head_hash(path, cursor.offset) == cursor.head != "unaligned")
         ):
             fresh, start, state = False, cursor.offset, dict(cursor.state)
         if fresh and cursor is not None and cursor.offset > 0:
