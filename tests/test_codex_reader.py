@@ -901,3 +901,22 @@ def test_read_of_a_fifo_or_missing_file_does_not_block_or_raise(tmp_path: Path) 
     os.mkfifo(fifo)
     assert read(fifo).diagnostics.invalid == {"not_a_file": 1}
     assert read(tmp_path / "missing.jsonl").diagnostics.invalid == {"unreadable": 1}
+
+
+def test_compactions_pair_a_line_and_its_event_once(tmp_path: Path) -> None:
+    compacted = line("compacted", {"message": "summary", "replacement_history": []}, 1)
+    event = line("event_msg", {"type": "context_compacted"}, 1)
+    path = rollout(
+        tmp_path,
+        meta(),
+        compacted,
+        event,  # the same compaction
+        context("gpt-5", 2),
+        event,  # the event first this time
+        compacted,
+        compacted,  # a second compaction right away: counted
+    )
+    found = of(read(path).records, Compaction)
+    assert len(found) == 3
+    assert len({c.event_id() for c in found}) == 3
+    assert all(c.trigger is None and c.tokens_before is None for c in found)
