@@ -187,7 +187,15 @@ def test_summary_shows_cost_next_to_tokens(
     assert by_model[SONNET]["cost_usd_micros"] == 3_009 and by_model[SONNET]["unpriced"]["turns"] == 0
     for group in ("by_source", "by_model", "by_day", "by_project"):
         assert sum(r["cost_usd_micros"] or 0 for r in data[group]) == t["cost_usd_micros"]
-    assert data["pricing"]["digest"] == load_pricing(isolated_env["RELAYBURN_HOME"]).digest
+    meta = data["pricing"]
+    assert meta["digest"] == load_pricing(isolated_env["RELAYBURN_HOME"]).digest and meta["stale"] is False
+    assert (meta["source"], meta["cost_source"]) == ("bundled", "computed")
+    assert meta["fallback"] == {"used": True, "models": ["aide-gpt-5"]} and meta["unpriced_models"] == [
+        "big-pickle"
+    ]
+    assert meta["models"][SONNET]["cache_write_1h_per_mtok"] == "6"
+    assert meta["models"][SONNET]["tiers"][0]["input_per_mtok"] == "6"
+    assert meta["models"]["aide-gpt-5"]["matched"] == "gpt-5" and meta["models"]["big-pickle"] is None
     assert main(["summary", "--timezone", "UTC"]) == 0
     text = capsys.readouterr().out
     assert "cost $0.007 (computed)" in text  # 7,003 micro-USD: at most four decimals, no trailing zeros
@@ -236,3 +244,9 @@ def test_pricing_check_lists_unpriced_and_fallback_models_with_tokens(
     assert main(["pricing", "check", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["unpriced"] == [] and data["stale"] is True
+    # Reports keep stating the digest behind their numbers, and say that it is not the current one.
+    assert main(["summary", "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)["pricing"]
+    assert meta["stale"] is True and meta["digest"] != meta["effective_digest"] and "models" not in meta
+    assert main(["summary"]) == 0
+    assert "run `burn archive build` to re-price" in capsys.readouterr().out

@@ -83,8 +83,10 @@ def _token_rows(key: str, rows: list[dict[str, Any]]) -> str:
     return table([key, *_COLS, "cost", "unpriced"], body, right=range(1, len(_COLS) + 3))
 
 
-def _cost_line(t: dict[str, Any]) -> str:
+def _cost_line(t: dict[str, Any], pricing: dict[str, Any]) -> str:
     line = f"cost {usd(t.get('cost_usd_micros'))} ({t.get('cost_source')})"
+    if pricing.get("stale"):
+        line += " · priced with an older pricing table: run `burn archive build` to re-price"
     u = t.get("unpriced") or {}
     if u.get("turns"):
         line += (
@@ -102,7 +104,7 @@ def summary_text(data: dict[str, Any]) -> str:
         f"{t['turns']:,} turns in {t['sessions']:,} sessions · {num(t['total'])} tokens · "
         f"input {num(t['input'])} · output {num(t['output'])} · cache read {num(t['cache_read'])} · "
         f"cache write {num(t['cache_write'])} (days in {data['timezone']})\n",
-        _cost_line(t),
+        _cost_line(t, data.get("pricing") or {}),
     ]
     for key, title in (
         ("source", "by_source"),

@@ -113,14 +113,15 @@ def summarize(
     sessions = int(archive.db.execute(session_sql, params).fetchone()[0])
     out_totals = totals.as_dict()
     out_totals["sessions"] = sessions
+    by_model = _rows("model", by["model"])
     return {
         "timezone": tz_name,
         "since": _iso(since_ms),
         "until": _iso(until_ms),
-        "pricing": _pricing(archive),
+        "pricing": _pricing(archive, out_totals["cost_source"], by_model),
         "totals": out_totals,
         "by_source": _rows("source", by["source"]),
-        "by_model": _rows("model", by["model"]),
+        "by_model": by_model,
         "by_day": sorted(_rows("day", by["day"]), key=lambda r: r["day"]),
         "by_project": _project_rows(archive, by["project"]),
     }
@@ -140,16 +141,12 @@ def _project_rows(archive: Archive, groups: dict[Any, _Acc]) -> list[dict[str, A
     return rows
 
 
-def _pricing(archive: Archive) -> dict[str, Any]:
-    """Which pricing table produced the archive's costs (``burn pricing show`` prints it)."""
-    st = archive.state()
-    custom = st.get("pricing_custom_rows")
-    return {
-        "source": st.get("pricing_source"),
-        "table": st.get("pricing_table"),
-        "digest": st.get("pricing_digest"),
-        "custom_rows": int(custom) if custom is not None else None,
-    }
+def _pricing(archive: Archive, cost_source: str, by_model: list[dict[str, Any]]) -> dict[str, Any]:
+    """Which pricing table produced the archive's costs, and the rates of the models shown."""
+    from burn.pricing.load import load_pricing
+    from burn.pricing.meta import pricing_meta
+
+    return pricing_meta(load_pricing(archive.path.parent), archive.state(), cost_source, by_model)
 
 
 def _rows(key: str, groups: dict[Any, _Acc]) -> list[dict[str, Any]]:
