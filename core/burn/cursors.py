@@ -35,6 +35,12 @@ class CursorFile:
             data = {}
         return cls(path, data if isinstance(data, dict) else {})
 
+    def fingerprint(self, reader: str, key: str) -> str | None:
+        """The stored stat fingerprint, read without building a cursor (the no-op fast path)."""
+        raw = self._data.get(reader, {}).get(key)
+        value = raw.get("fingerprint") if isinstance(raw, dict) else None
+        return value if isinstance(value, str) else None
+
     def get(self, reader: str, key: str) -> FileCursor | None:
         raw = self._data.get(reader, {}).get(key)
         if raw is None:

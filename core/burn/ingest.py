@@ -125,11 +125,11 @@ def _ingest_source(
     observed: set[str] = set()
     for done, unit in enumerate(units, 1):
         seen_keys.add(unit.key)
-        cursor = cursors.get(reader.name, unit.key)
         before = fingerprint(unit)
-        if cursor is not None and before is not None and cursor.fingerprint == before:
+        if before is not None and cursors.fingerprint(reader.name, unit.key) == before:
             continue
         rep.files_changed += 1
+        cursor = cursors.get(reader.name, unit.key)
         try:
             result = reader.read(unit, cursor)
         except Exception as exc:
