@@ -170,16 +170,24 @@ def _message_units(
     diagnostics: Diagnostics,
     layout: str = "current",
 ) -> Iterator[SourceUnit]:
-    files = _json_files(directory, diagnostics)
-    root = str(parts_root)
-    for f in files:
-        stem = f.name[: -len(".json")]
+    """One unit per message file of a session directory, its part files as companions.
+
+    This is the hot path of a no-op ingest (one call per session, one part listing per message):
+    part directories are listed with :func:`os.listdir` (names only; a ``*.json`` there that is not
+    a regular file is stat'ed harmlessly and counted by the read), paths are built by joining a
+    name to a parent, and the units of one session share one hints mapping.
+    """
+    hints = {"kind": KIND_MESSAGE, "session": session, "parts_root": str(parts_root), "layout": layout}
+    for f in _json_files(directory, diagnostics):
+        name = f.name
+        stem = name[: -len(".json")]
         companions: tuple[Path, ...] = ()
         if stem in with_parts:
-            companions = tuple(Path(p.path) for p in _json_files(parts_root / stem, diagnostics))
-        yield SourceUnit(
-            path=Path(f.path),
-            order=ORDER_MESSAGE,
-            hints={"kind": KIND_MESSAGE, "session": session, "parts_root": root, "layout": layout},
-            companions=companions,
-        )
+            part_dir = parts_root / stem
+            try:
+                names = sorted(n for n in os.listdir(part_dir) if n.endswith(".json"))
+            except OSError as exc:
+                diagnostics.skip("unreadable", f"{part_dir}: {exc.strerror or exc}")
+                names = []
+            companions = tuple([part_dir / n for n in names])
+        yield SourceUnit(path=directory / name, order=ORDER_MESSAGE, hints=hints, companions=companions)

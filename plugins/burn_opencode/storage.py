@@ -27,6 +27,18 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # never block on a FIFO that took a fi
 _INVALID = object()
 
 
+def _read_all(fd: int, size: int) -> bytes:
+    """The whole file behind ``fd`` in (usually) one ``read`` call: ``size`` is from ``fstat``; a
+    file that grew since is read to its end."""
+    data = os.read(fd, size + 1)
+    if len(data) <= size:
+        return data
+    chunks = [data]
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def load(path: Path, diag: Diagnostics) -> tuple[Any, os.stat_result] | None:
     """``(document, stat)`` of a JSON file, ``(_INVALID, stat)`` if it is not JSON, ``None`` if it
     cannot be read (counted in ``diag`` either way)."""
@@ -39,15 +51,16 @@ def load(path: Path, diag: Diagnostics) -> tuple[Any, os.stat_result] | None:
         diag.skip("unreadable", f"{path}: {exc.strerror or exc}")
         return None
     try:
-        with open(fd, "rb", closefd=True) as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                diag.skip("not_a_file", str(path))
-                return None
-            raw = f.read()
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            diag.skip("not_a_file", str(path))
+            return None
+        raw = _read_all(fd, st.st_size)
     except OSError as exc:
         diag.skip("unreadable", f"{path}: {exc.strerror or exc}")
         return None
+    finally:
+        os.close(fd)
     diag.files_read += 1
     diag.bytes_read += len(raw)
     diag.lines_read += 1
