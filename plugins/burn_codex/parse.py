@@ -167,7 +167,7 @@ class RolloutParser:
         try:
             d = _loads(raw)
         except _JSONDecodeError:
-            d = self._repair(raw)
+            d = self._repair(raw, n)
             if d is None:
                 return
         if type(d) is not dict:
@@ -217,7 +217,7 @@ class RolloutParser:
         elif t == "compacted":
             self._compaction("line", sid, ts, n)
 
-    def _repair(self, raw: bytes) -> Any:
+    def _repair(self, raw: bytes, n: int) -> Any:
         """The value of a line orjson rejected: ``None`` for blank lines, a repaired value for
         invalid UTF-8 (counted), else ``None`` after counting ``invalid_json``."""
         if not raw.strip():
@@ -232,7 +232,7 @@ class RolloutParser:
             else:
                 self.diag.repaired["invalid_utf8"] += 1
                 return d
-        self.diag.skip("invalid_json", str(self.path))
+        self.diag.skip("invalid_json", f"{self.path} (line {n} of this read)")
         return None
 
     def _ts(self, ts: str | None, n: int) -> str | None:
