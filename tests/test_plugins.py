@@ -547,6 +547,8 @@ def broken_distribution(tmp_path: Path) -> dict[str, str]:
     environment: other test runs in the same environment must never see it, even if this test is
     killed before it could uninstall.
     """
+    # Built without network access, with the build backend of this environment.
+    pytest.importorskip("hatchling", reason="building needs hatchling installed (pip install hatchling)")
     src = tmp_path / "burn-broken-demo"
     (src / "burn_broken_demo").mkdir(parents=True)
     (src / "pyproject.toml").write_text(DEMO_PYPROJECT, encoding="utf-8")
