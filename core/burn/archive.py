@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import orjson
 
-from burn import convert
 from burn.errors import BurnError
 from burn.identity import identify
 from burn.pricing.columns import COST_COLUMNS_SQL
@@ -160,7 +159,9 @@ def _compaction_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _project_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
-    p = identify(convert.structure(r, ProjectObservation))
+    remotes = tuple((str(name), str(url)) for name, url in r.get("remotes") or ())
+    obs = ProjectObservation(cwd=r["cwd"], observed_at=r["observed_at"], git_root=r.get("git_root"))
+    p = identify(attrs.evolve(obs, remotes=remotes))
     return (rid, r["cwd"], p.key, p.kind, p.value, p.label, p.resolution, int(p.machine_local), p.remote,
             r.get("git_root"), r.get("branch"), r.get("is_worktree"), r["observed_at"])  # fmt: skip
 

@@ -11,9 +11,9 @@ from collections.abc import Set
 from pathlib import Path
 from typing import Any
 
+import attrs
 import orjson
 
-from burn.convert import converter
 from burn.reader import FileCursor
 
 _VERSION = 1
@@ -46,12 +46,12 @@ class CursorFile:
         if raw is None:
             return None
         try:
-            return converter.structure(raw, FileCursor)
-        except Exception:  # a corrupt entry means "read from the start"
+            return FileCursor(**raw)
+        except (TypeError, ValueError):  # a corrupt entry means "read from the start"
             return None
 
     def set(self, reader: str, key: str, cursor: FileCursor) -> None:
-        raw = converter.unstructure(cursor)
+        raw = attrs.asdict(cursor)
         bucket = self._data.setdefault(reader, {})
         if bucket.get(key) != raw:
             bucket[key] = raw

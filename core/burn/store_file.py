@@ -22,7 +22,6 @@ from typing import Any
 
 import orjson
 
-from burn import convert
 from burn.errors import LedgerError
 from burn.hookspecs import hookimpl
 from burn.merge import merge
@@ -159,6 +158,8 @@ class FileStore:
     def append(self, records: Sequence[Record]) -> AppendResult:
         if self._lock_depth == 0:
             raise LedgerError("internal error: ledger append without the writer lock")
+        from burn import convert  # cattrs is only needed when something is appended
+
         result = AppendResult()
         if not records:
             return result
