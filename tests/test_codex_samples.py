@@ -135,6 +135,8 @@ def test_daaain_tree_lineage_legacy_and_no_replayed_usage(tmp_path: Path) -> Non
     assert sessions[PARENT] == ("root", None, "interactive")
     assert sessions[LEGACY] == ("root", None, None)  # legacy: no originator, no usage
     assert _rows(home, f"SELECT COUNT(*) FROM turns WHERE session_id = '{LEGACY}'") == [(0,)]
+    fidelity = _rows(home, "SELECT session_id, usage_fidelity FROM sessions WHERE usage_fidelity IS NOT NULL")
+    assert fidelity == [(LEGACY, "none")]  # usage unknown, never zeros
     # the child's replayed prompt and spawn call stay the parent's; its own prompt is its own
     users = _rows(home, "SELECT session_id, COUNT(*) FROM user_turns GROUP BY session_id ORDER BY session_id")
     assert users == [("11111111-1111-4111-8111-111111111111", 1), (PARENT, 1), (CHILD, 1), (LEGACY, 1)]

@@ -324,3 +324,14 @@ def test_rewrite_keeping_the_head_and_growing_past_the_offset_is_detected(env: d
     assert res["invalid_skipped"] == {}
     t = totals(env)
     assert (t["turns"], t["output"]) == (27, 20 + 5 + 600)  # the dropped turn stays in the ledger
+
+
+def test_implausible_counts_become_unknown_instead_of_breaking_the_archive(env: dict[str, str]) -> None:
+    huge = assistant("msg_huge", 7, ts="2026-03-01T12:00:00.000Z")
+    huge["message"]["usage"]["input_tokens"] = 18446744073709551615  # 2^64 - 1: past SQLite's INTEGER
+    write_session(Path(env["CLAUDE_CONFIG_DIR"]), [*basic_session(), huge])
+    res = run(env)
+    assert res["invalid_skipped"]["implausible_count"] == 1
+    t = totals(env)
+    assert (t["input"], t["output"], t["turns"], t["unknown"]["input"]) == (8, 137, 3, 1)
+    assert run(env)["records_appended"] == 0

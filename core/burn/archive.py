@@ -39,7 +39,7 @@ from burn.store import LedgerEntry, ReadStats, Store
 if TYPE_CHECKING:
     from burn.pricing.load import Pricing
 
-SCHEMA_VERSION = 3  # 3: per-turn cost columns (burn.pricing.archive_cost)
+SCHEMA_VERSION = 4  # 3: per-turn cost columns (burn.pricing.archive_cost)
 BATCH = 20_000
 
 _SCHEMA = f"""
@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS sessions (
   git_remote TEXT, git_commit TEXT, harness_version TEXT, slug TEXT, title TEXT, parent_session_id TEXT,
   relationship TEXT NOT NULL,
   agent_id TEXT, agent_type TEXT, parent_tool_use_id TEXT, originator TEXT, classification TEXT,
-  first_seen_ts TEXT, project_key TEXT);
+  first_seen_ts TEXT, usage_fidelity TEXT, project_key TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS sessions_by_source ON sessions (source, session_id);
 CREATE INDEX IF NOT EXISTS sessions_by_cwd ON sessions (cwd);
 -- One row per observed working directory; many directories can share one project key.
@@ -116,7 +116,7 @@ def _session_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
             g("harness_version"), g("slug"),
             g("title"), g("parent_session_id"), g("relationship", "root"), g("agent_id"), g("agent_type"),
             g("parent_tool_use_id"), g("originator"), g("classification"), g("first_seen_ts"),
-            None)  # fmt: skip
+            g("usage_fidelity"), None)  # fmt: skip
 
 
 def _turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:

@@ -23,7 +23,7 @@ from burn.identity import observe
 from burn.paths import user_home
 from burn.plugins import Plugins
 from burn.reader import Diagnostics, Reader, fingerprint
-from burn.records import Record, SessionInfo, ToolCall
+from burn.records import USAGE_FIELDS, Record, SessionInfo, ToolCall, Turn
 from burn.redact import redact
 from burn.store import AppendResult, Store
 from burn.stores import open_store
@@ -136,7 +136,7 @@ def _ingest_source(
             _reader_failed(plugins, reader, f"read {unit.path}", exc, diag)
             continue
         diag.add(result.diagnostics)
-        pending.extend(_sanitize(result.records, observed))
+        pending.extend(_sanitize(result.records, observed, diag))
         if result.cursor is not None:
             cursors.set(reader.name, unit.key, attrs.evolve(result.cursor, fingerprint=before))
         if len(pending) >= APPEND_BATCH:
@@ -149,15 +149,18 @@ def _ingest_source(
     return rep
 
 
-def _sanitize(records: Sequence[Record], observed: set[str]) -> list[Record]:
-    """Redact credentials from free-form strings and observe each new working directory's project.
+def _sanitize(records: Sequence[Record], observed: set[str], diag: Diagnostics) -> list[Record]:
+    """Redact credentials from free-form strings, refuse implausible token counts, and observe each
+    new working directory's project.
 
     Readers are third-party code; this is the one place every record passes before the ledger, so
-    "credentials never reach the ledger" holds whatever a reader emits.
+    "credentials never reach the ledger" and "counts fit every consumer" hold whatever a reader emits.
     """
     out: list[Record] = []
     for rec in records:
-        if isinstance(rec, SessionInfo):
+        if isinstance(rec, Turn):
+            rec = _checked_counts(rec, diag)
+        elif isinstance(rec, SessionInfo):
             if rec.cwd and rec.cwd not in observed:
                 observed.add(rec.cwd)  # observe the real directory; the observation is redacted
                 out.append(observe(rec.cwd, rec.first_seen_ts or _now()))
@@ -171,6 +174,28 @@ def _sanitize(records: Sequence[Record], observed: set[str]) -> list[Record]:
                 rec = attrs.evolve(rec, target=target)
         out.append(rec)
     return out
+
+
+# Counts must survive SQLite (64-bit signed) and JSON consumers that use doubles (2^53).
+MAX_COUNT = 2**53 - 1
+
+
+def _checked_counts(turn: Turn, diag: Diagnostics) -> Turn:
+    usage = turn.usage
+    bad = [
+        f
+        for f in USAGE_FIELDS
+        if (v := getattr(usage, f)) is not None and not (isinstance(v, int) and 0 <= v <= MAX_COUNT)
+    ]
+    if not bad:
+        return turn
+    diag.skip("implausible_count", f"{turn.source} message {turn.message_id}: {', '.join(bad)}")
+    notes = (*turn.fidelity.notes, "implausible_count")
+    return attrs.evolve(
+        turn,
+        usage=attrs.evolve(usage, **dict.fromkeys(bad)),
+        fidelity=attrs.evolve(turn.fidelity, usage="partial", notes=notes),
+    )
 
 
 def _now() -> str:

@@ -56,6 +56,9 @@ class Usage:
         )
 
 
+USAGE_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Usage))
+
+
 @attrs.frozen
 class Fidelity:
     """How much of the truth a record carries.
@@ -210,6 +213,9 @@ class SessionInfo:
     originator: str | None = None
     classification: Classification | None = None
     first_seen_ts: str | None = None
+    # "none" when the source recorded no usage for this session (e.g. Codex rollouts written before
+    # token counts existed): its turns are unknown, not zero.
+    usage_fidelity: UsageFidelity | None = None
 
     def event_id(self) -> str:
         return event_id("session", self.source, self.session_id)

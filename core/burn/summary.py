@@ -18,16 +18,9 @@ from typing import Any
 
 from burn.archive import Archive
 from burn.pricing.totals import COST_SQL, COST_WIDTH, CostAcc
+from burn.records import USAGE_FIELDS
 
-TOKEN_FIELDS = (
-    "input",
-    "output",
-    "reasoning",
-    "cache_read",
-    "cache_write_5m",
-    "cache_write_1h",
-    "web_search_requests",
-)
+TOKEN_FIELDS = USAGE_FIELDS
 _BUCKET_MS = 15 * 60 * 1000
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import orjson
 
 from burn.reader import Diagnostics, SourceUnit
@@ -263,7 +264,8 @@ class RolloutParser:
             if ts is not None:
                 self.first_ts = self.last_ts = ts
             self.meta = self.info = True
-            self.out.append(session_info(d, self.sid, ts))
+            # Rollouts written before token counts existed: their usage is unknown, not zero.
+            self.out.append(attrs.evolve(session_info(d, self.sid, ts), usage_fidelity="none"))
             return
         if self.legacy and type(t) is str and t in _ITEM_TYPES:
             assert self.sid is not None
