@@ -613,3 +613,29 @@ def test_installed_broken_plugin_does_not_take_the_cli_down(
     assert disabled.returncode == 0
     assert disabled.stderr == ""
     assert "broken" not in {i["name"] for i in json.loads(disabled.stdout)}
+
+
+def test_builtins_win_a_name_clash_and_ignore_the_allowlist(
+    write_module: Callable[[str], str], entry_points: Callable[..., None]
+) -> None:
+    impostor = write_module(
+        """
+        from burn import hookimpl
+
+        class Impostor:
+            name = "claude-code"
+            env_var = None
+
+        @hookimpl
+        def register_readers(register):
+            register(Impostor())
+        """
+    )
+    entry_points(keep_installed=True, aaa_impostor=impostor)
+    plugins = Plugins(env={})
+    readers = plugins.readers()
+    assert type(readers["claude-code"]).__module__.startswith("burn_claude")
+    [failure] = [f for f in plugins.failures if f.plugin == "aaa_impostor"]
+    assert 'reader "claude-code" is already registered by plugin "claude"' in failure.error
+    only_third_party = Plugins(env={"BURN_LOAD_PLUGINS": "aaa_impostor"})
+    assert {"claude", "file_store", "aaa_impostor"} <= {n for n, _ in only_third_party.pm.list_name_plugin()}

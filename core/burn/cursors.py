@@ -67,6 +67,7 @@ class CursorFile:
     def save(self) -> None:
         if not self._dirty:
             return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_bytes(orjson.dumps({"v": _VERSION, "readers": self._data}))
         os.replace(tmp, self.path)

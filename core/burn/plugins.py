@@ -8,7 +8,8 @@ third-party plugin costs one warning line and everything else keeps working. Wit
 
 Switches (environment):
 
-* ``BURN_LOAD_PLUGINS=a,b`` — allowlist of entry-point names to load (empty value: load none);
+* ``BURN_LOAD_PLUGINS=a,b`` — allowlist of third-party entry-point names to load (empty value:
+  none); burn's own built-ins always load unless denied;
 * ``BURN_DISABLE_PLUGINS=a,b`` — entry-point names to block;
 * ``BURN_STRICT_PLUGINS=1`` — plugin failures raise :class:`~burn.errors.PluginError`.
 """
@@ -91,8 +92,10 @@ class Plugins:
         allow = _split(self.env.get("BURN_LOAD_PLUGINS"))
         deny = _split(self.env.get("BURN_DISABLE_PLUGINS")) or set()
         seen: dict[str, md.EntryPoint] = {}
-        for ep in sorted(md.entry_points(group=GROUP), key=lambda e: e.name):
-            if (allow is not None and ep.name not in allow) or ep.name in deny:
+        # Built-ins register last so that pluggy (last registered, first called) calls them first:
+        # a third-party plugin can add readers, never take the name of a built-in one.
+        for ep in sorted(md.entry_points(group=GROUP), key=lambda e: (_is_builtin(e), e.name)):
+            if ep.name in deny or (allow is not None and ep.name not in allow and not _is_builtin(ep)):
                 continue
             if ep.name in seen:
                 # pluggy would skip a second plugin of the same name without a word; say so.
@@ -236,6 +239,11 @@ class Plugins:
 
 def _from(ep: md.EntryPoint) -> str:
     return f" (distribution {ep.dist.name})" if ep.dist is not None else ""
+
+
+def _is_builtin(ep: md.EntryPoint) -> bool:
+    """Entry points of burn's own distribution, which the allowlist never filters out."""
+    return ep.dist is not None and ep.dist.metadata["Name"] == "burn"
 
 
 def _name_of(obj: Any, kind: str) -> str:
