@@ -313,43 +313,57 @@ class _Read:
 
 
 def read_db(unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
-    """Read what changed in one database since ``cursor``. Never raises for bad input."""
+    """Read what changed in one database since ``cursor``. Never raises for bad input.
+
+    Failures return no records, and:
+
+    * a *retryable* one (``sqlite3.OperationalError``: locked, busy, cannot open, I/O) returns no
+      cursor — the core then keeps the stored cursor with its old fingerprint, so the next ingest
+      tries again even if the file did not change (a lock released without a write);
+    * a file that is not a usable database (``sqlite3.DatabaseError``: not a database, malformed)
+      returns a cursor with the previous high-water marks, so it is tried again once it changes.
+    """
     diag = Diagnostics()
     path = unit.path
     try:
         st = os.stat(path)
     except OSError as exc:
         diag.skip("unreadable", f"{path}: {exc.strerror or exc}")
-        return ReadResult((), cursor, diag)
+        return ReadResult((), None, diag)
     if not stat.S_ISREG(st.st_mode):
         diag.skip("not_a_file", str(path))
-        return ReadResult((), cursor, diag)
+        return ReadResult((), None, diag)
     state: Mapping[str, Any] = {}
     if cursor is not None:
         if cursor.inode == st.st_ino:
             state = cursor.state
         else:
             diag.rereads["database_replaced"] += 1
+
+    def identity(new_state: Mapping[str, Any]) -> FileCursor:
+        return FileCursor(
+            inode=st.st_ino,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            offset=0,
+            head="",
+            state=dict(new_state),
+        )
+
+    reader: _Read | None = None
     try:
         conn = connect(path)
+        try:
+            reader = _Read(conn, state, diag)
+            new_state = reader.run()
+        finally:
+            conn.close()
     except sqlite3.Error as exc:
-        diag.skip(LOCKED if _is_lock_error(exc) else "database_unreadable", f"{path}: {exc}")
-        return ReadResult((), cursor, diag)
-    reader = _Read(conn, state, diag)
-    try:
-        new_state = reader.run()
-    except sqlite3.Error as exc:
-        # Locked/busy: retry next time. Anything else (not a database, corrupt): counted, and the
-        # old cursor is kept too, so a file that becomes readable is read in full.
-        failed = Diagnostics()  # nothing of this read counts: it is all read again next time
-        failed.skip(LOCKED if _is_lock_error(exc) else "database_unreadable", f"{path}: {exc}")
+        failed = Diagnostics()  # nothing of this read counts: it is all read again
         failed.rereads.update(diag.rereads)
-        return ReadResult((), cursor, failed)
-    finally:
-        conn.close()
+        retry = isinstance(exc, sqlite3.OperationalError)
+        failed.skip(LOCKED if _is_lock_error(exc) else "database_unreadable", f"{path}: {exc}")
+        return ReadResult((), None if retry else identity(state), failed)
     diag.files_read = 1
     diag.records = len(reader.records)
-    new_cursor = FileCursor(
-        inode=st.st_ino, size=st.st_size, mtime_ns=st.st_mtime_ns, offset=0, head="", state=new_state
-    )
-    return ReadResult(reader.records, new_cursor, diag)
+    return ReadResult(reader.records, identity(new_state), diag)

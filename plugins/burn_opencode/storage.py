@@ -4,7 +4,8 @@ A message unit is always read whole (the files are small, pretty-printed JSON do
 in place); its cursor only records the file's identity. ``diag.lines_read`` counts JSON documents
 parsed, ``files_read`` files opened.
 
-A file that cannot be opened keeps the old cursor, so the next ingest tries again. A file that is
+A file that cannot be opened returns no cursor: the core keeps the stored one (with its old
+fingerprint), so the next ingest tries again. A file that is
 not valid JSON (half-written, or corrupt) is counted and gets a cursor: when OpenCode finishes
 writing it, its size or mtime changes and the unit is read again.
 """
@@ -111,7 +112,7 @@ def read_message(unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
     path = unit.path
     got = load(path, diag)
     if got is None:
-        return ReadResult((), cursor, diag)
+        return ReadResult((), None, diag)
     doc, st = got
     if doc is _INVALID:
         return ReadResult((), _cursor(st), diag)
@@ -150,7 +151,7 @@ def read_session(unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
     diag = Diagnostics()
     got = load(unit.path, diag)
     if got is None:
-        return ReadResult((), cursor, diag)
+        return ReadResult((), None, diag)
     doc, st = got
     if doc is _INVALID:
         return ReadResult((), _cursor(st), diag)
