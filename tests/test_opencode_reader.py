@@ -802,3 +802,25 @@ def test_unreadable_message_keeps_no_cursor_and_is_retried(
     t = oenv.ingest()
     assert (t["files_changed"], t["invalid_skipped"]) == (1, {})
     assert oenv.totals() == (1, 2, 0, 0)
+
+
+def test_unlocked_read_of_a_database_that_changed_meanwhile_is_discarded(
+    oenv: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import burn_opencode.db as dbmod
+
+    db = build_db(oenv)
+    db.close()  # WAL mode without -wal/-shm: read with immutable=1, i.e. without locks
+    real_run = dbmod._Read.run
+
+    def run_then_checkpoint(self: Any) -> dict[str, Any]:
+        out = real_run(self)
+        os.utime(oenv.db_path, ns=(1, 1))  # a checkpoint wrote the file during the read
+        return out
+
+    monkeypatch.setattr(dbmod._Read, "run", run_then_checkpoint)
+    t = oenv.ingest()
+    assert t["rereads"] == {"database_changed_during_read": 1} and oenv.turns() == {}
+    monkeypatch.undo()
+    t = oenv.ingest()
+    assert t["rereads"] == {} and len(oenv.turns()) == 3

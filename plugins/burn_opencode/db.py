@@ -5,7 +5,9 @@ the agent's database. A WAL-mode database whose ``-wal``/``-shm`` files are abse
 cleanly and checkpointed) is opened with ``immutable=1`` as well, because even a read-only
 connection would otherwise create those files next to the agent's database; with no WAL file all
 committed data is in the main file. (If OpenCode starts writing meanwhile, its writes go to a new
-``-wal`` file, whose appearance changes the unit's fingerprint: the next ingest reads them.)
+``-wal`` file, whose appearance changes the unit's fingerprint: the next ingest reads them. Such an
+unlocked read is kept only if the file is still the same and still has no ``-wal`` afterwards —
+otherwise it is discarded, counted in ``rereads["database_changed_during_read"]``, and retried.)
 A locked or busy database (``database is locked``: a rollback-journal writer holds it) is counted
 as ``database_locked`` and keeps the old cursor, so the next ingest retries; nothing is lost.
 
@@ -62,14 +64,31 @@ def _is_wal(path: Path) -> bool:
     return len(head) == 20 and head.startswith(_WAL_HEADER) and head[18] == 2 and head[19] == 2
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A read-only connection that creates no file next to ``path`` (see the module docstring)."""
+def connect(path: Path) -> tuple[sqlite3.Connection, bool]:
+    """A read-only connection that creates no file next to ``path`` (see the module docstring),
+    and whether it is ``immutable`` (no locking: the caller must check the file did not change)."""
     uri = path.absolute().as_uri() + "?mode=ro"
     wal = path.with_name(path.name + "-wal")
     shm = path.with_name(path.name + "-shm")
-    if _is_wal(path) and not (wal.exists() and shm.exists()):
+    immutable = _is_wal(path) and not (wal.exists() and shm.exists())
+    if immutable:
         uri += "&immutable=1"
-    return sqlite3.connect(uri, uri=True, timeout=TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(uri, uri=True, timeout=TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    return conn, immutable
+
+
+def _unchanged(path: Path, st: os.stat_result) -> bool:
+    """Whether an immutable read saw a stable file: same identity, size and mtime, still no WAL.
+
+    An immutable connection takes no lock, so a checkpoint by an OpenCode that started meanwhile
+    could change pages under it; such a read is discarded and retried.
+    """
+    try:
+        now = os.stat(path)
+    except OSError:
+        return False
+    same = (now.st_ino, now.st_size, now.st_mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
+    return same and not path.with_name(path.name + "-wal").exists()
 
 
 def _is_lock_error(exc: sqlite3.Error) -> bool:
@@ -352,12 +371,16 @@ def read_db(unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
 
     reader: _Read | None = None
     try:
-        conn = connect(path)
+        conn, immutable = connect(path)
         try:
             reader = _Read(conn, state, diag)
             new_state = reader.run()
         finally:
             conn.close()
+        if immutable and not _unchanged(path, st):
+            changed = Diagnostics()  # discarded: read again next time, under SQLite's locks
+            changed.rereads["database_changed_during_read"] += 1
+            return ReadResult((), None, changed)
     except sqlite3.Error as exc:
         failed = Diagnostics()  # nothing of this read counts: it is all read again
         failed.rereads.update(diag.rereads)
