@@ -153,6 +153,7 @@ def multi_step(mid: str = "msg_a1", sid: str = SES) -> tuple[dict[str, Any], lis
 def test_locations_env_xdg_default(tmp_path: Path) -> None:
     home = tmp_path / "h"
     assert locations({"OPENCODE_DATA_DIR": "/a, /b ,/a"}, home) == [Path("/a"), Path("/b")]
+    assert locations({"OPENCODE_DATA_DIR": "rel"}, home) == [Path.cwd() / "rel"]
     assert locations({"XDG_DATA_HOME": "/xdg"}, home) == [Path("/xdg/opencode")]
     assert locations({}, home) == [home / ".local" / "share" / "opencode"]
     assert OpenCodeReader().env_var == "OPENCODE_DATA_DIR"

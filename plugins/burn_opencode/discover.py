@@ -42,11 +42,16 @@ LEGACY = "legacy"  # storage/session/message/<session>/…, storage/session/part
 
 
 def locations(env: Mapping[str, str], home: Path) -> list[Path]:
-    """Every ``OPENCODE_DATA_DIR`` entry (comma-separated), else the XDG data dir's ``opencode``."""
+    """Every ``OPENCODE_DATA_DIR`` entry (comma-separated), else the XDG data dir's ``opencode``.
+
+    Relative entries are made absolute, so that unit keys (and the cursors stored under them) do
+    not depend on the directory ``burn`` runs from.
+    """
     entries = split_env_paths(env.get(ENV_VAR))
     if entries:
         out: list[Path] = []
         for entry in entries:
+            entry = entry.absolute()
             if entry not in out:
                 out.append(entry)
         return out
