@@ -1,8 +1,9 @@
 """``burn summary``: token totals from the archive by source, model, day and project.
 
-One scan of ``turns`` grouped by (source, model, project key, 15-minute bucket) feeds every breakdown:
-15-minute buckets map to local days exactly in every time zone (offsets are multiples of 15
-minutes), so no per-row time-zone work happens in SQL.
+One scan of ``turns`` grouped by (source, model, project key, local day) feeds every breakdown. The
+local day is computed in SQL from the UTC timestamp plus the zone's offset, which changes only at
+the zone's transitions: :func:`day_sql` finds those inside the data's time range and emits a
+``CASE`` over them, so days are exact across daylight-saving changes.
 
 Unknown is never zero: a field no turn reported sums to ``null``, and ``unknown`` counts the turns
 whose value for a field was not reported. Costs ride the same scan: every row and the totals carry
@@ -21,7 +22,7 @@ from burn.pricing.totals import COST_SQL, COST_WIDTH, CostAcc
 from burn.records import USAGE_FIELDS
 
 TOKEN_FIELDS = USAGE_FIELDS
-_BUCKET_MS = 15 * 60 * 1000
+_DAY_MS = 86_400_000
 
 
 class _Acc:
@@ -74,26 +75,22 @@ def summarize(
         params.append(until_ms)
     clause = ("WHERE " + " AND ".join(where)) if where else ""
     sums = ", ".join(f"SUM(t.{f}), COUNT(t.{f})" for f in TOKEN_FIELDS)
+    lo, hi = archive.db.execute(f"SELECT MIN(t.ts_ms), MAX(t.ts_ms) FROM turns t {clause}", params).fetchone()
     sql = f"""
-        SELECT t.source, t.model, s.project_key, t.ts_ms / {_BUCKET_MS} AS bucket, COUNT(*), {sums},
+        SELECT t.source, t.model, s.project_key, {day_sql(tz, lo or 0, hi or 0)} AS day, COUNT(*), {sums},
                {COST_SQL}
         FROM turns t LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id
         {clause}
-        GROUP BY t.source, t.model, s.project_key, bucket
+        GROUP BY t.source, t.model, s.project_key, day
     """
     totals = _Acc()
     by: dict[str, dict[Any, _Acc]] = {"source": {}, "model": {}, "day": {}, "project": {}}
-    day_of: dict[int, str] = {}
     n = len(TOKEN_FIELDS)
     for row in archive.db.execute(sql, params):
-        source, model, project, bucket, turns = row[:5]
+        source, model, project, day, turns = row[:5]
         values, cost = row[5 : 5 + 2 * n], row[5 + 2 * n :]
         field_sums, field_known = values[0::2], values[1::2]
         assert len(field_sums) == n and len(cost) == COST_WIDTH
-        day = day_of.get(bucket)
-        if day is None:
-            day = datetime.fromtimestamp(bucket * _BUCKET_MS / 1000, UTC).astimezone(tz).date().isoformat()
-            day_of[bucket] = day
         for acc in (
             totals,
             by["source"].setdefault(source, _Acc()),
@@ -146,6 +143,43 @@ def _rows(key: str, groups: dict[Any, _Acc]) -> list[dict[str, Any]]:
     rows = [{key: k, **acc.as_dict()} for k, acc in groups.items()]
     rows.sort(key=lambda r: (-r["total"], str(r[key])))
     return rows
+
+
+def day_sql(tz: tzinfo, lo_ms: int, hi_ms: int, column: str = "t.ts_ms") -> str:
+    """SQL for the local calendar day (``YYYY-MM-DD``) of ``column`` (UTC milliseconds) in ``tz``.
+
+    The zone's UTC offset is constant between transitions; the transitions inside
+    ``[lo_ms, hi_ms]`` are found by stepping a day at a time and bisecting to the second where
+    the offset changes, so the result is one ``date()`` per offset period.
+    """
+    periods: list[tuple[int, int]] = []  # (start_ms, offset_ms)
+    offset = _offset_ms(tz, lo_ms)
+    periods.append((lo_ms, offset))
+    t = lo_ms
+    while t < hi_ms:
+        nxt = min(t + _DAY_MS, hi_ms)
+        if _offset_ms(tz, nxt) != offset:
+            a, b = t, nxt  # offset(a) == offset, offset(b) != offset
+            while b - a > 1000:
+                mid = (a + b) // 2
+                a, b = (mid, b) if _offset_ms(tz, mid) == offset else (a, mid)
+            offset = _offset_ms(tz, b)
+            periods.append((b, offset))
+        t = nxt
+
+    def day(off: int) -> str:
+        return f"date(({column} + ({off})) / 1000, 'unixepoch')"
+
+    if len(periods) == 1:
+        return day(periods[0][1])
+    pairs = zip(periods[1:], periods[:-1], strict=True)
+    cases = " ".join(f"WHEN {column} < {start} THEN {day(prev_off)}" for (start, _), (_, prev_off) in pairs)
+    return f"(CASE {cases} ELSE {day(periods[-1][1])} END)"
+
+
+def _offset_ms(tz: tzinfo, ms: int) -> int:
+    off = datetime.fromtimestamp(ms / 1000, UTC).astimezone(tz).utcoffset()
+    return int(off.total_seconds() * 1000) if off is not None else 0
 
 
 def _iso(ms: int | None) -> str | None:
