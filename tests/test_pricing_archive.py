@@ -122,7 +122,8 @@ def test_override_change_reprices_the_archive_without_reingesting(
     )
     assert main(["archive", "build", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["entries"] == 0 and out["repriced"] == 4  # nothing re-read, every turn re-priced
+    # Nothing re-read; only the turns of the two models whose rows changed are re-priced.
+    assert out["entries"] == 0 and out["repriced"] == 2
     after = _turn_costs(home)
     # sonnet at 1 / 2 (cache read 0.1, 1h write 2): 3 + 100 x 2 + 1,000 x 0.1 + 200 x 2 = 703
     assert after["msg_a"]["cost_usd_micros"] == 703 and before["msg_a"]["cost_usd_micros"] == 3_009
@@ -141,19 +142,74 @@ def test_override_change_reprices_the_archive_without_reingesting(
     assert _turn_costs(home) == before
 
 
-def test_incremental_build_and_rebuild_agree_on_costs(isolated_env: dict[str, Path], home: Path) -> None:
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [{"big-pickle": {"input": "1", "output": "1"}}],
+        # a row that a fallback match uses, then an exact row for the fallback id, then nothing
+        [{"gpt-5": {"input": "9", "output": "9"}}, {"aide-gpt-5": {"input": "2", "output": "2"}}, None],
+        [
+            {
+                "claude-opus-4-6": {
+                    "provider": "anthropic",
+                    "input": "5",
+                    "output": "25",
+                    "valid_from": "2027-01-01",
+                }
+            }
+        ],
+    ],
+)
+def test_selective_repricing_equals_a_rebuild(
+    isolated_env: dict[str, Path], home: Path, overrides: list[dict[str, Any] | None]
+) -> None:
     _session(isolated_env["CLAUDE_CONFIG_DIR"])
     _ingest()
-    (home / "pricing.json").write_text(json.dumps({"models": {"big-pickle": {"input": "1", "output": "1"}}}))
-    _ingest()  # re-priced in place
+    for models in overrides:
+        if models is None:
+            (home / "pricing.json").unlink()
+        else:
+            (home / "pricing.json").write_text(json.dumps({"models": models}))
+        _ingest()  # re-priced in place, only the models whose rows changed
+        a = Archive.in_home(home)
+        digest = a.digest()
+        a.close()
+        fresh, _ = rebuild(home, FileStore(home))
+        try:
+            assert fresh.digest() == digest
+        finally:
+            fresh.close()
+
+
+def test_valid_from_keeps_a_row_from_pricing_older_turns(isolated_env: dict[str, Path], home: Path) -> None:
+    _session(isolated_env["CLAUDE_CONFIG_DIR"])  # turns of 2026-03-01
+    (home / "pricing.json").write_text(
+        json.dumps(
+            {"models": {"claude-opus-4-6": {"input": "5", "output": "25", "valid_from": "2026-03-02"}}}
+        )
+    )
+    _ingest()
+    b = _turn_costs(home)["msg_b"]
+    assert (b["cost_usd_micros"], b["price_match"], b["cost_source"]) == (None, "unpriced", "none")
+
+
+def test_an_archive_without_the_stored_table_is_fully_repriced(
+    isolated_env: dict[str, Path], home: Path
+) -> None:
+    _session(isolated_env["CLAUDE_CONFIG_DIR"])
+    _ingest()
+    db = sqlite3.connect(home / "archive.sqlite")
+    db.execute("DELETE FROM archive_state WHERE key = 'pricing_table_json'")
+    db.execute("UPDATE archive_state SET value = 'sha256:old' WHERE key = 'pricing_digest'")
+    db.execute("UPDATE turns SET cost_usd_micros = 1")  # stale values everywhere
+    db.commit()
+    db.close()
     a = Archive.in_home(home)
-    digest = a.digest()
-    a.close()
-    fresh, _ = rebuild(home, FileStore(home))
     try:
-        assert fresh.digest() == digest
+        assert a.build(FileStore(home)).repriced == 4
     finally:
-        fresh.close()
+        a.close()
+    assert _turn_costs(home)["msg_a"]["cost_usd_micros"] == 3_009
 
 
 def test_malformed_override_stops_the_build_with_one_line(

@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS turns (
   {COST_COLUMNS_SQL});
 CREATE INDEX IF NOT EXISTS turns_by_time ON turns (ts_ms);
 CREATE INDEX IF NOT EXISTS turns_by_session ON turns (source, session_id, ts_ms);
+CREATE INDEX IF NOT EXISTS turns_by_model ON turns (model);
 CREATE TABLE IF NOT EXISTS tool_calls (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, tool_use_id TEXT NOT NULL,
   message_id TEXT, ts TEXT NOT NULL, name TEXT NOT NULL, target TEXT, args_hash TEXT);
@@ -292,14 +293,17 @@ class Archive:
         """Re-price every turn when the archive's costs came from another pricing table."""
         if self.state().get("pricing_digest") == pricing.digest:
             return
-        from burn.pricing.archive_cost import reprice
+        from burn.pricing.archive_cost import previous_pricing, reprice
 
         p = pricing.provenance()
+        previous = previous_pricing(self.state().get("pricing_table_json"))
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            result.repriced = reprice(self.db, pricing)
+            result.repriced = reprice(self.db, pricing, previous)
             self._set_state(
                 pricing_digest=pricing.digest,
+                # The canonical table itself, so the next change re-prices only the models it touches.
+                pricing_table_json=pricing.canonical().decode("utf-8"),
                 pricing_source=p["source"],
                 pricing_table=f"{p['table']['name']} {p['table']['version']}",
                 pricing_custom_rows=str(p["custom_rows"]),

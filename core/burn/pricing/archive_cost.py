@@ -6,6 +6,7 @@ archive, next to the digest of the table that produced them (``archive_state.pri
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -60,16 +61,49 @@ def turn_columns(pricing: Pricing, record: Mapping[str, Any]) -> tuple[Any, ...]
     )
 
 
-def reprice(db: sqlite3.Connection, pricing: Pricing) -> int:
-    """Recompute the cost columns of every turn with ``pricing``. The caller owns the transaction.
+def changed_models(db: sqlite3.Connection, previous: Pricing | None, pricing: Pricing) -> list[str] | None:
+    """The archive's model ids whose match or matched row differs between two tables (``None``:
+    all of them, when the previous table is unknown). Only their turns can price differently."""
+    if previous is None:
+        return None
+    changed = []
+    for (model,) in db.execute("SELECT DISTINCT model FROM turns"):
+        old, new = previous.match(model), pricing.match(model)
+        old_row = previous.table["models"].get(old.matched) if old.matched else None
+        new_row = pricing.table["models"].get(new.matched) if new.matched else None
+        if old != new or old_row != new_row:
+            changed.append(model)
+    return changed
+
+
+def previous_pricing(table_json: str | None) -> Pricing | None:
+    """The table an archive was priced with, as stored in ``archive_state`` (``None`` if unusable)."""
+    if not table_json:
+        return None
+    try:
+        return Pricing.from_table(json.loads(table_json))
+    except (ValueError, KeyError, TypeError, ArithmeticError):
+        return None
+
+
+def reprice(db: sqlite3.Connection, pricing: Pricing, previous: Pricing | None = None) -> int:
+    """Recompute the cost columns of the turns whose prices may have changed since ``previous``
+    (every turn when it is ``None``), in one pass per model. The caller owns the transaction.
 
     Returns the number of turns priced. Rows whose cost columns do not change are not rewritten.
     """
+    models = changed_models(db, previous, pricing)
     sets = ", ".join(f"{name} = ?" for name, _ in COST_COLUMNS)
     current = ", ".join(name for name, _ in COST_COLUMNS)
-    rows = db.execute(
-        f"SELECT id, model, speed, ts, reported_cost_usd, {', '.join(_USAGE)}, {current} FROM turns"
-    )
+    select = f"SELECT id, model, speed, ts, reported_cost_usd, {', '.join(_USAGE)}, {current} FROM turns"
+    n = 0
+    for model in [None] if models is None else models:
+        rows = db.execute(select) if model is None else db.execute(select + " WHERE model = ?", (model,))
+        n += _reprice_rows(db, pricing, rows, sets)
+    return n
+
+
+def _reprice_rows(db: sqlite3.Connection, pricing: Pricing, rows: Iterable[Any], sets: str) -> int:
     updates: list[tuple[Any, ...]] = []
     n = 0
     width = len(COST_COLUMNS)
@@ -80,9 +114,5 @@ def reprice(db: sqlite3.Connection, pricing: Pricing) -> int:
         values = price_values(pricing, model, usage, speed, ts, reported)
         if values != tuple(row[5 + len(_USAGE) : 5 + len(_USAGE) + width]):
             updates.append((*values, rid))
-    _update(db, sets, updates)
-    return n
-
-
-def _update(db: sqlite3.Connection, sets: str, updates: Iterable[tuple[Any, ...]]) -> None:
     db.executemany(f"UPDATE turns SET {sets} WHERE id = ?", updates)
+    return n

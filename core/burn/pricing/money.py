@@ -65,10 +65,12 @@ def allocate(parts: Sequence[Decimal]) -> tuple[int, list[int]]:
     part is within 1 of its exact value and the integer parts always sum to the rounded total.
     """
     total = to_micros(sum(parts, Decimal(0)))
-    floors = [int(p.to_integral_value(rounding=ROUND_FLOOR)) for p in parts]
+    # int() truncates toward zero, which is the floor for the (usual) non-negative parts.
+    floors = [int(p) if p >= 0 else int(p.to_integral_value(rounding=ROUND_FLOOR)) for p in parts]
     missing = total - sum(floors)
-    # 0 <= missing <= number of parts with a fractional remainder (round(x) <= ceil(x)).
-    order = sorted(range(len(parts)), key=lambda i: (-(parts[i] - floors[i]), i))
-    for i in order[:missing]:
-        floors[i] += 1
+    if missing:
+        # 0 < missing <= number of parts with a fractional remainder (round(x) <= ceil(x)).
+        order = sorted(range(len(parts)), key=lambda i: (floors[i] - parts[i], i))
+        for i in order[:missing]:
+            floors[i] += 1
     return total, floors
