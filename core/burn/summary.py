@@ -13,7 +13,7 @@ the token volume of ``unpriced`` models.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -26,36 +26,39 @@ _DAY_MS = 86_400_000
 
 
 class _Acc:
-    """Sums of token fields with per-field known counts."""
+    """Group rows of one breakdown value; summed column-wise (in C, via ``zip``) when rendered."""
 
-    __slots__ = ("cost", "known", "sums", "turns")
+    __slots__ = ("rows",)
 
     def __init__(self) -> None:
-        self.turns = 0
-        self.sums = [0] * len(TOKEN_FIELDS)
-        self.known = [0] * len(TOKEN_FIELDS)
-        self.cost = CostAcc()
+        self.rows: list[Sequence[int | None]] = []
 
-    def add(
-        self, turns: int, sums: Iterable[int | None], known: Iterable[int], cost: Sequence[int | None]
-    ) -> None:
-        self.turns += turns
-        self.cost.add(cost)
-        for i, (s, k) in enumerate(zip(sums, known, strict=True)):
-            self.sums[i] += s or 0
-            self.known[i] += k
+    def add(self, row: Sequence[int | None]) -> None:
+        """``row``: turns, then SUM and COUNT per token field, then the COST_SQL aggregates."""
+        self.rows.append(row)
 
     def as_dict(self) -> dict[str, Any]:
+        n = len(TOKEN_FIELDS)
+        columns = [sum(v or 0 for v in col) for col in zip(*self.rows, strict=True)] if self.rows else None
+        if columns is None:
+            columns = [0] * (1 + 2 * n + COST_WIDTH)
+        turns, sums, known, cost = (
+            columns[0],
+            columns[1 : 1 + 2 * n : 2],
+            columns[2 : 2 + 2 * n : 2],
+            columns[1 + 2 * n :],
+        )
         out: dict[str, Any] = {}
-        for name, s, k in zip(TOKEN_FIELDS, self.sums, self.known, strict=True):
+        for name, s, k in zip(TOKEN_FIELDS, sums, known, strict=True):
             out[name] = s if k else None
         cache_write = [out["cache_write_5m"], out["cache_write_1h"]]
         out["cache_write"] = None if all(v is None for v in cache_write) else sum(v or 0 for v in cache_write)
         out["total"] = sum(out[f] or 0 for f in ("input", "output", "cache_read")) + (out["cache_write"] or 0)
-        out["turns"] = self.turns
-        unknown = {n: self.turns - k for n, k in zip(TOKEN_FIELDS, self.known, strict=True) if k < self.turns}
-        out["unknown"] = unknown
-        out.update(self.cost.as_dict())
+        out["turns"] = turns
+        out["unknown"] = {f: turns - k for f, k in zip(TOKEN_FIELDS, known, strict=True) if k < turns}
+        acc = CostAcc()
+        acc.add(cost)
+        out.update(acc.as_dict())
         return out
 
 
@@ -87,10 +90,9 @@ def summarize(
     by: dict[str, dict[Any, _Acc]] = {"source": {}, "model": {}, "day": {}, "project": {}}
     n = len(TOKEN_FIELDS)
     for row in archive.db.execute(sql, params):
-        source, model, project, day, turns = row[:5]
-        values, cost = row[5 : 5 + 2 * n], row[5 + 2 * n :]
-        field_sums, field_known = values[0::2], values[1::2]
-        assert len(field_sums) == n and len(cost) == COST_WIDTH
+        source, model, project, day = row[:4]
+        values = row[4:]
+        assert len(values) == 1 + 2 * n + COST_WIDTH
         for acc in (
             totals,
             by["source"].setdefault(source, _Acc()),
@@ -98,7 +100,7 @@ def summarize(
             by["day"].setdefault(day, _Acc()),
             by["project"].setdefault(project, _Acc()),
         ):
-            acc.add(turns, field_sums, field_known, cost)
+            acc.add(values)
     session_sql = f"SELECT COUNT(DISTINCT t.source || char(31) || t.session_id) FROM turns t {clause}"
     sessions = int(archive.db.execute(session_sql, params).fetchone()[0])
     out_totals = totals.as_dict()
