@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import orjson
 
+from burn import rollup
 from burn.errors import BurnError
 from burn.identity import identify
 from burn.pricing.columns import COST_COLUMNS_SQL
@@ -39,7 +40,7 @@ from burn.store import LedgerEntry, ReadStats, Store
 if TYPE_CHECKING:
     from burn.pricing.load import Pricing
 
-SCHEMA_VERSION = 4  # 3: per-turn cost columns (burn.pricing.archive_cost)
+SCHEMA_VERSION = 5  # 5: usage_hourly rollup
 BATCH = 20_000
 
 _SCHEMA = f"""
@@ -227,7 +228,7 @@ class Archive:
                 "run `burn archive rebuild`"
             )
         if not readonly:
-            self.db.executescript(_SCHEMA)
+            self.db.executescript(_SCHEMA + rollup.SCHEMA)
             self._init_state()
 
     @classmethod
@@ -273,13 +274,21 @@ class Archive:
             pricing = load_pricing(self.path.parent)
         self._ensure_priced(pricing, result)
         position = int(self.state()["ledger_position"])
+        # A stale rollup (new archive, crash, re-pricing) is recomputed once at the end instead of
+        # hour by hour in every batch.
+        incremental = self.state().get("rollup") == "ok"
         batch: list[LedgerEntry] = []
         for entry in store.read(position, result.ledger):
             batch.append(entry)
             if len(batch) >= BATCH:
-                self._apply(batch, result, pricing)
+                self._apply(batch, result, pricing, incremental)
                 batch = []
-        self._apply(batch, result, pricing)
+        self._apply(batch, result, pricing, incremental)
+        if self.state().get("rollup") != "ok":
+            self.db.execute("BEGIN IMMEDIATE")
+            rollup.refresh_all(self.db)
+            self._set_state(rollup="ok")
+            self.db.execute("COMMIT")
         end = store.position()
         if end != int(self.state()["ledger_position"]):
             # Trailing lines that were not entries (invalid, unknown kinds) still count as read.
@@ -301,6 +310,7 @@ class Archive:
         try:
             result.repriced = reprice(self.db, pricing, previous)
             self._set_state(
+                rollup="stale",
                 pricing_digest=pricing.digest,
                 # The canonical table itself, so the next change re-prices only the models it touches.
                 pricing_table_json=pricing.canonical().decode("utf-8"),
@@ -314,7 +324,9 @@ class Archive:
             self.db.execute("ROLLBACK")
             raise
 
-    def _apply(self, batch: list[LedgerEntry], result: BuildResult, pricing: Pricing) -> None:
+    def _apply(
+        self, batch: list[LedgerEntry], result: BuildResult, pricing: Pricing, incremental: bool
+    ) -> None:
         if not batch:
             return
         from burn.pricing.archive_cost import turn_columns
@@ -333,11 +345,18 @@ class Archive:
             result.applied[entry.kind] += 1
         self.db.execute("BEGIN IMMEDIATE")
         try:
+            turns = rows.get("turns", [])
+            dirty = rollup.hours_of_turn_ids(self.db, [r[0] for r in turns]) if incremental else set()
             for table, values in rows.items():
                 marks = ",".join("?" * len(values[0]))
                 self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", values)
             if "sessions" in rows or "projects" in rows:
                 self.db.execute(_RESOLVE_PROJECTS)
+            if incremental:
+                dirty.update(r[6] // rollup.HOUR_MS for r in turns)  # column 6 is ts_ms
+                dirty |= rollup.hours_of_sessions(self.db, ((r[1], r[2]) for r in rows.get("sessions", [])))
+                dirty |= rollup.hours_of_cwds(self.db, (r[1] for r in rows.get("projects", [])))
+                rollup.refresh_hours(self.db, dirty)
             self._set_state(ledger_position=str(batch[-1].position))
             self.db.execute("COMMIT")
         except BaseException:

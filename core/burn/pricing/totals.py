@@ -15,22 +15,22 @@ GroupCostSource = Literal["computed", "reported", "mixed", "none"]
 _TOKENS = "COALESCE(t.input,0)+COALESCE(t.output,0)+COALESCE(t.cache_read,0)" \
     "+COALESCE(t.cache_write_5m,0)+COALESCE(t.cache_write_1h,0)"  # fmt: skip
 
-# Aggregates over ``turns t``; COST_WIDTH values per group row, in this order.
-COST_SQL = ", ".join(
-    (
-        "SUM(t.cost_usd_micros)",
-        "COUNT(t.cost_usd_micros)",
-        "SUM(t.computed_cost_micros)",
-        "SUM(t.reported_cost_micros)",
-        "COUNT(t.reported_cost_micros)",
-        "SUM(t.cost_source = 'computed')",
-        "SUM(t.cost_source = 'reported')",
-        "SUM(t.price_match = 'unpriced')",
-        f"SUM(CASE WHEN t.price_match = 'unpriced' THEN {_TOKENS} ELSE 0 END)",
-        "SUM(t.price_match = 'fallback')",
-    )
+# Aggregates over ``turns t``; COST_WIDTH values per group row, in this order. Every one is
+# additive (sums and counts), so the hourly rollup can store them and sum them again.
+COST_AGGREGATES = (
+    "SUM(t.cost_usd_micros)",
+    "COUNT(t.cost_usd_micros)",
+    "SUM(t.computed_cost_micros)",
+    "SUM(t.reported_cost_micros)",
+    "COUNT(t.reported_cost_micros)",
+    "SUM(t.cost_source = 'computed')",
+    "SUM(t.cost_source = 'reported')",
+    "SUM(t.price_match = 'unpriced')",
+    f"SUM(CASE WHEN t.price_match = 'unpriced' THEN {_TOKENS} ELSE 0 END)",
+    "SUM(t.price_match = 'fallback')",
 )
-COST_WIDTH = 10
+COST_SQL = ", ".join(COST_AGGREGATES)
+COST_WIDTH = len(COST_AGGREGATES)
 
 
 def group_cost_source(computed_turns: int, reported_turns: int) -> GroupCostSource:

@@ -1,0 +1,110 @@
+"""The hourly usage rollup: ``usage_hourly`` in the archive, what reports read instead of ``turns``.
+
+One row per (source, model, project key, UTC hour) with additive aggregates only — turn count,
+per token field its sum and the number of turns that reported it, and the cost aggregates of
+:mod:`burn.pricing.totals` — so any coarser grouping (a local day in a whole-hour time zone, a
+source, a model, a project) is an exact sum of rollup rows.
+
+Maintenance (by :class:`burn.archive.Archive`): a batch that changes turns, sessions or projects
+recomputes the hours it touched inside the batch's own transaction; a cold build, a rebuild and a
+re-pricing mark the rollup ``stale`` and recompute it once at the end. ``archive_state.rollup``
+says whether the rollup can be trusted; reports fall back to scanning ``turns`` when it cannot.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+from burn.pricing.totals import COST_AGGREGATES
+from burn.records import USAGE_FIELDS
+
+HOUR_MS = 3_600_000
+
+# (column, aggregate over ``turns t``), in the order reports read them.
+AGGREGATES: tuple[tuple[str, str], ...] = (
+    ("turns", "COUNT(*)"),
+    *((col, expr) for f in USAGE_FIELDS for col, expr in ((f, f"SUM(t.{f})"), (f"{f}_n", f"COUNT(t.{f})"))),
+    *((f"cost_{i}", expr) for i, expr in enumerate(COST_AGGREGATES)),
+)
+COLUMNS = tuple(name for name, _ in AGGREGATES)
+_SELECT_AGGS = ", ".join(f"COALESCE({expr}, 0) AS {name}" for name, expr in AGGREGATES)
+_FROM = "FROM turns t LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id"
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS usage_hourly (
+  source TEXT NOT NULL, model TEXT NOT NULL, project_key TEXT, hour INTEGER NOT NULL,
+  {", ".join(f"{c} INTEGER NOT NULL" for c in COLUMNS)});
+CREATE INDEX IF NOT EXISTS usage_hourly_by_hour ON usage_hourly (hour);
+"""
+
+
+def grouped_turns_sql(bucket_ms: int, where: str = "") -> str:
+    """The rollup's shape computed from ``turns`` at ``bucket_ms`` granularity (column ``hour``
+    holds the bucket number); reports use it directly when the rollup cannot serve them."""
+    return f"""
+        SELECT t.source AS source, t.model AS model, s.project_key AS project_key,
+               t.ts_ms / {bucket_ms} AS hour, {_SELECT_AGGS}
+        {_FROM} {where}
+        GROUP BY t.source, t.model, s.project_key, hour
+    """
+
+
+def refresh_all(db: sqlite3.Connection) -> None:
+    """Recompute the whole rollup (call inside a transaction)."""
+    db.execute("DELETE FROM usage_hourly")
+    db.execute(f"INSERT INTO usage_hourly {grouped_turns_sql(HOUR_MS)}")
+
+
+def refresh_hours(db: sqlite3.Connection, hours: Iterable[int]) -> None:
+    """Recompute the rollup rows of ``hours`` (call inside a transaction)."""
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS dirty_hours (hour INTEGER PRIMARY KEY)")
+    db.execute("DELETE FROM temp.dirty_hours")
+    db.executemany("INSERT OR IGNORE INTO temp.dirty_hours VALUES (?)", ((h,) for h in hours))
+    db.execute("DELETE FROM usage_hourly WHERE hour IN (SELECT hour FROM temp.dirty_hours)")
+    # Each dirty hour is an index range scan of turns_by_time, not a scan of every turn.
+    db.execute(
+        f"""INSERT INTO usage_hourly
+        SELECT t.source, t.model, s.project_key, d.hour, {_SELECT_AGGS}
+        FROM temp.dirty_hours d
+        JOIN turns t ON t.ts_ms >= d.hour * {HOUR_MS} AND t.ts_ms < (d.hour + 1) * {HOUR_MS}
+        LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id
+        GROUP BY t.source, t.model, s.project_key, d.hour"""
+    )
+
+
+def hours_of_turn_ids(db: sqlite3.Connection, ids: list[str]) -> set[int]:
+    """Hours of turns already in the archive (before a revision replaces them)."""
+    hours: set[int] = set()
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        hours.update(
+            h for (h,) in db.execute(f"SELECT ts_ms / {HOUR_MS} FROM turns WHERE id IN ({marks})", chunk)
+        )
+    return hours
+
+
+def hours_of_sessions(db: sqlite3.Connection, sessions: Iterable[tuple[str, str]]) -> set[int]:
+    """Hours holding turns of these (source, session id) pairs (their project may have changed)."""
+    hours: set[int] = set()
+    for source, session_id in sessions:
+        rows = db.execute(
+            f"SELECT DISTINCT ts_ms / {HOUR_MS} FROM turns WHERE source = ? AND session_id = ?",
+            (source, session_id),
+        )
+        hours.update(h for (h,) in rows)
+    return hours
+
+
+def hours_of_cwds(db: sqlite3.Connection, cwds: Iterable[str]) -> set[int]:
+    """Hours holding turns of sessions in these working directories (a project was observed)."""
+    hours: set[int] = set()
+    for cwd in cwds:
+        rows = db.execute(
+            f"""SELECT DISTINCT t.ts_ms / {HOUR_MS} FROM sessions s
+            JOIN turns t ON t.source = s.source AND t.session_id = s.session_id WHERE s.cwd = ?""",
+            (cwd,),
+        )
+        hours.update(h for (h,) in rows)
+    return hours
