@@ -131,6 +131,10 @@ def test_override_change_reprices_the_archive_without_reingesting(
     assert (after["msg_c"]["cost_usd_micros"], after["msg_c"]["price_match"]) == (12_230, "exact")
     assert after["msg_b"] == before["msg_b"]
     assert (home / "ledger.jsonl").read_bytes() == ledger
+    # Reports see the new costs (whatever they read: turns or a rollup of them).
+    assert main(["summary", "--json"]) == 0
+    total = json.loads(capsys.readouterr().out)["totals"]["cost_usd_micros"]
+    assert total == sum(r["cost_usd_micros"] or 0 for r in after.values()) == 703 + 3_515 + 12_230 + 479
     st = _state(home)
     assert (st["pricing_source"], st["pricing_custom_rows"]) == ("bundled+override", "2")
     assert st["pricing_digest"] == load_pricing(home).digest
