@@ -96,9 +96,6 @@ def test_examples_work_together_through_ingest(plugins: Plugins, tmp_path: Path)
     for hook in sorted(HOOK_CALLERS):
         plugins.register(example(hook), f"example-{hook}")
     home, acme = tmp_path / "burn", tmp_path / "acme"
-    # Created here because ingest saves cursors.json into the home but only the file store
-    # creates it (a store that keeps nothing in the home would otherwise fail on the first run).
-    home.mkdir()
     (acme / "sessions").mkdir(parents=True)
     session = acme / "sessions" / "s1.jsonl"
     session.write_bytes(
@@ -118,7 +115,7 @@ def test_examples_work_together_through_ingest(plugins: Plugins, tmp_path: Path)
     later = ingest(home, plugins, env).sources["acme"]
     assert later.appended.appended == {"turn": 1}
     # Read everything again from scratch: the ids make every record a duplicate.
-    (home / "cursors.json").unlink()
+    (home / "cursors.sqlite").unlink()
     reread = ingest(home, plugins, env).sources["acme"]
     assert reread.appended.lines_written == 0 and reread.appended.dropped == {"duplicate": 3}
     # A later snapshot of m3 with more output supersedes it: one revision.

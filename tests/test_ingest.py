@@ -76,7 +76,7 @@ def test_ingest_then_noop_parses_zero_lines_and_writes_nothing(env: dict[str, st
     assert second["records_appended"] == 0
     after = {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in home.iterdir() if p.is_file()}
     changed = {k for k in before if before[k] != after.get(k)} - {"ledger.lock"}
-    assert not {"ledger.jsonl", "cursors.json"} & changed
+    assert not {"ledger.jsonl", "cursors.sqlite"} & changed
 
 
 def test_appended_lines_are_the_only_bytes_read(env: dict[str, str]) -> None:

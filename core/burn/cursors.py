@@ -1,74 +1,113 @@
-"""Per-unit read cursors, kept in ``$RELAYBURN_HOME/cursors.json`` (host-local state).
+"""Per-unit read cursors, kept in ``$RELAYBURN_HOME/cursors.sqlite`` (host-local state).
 
-Written atomically (temp file + rename) and only when something changed, so a no-op ingest writes
-nothing. A missing or corrupt file means "read everything again": the ledger's ids make that safe.
+A no-op ingest reads only the stored stat fingerprints (one query per reader) and writes nothing;
+an ingest that read a few units writes only those units' rows, in one transaction. Decision: SQLite
+rather than one JSON file, because a JSON file must be parsed and rewritten whole, which costs tens
+of milliseconds per ingest once there are tens of thousands of units (OpenCode keeps one file per
+message). A missing or corrupt database means "read everything again": the ledger's ids make that
+safe.
 """
 
 from __future__ import annotations
 
-import os
+import sqlite3
 from collections.abc import Set
 from pathlib import Path
-from typing import Any
 
 import attrs
 import orjson
 
 from burn.reader import FileCursor
 
-_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cursors (
+  reader TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT, cursor BLOB NOT NULL,
+  PRIMARY KEY (reader, key)) WITHOUT ROWID;
+"""
 
 
 class CursorFile:
-    def __init__(self, path: Path, data: dict[str, dict[str, Any]]) -> None:
+    """Cursors of every reader; changes are buffered and written by :meth:`save`."""
+
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self._data = data
-        self._dirty = False
+        self._db: sqlite3.Connection | None = None
+        self._fingerprints: dict[str, dict[str, str | None]] = {}
+        self._changed: dict[tuple[str, str], FileCursor] = {}
+        self._deleted: set[tuple[str, str]] = set()
 
     @classmethod
     def load(cls, home: Path) -> CursorFile:
-        path = home / "cursors.json"
-        try:
-            raw = orjson.loads(path.read_bytes())
-            data = raw["readers"] if raw.get("v") == _VERSION else {}
-        except (OSError, orjson.JSONDecodeError, AttributeError, KeyError, TypeError):
-            data = {}
-        return cls(path, data if isinstance(data, dict) else {})
+        return cls(home / "cursors.sqlite")
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError:  # corrupt: start over, the ledger drops what is re-read
+                self.path.unlink(missing_ok=True)
+                self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None)
+        db.executescript(_SCHEMA)
+        return db
+
+    def _known(self, reader: str) -> dict[str, str | None]:
+        if reader not in self._fingerprints:
+            rows = self._conn().execute("SELECT key, fingerprint FROM cursors WHERE reader = ?", (reader,))
+            self._fingerprints[reader] = dict(rows)
+        return self._fingerprints[reader]
 
     def fingerprint(self, reader: str, key: str) -> str | None:
-        """The stored stat fingerprint, read without building a cursor (the no-op fast path)."""
-        raw = self._data.get(reader, {}).get(key)
-        value = raw.get("fingerprint") if isinstance(raw, dict) else None
-        return value if isinstance(value, str) else None
+        """The stored stat fingerprint of a unit (the no-op fast path: no cursor is built)."""
+        return self._known(reader).get(key)
 
     def get(self, reader: str, key: str) -> FileCursor | None:
-        raw = self._data.get(reader, {}).get(key)
-        if raw is None:
+        if (reader, key) in self._changed:
+            return self._changed[reader, key]
+        row = (
+            self._conn()
+            .execute("SELECT cursor FROM cursors WHERE reader = ? AND key = ?", (reader, key))
+            .fetchone()
+        )
+        if row is None:
             return None
         try:
-            return FileCursor(**raw)
-        except (TypeError, ValueError):  # a corrupt entry means "read from the start"
+            return FileCursor(**orjson.loads(row[0]))
+        except (orjson.JSONDecodeError, TypeError, ValueError):  # corrupt: read from the start
             return None
 
     def set(self, reader: str, key: str, cursor: FileCursor) -> None:
-        raw = attrs.asdict(cursor)
-        bucket = self._data.setdefault(reader, {})
-        if bucket.get(key) != raw:
-            bucket[key] = raw
-            self._dirty = True
+        self._changed[reader, key] = cursor
+        self._deleted.discard((reader, key))
+        self._known(reader)[key] = cursor.fingerprint
 
     def prune(self, reader: str, keep: Set[str]) -> None:
         """Forget cursors of units that no longer exist (agents delete old transcripts)."""
-        bucket = self._data.get(reader, {})
-        for key in [k for k in bucket if k not in keep]:
-            del bucket[key]
-            self._dirty = True
+        known = self._known(reader)
+        for key in [k for k in known if k not in keep]:
+            del known[key]
+            self._changed.pop((reader, key), None)
+            self._deleted.add((reader, key))
 
     def save(self) -> None:
-        if not self._dirty:
+        if not self._changed and not self._deleted:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_bytes(orjson.dumps({"v": _VERSION, "readers": self._data}))
-        os.replace(tmp, self.path)
-        self._dirty = False
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany("DELETE FROM cursors WHERE reader = ? AND key = ?", sorted(self._deleted))
+        db.executemany(
+            "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?)",
+            [(r, k, c.fingerprint, orjson.dumps(attrs.asdict(c))) for (r, k), c in self._changed.items()],
+        )
+        db.execute("COMMIT")
+        self._changed.clear()
+        self._deleted.clear()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -89,6 +89,7 @@ def ingest(
         for name, reader in sorted(plugins.readers().items()):
             report.sources[name] = _ingest_source(reader, store, cursors, env, progress, plugins)
         cursors.save()
+        cursors.close()
         try:
             archive = Archive.in_home(home)
             report.archive = archive.build(store)

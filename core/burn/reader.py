@@ -43,10 +43,10 @@ class SourceUnit:
     order: int = 0
     hints: Mapping[str, str] = attrs.field(factory=dict)
     companions: tuple[Path, ...] = ()
+    key: str = attrs.field(init=False, eq=False, repr=False)  # str(path): the cursor's key
 
-    @property
-    def key(self) -> str:
-        return str(self.path)
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "key", str(self.path))  # computed once: ingest uses it per unit
 
 
 @attrs.frozen

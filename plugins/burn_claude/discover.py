@@ -62,18 +62,25 @@ def unit_for(path: Path, sibling_names: frozenset[str] | set[str] | None = None)
     A subagent file lists its sidecar path (existing or not) as a companion, so that the core's
     stat fingerprint notices when the sidecar appears or changes.
     """
-    name = path.name
-    stem = name[: -len(".jsonl")] if name.endswith(".jsonl") else path.stem
-    parts = path.parts
+    return _unit(str(path), sibling_names, path)
+
+
+def _unit(
+    path_str: str, sibling_names: frozenset[str] | set[str] | None, path: Path | None = None
+) -> SourceUnit:
+    # String operations only: discovery builds one unit per transcript on every ingest, no-op or not.
+    directory, _, name = path_str.rpartition(os.sep)
+    stem = name[: -len(".jsonl")] if name.endswith(".jsonl") else name.rsplit(".", 1)[0]
+    parts = directory.split(os.sep)
     hints: dict[str, str] = {}
     companions: tuple[Path, ...] = ()
-    sub = len(parts) - 2
+    sub = len(parts) - 1
     while sub >= 0 and parts[sub] != "subagents":
         sub -= 1
     in_subagents = sub >= 1
     if in_subagents:
         hints["parent_session_id"] = parts[sub - 1]
-        if sub + 2 < len(parts) - 1 and parts[sub + 1] == "workflows":
+        if sub + 2 < len(parts) and parts[sub + 1] == "workflows":
             hints["workflow"] = parts[sub + 2]
     if stem.startswith("agent-") and len(stem) > len("agent-"):
         agent_id = stem[len("agent-") :]
@@ -81,15 +88,19 @@ def unit_for(path: Path, sibling_names: frozenset[str] | set[str] | None = None)
         if agent_id.startswith("acompact"):
             hints["agent_type"] = "compaction"
         meta = stem + ".meta.json"
-        companions = (path.parent / meta,)  # a sidecar written or changed later means "re-read"
-        has_meta = meta in sibling_names if sibling_names is not None else (path.parent / meta).is_file()
+        meta_path = directory + os.sep + meta
+        companions = (Path(meta_path),)  # a sidecar written or changed later means "re-read"
+        has_meta = meta in sibling_names if sibling_names is not None else os.path.isfile(meta_path)
         if has_meta:
-            hints["meta_path"] = str(path.parent / meta)
+            hints["meta_path"] = meta_path
     else:
         hints["session_id"] = stem
     subagent = in_subagents or "agent_id" in hints
     return SourceUnit(
-        path=path, order=ORDER_SUBAGENT if subagent else ORDER_MAIN, hints=hints, companions=companions
+        path=path if path is not None else Path(path_str),
+        order=ORDER_SUBAGENT if subagent else ORDER_MAIN,
+        hints=hints,
+        companions=companions,
     )
 
 
@@ -124,7 +135,7 @@ def _walk(
         visited.add(key)
         try:
             with os.scandir(directory) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = list(it)  # ingest orders units itself
         except OSError as exc:
             diagnostics.skip("unreadable", f"{directory}: {exc.strerror or exc}")
             continue
@@ -134,7 +145,7 @@ def _walk(
             try:
                 if entry.name.endswith(".jsonl"):
                     if entry.is_file():
-                        yield unit_for(Path(entry.path), names)
+                        yield _unit(entry.path, names)
                     else:
                         diagnostics.skip("not_a_file", entry.path)
                 elif entry.is_dir():
