@@ -335,3 +335,23 @@ def test_implausible_counts_become_unknown_instead_of_breaking_the_archive(env: 
     t = totals(env)
     assert (t["input"], t["output"], t["turns"], t["unknown"]["input"]) == (8, 137, 3, 1)
     assert run(env)["records_appended"] == 0
+
+
+def test_noop_ingest_does_not_load_pricing_but_an_override_change_reprices(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_session(Path(env["CLAUDE_CONFIG_DIR"]), basic_session())
+    run(env)
+    before = totals(env)["cost_usd_micros"]
+    import burn.pricing.load
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a no-op ingest must not load the pricing table")
+
+    with monkeypatch.context() as m:
+        m.setattr(burn.pricing.load, "load_pricing", refuse)
+        run(env)  # nothing new, same pricing inputs
+    override = {"models": {"claude-sonnet-4-5-20250929": {"provider": "anthropic", "input": "30", "output": "150"}}}
+    (Path(env["RELAYBURN_HOME"]) / "pricing.json").write_bytes(orjson.dumps(override))
+    run(env)
+    assert totals(env)["cost_usd_micros"] > before
