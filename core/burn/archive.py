@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import time
@@ -32,9 +31,7 @@ import orjson
 
 from burn import rollup
 from burn.errors import BurnError
-from burn.identity import identify
 from burn.pricing.columns import COST_COLUMNS_SQL
-from burn.records import ProjectObservation
 from burn.store import LedgerEntry, ReadStats, Store
 
 if TYPE_CHECKING:
@@ -162,6 +159,9 @@ def _compaction_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
 
 def _project_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
     remotes = tuple((str(name), str(url)) for name, url in r.get("remotes") or ())
+    from burn.identity import identify
+    from burn.records import ProjectObservation
+
     obs = ProjectObservation(cwd=r["cwd"], observed_at=r["observed_at"], git_root=r.get("git_root"))
     p = identify(attrs.evolve(obs, remotes=remotes))
     return (rid, r["cwd"], p.key, p.kind, p.value, p.label, p.resolution, int(p.machine_local), p.remote,
@@ -383,6 +383,8 @@ class Archive:
 
     def digest(self) -> str:
         """sha256 over the logical content: every content table's rows in primary-key order."""
+        import hashlib
+
         h = hashlib.sha256()
         for table in CONTENT_TABLES:
             h.update(table.encode() + b"\n")
