@@ -13,9 +13,11 @@ copies of their assistant lines in the parent; ``agent-acompact-*`` compaction c
 sessions that begin with a copy of an earlier session; ``<synthetic>`` lines; pretty-spaced files.
 
 The expected totals are tallied while generating (each API response is tallied once, when it is
-first written), never by parsing the output, so they are an independent oracle for readers.
-Only the standard library is used (no orjson), so the output depends on the seed, the size and
-``--files-per-project`` alone; it is byte-identical across runs and machines on Python 3.11+.
+first written), never by parsing the output, so they are an independent oracle for readers. Each
+response's cost is computed with burn's pricing library and bundled table (``oracle.py``), so burn
+must be importable; the transcripts themselves use only the standard library (no orjson), so the
+output depends on the seed, the size and ``--files-per-project`` alone; it is byte-identical across
+runs and machines on Python 3.11+.
 """
 
 from __future__ import annotations
@@ -37,9 +39,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from oracle import Pricer
+
 GENERATOR = "burn-bench-gen-claude"
 # Bump when the output for a given (seed, size) changes, so stale cached corpora are noticed.
-GENERATOR_VERSION = 1
+# 2: expected.json carries cost_usd_micros and the totals ccusage can see (``peer``).
+GENERATOR_VERSION = 2
 
 BASE_DATE = datetime(2026, 1, 5, tzinfo=UTC)
 BASE_MS = int(BASE_DATE.timestamp() * 1000)
@@ -56,6 +61,7 @@ TOTAL_FIELDS = (
     "cache_read",
     "web_search_requests",
     "turns",
+    "cost_usd_micros",
 )
 
 # Feature rates. They are per session, per API response or per tool call as noted.
@@ -360,26 +366,48 @@ class RequestUsage:
 
 @dataclass
 class Tally:
-    """What a correct reader must report: each response counted once, at its earliest line."""
+    """What a correct reader must report: each response counted once, at its earliest line.
+
+    ``peer`` is the part a reader that skips pretty-spaced lines sees (ccusage 20 selects lines by
+    the byte string ``"usage":{``, FORMATS §1.9): responses written into spaced files only.
+    """
 
     totals: dict[str, int] = field(default_factory=_zero_totals)
     by_day: dict[str, dict[str, int]] = field(default_factory=dict)
+    peer: dict[str, int] = field(default_factory=_zero_totals)
     keys: set[tuple[str, str | None]] = field(default_factory=set)
+    pricer: Pricer = field(default_factory=Pricer)
 
-    def add(self, key: tuple[str, str | None], ts_ms: int, u: RequestUsage, output: int, web: int) -> None:
+    def add(
+        self,
+        key: tuple[str, str | None],
+        ts_ms: int,
+        model: str,
+        u: RequestUsage,
+        output: int,
+        web: int,
+        spaced: bool,
+    ) -> None:
         # Ids come from a 128-bit-ish random space; a repeat would make the oracle wrong.
         if key in self.keys:
             raise AssertionError(f"generator produced a duplicate response key {key}")
         self.keys.add(key)
+        usage = {
+            "input": u.input,
+            "output": output,
+            "cache_write_5m": u.cache_5m,
+            "cache_write_1h": u.cache_1h,
+            "cache_read": u.cache_read,
+            "web_search_requests": web,
+        }
+        cost = self.pricer.cost(model, usage, CLOCK.iso(ts_ms))
         day = self.by_day.setdefault(CLOCK.day(ts_ms), _zero_totals())
-        for target in (self.totals, day):
-            target["input"] += u.input
-            target["output"] += output
-            target["cache_write_5m"] += u.cache_5m
-            target["cache_write_1h"] += u.cache_1h
-            target["cache_read"] += u.cache_read
-            target["web_search_requests"] += web
+        targets = (self.totals, day) if spaced else (self.totals, day, self.peer)
+        for target in targets:
+            for name, value in usage.items():
+                target[name] += value
             target["turns"] += 1
+            target["cost_usd_micros"] += cost
 
 
 @dataclass
@@ -956,7 +984,8 @@ class Session:
         # What a max-output reader keeps: the final line, or the largest partial without one.
         output = partials[-1] if partial_only else final
         counted_web = 0 if partial_only else web
-        self.tally.add((msg_id, request_id), first_ms, u, output, counted_web)
+        spaced = t.dumps is dumps_spaced
+        self.tally.add((msg_id, request_id), first_ms, model, u, output, counted_web, spaced)
         self.stats.partial_only_responses += partial_only
         self.stats.no_request_id_responses += no_request_id
         self.stats.web_search_responses += counted_web > 0
@@ -1405,6 +1434,7 @@ class Corpus:
             "projects": len(self.projects),
             "totals": self.tally.totals,
             "by_day": dict(sorted(self.tally.by_day.items())),
+            "peer": {"ccusage_visible": self.tally.peer},
             "features": vars(self.stats),
         }
 

@@ -17,6 +17,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 1_000_000
 SEED = 7
+# The generators import their sibling modules (oracle.py) by name, as they do when run as scripts.
+if str(ROOT / "benchmarks") not in sys.path:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def _load_generator() -> ModuleType:
@@ -63,11 +66,16 @@ def usage_records(d: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def recount(root: Path) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    """Brute force, from the files: key (message.id, requestId) across all files, max output wins."""
+def recount(root: Path, compact_only: bool = False) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """Brute force, from the files: key (message.id, requestId) across all files, max output wins;
+    each winner priced with burn's bundled table (oracle.Pricer)."""
+    pricer = gen.Pricer()
     best: dict[tuple[str, str | None], tuple[tuple[int, int], dict[str, int]]] = {}
+    models: dict[tuple[str, str | None], str] = {}
     first_seen: dict[tuple[str, str | None], str] = {}
     for path in jsonl_files(root):
+        if compact_only and line_style(path.open(encoding="utf-8").readline()) != "compact":
+            continue  # what ccusage 20 sees: it skips lines without the bytes "usage":{
         for d in lines_of(path):
             rec = usage_records(d)
             if rec is None or rec["message"].get("model") == "<synthetic>":
@@ -90,6 +98,7 @@ def recount(root: Path) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
             )
             if key not in best or rank > best[key][0]:
                 best[key] = (rank, row)
+                models[key] = m["model"]
             ts = rec["timestamp"]  # ISO UTC with ms and Z: string order is time order
             first_seen[key] = min(first_seen.get(key, ts), ts)
     fields = gen.TOTAL_FIELDS
@@ -97,10 +106,12 @@ def recount(root: Path) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
     by_day: dict[str, dict[str, int]] = {}
     for key, (_, row) in best.items():
         day = by_day.setdefault(first_seen[key][:10], dict.fromkeys(fields, 0))
+        cost = pricer.cost(models[key], row, first_seen[key])
         for target in (totals, day):
             for name, value in row.items():
                 target[name] += value
             target["turns"] += 1
+            target["cost_usd_micros"] += cost
     return totals, dict(sorted(by_day.items()))
 
 
@@ -132,6 +143,13 @@ def test_expected_matches_recount(corpus: tuple[Path, dict[str, Any]]) -> None:
     assert expected["totals"] == totals
     assert expected["by_day"] == by_day
     assert json.loads((root / "expected.json").read_text()) == expected
+
+
+def test_peer_view_matches_recount_of_compact_files(corpus: tuple[Path, dict[str, Any]]) -> None:
+    root, expected = corpus
+    totals, _ = recount(root, compact_only=True)
+    assert expected["peer"]["ccusage_visible"] == totals
+    assert totals["turns"] < expected["totals"]["turns"]  # the corpus has spaced files
 
 
 def test_expected_describes_the_tree(corpus: tuple[Path, dict[str, Any]]) -> None:
