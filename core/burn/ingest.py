@@ -20,12 +20,13 @@ from burn.archive import Archive, BuildResult, SchemaMismatch, rebuild
 from burn.cursors import CursorFile
 from burn.errors import PluginError
 from burn.identity import observe
+from burn.parallel import Prepared, ReadFailure, read_units, workers_for
 from burn.paths import user_home
 from burn.plugins import Plugins
-from burn.reader import Diagnostics, Reader, fingerprint
+from burn.reader import Diagnostics, FileCursor, Reader, ReadResult, SourceUnit, fingerprint
 from burn.records import USAGE_FIELDS, Record, SessionInfo, ToolCall, Turn
 from burn.redact import redact
-from burn.store import AppendResult, Store
+from burn.store import AppendResult, Encoded, Store, append_encoded, encode
 from burn.stores import open_store
 
 APPEND_BATCH = 50_000
@@ -121,33 +122,49 @@ def _ingest_source(
         _reader_failed(plugins, reader, "discover", exc, diag)
         return rep
     rep.files_seen = len(units)
-    pending: list[Record] = []
+    pending: list[Encoded] = []
     seen_keys: set[str] = set()
-    observed: set[str] = set()
-    for done, unit in enumerate(units, 1):
+    jobs: list[tuple[SourceUnit, FileCursor | None]] = []
+    before: dict[str, str | None] = {}
+    for unit in units:
         seen_keys.add(unit.key)
-        before = fingerprint(unit)
-        if before is not None and cursors.fingerprint(reader.name, unit.key) == before:
+        stamp = fingerprint(unit)
+        if stamp is not None and cursors.fingerprint(reader.name, unit.key) == stamp:
+            continue  # the stat-only fast path: the unit is not even opened
+        before[unit.key] = stamp
+        jobs.append((unit, cursors.get(reader.name, unit.key)))
+    rep.files_changed = len(jobs)
+    workers = workers_for(env, sum(_size(unit) for unit, _ in jobs))
+    observed: set[str] = set()
+
+    def prepare(result: ReadResult) -> Prepared:
+        # Runs in the worker that read the unit (or in-process): sanitize, then encode.
+        diag = result.diagnostics
+        return Prepared([encode(r) for r in _sanitize(result.records, observed, diag)], result.cursor, diag)
+
+    for done, (unit, prepared) in enumerate(read_units(reader, jobs, workers, prepare), 1):
+        if isinstance(prepared, ReadFailure):
+            _reader_failed(plugins, reader, f"read {unit.path}", RuntimeError(prepared.message), diag)
             continue
-        rep.files_changed += 1
-        cursor = cursors.get(reader.name, unit.key)
-        try:
-            result = reader.read(unit, cursor)
-        except Exception as exc:
-            _reader_failed(plugins, reader, f"read {unit.path}", exc, diag)
-            continue
-        diag.add(result.diagnostics)
-        pending.extend(_sanitize(result.records, observed, diag))
-        if result.cursor is not None:
-            cursors.set(reader.name, unit.key, attrs.evolve(result.cursor, fingerprint=before))
+        diag.add(prepared.diagnostics)
+        pending.extend(prepared.items)
+        if prepared.cursor is not None:
+            cursors.set(reader.name, unit.key, attrs.evolve(prepared.cursor, fingerprint=before[unit.key]))
         if len(pending) >= APPEND_BATCH:
-            rep.appended.add(store.append(pending))
+            rep.appended.add(append_encoded(store, pending))
             pending = []
         if progress is not None:
-            progress(reader.name, done, len(units), diag.bytes_read)
-    rep.appended.add(store.append(pending))
+            progress(reader.name, done, len(jobs), diag.bytes_read)
+    rep.appended.add(append_encoded(store, pending))
     cursors.prune(reader.name, seen_keys)
     return rep
+
+
+def _size(unit: SourceUnit) -> int:
+    try:
+        return os.stat(unit.path).st_size
+    except OSError:
+        return 0
 
 
 def _sanitize(records: Sequence[Record], observed: set[str], diag: Diagnostics) -> list[Record]:

@@ -15,11 +15,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import attrs
+import orjson
 
-from burn.records import Record
+from burn.records import Record, Turn
 
 LEDGER_VERSION = 1
 
@@ -32,6 +33,48 @@ class LedgerEntry:
     kind: str
     id: str
     record: dict[str, Any]
+
+
+class Encoded(NamedTuple):
+    """A record ready for the ledger: its kind, event id and JSON, plus what the /btw rule needs.
+
+    Encoding is the expensive part of appending (unstructuring, hashing, serializing) and needs no
+    ledger state, so ingest does it in the worker processes that read the sources; a tuple of
+    strings and bytes also crosses the process boundary far cheaper than a record object.
+    """
+
+    kind: str
+    id: str
+    data: bytes  # orjson of the record's dict form (defaults omitted)
+    message_id: str | None = None  # turns only
+    request_id: str | None = None
+    sidechain: bool = False
+
+
+def encode(record: Record) -> Encoded:
+    from burn.convert import to_dict  # cattrs is only needed when something is encoded
+
+    data = orjson.dumps(to_dict(record))
+    if isinstance(record, Turn):
+        return Encoded(
+            record.KIND, record.event_id(), data, record.message_id, record.request_id, record.is_sidechain
+        )
+    return Encoded(record.KIND, record.event_id(), data)
+
+
+def decode(item: Encoded) -> Record:
+    from burn.convert import from_dict
+
+    return from_dict(item.kind, orjson.loads(item.data))
+
+
+def append_encoded(store: Store, items: Sequence[Encoded]) -> AppendResult:
+    """Append encoded records to any store, through its fast path when it has one."""
+    fast = getattr(store, "append_encoded", None)
+    if fast is not None:
+        result: AppendResult = fast(items)
+        return result
+    return store.append([decode(i) for i in items])
 
 
 @attrs.define
@@ -70,6 +113,10 @@ class Store(Protocol):
         """Append records idempotently by event id; a known id appends only a superseding revision
         (see :mod:`burn.merge`). Must be called with :meth:`lock` held."""
         ...
+
+    # Optional: ``append_encoded(items: Sequence[Encoded]) -> AppendResult``, :meth:`append` for
+    # records already passed through :func:`encode`. Ingest uses it when a store has it (the file
+    # store does: it writes the encoded bytes as they are) and calls :meth:`append` otherwise.
 
     def read(self, since: int = 0, stats: ReadStats | None = None) -> Iterator[LedgerEntry]:
         """Change feed: every complete entry after ``since``, in append order."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,8 @@ import orjson
 from burn.errors import LedgerError
 from burn.hookspecs import hookimpl
 from burn.merge import merge
-from burn.records import RECORD_TYPES, Record, Turn
-from burn.store import LEDGER_VERSION, AppendResult, LedgerEntry, ReadStats, StoreFactory
+from burn.records import RECORD_TYPES, Record
+from burn.store import LEDGER_VERSION, AppendResult, Encoded, LedgerEntry, ReadStats, StoreFactory, encode
 
 # Kinds whose later sightings can supersede the stored state; only these keep a body in the index.
 MERGEABLE = frozenset({"turn", "session", "user_turn", "project"})
@@ -140,73 +140,79 @@ class FileStore:
                 back = min(size, back * 4)
 
     def _index_entries(self, db: sqlite3.Connection, entries: Sequence[LedgerEntry]) -> None:
+        items = []
+        for e in entries:
+            r = e.record
+            if e.kind == "turn":
+                items.append(Encoded(e.kind, e.id, orjson.dumps(r), r.get("message_id"), r.get("request_id"),
+                                     bool(r.get("is_sidechain"))))  # fmt: skip
+            else:
+                items.append(Encoded(e.kind, e.id, orjson.dumps(r) if e.kind in MERGEABLE else b""))
+        self._index_items(db, items)
+
+    def _index_items(self, db: sqlite3.Connection, items: Sequence[Encoded]) -> None:
         db.executemany(
             "INSERT OR REPLACE INTO events VALUES (?, ?, ?)",
-            [(e.id, e.kind, orjson.dumps(e.record) if e.kind in MERGEABLE else None) for e in entries],
+            [(i.id, i.kind, i.data if i.kind in MERGEABLE else None) for i in items],
         )
         db.executemany(
             "INSERT OR IGNORE INTO main_messages VALUES (?, ?)",
             [
-                (e.record["message_id"], e.record.get("request_id"))
-                for e in entries
-                if e.kind == "turn" and e.record.get("message_id") and not e.record.get("is_sidechain")
+                (i.message_id, i.request_id)
+                for i in items
+                if i.kind == "turn" and i.message_id and not i.sidechain
             ],
         )
 
     # -- append ----------------------------------------------------------------------------------
 
     def append(self, records: Sequence[Record]) -> AppendResult:
+        return self.append_encoded([encode(r) for r in records])
+
+    def append_encoded(self, items: Sequence[Encoded]) -> AppendResult:
         if self._lock_depth == 0:
             raise LedgerError("internal error: ledger append without the writer lock")
-        from burn import convert  # cattrs is only needed when something is appended
-
         result = AppendResult()
-        if not records:
+        if not items:
             return result
         db = self._catch_up()
 
-        pending: dict[str, Record] = {}
-        for rec in records:
-            rid = rec.event_id()
-            old = pending.get(rid)
+        pending: dict[str, Encoded] = {}
+        for item in items:
+            old = pending.get(item.id)
             if old is None:
-                pending[rid] = rec
+                pending[item.id] = item
             else:
-                merged = merge(old, rec)
+                merged = _merge_encoded(old, item)
                 if merged is None:
                     result.dropped["duplicate"] += 1
                 else:
-                    pending[rid] = merged
+                    pending[item.id] = merged
         known = self._lookup(db, list(pending))
         main_requests = self._main_requests(db, pending.values())
 
         lines: list[bytes] = []
-        entries: list[LedgerEntry] = []
-        for rid, rec in pending.items():
-            kind = rec.KIND
-            if _is_btw_replay(rec, main_requests):
+        written: list[Encoded] = []
+        for rid, item in pending.items():
+            if _is_btw_replay(item, main_requests):
                 result.dropped["btw_replay"] += 1
                 continue
             if rid in known:
                 old_body = known[rid]
-                if old_body is None:
-                    result.dropped["duplicate"] += 1
-                    continue
-                merged = merge(convert.from_dict(kind, orjson.loads(old_body)), rec)
+                merged = None if old_body is None else _merge_encoded(item._replace(data=old_body), item)
                 if merged is None:
                     result.dropped["duplicate"] += 1
                     continue
-                rec = merged
-                result.revised[kind] += 1
+                item = merged
+                result.revised[item.kind] += 1
             else:
-                result.appended[kind] += 1
-            data = convert.to_dict(rec)
-            lines.append(orjson.dumps({"v": LEDGER_VERSION, "kind": kind, "id": rid, "record": data}))
-            entries.append(LedgerEntry(0, kind, rid, data))
+                result.appended[item.kind] += 1
+            lines.append(_line(item))
+            written.append(item)
         if lines:
             self._write(lines)
             db.execute("BEGIN")
-            self._index_entries(db, entries)
+            self._index_items(db, written)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('ledger_bytes', ?)", (str(self._indexed),))
             db.execute("COMMIT")
         return result
@@ -220,16 +226,16 @@ class FileStore:
                 found[rid] = body
         return found
 
-    def _main_requests(self, db: sqlite3.Connection, records: Any) -> dict[str, str | None]:
+    def _main_requests(self, db: sqlite3.Connection, items: Iterable[Encoded]) -> dict[str, str | None]:
         """Request ids of non-sidechain turns for the message ids of this batch's sidechain turns."""
         batch_main: dict[str, str | None] = {}
         wanted: list[str] = []
-        for rec in records:
-            if isinstance(rec, Turn) and rec.message_id:
-                if rec.is_sidechain:
-                    wanted.append(rec.message_id)
+        for item in items:
+            if item.kind == "turn" and item.message_id:
+                if item.sidechain:
+                    wanted.append(item.message_id)
                 else:
-                    batch_main.setdefault(rec.message_id, rec.request_id)
+                    batch_main.setdefault(item.message_id, item.request_id)
         found: dict[str, str | None] = {}
         for i in range(0, len(wanted), _SQL_CHUNK):
             chunk = wanted[i : i + _SQL_CHUNK]
@@ -296,14 +302,30 @@ class FileStore:
         }
 
 
-def _is_btw_replay(rec: Record, main_requests: dict[str, str | None]) -> bool:
+def _is_btw_replay(item: Encoded, main_requests: dict[str, str | None]) -> bool:
     """A sidechain turn replaying a main-chain message under a new request id (Claude ``/btw``)."""
     return (
-        isinstance(rec, Turn)
-        and rec.is_sidechain
-        and rec.message_id in main_requests
-        and main_requests[rec.message_id] != rec.request_id
+        item.kind == "turn"
+        and item.sidechain
+        and item.message_id in main_requests
+        and main_requests[item.message_id] != item.request_id
     )
+
+
+def _merge_encoded(old: Encoded, new: Encoded) -> Encoded | None:
+    """:func:`burn.merge.merge` for encoded records; ``None`` when ``new`` adds nothing."""
+    if old.kind not in MERGEABLE or old.data == new.data:
+        return None
+    from burn.convert import from_dict
+
+    merged = merge(from_dict(old.kind, orjson.loads(old.data)), from_dict(new.kind, orjson.loads(new.data)))
+    return None if merged is None else encode(merged)
+
+
+def _line(item: Encoded) -> bytes:
+    # The ledger line without re-serializing the record: its JSON is spliced in as encoded.
+    head = orjson.dumps({"v": LEDGER_VERSION, "kind": item.kind, "id": item.id})
+    return head[:-1] + b',"record":' + item.data + b"}"
 
 
 @hookimpl
