@@ -355,3 +355,21 @@ def test_noop_ingest_does_not_load_pricing_but_an_override_change_reprices(
     (Path(env["RELAYBURN_HOME"]) / "pricing.json").write_bytes(orjson.dumps(override))
     run(env)
     assert totals(env)["cost_usd_micros"] > before
+
+
+def test_parallel_ingest_gives_the_same_ledger_and_archive(env: dict[str, str], tmp_path: Path) -> None:
+    claude = Path(env["CLAUDE_CONFIG_DIR"])
+    for i in range(12):
+        sid = f"{i:08d}-0000-4000-8000-000000000000"
+        lines = [user(f"u{i}", "go", session=sid)]
+        lines += [assistant(f"msg_{i}_{k}", k + 1, session=sid, ts=f"2026-03-0{1 + k % 3}T10:{k:02d}:00.000Z") for k in range(25)]
+        write_session(claude, lines, session=sid)
+    outcomes = []
+    for workers in ("1", "2"):
+        run_env = dict(env, RELAYBURN_HOME=str(tmp_path / f"w{workers}"), BURN_WORKERS=workers)
+        report = run(run_env)
+        archive = Archive.in_home(Path(run_env["RELAYBURN_HOME"]), readonly=True)
+        outcomes.append((report["records_appended"], archive.digest(), (Path(run_env["RELAYBURN_HOME"]) / "ledger.jsonl").read_bytes()))
+        archive.close()
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] > 12 * 25
