@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from burn import quality
 from burn.archive import Archive, BuildResult, SchemaMismatch, rebuild
 from burn.cursors import CursorFile
 from burn.errors import PluginError
@@ -43,6 +44,16 @@ class SourceReport:
     files_changed: int = 0
     diagnostics: Diagnostics = attrs.field(factory=Diagnostics)
     appended: AppendResult = attrs.field(factory=AppendResult)
+
+    def quality(self) -> dict[str, Any]:
+        """This run's counters as :mod:`burn.quality` stores them."""
+        d = self.diagnostics
+        return {
+            "lines_read": d.lines_read,
+            "records_kept": self.appended.lines_written,
+            "duplicates_dropped": dict(Counter(d.dropped) + Counter(self.appended.dropped)),
+            "invalid_skipped": dict(d.invalid),
+        }
 
 
 @attrs.define
@@ -91,6 +102,8 @@ def ingest(
             report.sources[name] = _ingest_source(reader, store, cursors, env, progress, plugins)
         cursors.save()
         cursors.close()
+        if progress is not None:
+            progress("building the archive", 0, 0, 0)
         try:
             archive = Archive.in_home(home)
             report.archive = archive.build(store)
@@ -98,6 +111,8 @@ def ingest(
             # The archive is disposable: a new burn rebuilds it from the ledger instead of failing.
             archive, report.archive = rebuild(home, store)
             report.warnings.append("the archive was built by another burn version and was rebuilt")
+        # The counters contract documents report (DESIGN §10 quality), summed over every ingest.
+        quality.add(archive.db, quality.rows_of({n: s.quality() for n, s in report.sources.items()}))
         archive.close()
     for src in report.sources.values():
         report.warnings.extend(src.diagnostics.warnings)

@@ -139,6 +139,10 @@ def progress_printer(stream: IO[str]) -> Callable[[str, int, int, int], None]:
     last = [0.0]
 
     def show(reader: str, done: int, total: int, bytes_read: int) -> None:
+        if total == 0:  # a phase without a count
+            stream.write(f"\r\x1b[K{reader}…")
+            stream.flush()
+            return
         now = time.monotonic()
         if now - last[0] < 0.1 and done != total:
             return
