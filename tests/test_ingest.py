@@ -373,3 +373,15 @@ def test_parallel_ingest_gives_the_same_ledger_and_archive(env: dict[str, str], 
         archive.close()
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] > 12 * 25
+
+
+def test_cli_summary_by_one_breakdown(env: dict[str, str]) -> None:
+    write_session(Path(env["CLAUDE_CONFIG_DIR"]), basic_session())
+    cli = [sys.executable, "-m", "burn.cli"]
+    subprocess.run([*cli, "ingest", "--quiet"], env=env, check=True)
+    out = subprocess.run([*cli, "summary", "--json", "--by", "project"], env=env, check=True, capture_output=True)
+    data = orjson.loads(out.stdout)
+    assert "by_project" in data and not {"by_source", "by_model", "by_day"} & set(data)
+    assert data["by_project"][0]["project_key"].startswith("sha256:")
+    text = subprocess.run([*cli, "summary", "--by", "model"], env=env, check=True, capture_output=True, text=True)
+    assert "claude-sonnet-4-5-20250929" in text.stdout and "project" not in text.stdout.splitlines()[-2]

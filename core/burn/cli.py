@@ -100,6 +100,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
         data = summarize(archive, tz, tz_name, since, until)
     finally:
         archive.close()
+    if args.by:  # keep one breakdown
+        for dimension in ("source", "model", "day", "project"):
+            if dimension != args.by:
+                del data[f"by_{dimension}"]
     if args.json:
         _print_json(data)
     else:
@@ -260,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("--timezone", help="IANA time zone for days (default: local)")
     summ.add_argument("--since", help="YYYY-MM-DD, ISO date-time, or duration such as 7d")
     summ.add_argument("--until", help="YYYY-MM-DD (inclusive), ISO date-time, or duration")
+    summ.add_argument(
+        "--by", choices=["source", "model", "day", "project"], help="show one breakdown (default: all four)"
+    )
     summ.set_defaults(func=cmd_summary)
 
     arc = sub.add_parser("archive", help="build, rebuild, inspect or vacuum the archive")

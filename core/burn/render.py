@@ -112,7 +112,8 @@ def summary_text(data: dict[str, Any]) -> str:
         ("day", "by_day"),
         ("project", "by_project"),
     ):
-        parts.append("\n" + _token_rows(key, data[title]))
+        if title in data:
+            parts.append("\n" + _token_rows(key, data[title]))
     return "".join(parts)
 
 
