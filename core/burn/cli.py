@@ -241,6 +241,17 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- contracts -------------------------------------------------------------------------------------
+
+
+def cmd_contract(args: argparse.Namespace) -> int:
+    from burn.contract import cli as contract_cli
+
+    if args.verb == "schema":
+        return contract_cli.schema(args.args)
+    return contract_cli.run(args.verb, args.args)
+
+
 # -- parser ----------------------------------------------------------------------------------------
 
 
@@ -287,6 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
     plg = sub.add_parser("plugins", help="list plugins, their hooks and load errors")
     plg.add_argument("--json", action="store_true")
     plg.set_defaults(func=cmd_plugins)
+
+    # Contract surfaces (burn.contract.cli): the exporter plugins own the options after the name.
+    for verb, what in (("export", "export a contract surface (sessions)"),
+                       ("report", "contract reports (usage, daily, weekly, monthly, activity)"),
+                       ("schema", "list, show or validate the contracts' JSON Schemas")):  # fmt: skip
+        cp = sub.add_parser(verb, help=what, add_help=False)
+        cp.add_argument("args", nargs=argparse.REMAINDER)
+        cp.set_defaults(func=cmd_contract, verb=verb)
     return p
 
 

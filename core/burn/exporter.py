@@ -1,13 +1,28 @@
 """What an exporter plugin implements: a contract surface's query and row shape.
 
-The core frames what exporters yield (envelope, JSON/NDJSON, pagination, validation); the v1
-surfaces arrive with the contracts issue. Registered through ``register_exporters``.
+The core frames what exporters yield (envelope, JSON/NDJSON, pagination, validation; see
+:mod:`burn.contract`). Registered through ``register_exporters``.
+
+Two levels:
+
+* :class:`Exporter` — ``surface``, ``schema_version`` and ``rows(archive, options)``: enough for
+  ``burn export <surface>`` to frame every row in one document.
+* :class:`ContractExporter` — adds the command it answers (``verb``, ``commands``), its own
+  options, canonical filters and a :class:`Query` opened inside the export's read transaction:
+  the meta block's facts, the rows, optional summary sections and, for ``paged`` surfaces, keyset
+  pages under a watermark. burn's own sessions, usage and activity surfaces are built this way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, Protocol, runtime_checkable
+import argparse
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import attrs
+
+if TYPE_CHECKING:
+    from burn.contract.profile import Renderer
 
 
 @runtime_checkable
@@ -21,4 +36,82 @@ class Exporter(Protocol):
 
     def rows(self, archive: Any, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         """Yield the surface's rows from the archive (a :class:`burn.archive.Archive`)."""
+        ...
+
+
+@attrs.frozen
+class Facts:
+    """What the meta block says about a payload, known before its rows are written.
+
+    ``models``: one mapping per model in the payload with ``model``, ``unpriced`` (``{"turns":
+    n}``) and ``fallback_turns`` (the pricing block lists their rates); ``project_keys``: the raw
+    project keys in the payload; ``cost_source``: ``computed``, ``reported``, ``mixed`` or ``none``.
+    """
+
+    models: Sequence[Mapping[str, Any]] = ()
+    project_keys: Sequence[str] = ()
+    cost_source: str = "none"
+
+
+Key = tuple[Any, ...]
+
+
+@attrs.frozen
+class Page:
+    """A keyset page: rows admitted by ``watermark``, strictly after ``after``, at most ``limit``."""
+
+    watermark: int
+    after: Key | None = None
+    limit: int | None = None
+
+
+@runtime_checkable
+class Query(Protocol):
+    """One export's query over an archive connection inside a read transaction."""
+
+    def facts(self, page: Page | None = None) -> Facts: ...
+
+    def rows(self, page: Page | None = None) -> Iterator[tuple[Key, Mapping[str, Any]]]:
+        """(order key, row) pairs in the surface's documented total order."""
+        ...
+
+    def summary(self) -> Mapping[str, Any] | None:
+        """Sections after the rows (totals, rollups), or ``None``."""
+        ...
+
+    def watermark(self) -> int:
+        """Paged surfaces: the archive's change sequence number now."""
+        ...
+
+    def snapshot(self, watermark: int) -> tuple[int, int]:
+        """Paged surfaces: (rows admitted by ``watermark``, how many of them changed after it)."""
+        ...
+
+
+@runtime_checkable
+class ContractExporter(Exporter, Protocol):
+    """:ivar verb: ``export`` or ``report`` — the command group it answers.
+    :ivar commands: command name → preset options (``report daily`` = ``usage`` with ``by=day``).
+    :ivar row_type: the ``type`` of its rows (``session``, ``usage``, ``bucket``).
+    :ivar paged: whether it pages with cursors (``--limit``, ``--cursor``, ``--all``).
+    :ivar order: the documented total order, named in cursors and the meta block.
+    """
+
+    verb: str
+    commands: Mapping[str, Mapping[str, Any]]
+    row_type: str
+    paged: bool
+    order: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add the surface's own options (the core adds format, time, filter and identity ones)."""
+        ...
+
+    def filters(self, archive: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The surface's own canonical filters from parsed options (JSON values, sorted lists)."""
+        ...
+
+    def open(self, archive: Any, filters: Mapping[str, Any], render: Renderer) -> Query:
+        """A query for canonical ``filters`` (its own plus the core's ``since``, ``until``,
+        ``sources``, ``projects``, ``models`` and ``timezone``)."""
         ...

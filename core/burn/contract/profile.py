@@ -1,0 +1,77 @@
+"""What an identity profile (DESIGN §9) lets a document show, for rows and the meta block.
+
+* ``full``: everything, including working directories, branches, titles and the host name;
+* ``shareable`` (the default): stable keys, repository labels and normalized remotes; no local
+  paths, branch names, titles or host names;
+* ``anonymous``: every key (project, machine, session) is an HMAC under the burn home's local
+  secret (``secret.key``); no labels, remotes, paths or names.
+
+``machine`` is ``sha256:`` + hex sha256 of ``burn.machine.v1 \\x1f <local secret>``: stable for a
+burn home, revealing nothing about the host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from burn.identity import Profile, ProjectIdentity, anonymous_key, render
+
+
+@attrs.frozen
+class Renderer:
+    profile: Profile
+    secret: bytes
+    hostname: str
+
+    @property
+    def full(self) -> bool:
+        return self.profile == "full"
+
+    @property
+    def machine(self) -> str:
+        key = "sha256:" + hashlib.sha256(b"burn.machine.v1\x1f" + self.secret.hex().encode()).hexdigest()
+        return self.key(key) or key
+
+    def key(self, key: str | None) -> str | None:
+        """A stable key (project, machine) as the profile shows it."""
+        if key is None or self.profile != "anonymous":
+            return key
+        return anonymous_key(key, self.secret)
+
+    def session(self, source: str, session_id: str | None) -> str | None:
+        """A session id as the profile shows it (an HMAC of source and id under ``anonymous``)."""
+        if session_id is None or self.profile != "anonymous":
+            return session_id
+        return anonymous_key(f"burn.session.v1\x1f{source}\x1f{session_id}", self.secret)
+
+    def projects(self, db: sqlite3.Connection, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The meta block's ``projects``: rendered key → identity under the profile."""
+        wanted = sorted(set(keys))
+        out: dict[str, dict[str, Any]] = {}
+        for identity in project_identities(db, wanted):
+            shown = render(identity, self.profile, self.secret)
+            out[shown["key"]] = shown
+        return dict(sorted(out.items()))
+
+
+def project_identities(db: sqlite3.Connection, keys: list[str]) -> list[ProjectIdentity]:
+    """One identity per key from the archive's observations: the latest observation's branch and
+    root (several working directories can share a key)."""
+    found: dict[str, ProjectIdentity] = {}
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"""SELECT key, kind, value, label, resolution, machine_local, remote, git_root, cwd, branch
+            FROM projects WHERE key IN ({marks}) ORDER BY key, observed_at, id""",
+            chunk,
+        )
+        for key, kind, value, label, resolution, local, remote, root, cwd, branch in rows:
+            found[key] = ProjectIdentity(key, kind, value, label, resolution, bool(local), remote=remote,
+                                         path=root or cwd, branch=branch)  # fmt: skip
+    return [found[k] for k in keys if k in found]

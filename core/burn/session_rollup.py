@@ -1,0 +1,332 @@
+"""The session rollup: ``session_rollup`` in the archive, one row of aggregates per session.
+
+What ``burn export sessions`` reads instead of grouping every table per page. Each row holds the
+session's own facts and counts, its token sums (with the number of turns that reported each
+field, so unknown stays unknown), its cost aggregates, its per-model rows (``by_model``, a compact
+JSON array), and the subagent rollups: direct subagent children, cost including every subagent
+descendant, and the last activity of the whole subtree.
+
+Change tracking (the export cursor relies on it): ``archive_state.session_seq`` counts the write
+transactions that changed at least one rollup row; a row remembers the sequence number that
+created it (``created_seq``) and the one that last changed any of its values (``revision``). A
+refresh that recomputes a row to the same values leaves its revision alone.
+
+Maintenance (by :class:`burn.archive.Archive`, like :mod:`burn.rollup`): each incremental batch
+refreshes the sessions it touched and their subagent ancestors inside its own transaction; a cold
+build, a rebuild and a re-pricing refresh every session once at the end.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from burn.pricing.totals import COST_AGGREGATES
+from burn.records import USAGE_FIELDS
+
+# Columns after (source, session_id, created_seq, revision), in table order.
+FACT_COLUMNS = (
+    "sort_ms", "started_ms", "ended_ms", "last_activity_ms", "parent_session_id", "relationship",
+    "classification", "project_key", "cwd", "branch", "title", "usage_fidelity",
+    "assistant_turns", "user_turns", "tool_calls", "compactions", "subagents",
+    *(c for f in USAGE_FIELDS for c in (f, f"{f}_n")),
+    "cost", "cost_n", "computed_turns", "reported_turns", "unpriced_turns", "unpriced_tokens",
+    "fallback_turns", "partial_turns", "notes", "models", "by_model", "incl_cost", "incl_cost_n",
+)  # fmt: skip
+_INT = {"sort_ms", "assistant_turns", "user_turns", "tool_calls", "compactions", "subagents"}
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS session_rollup (
+  source TEXT NOT NULL, session_id TEXT NOT NULL, created_seq INTEGER NOT NULL,
+  revision INTEGER NOT NULL,
+  {", ".join(f"{c} INTEGER NOT NULL" if c in _INT else f"{c}" for c in FACT_COLUMNS)},
+  PRIMARY KEY (source, session_id));
+CREATE INDEX IF NOT EXISTS session_rollup_order ON session_rollup (sort_ms, source, session_id);
+CREATE TABLE IF NOT EXISTS session_models (
+  source TEXT NOT NULL, session_id TEXT NOT NULL, model TEXT NOT NULL,
+  PRIMARY KEY (source, session_id, model));
+CREATE INDEX IF NOT EXISTS session_models_by_model ON session_models (model);
+"""
+
+# Per-model aggregates over ``turns t`` (the by_model array stores them in this order).
+_MODEL_AGGS = (
+    "COUNT(*)",
+    *(e for f in USAGE_FIELDS for e in (f"SUM(t.{f})", f"COUNT(t.{f})")),
+    *COST_AGGREGATES,
+    "SUM(t.fidelity_usage != 'full')",
+    "MIN(t.ts_ms)",
+    "MAX(t.ts_ms)",
+    "group_concat(DISTINCT t.fidelity_notes)",
+)
+# Index of each value in a by_model entry ([model, *aggregates]).
+M_TURNS = 1
+M_FIELDS = 2  # then (sum, count) per usage field
+M_COST = M_FIELDS + 2 * len(USAGE_FIELDS)  # then the COST_AGGREGATES
+_M_PARTIAL = M_COST + len(COST_AGGREGATES)
+
+_ALL_SESSIONS = """
+SELECT source, session_id FROM sessions UNION SELECT DISTINCT source, session_id FROM turns
+UNION SELECT DISTINCT source, session_id FROM user_turns
+UNION SELECT DISTINCT source, session_id FROM tool_calls
+UNION SELECT DISTINCT source, session_id FROM compactions
+"""
+
+
+def _dirty(db: sqlite3.Connection, sessions: Iterable[tuple[str, str]] | None) -> None:
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS dirty_sessions (source TEXT, session_id TEXT, "
+               "PRIMARY KEY (source, session_id))")  # fmt: skip
+    db.execute("DELETE FROM temp.dirty_sessions")
+    if sessions is None:
+        db.execute(f"INSERT INTO temp.dirty_sessions {_ALL_SESSIONS}")
+        return
+    db.executemany("INSERT OR IGNORE INTO temp.dirty_sessions VALUES (?, ?)", sessions)
+    # A child's change changes its ancestors' subagent rollups; a moved child its old parent's.
+    db.execute(
+        """INSERT OR IGNORE INTO temp.dirty_sessions
+        SELECT r.source, r.parent_session_id FROM temp.dirty_sessions d
+        JOIN session_rollup r ON r.source = d.source AND r.session_id = d.session_id
+        WHERE r.parent_session_id IS NOT NULL AND r.relationship = 'subagent'"""
+    )
+    db.execute(
+        """INSERT OR IGNORE INTO temp.dirty_sessions
+        WITH RECURSIVE anc(source, session_id) AS (
+          SELECT source, session_id FROM temp.dirty_sessions
+          UNION SELECT s.source, s.parent_session_id FROM anc
+          JOIN sessions s ON s.source = anc.source AND s.session_id = anc.session_id
+          WHERE s.parent_session_id IS NOT NULL AND s.relationship = 'subagent')
+        SELECT source, session_id FROM anc"""
+    )
+
+
+def sessions_of_turn_ids(db: sqlite3.Connection, ids: list[str]) -> set[tuple[str, str]]:
+    """Sessions of turns already in the archive (a revision may move a turn to another session)."""
+    out: set[tuple[str, str]] = set()
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        out.update(db.execute(f"SELECT source, session_id FROM turns WHERE id IN ({marks})", chunk))
+    return out
+
+
+def sessions_of_cwds(db: sqlite3.Connection, cwds: Iterable[str]) -> set[tuple[str, str]]:
+    """Sessions in working directories whose project was (re-)observed."""
+    out: set[tuple[str, str]] = set()
+    for cwd in set(cwds):
+        out.update(db.execute("SELECT source, session_id FROM sessions WHERE cwd = ?", (cwd,)))
+    return out
+
+
+def refresh(db: sqlite3.Connection, sessions: Iterable[tuple[str, str]] | None) -> int:
+    """Recompute the rows of ``sessions`` (``None``: every session), inside the caller's
+    transaction. Returns the number of rows created or changed."""
+    _dirty(db, sessions)
+    own = _own_rows(db)
+    _write_temp(db, own)
+    _subtree(db)
+    return _merge(db)
+
+
+def _own_rows(db: sqlite3.Connection) -> dict[tuple[str, str], dict[str, Any]]:
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for source, sid, *facts in db.execute(
+        """SELECT d.source, d.session_id, s.parent_session_id, s.relationship, s.classification,
+        s.project_key, s.cwd, s.git_branch, s.title, s.usage_fidelity, s.first_seen_ts
+        FROM temp.dirty_sessions d
+        LEFT JOIN sessions s ON s.source = d.source AND s.session_id = d.session_id"""
+    ):
+        parent, rel, cls, pkey, cwd, branch, title, fid, first_seen = facts
+        first_ms = _ms(first_seen)
+        rows[(source, sid)] = {
+            "parent_session_id": parent,
+            "relationship": rel or "root",
+            "classification": cls,
+            "project_key": pkey,
+            "cwd": cwd,
+            "branch": branch,
+            "title": title,
+            "usage_fidelity": fid,
+            "times": [first_ms] if first_ms is not None else [],
+            "models": [],
+            "user_turns": 0,
+            "tool_calls": 0,
+            "compactions": 0,
+        }
+    aggs = ", ".join(_MODEL_AGGS)
+    for source, sid, model, *values in db.execute(
+        f"""SELECT t.source, t.session_id, t.model, {aggs} FROM temp.dirty_sessions d
+        JOIN turns t ON t.source = d.source AND t.session_id = d.session_id
+        GROUP BY t.source, t.session_id, t.model ORDER BY t.model"""
+    ):
+        row = rows[(source, sid)]
+        *nums, lo, hi, notes = values
+        row["models"].append([model, *(v or 0 for v in nums)])
+        row["times"] += [lo, hi]
+        if notes:
+            row.setdefault("notes", set()).update(notes.split(","))
+    for source, sid, n, prompts, lo, hi in db.execute(
+        """SELECT u.source, u.session_id, COUNT(*),
+        SUM(u.is_meta = 0 AND u.is_compact_summary = 0 AND EXISTS (
+          SELECT 1 FROM json_each(u.blocks) b WHERE json_extract(b.value, '$.kind') != 'tool_result')),
+        MIN(u.ts_ms), MAX(u.ts_ms)
+        FROM temp.dirty_sessions d JOIN user_turns u ON u.source = d.source AND u.session_id = d.session_id
+        GROUP BY u.source, u.session_id"""
+    ):
+        row = rows[(source, sid)]
+        row["user_turns"] = prompts or 0
+        row["times"] += [lo, hi]
+    for table, key in (("tool_calls", "tool_calls"), ("compactions", "compactions")):
+        for source, sid, n in db.execute(
+            f"""SELECT x.source, x.session_id, COUNT(*) FROM temp.dirty_sessions d
+            JOIN {table} x ON x.source = d.source AND x.session_id = d.session_id
+            GROUP BY x.source, x.session_id"""
+        ):
+            rows[(source, sid)][key] = n
+    return rows
+
+
+def _ms(ts: str | None) -> int | None:
+    if not ts:
+        return None
+    from burn.archive import ts_to_ms
+
+    try:
+        return ts_to_ms(ts)
+    except ValueError:
+        return None
+
+
+_TEMP_COLUMNS = ("source", "session_id", *FACT_COLUMNS)
+
+
+def _write_temp(db: sqlite3.Connection, own: dict[tuple[str, str], dict[str, Any]]) -> None:
+    db.execute("DROP TABLE IF EXISTS temp.new_rollup")
+    db.execute(f"CREATE TEMP TABLE new_rollup ({', '.join(_TEMP_COLUMNS)}, "
+               "PRIMARY KEY (source, session_id))")  # fmt: skip
+    values = []
+    for (source, sid), r in own.items():
+        models = r["models"]
+        times = [t for t in r["times"] if t is not None]
+        started, ended = (min(times), max(times)) if times else (None, None)
+        sums = [sum(m[i] for m in models) for i in range(1, _M_PARTIAL + 1)]
+        fields: dict[str, Any] = {
+            "sort_ms": started if started is not None else 0,
+            "started_ms": started,
+            "ended_ms": ended,
+            "last_activity_ms": ended,
+            **{k: r[k] for k in ("parent_session_id", "relationship", "classification", "project_key")},
+            **{k: r[k] for k in ("cwd", "branch", "title", "usage_fidelity")},
+            "assistant_turns": sums[0],
+            "user_turns": r["user_turns"],
+            "tool_calls": r["tool_calls"],
+            "compactions": r["compactions"],
+            "subagents": 0,
+        }
+        for i, f in enumerate(USAGE_FIELDS):
+            fields[f] = sums[M_FIELDS - 1 + 2 * i]
+            fields[f"{f}_n"] = sums[M_FIELDS + 2 * i]
+        c = M_COST - 1
+        cost, cost_n, _comp, _rep, _rep_n, n_comp, n_rep, unpriced, unpriced_tok, fallback = sums[c : c + 10]
+        fields.update(
+            cost=cost if cost_n else None,
+            cost_n=cost_n,
+            computed_turns=n_comp,
+            reported_turns=n_rep,
+            unpriced_turns=unpriced,
+            unpriced_tokens=unpriced_tok,
+            fallback_turns=fallback,
+            partial_turns=sums[_M_PARTIAL - 1],
+            notes=",".join(sorted(r.get("notes", ()))) or None,
+            models=orjson.dumps([m[0] for m in models]).decode(),
+            by_model=orjson.dumps(models).decode(),
+            incl_cost=None,
+            incl_cost_n=0,
+        )
+        values.append((source, sid, *(fields[c] for c in FACT_COLUMNS)))
+    if values:
+        marks = ",".join("?" * len(_TEMP_COLUMNS))
+        db.executemany(f"INSERT INTO temp.new_rollup VALUES ({marks})", values)
+
+
+def _subtree(db: sqlite3.Connection) -> None:
+    """Subagent rollups of the dirty rows: direct subagent children, cost including every subagent
+    descendant, last activity of the subtree. Descendants that were not refreshed come from the
+    stored rollup."""
+    current = """
+        SELECT source, session_id, parent_session_id, relationship, cost, cost_n, ended_ms
+        FROM temp.new_rollup
+        UNION ALL SELECT r.source, r.session_id, r.parent_session_id, r.relationship, r.cost,
+          r.cost_n, r.ended_ms FROM session_rollup r
+        WHERE NOT EXISTS (SELECT 1 FROM temp.new_rollup n
+                          WHERE n.source = r.source AND n.session_id = r.session_id)"""
+    db.execute(
+        f"""WITH RECURSIVE cur AS MATERIALIZED ({current}),
+        tree(root_source, root_id, source, session_id) AS (
+          SELECT source, session_id, source, session_id FROM temp.new_rollup
+          UNION SELECT t.root_source, t.root_id, c.source, c.session_id FROM tree t
+          JOIN cur c ON c.source = t.source AND c.parent_session_id = t.session_id
+          WHERE c.relationship = 'subagent'),
+        agg AS (
+          SELECT t.root_source AS source, t.root_id AS session_id, SUM(c.cost) AS incl,
+                 SUM(c.cost_n) AS incl_n, MAX(c.ended_ms) AS last,
+                 SUM(c.parent_session_id = t.root_id AND c.source = t.root_source
+                     AND c.session_id != t.root_id) AS children
+          FROM tree t JOIN cur c ON c.source = t.source AND c.session_id = t.session_id
+          GROUP BY t.root_source, t.root_id)
+        UPDATE temp.new_rollup SET incl_cost = agg.incl, incl_cost_n = agg.incl_n,
+          last_activity_ms = agg.last, subagents = agg.children
+        FROM agg WHERE agg.source = new_rollup.source AND agg.session_id = new_rollup.session_id"""
+    )
+    db.execute("UPDATE temp.new_rollup SET incl_cost = NULL WHERE incl_cost_n = 0")
+
+
+def _merge(db: sqlite3.Connection) -> int:
+    """Write rows whose values changed (new revision) and new rows (created now); drop rows of
+    sessions that no longer exist. Bumps ``session_seq`` once when anything changed."""
+    cols = ", ".join(FACT_COLUMNS)
+    changed = db.execute(
+        f"""SELECT source, session_id FROM (SELECT source, session_id, {cols} FROM temp.new_rollup
+        EXCEPT SELECT r.source, r.session_id, {", ".join(f"r.{c}" for c in FACT_COLUMNS)}
+        FROM session_rollup r JOIN temp.new_rollup n USING (source, session_id))"""
+    ).fetchall()
+    gone = db.execute(
+        """SELECT r.source, r.session_id FROM temp.dirty_sessions d
+        JOIN session_rollup r USING (source, session_id)
+        WHERE NOT EXISTS (SELECT 1 FROM temp.new_rollup n
+                          WHERE n.source = r.source AND n.session_id = r.session_id)"""
+    ).fetchall()
+    if not changed and not gone:
+        return 0
+    row = db.execute("SELECT value FROM archive_state WHERE key = 'session_seq'").fetchone()
+    seq = int(row[0]) + 1 if row else 1
+    db.execute("INSERT OR REPLACE INTO archive_state VALUES ('session_seq', ?)", (str(seq),))
+    db.executemany("DELETE FROM session_rollup WHERE source = ? AND session_id = ?", gone)
+    db.executemany("DELETE FROM session_models WHERE source = ? AND session_id = ?", gone)
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS changed_sessions (source TEXT, session_id TEXT)")
+    db.execute("DELETE FROM temp.changed_sessions")
+    db.executemany("INSERT INTO temp.changed_sessions VALUES (?, ?)", changed)
+    db.execute(
+        f"""INSERT OR REPLACE INTO session_rollup (source, session_id, created_seq, revision, {cols})
+        SELECT n.source, n.session_id, COALESCE(r.created_seq, ?), ?, {", ".join(f"n.{c}" for c in FACT_COLUMNS)}
+        FROM temp.changed_sessions c JOIN temp.new_rollup n USING (source, session_id)
+        LEFT JOIN session_rollup r USING (source, session_id)""",
+        (seq, seq),
+    )
+    db.execute(
+        """DELETE FROM session_models WHERE (source, session_id) IN
+        (SELECT source, session_id FROM temp.changed_sessions)"""
+    )
+    db.execute(
+        """INSERT OR IGNORE INTO session_models
+        SELECT n.source, n.session_id, j.value FROM temp.changed_sessions c
+        JOIN temp.new_rollup n USING (source, session_id), json_each(n.models) j"""
+    )
+    return len(changed) + len(gone)
+
+
+def seq(db: sqlite3.Connection) -> int:
+    """The archive's current session sequence number (0 before any rollup row exists)."""
+    row = db.execute("SELECT value FROM archive_state WHERE key = 'session_seq'").fetchone()
+    return int(row[0]) if row else 0

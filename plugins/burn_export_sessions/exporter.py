@@ -1,0 +1,154 @@
+"""The sessions exporter: one row per session from the archive's ``session_rollup``.
+
+Order (total, documented): ``started_at`` ascending (sessions without any timestamp first), then
+``source``, then the source's ``session_id`` (bytewise). Keyset pages continue strictly after the
+last ``(sort_ms, source, session_id)`` emitted, among rows created at or before the watermark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from burn import session_rollup
+from burn.archive import Archive
+from burn.contract.filters import bound_ms
+from burn.contract.profile import Renderer
+from burn.exporter import Facts, Key, Page
+from burn.pricing.totals import group_cost_source
+from burn.session_rollup import M_COST
+from burn_export_sessions.rows import session_row
+
+ORDER = "started_at,source,session_id"
+_KEY = "r.sort_ms, r.source, r.session_id"
+
+
+class SessionsExporter:
+    surface = "sessions"
+    schema_version = 1
+    verb = "export"
+    commands: Mapping[str, Mapping[str, Any]] = {"sessions": {}}
+    row_type = "session"
+    paged = True
+    order = ORDER
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        g = parser.add_mutually_exclusive_group()
+        g.add_argument("--roots-only", dest="roots_only", action="store_const", const=True, default=None,
+                       help="leave out subagent sessions (their cost is in their parent's "
+                       "including_children_usd_micros)")  # fmt: skip
+        g.add_argument("--include-children", dest="roots_only", action="store_const", const=False,
+                       help="include subagent sessions as rows of their own (default)")  # fmt: skip
+        parser.add_argument("--exclude-automated", action="store_const", const=True, default=None,
+                            help="leave out sessions classified automated")  # fmt: skip
+
+    def filters(self, archive: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "roots_only": bool(options.get("roots_only")),
+            "exclude_automated": bool(options.get("exclude_automated")),
+        }
+
+    def open(self, archive: Any, filters: Mapping[str, Any], render: Renderer) -> SessionsQuery:
+        return SessionsQuery(archive.db, dict(filters), render, render.machine)
+
+    def rows(self, archive: Any, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+        """Every session under the shareable profile (the plain :class:`Exporter` use)."""
+        from burn.identity import local_secret
+
+        a: Archive = archive
+        render = Renderer("shareable", local_secret(a.path.parent), "")
+        q = self.open(a, {**self.filters(a, options), **options}, render)
+        for _key, row in q.rows(Page(q.watermark())):
+            yield row
+
+
+@attrs.define
+class SessionsQuery:
+    db: sqlite3.Connection
+    filters: dict[str, Any]
+    render: Renderer
+    machine: str
+
+    def _where(self, page: Page | None) -> tuple[str, list[Any]]:
+        f = self.filters
+        parts: list[str] = []
+        args: list[Any] = []
+        if page is not None:
+            parts.append("r.created_seq <= ?")
+            args.append(page.watermark)
+            if page.after is not None:
+                parts.append(f"({_KEY}) > (?, ?, ?)")
+                args.extend(page.after)
+        since, until = bound_ms(f, "since"), bound_ms(f, "until")
+        if since is not None:  # sessions active in the window: they overlap it
+            parts.append("r.ended_ms >= ?")
+            args.append(since)
+        if until is not None:
+            parts.append("r.started_ms < ?")
+            args.append(until)
+        for column, key in (("r.source", "sources"), ("r.project_key", "projects")):
+            if f.get(key):
+                parts.append(f"{column} IN ({','.join('?' * len(f[key]))})")
+                args.extend(f[key])
+        if f.get("models"):
+            parts.append(
+                "EXISTS (SELECT 1 FROM session_models m WHERE m.source = r.source AND "
+                f"m.session_id = r.session_id AND m.model IN ({','.join('?' * len(f['models']))}))"
+            )
+            args.extend(f["models"])
+        if f.get("roots_only"):
+            parts.append("r.relationship != 'subagent'")
+        if f.get("exclude_automated"):
+            parts.append("COALESCE(r.classification, '') != 'automated'")
+        return ("WHERE " + " AND ".join(parts)) if parts else "", args
+
+    def _page_sql(self, page: Page | None, columns: str) -> tuple[str, list[Any]]:
+        where, args = self._where(page)
+        limit = f"LIMIT {int(page.limit)}" if page is not None and page.limit is not None else ""
+        return f"SELECT {columns} FROM session_rollup r {where} ORDER BY {_KEY} {limit}", args
+
+    def watermark(self) -> int:
+        return session_rollup.seq(self.db)
+
+    def snapshot(self, watermark: int) -> tuple[int, int]:
+        where, args = self._where(Page(watermark))
+        n, changed = self.db.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(r.revision > ?), 0) FROM session_rollup r {where}",
+            [watermark, *args],
+        ).fetchone()
+        return int(n), int(changed)
+
+    def facts(self, page: Page | None = None) -> Facts:
+        sql, args = self._page_sql(page, "r.project_key, r.by_model, r.computed_turns, r.reported_turns")
+        models = self.db.execute(
+            f"""WITH p AS ({sql}) SELECT json_extract(j.value, '$[0]') AS model,
+            SUM(json_extract(j.value, '$[{M_COST + 7}]')), SUM(json_extract(j.value, '$[{M_COST + 9}]'))
+            FROM p, json_each(p.by_model) j GROUP BY model ORDER BY model""",
+            args,
+        ).fetchall()
+        comp, rep = self.db.execute(
+            f"WITH p AS ({sql}) SELECT COALESCE(SUM(computed_turns), 0), COALESCE(SUM(reported_turns), 0) FROM p",
+            args,
+        ).fetchone()
+        keys = [k for (k,) in self.db.execute(
+            f"WITH p AS ({sql}) SELECT DISTINCT project_key FROM p WHERE project_key IS NOT NULL", args)]  # fmt: skip
+        return Facts(
+            models=[{"model": m, "unpriced": {"turns": u}, "fallback_turns": fb} for m, u, fb in models],
+            project_keys=keys,
+            cost_source=group_cost_source(comp, rep),
+        )
+
+    def rows(self, page: Page | None = None) -> Iterator[tuple[Key, Mapping[str, Any]]]:
+        sql, args = self._page_sql(page, "r.*")
+        cur = self.db.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        for values in cur:
+            r = dict(zip(names, values, strict=True))
+            yield (r["sort_ms"], r["source"], r["session_id"]), session_row(r, self.render, self.machine)
+
+    def summary(self) -> Mapping[str, Any] | None:
+        return None
