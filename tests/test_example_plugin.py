@@ -130,6 +130,13 @@ def test_installed_example_runs_through_ingest_and_summary(env: dict[str, str]) 
     assert again["sources"]["gateway"]["files_changed"] == 0
     assert (again["totals"]["lines_read"], again["totals"]["records_appended"]) == (0, 0)
 
+    # burn doctor knows the third-party reader like a built-in one.
+    doctor = {s["reader"]: s for s in burn(env, "doctor", "--json")["sources"]}
+    gateway = doctor["gateway"]
+    assert (gateway["env_var"], gateway["env_value"]) == ("GATEWAY_LOG_DIR", env["GATEWAY_LOG_DIR"])
+    assert (gateway["units"], gateway["bytes"], gateway["lag"]["units"]) == (1, log.stat().st_size, 0)
+    assert (gateway["archive_turns"], gateway["newest_record"]) == (3, "2026-03-01T10:03:00Z")
+
 
 def test_examples_own_tests_pass(site: Path, env: dict[str, str], tmp_path: Path) -> None:
     """The plugin's own test suite (what docs/plugins.md recommends) passes against this burn."""

@@ -241,6 +241,21 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- doctor ----------------------------------------------------------------------------------------
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from burn.doctor import diagnose
+    from burn.doctor_render import doctor_text
+
+    data = diagnose(_home(), _load_plugins()).to_json()
+    if args.json:
+        _print_json(data)
+    else:
+        sys.stdout.write(doctor_text(data))
+    return 0  # warnings are advice: doctor reports, it does not fail
+
+
 # -- contracts -------------------------------------------------------------------------------------
 
 
@@ -306,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
         cp = sub.add_parser(verb, help=what, add_help=False)
         cp.add_argument("args", nargs=argparse.REMAINDER)
         cp.set_defaults(func=cmd_contract, verb=verb)
+
+    doc = sub.add_parser("doctor", help="sources found, ingest lag, unpriced models, Claude Code retention")
+    doc.add_argument("--json", action="store_true")
+    doc.set_defaults(func=cmd_doctor)
     return p
 
 

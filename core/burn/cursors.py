@@ -6,12 +6,15 @@ rather than one JSON file, because a JSON file must be parsed and rewritten whol
 of milliseconds per ingest once there are tens of thousands of units (OpenCode keeps one file per
 message). A missing or corrupt database means "read everything again": the ledger's ids make that
 safe.
+
+``readonly=True`` (``burn doctor``) opens the database with ``mode=ro`` and never creates, repairs
+or writes it: a missing or unreadable database reads as empty, and :meth:`CursorFile.save` refuses.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from pathlib import Path
 
 import attrs
@@ -29,18 +32,21 @@ CREATE TABLE IF NOT EXISTS cursors (
 class CursorFile:
     """Cursors of every reader; changes are buffered and written by :meth:`save`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
+        self.readonly = readonly
         self._db: sqlite3.Connection | None = None
         self._fingerprints: dict[str, dict[str, str | None]] = {}
         self._changed: dict[tuple[str, str], FileCursor] = {}
         self._deleted: set[tuple[str, str]] = set()
 
     @classmethod
-    def load(cls, home: Path) -> CursorFile:
-        return cls(home / "cursors.sqlite")
+    def load(cls, home: Path, *, readonly: bool = False) -> CursorFile:
+        return cls(home / "cursors.sqlite", readonly=readonly)
 
     def _conn(self) -> sqlite3.Connection:
+        if self._db is None and self.readonly:
+            self._db = self._open_readonly()
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -55,11 +61,28 @@ class CursorFile:
         db.executescript(_SCHEMA)
         return db
 
+    def _open_readonly(self) -> sqlite3.Connection:
+        # The rollback journal (not WAL) is what makes mode=ro create no file beside the database.
+        if self.path.is_file():
+            try:
+                db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+                db.execute("SELECT reader, key, fingerprint, cursor FROM cursors LIMIT 0")
+                return db
+            except sqlite3.DatabaseError:
+                pass  # corrupt, foreign or being recovered: as good as none, like ingest treats it
+        empty = sqlite3.connect(":memory:", isolation_level=None)
+        empty.executescript(_SCHEMA)
+        return empty
+
     def _known(self, reader: str) -> dict[str, str | None]:
         if reader not in self._fingerprints:
             rows = self._conn().execute("SELECT key, fingerprint FROM cursors WHERE reader = ?", (reader,))
             self._fingerprints[reader] = dict(rows)
         return self._fingerprints[reader]
+
+    def fingerprints(self, reader: str) -> Mapping[str, str | None]:
+        """Every stored unit key of ``reader`` with its stat fingerprint."""
+        return self._known(reader)
 
     def fingerprint(self, reader: str, key: str) -> str | None:
         """The stored stat fingerprint of a unit (the no-op fast path: no cursor is built)."""
@@ -96,6 +119,8 @@ class CursorFile:
     def save(self) -> None:
         if not self._changed and not self._deleted:
             return
+        if self.readonly:
+            raise RuntimeError(f"{self.path} was opened read-only")
         db = self._conn()
         db.execute("BEGIN IMMEDIATE")
         db.executemany("DELETE FROM cursors WHERE reader = ? AND key = ?", sorted(self._deleted))

@@ -1,0 +1,103 @@
+"""``burn doctor`` as text: one block per reader, one line each for the archive, pricing and Claude
+Code's retention, then the warnings and notes (the same facts as ``--json``, see docs/doctor.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from burn.doctor import human_bytes, plural
+
+
+def doctor_text(d: dict[str, Any]) -> str:
+    out = [f"burn doctor · home {d['burn_home']} · {d['checked_at']}", ""]
+    for s in d["sources"]:
+        out.extend(_source(s))
+        out.append("")
+    out.append(_archive(d["archive"]))
+    out.append(_pricing(d["pricing"]))
+    out.extend(_retention(r) for r in d["claude_retention"])
+    findings = d["findings"]
+    if findings:
+        out.append("")
+    for f in findings:
+        out.append(("! " if f["level"] == "warning" else "- ") + f["message"])
+    return "\n".join(out) + "\n"
+
+
+def _source(s: dict[str, Any]) -> list[str]:
+    env = s["env_var"]
+    lines = [s["reader"]]
+    if env:
+        lines[0] += f"  ({env}={s['env_value']})" if s["env_value"] else f"  ({env} not set: defaults)"
+    for loc in s["locations"]:
+        lines.append(f"  looked in  {loc['path']}" + ("" if loc["exists"] else "  (missing)"))
+    if s["error"]:
+        lines.append(f"  error      {s['error']}")
+        return lines
+    found = (
+        f"  found      {plural(s['units'], 'unit')}, {plural(s['files'], 'file')}, {human_bytes(s['bytes'])}"
+    )
+    if s["newest_mtime"]:
+        found += f", newest file {s['newest_mtime']}"
+    lines.append(found)
+    if s["unreadable"] or s["skipped"]:
+        skipped = {**s["skipped"], **({"unreadable": s["unreadable"]} if s["unreadable"] else {})}
+        lines.append("  skipped    " + ", ".join(f"{k} {v:,}" for k, v in skipped.items()))
+    archived = (
+        f"  archive    {plural(s['archive_turns'], 'turn')} in {plural(s['archive_sessions'], 'session')}"
+    )
+    if s["newest_record"]:
+        archived += f", newest record {s['newest_record']}"
+    lines.append(archived)
+    lag = s["lag"]
+    if lag["units"]:
+        lines.append(
+            f"  lag        {plural(lag['units'], 'unit')} not ingested ({human_bytes(lag['bytes'])}): "
+            f"{lag['new']:,} new, {lag['changed']:,} changed"
+        )
+    else:
+        lines.append("  lag        none: everything found is ingested")
+    if s["gone"]:
+        lines.append(
+            f"  gone       {plural(s['gone'], 'ingested unit')} no longer on disk (their records are kept)"
+        )
+    return lines
+
+
+def _archive(a: dict[str, Any]) -> str:
+    if a["error"]:
+        return f"archive    {a['path']}: {a['error']}"
+    if not a["exists"]:
+        return f"archive    {a['path']}: none yet"
+    parts = [f"archive    {a['path']}", f"schema v{a['schema_version']}"]
+    if a["schema_version"] != a["expected_schema_version"]:
+        parts.append(f"this burn needs v{a['expected_schema_version']}")
+    elif a["up_to_date"] is not None:
+        parts.append("up to date with the ledger" if a["up_to_date"] else "behind the ledger")
+    store = a["store"]
+    if "ledger_bytes" in store:
+        parts.append(f"{store.get('store', 'ledger')} ledger {human_bytes(store['ledger_bytes'])}")
+    return " · ".join(parts)
+
+
+def _pricing(p: dict[str, Any] | None) -> str:
+    if p is None:
+        return "pricing    (no archive to check)"
+    parts = []
+    for kind in ("unpriced", "fallback"):
+        rows = p[kind]
+        listed = ", ".join(f"{r['model']} ({r['tokens']:,} tokens)" for r in rows) or "none"
+        parts.append(f"{kind}: {listed}")
+    return "pricing    " + " · ".join(parts)
+
+
+def _retention(r: dict[str, Any]) -> str:
+    source = {"settings": "", "default": " (default)", "invalid": " (default: setting unreadable)"}
+    line = (
+        f"claude     {r['settings']}: cleanupPeriodDays {r['cleanup_period_days']}{source[r['setting']]}"
+        f" · {plural(r['transcripts'], 'transcript')}, {r['pending']:,} not ingested"
+    )
+    oldest = r["oldest_pending"]
+    if oldest is not None:
+        line += f", the oldest has {oldest['days_left']:g} days left"
+    return line
