@@ -1,0 +1,253 @@
+"""The activity exporter: agent-seconds, peak concurrency, cost and output tokens per time bucket,
+with rollups by project, model, source and session (see :mod:`.timeline` for the rules).
+
+Reads the messages of the range (``turns`` and ``user_turns`` by their time indexes) once; memory
+grows with the messages in the range, not with the archive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from burn.archive import Archive
+from burn.contract.filters import bound_ms
+from burn.contract.profile import Renderer
+from burn.errors import UsageError
+from burn.exporter import Facts, Key, Page
+from burn.pricing.totals import group_cost_source
+from burn_export_activity.timeline import GAP_CAP, SIZES, boundaries, intervals, peak, split
+
+
+class ActivityExporter:
+    surface = "activity"
+    schema_version = 1
+    verb = "report"
+    # Without --since/--until: the last 7 days up to now.
+    commands: Mapping[str, Mapping[str, Any]] = {"activity": {"since": "7d", "until": "0h"}}
+    row_type = "bucket"
+    paged = False
+    order = "start"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--bucket", choices=sorted(SIZES), default="1h", help="bucket size (default 1h)")
+
+    def filters(self, archive: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+        return {"bucket": options.get("bucket") or "1h"}
+
+    def open(self, archive: Any, filters: Mapping[str, Any], render: Renderer) -> ActivityQuery:
+        q = ActivityQuery(archive, dict(filters), render)
+        q.load()
+        return q
+
+    def rows(self, archive: Any, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+        from burn.identity import local_secret
+
+        a: Archive = archive
+        render = Renderer("shareable", local_secret(a.path.parent), "")
+        q = self.open(a, {"timezone": "UTC", **self.filters(a, options), **options}, render)
+        for _key, row in q.rows():
+            yield row
+
+
+class Acc:
+    __slots__ = ("cost", "cost_n", "n_comp", "n_rep", "output", "seconds", "sessions", "turns")
+
+    def __init__(self) -> None:
+        self.seconds = self.turns = self.output = self.cost = self.cost_n = self.n_comp = self.n_rep = 0
+        self.sessions: set[tuple[str, str]] = set()
+
+    def turn(self, output: int, cost: int | None, cost_source: str | None) -> None:
+        self.turns += 1
+        self.output += output
+        if cost is not None:
+            self.cost += cost
+            self.cost_n += 1
+        self.n_comp += cost_source == "computed"
+        self.n_rep += cost_source == "reported"
+
+    def parts(self) -> dict[str, Any]:
+        return {
+            "agent_seconds": self.seconds,
+            "sessions": len(self.sessions),
+            "turns": self.turns,
+            "output_tokens": self.output,
+            "cost": {
+                "total_usd_micros": self.cost if self.cost_n else None,
+                "cost_source": group_cost_source(self.n_comp, self.n_rep),
+            },
+        }
+
+
+def _get(table: dict[Any, Acc], key: Any) -> Acc:
+    acc = table.get(key)
+    if acc is None:
+        acc = table[key] = Acc()
+    return acc
+
+
+def _iso(s: int | None) -> str | None:
+    return None if s is None else datetime.fromtimestamp(s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@attrs.define
+class ActivityQuery:
+    archive: Archive
+    filters: dict[str, Any]
+    render: Renderer
+    bounds: list[int] = attrs.field(factory=list)
+    buckets: list[Acc] = attrs.field(factory=list)
+    pieces: list[list[tuple[int, int]]] = attrs.field(factory=list)
+    total: Acc = attrs.field(factory=Acc)
+    by: dict[str, dict[Any, Acc]] = attrs.field(factory=dict)
+    sessions: dict[tuple[str, str], dict[str, Any]] = attrs.field(factory=dict)
+    models: dict[str, list[int]] = attrs.field(factory=dict)  # model -> [unpriced turns, fallback turns]
+
+    def _where(self, alias: str) -> tuple[str, list[Any]]:
+        f = self.filters
+        parts, args = [f"{alias}.ts_ms >= ?", f"{alias}.ts_ms < ?"], [
+            (self.bounds[0] - GAP_CAP) * 1000, self.bounds[-1] * 1000]  # fmt: skip
+        if f.get("sources"):
+            parts.append(f"{alias}.source IN ({','.join('?' * len(f['sources']))})")
+            args.extend(f["sources"])
+        if f.get("projects"):
+            parts.append(f"s.project_key IN ({','.join('?' * len(f['projects']))})")
+            args.extend(f["projects"])
+        if f.get("models"):
+            marks = ",".join("?" * len(f["models"]))
+            parts.append(f"EXISTS (SELECT 1 FROM session_models m WHERE m.source = {alias}.source AND "
+                         f"m.session_id = {alias}.session_id AND m.model IN ({marks}))")  # fmt: skip
+            args.extend(f["models"])
+            if alias == "t":
+                parts.append(f"t.model IN ({marks})")
+                args.extend(f["models"])
+        join = f"LEFT JOIN sessions s ON s.source = {alias}.source AND s.session_id = {alias}.session_id"
+        return f"{join} WHERE " + " AND ".join(parts), args
+
+    def load(self) -> None:
+        f = self.filters
+        since, until = bound_ms(f, "since"), bound_ms(f, "until")
+        if since is None or until is None or until <= since:
+            raise UsageError("activity needs a range: --since before --until")
+        self.bounds = boundaries(since // 1000, -(-until // 1000), f["bucket"], ZoneInfo(f["timezone"]))
+        n = len(self.bounds) - 1
+        self.buckets = [Acc() for _ in range(n)]
+        self.pieces = [[] for _ in range(n)]
+        self.by = {"project_key": {}, "model": {}, "source": {}}
+        messages: dict[tuple[str, str], list[tuple[int, str | None]]] = {}
+        where, args = self._where("t")
+        start, end = self.bounds[0], self.bounds[-1]
+        for source, sid, ts_ms, model, output, cost, cost_source, match, project in self.archive.db.execute(
+            f"""SELECT t.source, t.session_id, t.ts_ms, t.model, COALESCE(t.output, 0), t.cost_usd_micros,
+            t.cost_source, t.price_match, s.project_key FROM turns t {where}""",
+            args,
+        ):
+            key, ts = (source, sid), ts_ms // 1000
+            messages.setdefault(key, []).append((ts, model))
+            info = self._session(key, project)
+            if not start <= ts < end:
+                continue
+            info["models"].add(model)
+            counts = self.models.setdefault(model, [0, 0])
+            counts[0] += match == "unpriced"
+            counts[1] += match == "fallback"
+            i = bisect.bisect_right(self.bounds, ts) - 1
+            for acc in self._accs(key, project, model, i):
+                acc.turn(output, cost, cost_source)
+                acc.sessions.add(key)
+        where, args = self._where("u")
+        for source, sid, ts_ms, project in self.archive.db.execute(
+            f"SELECT u.source, u.session_id, u.ts_ms, s.project_key FROM user_turns u {where}", args
+        ):
+            messages.setdefault((source, sid), []).append((ts_ms // 1000, None))
+            self._session((source, sid), project)
+        for key, msgs in messages.items():
+            msgs.sort(key=lambda m: (m[0], m[1] is None))
+            info = self.sessions[key]
+            in_range = [t for t, _ in msgs if start <= t < end]
+            if in_range:
+                info["first"], info["last"] = min(in_range), max(in_range)
+            times = [t for t, _ in msgs]
+            for a, b, model in intervals(times, [m for _, m in msgs]):
+                for i, lo, hi in split(a, b, self.bounds):
+                    self.pieces[i].append((lo, hi))
+                    for acc in self._accs(key, info["project"], model, i):
+                        acc.seconds += hi - lo
+                        acc.sessions.add(key)
+
+    def _session(self, key: tuple[str, str], project: str | None) -> dict[str, Any]:
+        info = self.sessions.get(key)
+        if info is None:
+            info = self.sessions[key] = {"project": project, "models": set(), "first": None, "last": None,
+                                         "acc": Acc()}  # fmt: skip
+        return info
+
+    def _accs(self, key: tuple[str, str], project: str | None, model: str | None, i: int) -> list[Acc]:
+        return [self.buckets[i], self.total, self.sessions[key]["acc"], _get(self.by["project_key"], project),
+                _get(self.by["model"], model), _get(self.by["source"], key[0])]  # fmt: skip
+
+    def facts(self, page: Page | None = None) -> Facts:
+        return Facts(
+            models=[{"model": m, "unpriced": {"turns": u}, "fallback_turns": fb}
+                    for m, (u, fb) in sorted(self.models.items())],  # fmt: skip
+            project_keys=sorted({i["project"] for i in self.sessions.values() if i["project"] is not None
+                                 and (i["acc"].turns or i["acc"].seconds)}),  # fmt: skip
+            cost_source=group_cost_source(self.total.n_comp, self.total.n_rep),
+        )
+
+    def rows(self, page: Page | None = None) -> Iterator[tuple[Key, Mapping[str, Any]]]:
+        for i, acc in enumerate(self.buckets):
+            row = {"type": "bucket", "start": _iso(self.bounds[i]), "end": _iso(self.bounds[i + 1]),
+                   **acc.parts(), "peak_concurrency": peak(self.pieces[i])[0]}  # fmt: skip
+            yield (self.bounds[i],), row
+
+    def summary(self) -> Mapping[str, Any] | None:
+        top, at = peak([p for ps in self.pieces for p in ps])
+        show = {"project_key": self.render.key, "model": lambda m: m, "source": lambda s: s}
+
+        def rollup(name: str) -> list[dict[str, Any]]:
+            rows = [(show[name](k), acc) for k, acc in self.by[name].items()]
+            rows.sort(key=lambda r: (r[0] is None, r[0] or ""))
+            return [{name: k, **acc.parts()} for k, acc in rows]
+
+        active = [(k, i) for k, i in self.sessions.items() if i["acc"].turns or i["acc"].seconds]
+        active.sort(key=lambda ki: (ki[1]["first"] or 0, ki[0]))
+        by_session = [
+            {
+                "session_id": self.render.session(k[0], k[1]),
+                "source": k[0],
+                "project_key": self.render.key(i["project"]),
+                "models": sorted(i["models"]),
+                "first_active": _iso(i["first"]),
+                "last_active": _iso(i["last"]),
+                **i["acc"].parts(),
+            }
+            for k, i in active
+        ]
+        return {
+            "range": {
+                "start": _iso(self.bounds[0]),
+                "end": _iso(self.bounds[-1]),
+                "bucket": self.filters["bucket"],
+                "bucket_seconds": SIZES[self.filters["bucket"]],
+                "gap_cap_seconds": GAP_CAP,
+            },
+            "peak": {"concurrency": top, "at": _iso(at)},
+            "totals": self.total.parts(),
+            "by_project": rollup("project_key"),
+            "by_model": rollup("model"),
+            "by_source": rollup("source"),
+            "by_session": by_session,
+        }
+
+    def watermark(self) -> int:
+        return 0
+
+    def snapshot(self, watermark: int) -> tuple[int, int]:
+        return 0, 0

@@ -1,0 +1,19 @@
+"""The ``usage`` contract surface: ``burn report usage|daily|weekly|monthly`` (DESIGN §10).
+
+Registered through the ``burn`` entry-point group exactly as a third-party exporter would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from burn import hookimpl
+from burn.exporter import Exporter
+from burn_export_usage.exporter import UsageExporter
+
+__all__ = ["UsageExporter", "register_exporters"]
+
+
+@hookimpl
+def register_exporters(register: Callable[[Exporter], None]) -> None:
+    register(UsageExporter())
