@@ -14,17 +14,7 @@ from typing import Any
 from burn.pricing.columns import COST_COLUMNS
 from burn.pricing.cost import TurnCost, price_turn
 from burn.pricing.load import Pricing
-from burn.records import Usage
-
-_USAGE = (
-    "input",
-    "output",
-    "reasoning",
-    "cache_read",
-    "cache_write_5m",
-    "cache_write_1h",
-    "web_search_requests",
-)
+from burn.records import USAGE_FIELDS, Usage
 
 
 def cost_values(tc: TurnCost) -> tuple[Any, ...]:
@@ -50,7 +40,7 @@ def price_values(
 def turn_columns(pricing: Pricing, record: Mapping[str, Any]) -> tuple[Any, ...]:
     """The cost column values of one ledger turn record (a dict as the ledger stores it)."""
     u = record.get("usage") or {}
-    usage = Usage(**{k: u.get(k) for k in _USAGE})
+    usage = Usage(**{k: u.get(k) for k in USAGE_FIELDS})
     return price_values(
         pricing,
         record["model"],
@@ -94,8 +84,9 @@ def reprice(db: sqlite3.Connection, pricing: Pricing, previous: Pricing | None =
     """
     models = changed_models(db, previous, pricing)
     sets = ", ".join(f"{name} = ?" for name, _ in COST_COLUMNS)
+    usage = ", ".join(USAGE_FIELDS)
     current = ", ".join(name for name, _ in COST_COLUMNS)
-    select = f"SELECT id, model, speed, ts, reported_cost_usd, {', '.join(_USAGE)}, {current} FROM turns"
+    select = f"SELECT id, model, speed, ts, reported_cost_usd, {usage}, {current} FROM turns"
     n = 0
     for model in [None] if models is None else models:
         rows = db.execute(select) if model is None else db.execute(select + " WHERE model = ?", (model,))
@@ -110,9 +101,9 @@ def _reprice_rows(db: sqlite3.Connection, pricing: Pricing, rows: Iterable[Any],
     for row in rows:
         n += 1
         rid, model, speed, ts, reported = row[:5]
-        usage = Usage(*row[5 : 5 + len(_USAGE)])
+        usage = Usage(*row[5 : 5 + len(USAGE_FIELDS)])
         values = price_values(pricing, model, usage, speed, ts, reported)
-        if values != tuple(row[5 + len(_USAGE) : 5 + len(_USAGE) + width]):
+        if values != tuple(row[5 + len(USAGE_FIELDS) : 5 + len(USAGE_FIELDS) + width]):
             updates.append((*values, rid))
     db.executemany(f"UPDATE turns SET {sets} WHERE id = ?", updates)
     return n

@@ -8,7 +8,7 @@ from burn.archive import Archive
 from burn.errors import BurnError
 from burn.pricing.cost import price_turn
 from burn.pricing.load import OVERRIDE_FILE, Pricing
-from burn.records import Usage
+from burn.records import USAGE_FIELDS, Usage
 from burn.render import num, table
 
 # -- show -------------------------------------------------------------------------------------------
@@ -94,21 +94,11 @@ def model_text(data: dict[str, Any]) -> str:
 
 # -- check ------------------------------------------------------------------------------------------
 
-_TOKENS = (
-    "input",
-    "output",
-    "reasoning",
-    "cache_read",
-    "cache_write_5m",
-    "cache_write_1h",
-    "web_search_requests",
-)
-
 
 def check(archive: Archive, pricing: Pricing) -> dict[str, Any]:
     """Archive models priced by a fallback or not at all under the *current* effective table, with
     their token volumes (the archive's stored costs may be older: ``stale`` says so)."""
-    sums = ", ".join(f"SUM({f})" for f in _TOKENS)
+    sums = ", ".join(f"SUM({f})" for f in USAGE_FIELDS)
     sql = f"SELECT model, speed, COUNT(*), MIN(ts), {sums} FROM turns GROUP BY model, speed ORDER BY 1, 2"
     problems: dict[str, list[dict[str, Any]]] = {"unpriced": [], "fallback": []}
     for model, speed, turns, first_ts, *values in archive.db.execute(sql):
@@ -120,7 +110,7 @@ def check(archive: Archive, pricing: Pricing) -> dict[str, Any]:
         problems[tc.kind].append({
             "model": model, "speed": speed, "matched": m.matched, "steps": list(m.steps),
             "notes": list(tc.notes), "turns": turns, "tokens": usage.total(),
-            **{f: v for f, v in zip(_TOKENS, values, strict=True)},
+            **{f: v for f, v in zip(USAGE_FIELDS, values, strict=True)},
         })  # fmt: skip
     stored = archive.state().get("pricing_digest")
     return {
