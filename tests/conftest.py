@@ -7,6 +7,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+from syrupy.location import PyTestLocation
 
 from burn.plugins import Plugins
 
@@ -75,3 +78,20 @@ def make_plugins() -> PluginsFactory:
 def plugins(make_plugins: PluginsFactory) -> Plugins:
     """An empty plugin manager: no entry points, no plugins, not strict."""
     return make_plugins()
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+class GoldenJSON(JSONSnapshotExtension):
+    """One pretty-printed .json file per snapshot under the top-level golden/ folder (STYLE.md §11):
+    ``golden/<test module>/<test name>.json``. Update with ``pytest --snapshot-update``."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        return str(GOLDEN / test_location.basename)
+
+
+@pytest.fixture
+def golden(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    return snapshot.use_extension(GoldenJSON)

@@ -1,0 +1,143 @@
+"""Goldens of every contract surface × format × identity profile on the fixture archive, and the
+version guard: a golden may only change together with its surface's schema_version or schema file.
+
+Goldens live in golden/test_contract_golden/ (syrupy, ``pytest --snapshot-update``). The fields
+that change with every release of burn or of the bundled pricing table — ``burn_version`` and the
+pricing table's name, version and digest — are replaced by placeholders; everything else is pinned
+(fixed clock, archive id, secrets and host name: tests/contract_fixture.py).
+
+golden/VERSIONS.json records per surface its ``schema_version``, the sha256 of its schema file and
+the sha256 of its goldens. After a legitimate contract change (a new schema_version, or an additive
+change to the schema file) regenerate it with ``BURN_UPDATE_VERSIONS=1 pytest
+tests/test_contract_golden.py``; a golden that changes alone fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+from burn.contract import schemas
+from burn.exporter import ContractExporter
+from burn.plugins import Plugins
+from tests.conftest import GOLDEN
+from tests.contract_fixture import ROOT, build_fixture, parse, run, validate
+
+SURFACES: dict[str, tuple[str, list[str]]] = {
+    "sessions": ("export", ["sessions", "--all", "--timezone", "UTC"]),
+    "usage": ("report", ["usage", "--by", "day", "--timezone", "Europe/Berlin"]),
+    "activity": ("report", ["activity", "--since", "2026-03-02", "--until", "2026-03-02", "--timezone", "UTC"]),
+}
+EXTRA: dict[str, tuple[str, str, list[str]]] = {
+    # surface, verb, argv: a first page with its cursor; weeks and months; activity in 15m buckets
+    "sessions-page": ("sessions", "export", ["sessions", "--limit", "3", "--timezone", "UTC"]),
+    "usage-week": ("usage", "report", ["weekly", "--timezone", "Europe/Berlin"]),
+    "usage-month": ("usage", "report", ["monthly", "--timezone", "UTC"]),
+    "usage-session": ("usage", "report", ["usage", "--by", "session", "--timezone", "UTC"]),
+    "activity-15m": ("activity", "report", ["activity", "--since", "2026-03-02T09:00:00Z",
+                                            "--until", "2026-03-02T10:00:00Z", "--bucket", "15m"]),
+}
+GOLDEN_DIR = GOLDEN / "test_contract_golden"
+VERSIONS = GOLDEN / "VERSIONS.json"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_fixture(tmp_path_factory.mktemp("golden"))
+
+
+def _stable(doc: Any) -> Any:
+    meta = doc[0] if isinstance(doc, list) else doc["meta"]
+    meta["burn_version"] = "<burn version>"
+    for key in ("table", "digest", "effective_digest"):
+        if key in meta["pricing"]:
+            meta["pricing"][key] = f"<pricing {key}>"
+    return doc
+
+
+@pytest.mark.parametrize("profile", ["full", "shareable", "anonymous"])
+@pytest.mark.parametrize("fmt", ["json", "ndjson"])
+@pytest.mark.parametrize("surface", sorted(SURFACES))
+def test_golden(home: Path, surface: str, fmt: str, profile: str, golden: SnapshotAssertion) -> None:
+    verb, argv = SURFACES[surface]
+    data = run(home, verb, [*argv, f"--{fmt}", "--identity", profile])
+    validate(data, surface)
+    assert _stable(parse(data)) == golden
+
+
+@pytest.mark.parametrize("name", sorted(EXTRA))
+def test_golden_variants(home: Path, name: str, golden: SnapshotAssertion) -> None:
+    surface, verb, argv = EXTRA[name]
+    data = run(home, verb, [*argv, "--ndjson"])
+    validate(data, surface)
+    assert _stable(parse(data)) == golden
+
+
+# -- the version guard --------------------------------------------------------------------------------
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _goldens_of(surface: str) -> list[Path]:
+    names = [f"[{surface}-", *(f"[{n}]" for n, e in EXTRA.items() if e[0] == surface)]
+    return sorted(p for p in GOLDEN_DIR.glob("*.json") if any(n in p.name for n in names))
+
+
+def current_versions() -> dict[str, dict[str, Any]]:
+    exporters = {e.surface: e for e in Plugins(env={}).exporters().values() if isinstance(e, ContractExporter)}
+    out: dict[str, dict[str, Any]] = {}
+    for surface in sorted(SURFACES):
+        h = hashlib.sha256()
+        for path in _goldens_of(surface):
+            h.update(path.name.encode() + b"\0" + _sha(path.read_bytes()).encode() + b"\n")
+        out[surface] = {
+            "schema_version": exporters[surface].schema_version,
+            "schema_sha256": _sha(schemas.text(surface)),
+            "goldens_sha256": h.hexdigest(),
+            "goldens": len(_goldens_of(surface)),
+        }
+    return out
+
+
+def test_every_surface_has_its_goldens() -> None:
+    for surface in SURFACES:
+        assert len(_goldens_of(surface)) >= 6, f"{surface}: goldens missing (run pytest --snapshot-update)"
+
+
+def test_a_golden_changes_only_with_its_contract() -> None:
+    now = current_versions()
+    recorded: dict[str, dict[str, Any]] = json.loads(VERSIONS.read_text()) if VERSIONS.exists() else {}
+    problems = []
+    for surface, cur in now.items():
+        rec = recorded.get(surface)
+        if rec == cur:
+            continue
+        contract_moved = rec is None or (rec["schema_version"], rec["schema_sha256"]) != (
+            cur["schema_version"], cur["schema_sha256"])  # fmt: skip
+        if not contract_moved:
+            problems.append(
+                f"{surface}: its goldens changed while schema_version ({cur['schema_version']}) and "
+                f"contracts/v1/{surface}.schema.json did not: bump the version (and the schema), or describe "
+                "the additive change in the schema; see docs/contracts.md#versioning"
+            )
+        elif os.environ.get("BURN_UPDATE_VERSIONS") != "1":
+            problems.append(f"{surface}: the contract changed; record it with BURN_UPDATE_VERSIONS=1")
+    if os.environ.get("BURN_UPDATE_VERSIONS") == "1" and not problems:
+        VERSIONS.write_text(json.dumps(now, indent=2, sort_keys=True) + "\n")
+        return
+    assert not problems, "\n".join(problems)
+
+
+def test_schema_versions_agree() -> None:
+    for surface, (verb, _argv) in SURFACES.items():
+        assert schemas.load(surface)["x-schema-version"] == current_versions()[surface]["schema_version"]
+        assert schemas.load(surface)["$id"] == f"https://burn.dev/contracts/v1/{surface}.schema.json"
+    assert (ROOT / "contracts" / "v1").is_dir()
