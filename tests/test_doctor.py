@@ -23,9 +23,11 @@ import burn_codex
 import burn_opencode
 from burn.archive import SCHEMA_VERSION
 from burn.cli import main
+from burn.cursors import CursorFile
 from burn.doctor import MARGIN_DAYS, DoctorReport, SourceHealth, diagnose
 from burn.ingest import ingest
 from burn.plugins import Plugins
+from burn.reader import FileCursor
 from tests.claude_lines import assistant, dumps, user
 from tests.conftest import PluginsFactory
 
@@ -296,6 +298,23 @@ def test_doctor_writes_nothing(
     assert main(["doctor"]) == 0
     assert main(["doctor", "--json"]) == 0
     assert snapshot(*watched) == before
+
+
+def test_unreadable_cursors_mean_everything_is_lag_and_stay_untouched(
+    tree: dict[str, Path], builtins: Plugins
+) -> None:
+    ingest(home(tree), builtins)
+    cursors = home(tree) / "cursors.sqlite"
+    cursors.write_bytes(b"not a database" * 100)
+    before = snapshot(home(tree))
+    by = sources(diagnose(home(tree), builtins, now=NOW))
+    assert (by["claude-code"].lag.new, by["codex"].lag.new) == (2, 1)  # ingest would re-read them
+    assert snapshot(home(tree)) == before
+    readonly = CursorFile.load(home(tree), readonly=True)
+    readonly.set("codex", "k", FileCursor(1, 2, 3, 4, "h"))
+    with pytest.raises(RuntimeError, match="read-only"):
+        readonly.save()
+    readonly.close()
 
 
 def test_an_archive_being_written_is_read_with_its_wal(tree: dict[str, Path], builtins: Plugins) -> None:
