@@ -444,8 +444,8 @@ ACTIVITY_SUMMARY = obj("After the rows (NDJSON: one summary line).", {
 })
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+def main(out: Path = OUT) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     bools = {
         "roots_only": t("boolean", "Subagent sessions left out (--roots-only)."),
         "exclude_automated": t("boolean", "Automated sessions left out (--exclude-automated)."),
@@ -469,7 +469,7 @@ def main() -> None:
             ACTIVITY_SUMMARY),
     }
     for name, doc in docs.items():
-        (OUT / f"{name}.schema.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        (out / f"{name}.schema.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":
