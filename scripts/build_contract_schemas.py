@@ -81,8 +81,10 @@ TOKENS = obj(
         "cache_write_5m": nint("Tokens written to the prompt cache with a 5-minute lifetime."),
         "cache_write_1h": nint("Tokens written to the prompt cache with a 1-hour lifetime."),
         "web_search_requests": nint("Server-side web search requests (a count of requests, not tokens)."),
-        "total": nint("input + output + cache_read + cache_write_5m + cache_write_1h of the known fields; "
-                      "null when all five are unknown."),
+        "total": nint(
+            "input + output + cache_read + cache_write_5m + cache_write_1h of the known fields; "
+            "null when all five are unknown."
+        ),
     },
 )
 
@@ -113,12 +115,25 @@ MODEL_RATES = {
                 "matched": t("string", "The pricing table row that priced the model."),
                 "match": t("string", "How the id matched: exact, normalized or fallback."),
                 **RATES,
-                "tiers": t("array", "Long-context tiers: rates above an input-token threshold.",
-                           items={"type": "object", "description": "One tier.", "additionalProperties": True,
-                                  "properties": {"threshold": count("Input tokens above which the tier applies."),
-                                                 **RATES}}),
-                "fast": {"type": "object", "description": "Rates of the fast (priority) mode.",
-                         "properties": RATES, "additionalProperties": True},
+                "tiers": t(
+                    "array",
+                    "Long-context tiers: rates above an input-token threshold.",
+                    items={
+                        "type": "object",
+                        "description": "One tier.",
+                        "additionalProperties": True,
+                        "properties": {
+                            "threshold": count("Input tokens above which the tier applies."),
+                            **RATES,
+                        },
+                    },
+                ),
+                "fast": {
+                    "type": "object",
+                    "description": "Rates of the fast (priority) mode.",
+                    "properties": RATES,
+                    "additionalProperties": True,
+                },
                 "web_search_per_request": t("string", "USD per web search request (decimal string)."),
             },
             "required": ["matched", "match", *RATES],
@@ -130,23 +145,40 @@ MODEL_RATES = {
 PRICING = obj(
     "Pricing provenance of the numbers in this document (docs/pricing.md), bounded to its models.",
     {
-        "source": t(["string", "null"], "Where the effective table came from: bundled, custom, custom+bundled."),
+        "source": t(
+            ["string", "null"], "Where the effective table came from: bundled, custom, custom+bundled."
+        ),
         "table": t(["string", "null"], "Table name and version."),
-        "digest": t(["string", "null"], "sha256 of the RFC 8785 bytes of the canonical table that produced "
-                    "the archive's costs (`burn pricing show --json | sha256sum`)."),
+        "digest": t(
+            ["string", "null"],
+            "sha256 of the RFC 8785 bytes of the canonical table that produced "
+            "the archive's costs (`burn pricing show --json | sha256sum`).",
+        ),
         "custom_rows": count("Rows from the user's override file."),
         "cost_source": COST_SOURCE,
-        "fallback": obj("Models priced by a fallback row (another model's rates).", {
-            "used": t("boolean", "Whether any model in the payload was priced by fallback."),
-            "models": t("array", "Those model ids, sorted.", items={"type": "string"}),
-        }),
-        "unpriced_models": t("array", "Model ids in the payload with turns no row could price, sorted.",
-                             items={"type": "string"}),
-        "stale": t("boolean", "True when the archive was priced with another table than the effective "
-                   "one (run `burn archive build`); rates are then omitted."),
+        "fallback": obj(
+            "Models priced by a fallback row (another model's rates).",
+            {
+                "used": t("boolean", "Whether any model in the payload was priced by fallback."),
+                "models": t("array", "Those model ids, sorted.", items={"type": "string"}),
+            },
+        ),
+        "unpriced_models": t(
+            "array",
+            "Model ids in the payload with turns no row could price, sorted.",
+            items={"type": "string"},
+        ),
+        "stale": t(
+            "boolean",
+            "True when the archive was priced with another table than the effective "
+            "one (run `burn archive build`); rates are then omitted.",
+        ),
         "effective_digest": t("string", "Digest of the effective table, present only when stale."),
-        "models": {"type": "object", "description": "Model id (every model in the payload) → its rates.",
-                   "additionalProperties": MODEL_RATES},
+        "models": {
+            "type": "object",
+            "description": "Model id (every model in the payload) → its rates.",
+            "additionalProperties": MODEL_RATES,
+        },
     },
     required=["source", "table", "digest", "cost_source", "fallback", "unpriced_models", "stale"],
 )
@@ -155,15 +187,28 @@ PROJECT = obj(
     "A project's identity under the document's identity profile (DESIGN §9).",
     {
         "key": t("string", "The project key as shown in rows: sha256:… (or hmac-sha256:… under anonymous)."),
-        "kind": t("string", "git_remote (stable across machines) or path (machine-local).",
-                  enum=["git_remote", "path"]),
-        "resolution": t("string", "resolved, unknown (not a git repository or gone) or ambiguous "
-                        "(several remotes, none named origin).", enum=["resolved", "unknown", "ambiguous"]),
-        "machine_local": t("boolean", "Whether the key is derived from a local path (not shareable across "
-                           "machines). Absent under anonymous."),
-        "label": t(["string", "null"], "owner/repo, or the directory name under full. Absent under anonymous."),
-        "remote": t(["string", "null"], "Normalized remote host/owner/repo (no credentials). Absent under "
-                    "anonymous."),
+        "kind": t(
+            "string",
+            "git_remote (stable across machines) or path (machine-local).",
+            enum=["git_remote", "path"],
+        ),
+        "resolution": t(
+            "string",
+            "resolved, unknown (not a git repository or gone) or ambiguous "
+            "(several remotes, none named origin).",
+            enum=["resolved", "unknown", "ambiguous"],
+        ),
+        "machine_local": t(
+            "boolean",
+            "Whether the key is derived from a local path (not shareable across "
+            "machines). Absent under anonymous.",
+        ),
+        "label": t(
+            ["string", "null"], "owner/repo, or the directory name under full. Absent under anonymous."
+        ),
+        "remote": t(
+            ["string", "null"], "Normalized remote host/owner/repo (no credentials). Absent under anonymous."
+        ),
         "path": t(["string", "null"], "The git root or directory. Only under full."),
         "branch": t(["string", "null"], "Branch at the latest observation. Only under full."),
     },
@@ -189,8 +234,11 @@ FILTERS = obj(
         "since": ts("Start of the window, inclusive, or null"),
         "until": ts("End of the window, exclusive, or null"),
         "sources": t("array", "Only these sources (empty: all), sorted.", items={"type": "string"}),
-        "projects": t("array", "Only these project keys, under the profile (empty: all), sorted.",
-                      items={"type": "string"}),
+        "projects": t(
+            "array",
+            "Only these project keys, under the profile (empty: all), sorted.",
+            items={"type": "string"},
+        ),
         "models": t("array", "Only these model ids (empty: all), sorted.", items={"type": "string"}),
     },
 )
@@ -204,59 +252,109 @@ def meta(surface: str, page: bool, filters_extra: dict[str, J]) -> J:
         "type": t("string", "Line discriminator: meta.", const="meta"),
         "contract": t("string", "Contract name.", const=f"burn.{surface}"),
         "schema_version": t("integer", "Version of this surface's contract.", const=VERSIONS[surface]),
-        "schema": t("string", "$id of the schema the document follows.", const=f"{BASE}/{surface}.schema.json"),
+        "schema": t(
+            "string", "$id of the schema the document follows.", const=f"{BASE}/{surface}.schema.json"
+        ),
         "generated_at": ts("When the document was written", nullable=False),
         "burn_version": t("string", "Version of burn that wrote it."),
-        "archive": obj("The archive the rows come from.", {
-            "id": t("string", "Archive id: stable across `burn archive rebuild`."),
-            "generation": count("Rebuild generation: increases with every rebuild."),
-        }),
+        "archive": obj(
+            "The archive the rows come from.",
+            {
+                "id": t("string", "Archive id: stable across `burn archive rebuild`."),
+                "generation": count("Rebuild generation: increases with every rebuild."),
+            },
+        ),
         "timezone": t("string", "IANA time zone used for dates and buckets."),
         "filters": f,
         "order": t(["string", "null"], "The rows' total order (see docs/contracts.md)."),
-        "identity_profile": t("string", "What keys, labels and paths may show.",
-                              enum=["full", "shareable", "anonymous"]),
+        "identity_profile": t(
+            "string", "What keys, labels and paths may show.", enum=["full", "shareable", "anonymous"]
+        ),
         "pricing": PRICING,
-        "projects": {"type": "object", "description": "Project key (as in rows) → identity under the profile; "
-                     "only projects that appear in the payload.", "additionalProperties": PROJECT},
-        "quality": obj("Ingest quality counters of the whole archive (not only the payload).", {
-            "scope": t("string", "What the counters cover.", const="archive"),
-            "sources": {"type": "object", "description": "Source name → counters.",
-                        "additionalProperties": QUALITY_SOURCE},
-        }),
+        "projects": {
+            "type": "object",
+            "description": "Project key (as in rows) → identity under the profile; "
+            "only projects that appear in the payload.",
+            "additionalProperties": PROJECT,
+        },
+        "quality": obj(
+            "Ingest quality counters of the whole archive (not only the payload).",
+            {
+                "scope": t("string", "What the counters cover.", const="archive"),
+                "sources": {
+                    "type": "object",
+                    "description": "Source name → counters.",
+                    "additionalProperties": QUALITY_SOURCE,
+                },
+            },
+        ),
     }
     required = list(props)
     if page:
-        props["page"] = obj("This page of a paged export.", {
-            "limit": nint("Rows per page, or null with --all."),
-            "watermark": count("The archive change sequence number fixed by the first page; rows created "
-                               "after it are not part of this export."),
-            "snapshot_rows": count("Rows the watermark admits under the filters (every page of the export)."),
-            "rows_before": count("Rows emitted by the previous pages."),
-        })
+        props["page"] = obj(
+            "This page of a paged export.",
+            {
+                "limit": nint("Rows per page, or null with --all."),
+                "watermark": count(
+                    "The archive change sequence number fixed by the first page; rows created "
+                    "after it are not part of this export."
+                ),
+                "snapshot_rows": count(
+                    "Rows the watermark admits under the filters (every page of the export)."
+                ),
+                "rows_before": count("Rows emitted by the previous pages."),
+            },
+        )
         required.append("page")
-    return obj(f"The meta block of a burn.{surface} document: line 1 of NDJSON, `meta` of JSON.", props, required)
+    return obj(
+        f"The meta block of a burn.{surface} document: line 1 of NDJSON, `meta` of JSON.", props, required
+    )
 
 
 def end() -> J:
-    return obj("The last NDJSON line: a stream without it was cut.", {
-        "type": t("string", "Line discriminator: end.", const="end"),
-        "count": count("Rows in this document."),
-        "rows_digest": t("string", "sha256 over RFC 8785 bytes of every row, each followed by a newline, "
-                         "in order (docs/contracts.md).", pattern="^sha256:[0-9a-f]{64}$"),
-        "cursor": obj("Continuation.", {
-            "next": t(["string", "null"], "Opaque cursor of the next page (pass to --cursor), or null when "
-                      "this was the last page."),
-        }),
-    })
+    return obj(
+        "The last NDJSON line: a stream without it was cut.",
+        {
+            "type": t("string", "Line discriminator: end.", const="end"),
+            "count": count("Rows in this document."),
+            "rows_digest": t(
+                "string",
+                "sha256 over RFC 8785 bytes of every row, each followed by a newline, "
+                "in order (docs/contracts.md).",
+                pattern="^sha256:[0-9a-f]{64}$",
+            ),
+            "cursor": obj(
+                "Continuation.",
+                {
+                    "next": t(
+                        ["string", "null"],
+                        "Opaque cursor of the next page (pass to --cursor), or null when "
+                        "this was the last page.",
+                    ),
+                },
+            ),
+        },
+    )
 
 
-def schema(surface: str, title: str, description: str, row_name: str, row: J, page: bool,
-           filters_extra: dict[str, J], summary: J | None) -> J:
+def schema(
+    surface: str,
+    title: str,
+    description: str,
+    row_name: str,
+    row: J,
+    page: bool,
+    filters_extra: dict[str, J],
+    summary: J | None,
+) -> J:
     defs: dict[str, J] = {"meta": meta(surface, page, filters_extra), row_name: row, "end": end()}
     doc_props: dict[str, J] = {
         "meta": {"$ref": "#/$defs/meta"},
-        "rows": {"type": "array", "description": "The rows, in order.", "items": {"$ref": f"#/$defs/{row_name}"}},
+        "rows": {
+            "type": "array",
+            "description": "The rows, in order.",
+            "items": {"$ref": f"#/$defs/{row_name}"},
+        },
     }
     branches = [{"$ref": "#/$defs/document"}, {"$ref": "#/$defs/meta"}, {"$ref": f"#/$defs/{row_name}"}]
     if summary is not None:
@@ -284,76 +382,126 @@ def schema(surface: str, title: str, description: str, row_name: str, row: J, pa
     }
 
 
-BY_MODEL_SESSION = obj("One model's share of the session.", {
-    "model": t("string", "Model id as the source reported it."),
-    "turns": count("Assistant turns (billed responses) of this model."),
-    "tokens": TOKENS,
-    "cost": cost("Cost of this model's turns."),
-    "unpriced_turns": count("Turns no pricing row could price."),
-    "fallback_turns": count("Turns priced by a fallback row."),
-})
+BY_MODEL_SESSION = obj(
+    "One model's share of the session.",
+    {
+        "model": t("string", "Model id as the source reported it."),
+        "turns": count("Assistant turns (billed responses) of this model."),
+        "tokens": TOKENS,
+        "cost": cost("Cost of this model's turns."),
+        "unpriced_turns": count("Turns no pricing row could price."),
+        "fallback_turns": count("Turns priced by a fallback row."),
+    },
+)
 
 SESSION = obj(
     "One session (NDJSON line or element of rows).",
     {
         "type": t("string", "Line discriminator: session.", const="session"),
-        "session_id": t("string", "The source's session id (subagents: parent/agent-id); an HMAC under anonymous."),
+        "session_id": t(
+            "string", "The source's session id (subagents: parent/agent-id); an HMAC under anonymous."
+        ),
         "source": t("string", "The agent the session came from (claude-code, codex, opencode …)."),
         "machine": t("string", "Stable key of the burn home that recorded it; never a host name."),
         "machine_name": t("string", "Host name. Only under full."),
-        "project_key": t(["string", "null"], "Project key (see meta.projects), null when the working "
-                         "directory is unknown."),
-        "relationship": t("string", "root, subagent, fork or continuation.",
-                          enum=["root", "subagent", "fork", "continuation"]),
+        "project_key": t(
+            ["string", "null"], "Project key (see meta.projects), null when the working directory is unknown."
+        ),
+        "relationship": t(
+            "string",
+            "root, subagent, fork or continuation.",
+            enum=["root", "subagent", "fork", "continuation"],
+        ),
         "parent_session_id": t(["string", "null"], "The parent session (subagents, forks, continuations)."),
-        "classification": t(["string", "null"], "interactive or automated (null when unknown).",
-                            enum=["interactive", "automated", None]),
+        "classification": t(
+            ["string", "null"],
+            "interactive or automated (null when unknown).",
+            enum=["interactive", "automated", None],
+        ),
         "started_at": ts("First event of the session"),
         "ended_at": ts("Last event of the session"),
         "last_activity_at": ts("Last event of the session or of any subagent descendant"),
         "duration_seconds": nint("ended_at − started_at in whole seconds."),
         "models": t("array", "Model ids of its turns, sorted.", items={"type": "string"}),
-        "counts": obj("Counts of the session's own events.", {
-            "assistant_turns": count("Billed model responses."),
-            "user_turns": count("User prompts: user messages with content other than tool results, "
-                                "excluding meta and compaction-summary messages."),
-            "tool_calls": count("Tool invocations."),
-            "compactions": count("Context compactions."),
-            "subagents": count("Direct child sessions with relationship subagent."),
-        }),
+        "counts": obj(
+            "Counts of the session's own events.",
+            {
+                "assistant_turns": count("Billed model responses."),
+                "user_turns": count(
+                    "User prompts: user messages with content other than tool results, "
+                    "excluding meta and compaction-summary messages."
+                ),
+                "tool_calls": count("Tool invocations."),
+                "compactions": count("Context compactions."),
+                "subagents": count("Direct child sessions with relationship subagent."),
+            },
+        ),
         "tokens": TOKENS,
-        "cost": cost("The session's cost.", {
-            "including_children_usd_micros": t(["integer", "null"], "Own cost plus the cost of every subagent "
-                                               f"descendant. {MICROS}"),
-        }),
+        "cost": cost(
+            "The session's cost.",
+            {
+                "including_children_usd_micros": t(
+                    ["integer", "null"], f"Own cost plus the cost of every subagent descendant. {MICROS}"
+                ),
+            },
+        ),
         "by_model": t("array", "Per-model rows, sorted by model.", items=BY_MODEL_SESSION),
-        "fidelity": obj("How much of the truth the numbers carry.", {
-            "usage": t("string", "full, partial (some turns lack fields) or none (the source recorded no usage).",
-                       enum=["full", "partial", "none"]),
-            "unknown_fields": counter_map("Usage field → turns that did not report it."),
-            "notes": t("array", "Specific gaps noted at ingest, sorted.", items={"type": "string"}),
-            "unpriced_turns": count("Turns no pricing row could price (their cost is unknown)."),
-            "fallback_turns": count("Turns priced by a fallback row."),
-        }),
+        "fidelity": obj(
+            "How much of the truth the numbers carry.",
+            {
+                "usage": t(
+                    "string",
+                    "full, partial (some turns lack fields) or none (the source recorded no usage).",
+                    enum=["full", "partial", "none"],
+                ),
+                "unknown_fields": counter_map("Usage field → turns that did not report it."),
+                "notes": t("array", "Specific gaps noted at ingest, sorted.", items={"type": "string"}),
+                "unpriced_turns": count("Turns no pricing row could price (their cost is unknown)."),
+                "fallback_turns": count("Turns priced by a fallback row."),
+            },
+        ),
         "cwd": t(["string", "null"], "Working directory. Only under full."),
         "branch": t(["string", "null"], "Git branch. Only under full."),
         "title": t(["string", "null"], "Session title. Only under full."),
     },
-    required=["type", "session_id", "source", "machine", "project_key", "relationship", "parent_session_id",
-              "classification", "started_at", "ended_at", "last_activity_at", "duration_seconds", "models",
-              "counts", "tokens", "cost", "by_model", "fidelity"],
+    required=[
+        "type",
+        "session_id",
+        "source",
+        "machine",
+        "project_key",
+        "relationship",
+        "parent_session_id",
+        "classification",
+        "started_at",
+        "ended_at",
+        "last_activity_at",
+        "duration_seconds",
+        "models",
+        "counts",
+        "tokens",
+        "cost",
+        "by_model",
+        "fidelity",
+    ],
 )
 
 
 def breakdown(key: str, key_desc: J) -> J:
-    return t("array", f"Breakdown by {key}, sorted by key; always present, possibly empty.", items=obj(
-        f"One {key}'s share.", {
-            key: key_desc,
-            "turns": count("Assistant turns."),
-            "sessions": count("Distinct sessions with turns."),
-            "tokens": TOKENS,
-            "cost": cost("Cost."),
-        }))
+    return t(
+        "array",
+        f"Breakdown by {key}, sorted by key; always present, possibly empty.",
+        items=obj(
+            f"One {key}'s share.",
+            {
+                key: key_desc,
+                "turns": count("Assistant turns."),
+                "sessions": count("Distinct sessions with turns."),
+                "tokens": TOKENS,
+                "cost": cost("Cost."),
+            },
+        ),
+    )
 
 
 USAGE_PARTS: dict[str, J] = {
@@ -363,7 +511,9 @@ USAGE_PARTS: dict[str, J] = {
     "cost": cost("Cost."),
     "models": t("array", "Model ids, sorted.", items={"type": "string"}),
     "by_model": breakdown("model", t("string", "Model id.")),
-    "by_project": breakdown("project_key", t(["string", "null"], "Project key under the profile (null: unknown).")),
+    "by_project": breakdown(
+        "project_key", t(["string", "null"], "Project key under the profile (null: unknown).")
+    ),
     "by_source": breakdown("source", t("string", "Source name.")),
 }
 
@@ -372,8 +522,11 @@ USAGE_ROW = obj(
     {
         "type": t("string", "Line discriminator: usage.", const="usage"),
         "by": t("string", "The grouping.", enum=["day", "week", "month", "session", "model", "project"]),
-        "key": t(["string", "null"], "The bucket: YYYY-MM-DD, YYYY-Www (ISO week), YYYY-MM, a session id, a "
-                 "model id or a project key (null: unknown project)."),
+        "key": t(
+            ["string", "null"],
+            "The bucket: YYYY-MM-DD, YYYY-Www (ISO week), YYYY-MM, a session id, a "
+            "model id or a project key (null: unknown project).",
+        ),
         "source": t(["string", "null"], "The session's source (by session), else null."),
         "start": ts("Start of a time bucket, inclusive (null for other groupings)"),
         "end": ts("End of a time bucket, exclusive (null for other groupings)"),
@@ -381,15 +534,20 @@ USAGE_ROW = obj(
     },
 )
 
-USAGE_SUMMARY = obj("After the rows (NDJSON: one summary line).", {
-    "type": t("string", "Line discriminator: summary.", const="summary"),
-    "totals": obj("Totals over every row.", USAGE_PARTS),
-})
+USAGE_SUMMARY = obj(
+    "After the rows (NDJSON: one summary line).",
+    {
+        "type": t("string", "Line discriminator: summary.", const="summary"),
+        "totals": obj("Totals over every row.", USAGE_PARTS),
+    },
+)
 
 ACT_COST = cost("Cost of the turns in the bucket.")
 ACT_PARTS: dict[str, J] = {
-    "agent_seconds": count("Agent-seconds: per session, time between consecutive messages with every gap "
-                           "capped (see range.gap_cap_seconds), summed over sessions."),
+    "agent_seconds": count(
+        "Agent-seconds: per session, time between consecutive messages with every gap "
+        "capped (see range.gap_cap_seconds), summed over sessions."
+    ),
     "sessions": count("Distinct sessions with activity or turns."),
     "turns": count("Assistant turns."),
     "output_tokens": count("Output tokens of those turns (unknown counts as 0 here)."),
@@ -398,8 +556,11 @@ ACT_PARTS: dict[str, J] = {
 
 
 def rollup(key: str, key_desc: J) -> J:
-    return t("array", f"Rollup by {key}, sorted by key; always present, possibly empty.",
-             items=obj(f"One {key}.", {key: key_desc, **ACT_PARTS}))
+    return t(
+        "array",
+        f"Rollup by {key}, sorted by key; always present, possibly empty.",
+        items=obj(f"One {key}.", {key: key_desc, **ACT_PARTS}),
+    )
 
 
 BUCKET = obj(
@@ -413,35 +574,55 @@ BUCKET = obj(
     },
 )
 
-ACTIVITY_SUMMARY = obj("After the rows (NDJSON: one summary line).", {
-    "type": t("string", "Line discriminator: summary.", const="summary"),
-    "range": obj("The reported range, widened to whole buckets.", {
-        "start": ts("Range start", nullable=False),
-        "end": ts("Range end", nullable=False),
-        "bucket": t("string", "Bucket size option.", enum=["15m", "1h", "1d"]),
-        "bucket_seconds": count("Nominal bucket length (local days may be 23 or 25 hours)."),
-        "gap_cap_seconds": count("Longest gap between consecutive messages counted as activity."),
-    }),
-    "peak": obj("The busiest instant.", {
-        "concurrency": count("Sessions active at once."),
-        "at": ts("When (the first such instant), null without activity"),
-    }),
-    "totals": obj("Totals over the range.", ACT_PARTS),
-    "by_project": rollup("project_key", t(["string", "null"], "Project key under the profile.")),
-    "by_model": rollup("model", t(["string", "null"], "Model id (activity is attributed to the model of the "
-                                  "next assistant turn).")),
-    "by_source": rollup("source", t("string", "Source name.")),
-    "by_session": t("array", "Rollup by session, sorted by first activity then source and id.", items=obj(
-        "One session.", {
-            "session_id": t("string", "Session id under the profile."),
-            "source": t("string", "Source name."),
-            "project_key": t(["string", "null"], "Project key under the profile."),
-            "models": t("array", "Models of its turns in range, sorted.", items={"type": "string"}),
-            "first_active": ts("First message in range"),
-            "last_active": ts("Last message in range"),
-            **ACT_PARTS,
-        })),
-})
+ACTIVITY_SUMMARY = obj(
+    "After the rows (NDJSON: one summary line).",
+    {
+        "type": t("string", "Line discriminator: summary.", const="summary"),
+        "range": obj(
+            "The reported range, widened to whole buckets.",
+            {
+                "start": ts("Range start", nullable=False),
+                "end": ts("Range end", nullable=False),
+                "bucket": t("string", "Bucket size option.", enum=["15m", "1h", "1d"]),
+                "bucket_seconds": count("Nominal bucket length (local days may be 23 or 25 hours)."),
+                "gap_cap_seconds": count("Longest gap between consecutive messages counted as activity."),
+            },
+        ),
+        "peak": obj(
+            "The busiest instant.",
+            {
+                "concurrency": count("Sessions active at once."),
+                "at": ts("When (the first such instant), null without activity"),
+            },
+        ),
+        "totals": obj("Totals over the range.", ACT_PARTS),
+        "by_project": rollup("project_key", t(["string", "null"], "Project key under the profile.")),
+        "by_model": rollup(
+            "model",
+            t(
+                ["string", "null"],
+                "Model id (activity is attributed to the model of the next assistant turn).",
+            ),
+        ),
+        "by_source": rollup("source", t("string", "Source name.")),
+        "by_session": t(
+            "array",
+            "Rollup by session, sorted by first activity then source and id.",
+            items=obj(
+                "One session.",
+                {
+                    "session_id": t("string", "Session id under the profile."),
+                    "source": t("string", "Source name."),
+                    "project_key": t(["string", "null"], "Project key under the profile."),
+                    "models": t("array", "Models of its turns in range, sorted.", items={"type": "string"}),
+                    "first_active": ts("First message in range"),
+                    "last_active": ts("Last message in range"),
+                    **ACT_PARTS,
+                },
+            ),
+        ),
+    },
+)
 
 
 def main(out: Path = OUT) -> None:
@@ -452,21 +633,39 @@ def main(out: Path = OUT) -> None:
     }
     docs = {
         "sessions": schema(
-            "sessions", "burn sessions contract v1",
+            "sessions",
+            "burn sessions contract v1",
             "`burn export sessions`: one row per session, in the order (started_at, source, session_id).",
-            "session", SESSION, True, bools, None),
+            "session",
+            SESSION,
+            True,
+            bools,
+            None,
+        ),
         "usage": schema(
-            "usage", "burn usage contract v1",
+            "usage",
+            "burn usage contract v1",
             "`burn report usage|daily|weekly|monthly`: token and cost buckets with breakdowns.",
-            "usage", USAGE_ROW, False,
-            {"by": t("string", "The grouping.", enum=["day", "week", "month", "session", "model", "project"])},
-            USAGE_SUMMARY),
+            "usage",
+            USAGE_ROW,
+            False,
+            {
+                "by": t(
+                    "string", "The grouping.", enum=["day", "week", "month", "session", "model", "project"]
+                )
+            },
+            USAGE_SUMMARY,
+        ),
         "activity": schema(
-            "activity", "burn activity contract v1",
+            "activity",
+            "burn activity contract v1",
             "`burn report activity`: agent-seconds, concurrency, cost and output tokens per time bucket.",
-            "bucket", BUCKET, False,
+            "bucket",
+            BUCKET,
+            False,
             {"bucket": t("string", "Bucket size.", enum=["15m", "1h", "1d"])},
-            ACTIVITY_SUMMARY),
+            ACTIVITY_SUMMARY,
+        ),
     }
     for name, doc in docs.items():
         (out / f"{name}.schema.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

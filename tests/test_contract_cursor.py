@@ -19,7 +19,6 @@ from burn import cli
 from burn.archive import Archive, rebuild
 from burn.contract import run as runner
 from burn.contract.cursor import CursorReset
-from burn.plugins import Plugins
 from burn.records import SessionInfo, Turn, Usage
 from burn.store_file import FileStore
 from burn_export_sessions import SessionsExporter
@@ -92,7 +91,13 @@ def _assert_reset(code: int, out: str, err: str, reason: str) -> None:
 
 @pytest.mark.parametrize(
     "flags",
-    [["--source", "codex"], ["--identity", "full"], ["--since", "7d"], ["--roots-only"], ["--timezone", "UTC"]],
+    [
+        ["--source", "codex"],
+        ["--identity", "full"],
+        ["--since", "7d"],
+        ["--roots-only"],
+        ["--timezone", "UTC"],
+    ],
 )
 def test_query_flags_with_a_cursor_are_usage_errors(home: Path, flags: list[str],
                                                     capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
@@ -122,7 +127,7 @@ def test_foreign_cursor_resets(home: Path, tmp_path: Path, capsys: pytest.Captur
     a.db.execute("UPDATE archive_state SET value = 'another' WHERE key = 'archive_id'")
     a.close()
     token = _token(home)
-    code, out, err = _cli(["export", "sessions", "--cursor", token], capsys)  # same archive: fine
+    code, _out, _err = _cli(["export", "sessions", "--cursor", token], capsys)  # same archive: fine
     assert code == 0
     pytest.MonkeyPatch().setenv("RELAYBURN_HOME", str(other))
     _assert_reset(*_cli(["export", "sessions", "--cursor", token], capsys), "foreign_archive")
@@ -183,7 +188,9 @@ def _page(home: Path, token: str | None, limit: int) -> tuple[list[dict[str, Any
     archive = Archive.in_home(home, readonly=True)
     out = io.BytesIO()
     try:
-        req = runner.Request(fmt="ndjson", filters=FILTERS if token is None else {}, cursor=token, limit=limit)
+        req = runner.Request(
+            fmt="ndjson", filters=FILTERS if token is None else {}, cursor=token, limit=limit
+        )
         runner.export(SessionsExporter(), archive, req, out, runner.Context(home, NOW, "h"))
     finally:
         archive.close()

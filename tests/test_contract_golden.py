@@ -32,7 +32,10 @@ from tests.contract_fixture import ROOT, build_fixture, parse, run, validate
 SURFACES: dict[str, tuple[str, list[str]]] = {
     "sessions": ("export", ["sessions", "--all", "--timezone", "UTC"]),
     "usage": ("report", ["usage", "--by", "day", "--timezone", "Europe/Berlin"]),
-    "activity": ("report", ["activity", "--since", "2026-03-02", "--until", "2026-03-02", "--timezone", "UTC"]),
+    "activity": (
+        "report",
+        ["activity", "--since", "2026-03-02", "--until", "2026-03-02", "--timezone", "UTC"],
+    ),
 }
 EXTRA: dict[str, tuple[str, str, list[str]]] = {
     # surface, verb, argv: a first page with its cursor; weeks and months; activity in 15m buckets
@@ -40,8 +43,11 @@ EXTRA: dict[str, tuple[str, str, list[str]]] = {
     "usage-week": ("usage", "report", ["weekly", "--timezone", "Europe/Berlin"]),
     "usage-month": ("usage", "report", ["monthly", "--timezone", "UTC"]),
     "usage-session": ("usage", "report", ["usage", "--by", "session", "--timezone", "UTC"]),
-    "activity-15m": ("activity", "report", ["activity", "--since", "2026-03-02T09:00:00Z",
-                                            "--until", "2026-03-02T10:00:00Z", "--bucket", "15m"]),
+    "activity-15m": (
+        "activity",
+        "report",
+        ["activity", "--since", "2026-03-02T09:00:00Z", "--until", "2026-03-02T10:00:00Z", "--bucket", "15m"],
+    ),
 }
 GOLDEN_DIR = GOLDEN / "test_contract_golden"
 VERSIONS = GOLDEN / "VERSIONS.json"
@@ -92,7 +98,9 @@ def _goldens_of(surface: str) -> list[Path]:
 
 
 def current_versions() -> dict[str, dict[str, Any]]:
-    exporters = {e.surface: e for e in Plugins(env={}).exporters().values() if isinstance(e, ContractExporter)}
+    exporters = {
+        e.surface: e for e in Plugins(env={}).exporters().values() if isinstance(e, ContractExporter)
+    }
     out: dict[str, dict[str, Any]] = {}
     for surface in sorted(SURFACES):
         h = hashlib.sha256()
@@ -137,7 +145,7 @@ def test_a_golden_changes_only_with_its_contract() -> None:
 
 
 def test_schema_versions_agree() -> None:
-    for surface, (verb, _argv) in SURFACES.items():
+    for surface, (_verb, _argv) in SURFACES.items():
         assert schemas.load(surface)["x-schema-version"] == current_versions()[surface]["schema_version"]
         assert schemas.load(surface)["$id"] == f"https://burn.dev/contracts/v1/{surface}.schema.json"
     assert (ROOT / "contracts" / "v1").is_dir()

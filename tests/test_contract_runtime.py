@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import runpy
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,9 @@ def test_jcs_is_rfc8785_for_float_free_values(row: dict[str, Any]) -> None:
 
 
 def test_rows_digest_of_no_rows() -> None:
-    assert RowsDigest().hexdigest() == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert (
+        RowsDigest().hexdigest() == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    )
 
 
 @pytest.mark.parametrize("n", [0, 1, 3])
@@ -63,7 +66,9 @@ def test_schema_files_are_what_the_generator_writes(tmp_path: Path) -> None:
     module = runpy.run_path(str(ROOT / "scripts" / "build_contract_schemas.py"))
     module["main"](tmp_path)
     for name in ("sessions", "usage", "activity"):
-        assert (tmp_path / f"{name}.schema.json").read_bytes() == (SCHEMA_DIR / f"{name}.schema.json").read_bytes(), (
+        assert (tmp_path / f"{name}.schema.json").read_bytes() == (
+            SCHEMA_DIR / f"{name}.schema.json"
+        ).read_bytes(), (
             f"contracts/v1/{name}.schema.json is stale: run python scripts/build_contract_schemas.py"
         )
 
@@ -96,9 +101,10 @@ def test_every_field_is_described_and_money_is_integer(name: str) -> None:
 
 
 def test_contracts_dir_finds_the_published_copy() -> None:
-    assert Path(str(schemas.contracts_dir())).resolve() == (ROOT / "contracts").resolve() or (
-        schemas.contracts_dir() / "v1" / "sessions.schema.json"
-    ).is_file()
+    assert (
+        Path(str(schemas.contracts_dir())).resolve() == (ROOT / "contracts").resolve()
+        or (schemas.contracts_dir() / "v1" / "sessions.schema.json").is_file()
+    )
     assert schemas.names() == ["activity", "sessions", "usage"]
 
 
@@ -158,3 +164,25 @@ def test_validate_a_json_document(tmp_path: Path, capsys: pytest.CaptureFixture[
     f.write_bytes(b"not json")
     code, _, err = _schema_cli(["validate", str(f)], capsys)
     assert code == 1 and "not JSON" in err
+
+
+def _property_names(node: Any) -> set[str]:
+    out: set[str] = set()
+    if isinstance(node, dict):
+        out |= set(node.get("properties") or {})
+        for value in node.values():
+            out |= _property_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            out |= _property_names(value)
+    return out
+
+
+def test_docs_name_every_field() -> None:
+    text = (ROOT / "docs" / "contracts.md").read_text(encoding="utf-8")
+    prose = re.sub(r"^```.*?^```$", "", text, flags=re.M | re.S)  # fenced blocks would unpair backticks
+    spans = " ".join(re.findall(r"`([^`]+)`", prose))
+    words = set(re.findall(r"[a-z_0-9]+", spans))
+    for name in ("sessions", "usage", "activity"):
+        missing = sorted(_property_names(schemas.load(name)) - words)
+        assert missing == [], f"docs/contracts.md does not name {missing}"

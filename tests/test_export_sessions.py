@@ -133,7 +133,10 @@ def test_profiles(home: Path) -> None:
         (["--roots-only"], 5),
         (["--include-children"], 8),
         (["--since", "2026-03-04", "--until", "2026-03-06", "--timezone", "UTC"], 2),
-        (["--since", "2026-03-02T09:36:00Z", "--until", "2026-03-02T09:37:00Z"], 2),  # the subagent and its parent
+        (
+            ["--since", "2026-03-02T09:36:00Z", "--until", "2026-03-02T09:37:00Z"],
+            2,
+        ),  # the subagent and its parent
     ],
 )
 def test_filters(home: Path, args: list[str], expected: int) -> None:

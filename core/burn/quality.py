@@ -76,7 +76,8 @@ def read_file(path: Path) -> list[Row]:
     except sqlite3.Error:
         return []
     try:
-        return [tuple(r) for r in db.execute("SELECT source, counter, reason, value FROM ingest_quality")]  # type: ignore[misc]
+        rows = db.execute("SELECT source, counter, reason, value FROM ingest_quality")
+        return [(str(s), str(c), str(r), int(v)) for s, c, r, v in rows]
     except sqlite3.Error:
         return []
     finally:

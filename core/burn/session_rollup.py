@@ -166,7 +166,7 @@ def _own_rows(db: sqlite3.Connection) -> dict[tuple[str, str], dict[str, Any]]:
         row["times"] += [lo, hi]
         if notes:
             row.setdefault("notes", set()).update(notes.split(","))
-    for source, sid, n, prompts, lo, hi in db.execute(
+    for source, sid, _n, prompts, lo, hi in db.execute(
         """SELECT u.source, u.session_id, COUNT(*),
         SUM(u.is_meta = 0 AND u.is_compact_summary = 0 AND EXISTS (
           SELECT 1 FROM json_each(u.blocks) b WHERE json_extract(b.value, '$.kind') != 'tool_result')),
@@ -307,9 +307,10 @@ def _merge(db: sqlite3.Connection) -> int:
     db.execute("CREATE TEMP TABLE IF NOT EXISTS changed_sessions (source TEXT, session_id TEXT)")
     db.execute("DELETE FROM temp.changed_sessions")
     db.executemany("INSERT INTO temp.changed_sessions VALUES (?, ?)", changed)
+    new_cols = ", ".join(f"n.{c}" for c in FACT_COLUMNS)
     db.execute(
         f"""INSERT OR REPLACE INTO session_rollup (source, session_id, created_seq, revision, {cols})
-        SELECT n.source, n.session_id, COALESCE(r.created_seq, ?), ?, {", ".join(f"n.{c}" for c in FACT_COLUMNS)}
+        SELECT n.source, n.session_id, COALESCE(r.created_seq, ?), ?, {new_cols}
         FROM temp.changed_sessions c JOIN temp.new_rollup n USING (source, session_id)
         LEFT JOIN session_rollup r USING (source, session_id)""",
         (seq, seq),

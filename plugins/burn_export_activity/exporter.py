@@ -194,10 +194,17 @@ class ActivityQuery:
 
     def facts(self, page: Page | None = None) -> Facts:
         return Facts(
-            models=[{"model": m, "unpriced": {"turns": u}, "fallback_turns": fb}
-                    for m, (u, fb) in sorted(self.models.items())],  # fmt: skip
-            project_keys=sorted({i["project"] for i in self.sessions.values() if i["project"] is not None
-                                 and (i["acc"].turns or i["acc"].seconds)}),  # fmt: skip
+            models=[
+                {"model": m, "unpriced": {"turns": u}, "fallback_turns": fb}
+                for m, (u, fb) in sorted(self.models.items())
+            ],
+            project_keys=sorted(
+                {
+                    i["project"]
+                    for i in self.sessions.values()
+                    if i["project"] is not None and (i["acc"].turns or i["acc"].seconds)
+                }
+            ),
             cost_source=group_cost_source(self.total.n_comp, self.total.n_rep),
         )
 
@@ -209,10 +216,10 @@ class ActivityQuery:
 
     def summary(self) -> Mapping[str, Any] | None:
         top, at = peak([p for ps in self.pieces for p in ps])
-        show = {"project_key": self.render.key, "model": lambda m: m, "source": lambda s: s}
 
         def rollup(name: str) -> list[dict[str, Any]]:
-            rows = [(show[name](k), acc) for k, acc in self.by[name].items()]
+            shown = self.render.key if name == "project_key" else (lambda k: k)
+            rows = [(shown(k), acc) for k, acc in self.by[name].items()]
             rows.sort(key=lambda r: (r[0] is None, r[0] or ""))
             return [{name: k, **acc.parts()} for k, acc in rows]
 

@@ -43,9 +43,7 @@ def boundaries(start: int, end: int, size: str, tz: tzinfo) -> list[int]:
     return out[first : last + 1]
 
 
-def intervals(
-    times: Sequence[int], models: Sequence[str | None]
-) -> Iterator[tuple[int, int, str | None]]:
+def intervals(times: Sequence[int], models: Sequence[str | None]) -> Iterator[tuple[int, int, str | None]]:
     """(start, end, model) of one session's sorted message times; ``models[i]`` is the model of
     message i when it is an assistant turn, else None."""
     nxt: str | None = None

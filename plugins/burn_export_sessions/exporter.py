@@ -130,12 +130,10 @@ class SessionsQuery:
             FROM p, json_each(p.by_model) j GROUP BY model ORDER BY model""",
             args,
         ).fetchall()
-        comp, rep = self.db.execute(
-            f"WITH p AS ({sql}) SELECT COALESCE(SUM(computed_turns), 0), COALESCE(SUM(reported_turns), 0) FROM p",
-            args,
-        ).fetchone()
-        keys = [k for (k,) in self.db.execute(
-            f"WITH p AS ({sql}) SELECT DISTINCT project_key FROM p WHERE project_key IS NOT NULL", args)]  # fmt: skip
+        sums = "COALESCE(SUM(computed_turns), 0), COALESCE(SUM(reported_turns), 0)"
+        comp, rep = self.db.execute(f"WITH p AS ({sql}) SELECT {sums} FROM p", args).fetchone()
+        distinct = "SELECT DISTINCT project_key FROM p WHERE project_key IS NOT NULL"
+        keys = [k for (k,) in self.db.execute(f"WITH p AS ({sql}) {distinct}", args)]
         return Facts(
             models=[{"model": m, "unpriced": {"turns": u}, "fallback_turns": fb} for m, u, fb in models],
             project_keys=keys,

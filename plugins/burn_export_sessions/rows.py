@@ -36,7 +36,7 @@ def tokens(sums: Sequence[int | None], known: Sequence[int]) -> dict[str, int | 
 def by_model(entries: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     out = []
     for e in entries:
-        fields = e[M_FIELDS : M_COST]
+        fields = e[M_FIELDS:M_COST]
         cost, cost_n, _c, _r, _rn, n_comp, n_rep, unpriced, _ut, fallback = e[M_COST : M_COST + 10]
         out.append(
             {

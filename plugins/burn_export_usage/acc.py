@@ -51,13 +51,20 @@ class Bucket:
         self.by_project: dict[str | None, Acc] = {}
         self.by_source: dict[str, Acc] = {}
 
-    def add(self, source: str, session_id: str, model: str, project: str | None, values: Sequence[int | None]) -> None:
+    def add(
+        self, source: str, session_id: str, model: str, project: str | None, values: Sequence[int | None]
+    ) -> None:
         key = (source, session_id)
         self.total.add(values, key)
-        for table, k in ((self.by_model, model), (self.by_project, project), (self.by_source, source)):
-            acc = table.get(k)  # type: ignore[attr-defined]
+        tables: tuple[tuple[dict[Any, Acc], str | None], ...] = (
+            (self.by_model, model),
+            (self.by_project, project),
+            (self.by_source, source),
+        )
+        for table, k in tables:
+            acc = table.get(k)
             if acc is None:
-                acc = table[k] = Acc()  # type: ignore[index]
+                acc = table[k] = Acc()
             acc.add(values, key)
 
     def parts(self, render: Renderer) -> dict[str, Any]:

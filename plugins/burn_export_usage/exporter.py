@@ -94,13 +94,17 @@ class UsageQuery:
                 args.extend(f[key])
         where = ("WHERE " + " AND ".join(parts)) if parts else ""
         if f["by"] in _TIME:
-            lo, hi = self.archive.db.execute(f"SELECT MIN(t.ts_ms), MAX(t.ts_ms) FROM turns t {_FROM_S} {where}",
-                                             args).fetchone()  # fmt: skip
+            span = f"SELECT MIN(t.ts_ms), MAX(t.ts_ms) FROM turns t {_FROM_S} {where}"
+            lo, hi = self.archive.db.execute(span, args).fetchone()
             day = day_sql(_tz(f["timezone"]), lo or 0, hi or 0)
         else:
             day = "NULL"
         # turns and (sum, count) per usage field, as the hourly rollup defines them, then the costs
-        aggs = ", ".join(expr for _name, expr in rollup.AGGREGATES[: 1 + 2 * len(USAGE_FIELDS)]) + ", " + COST_SQL
+        aggs = (
+            ", ".join(expr for _name, expr in rollup.AGGREGATES[: 1 + 2 * len(USAGE_FIELDS)])
+            + ", "
+            + COST_SQL
+        )
         sql = f"""SELECT {day} AS day, t.source, t.session_id, t.model, s.project_key, {aggs}
             FROM turns t {_FROM_S} {where}
             GROUP BY day, t.source, t.session_id, t.model, s.project_key"""

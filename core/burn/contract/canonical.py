@@ -1,9 +1,10 @@
 """Canonical JSON (RFC 8785, JCS) of contract rows, and the ``rows_digest`` over them.
 
 Rows hold only strings, integers (below 2^53), booleans, nulls, arrays and objects — never
-floats — so orjson with sorted keys writes exactly the JCS bytes: keys in code-point order (equal
-to UTF-16 order for the ASCII keys contracts use), no whitespace, the same string escapes. A test
-compares the two on generated rows.
+floats — so orjson with sorted keys writes exactly the JCS bytes (no whitespace, the same string
+escapes), except for key order: orjson sorts by code point, JCS by UTF-16 code unit, which differ
+only for keys with characters from U+E000 up. Such bytes (UTF-8 lead byte 0xEE or above) send
+the value through the ``rfc8785`` package instead. A test compares the two on generated values.
 
 ``rows_digest`` = ``"sha256:" + hex(sha256(JCS(row_1) + "\\n" + JCS(row_2) + "\\n" + …))`` over
 the rows of one document in output order (``"sha256:" + hex(sha256(b""))`` for no rows).
@@ -20,7 +21,13 @@ import orjson
 
 def jcs(value: Mapping[str, Any]) -> bytes:
     """The RFC 8785 bytes of a float-free JSON value."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    if data and max(data) >= 0xEE:  # a character >= U+E000 somewhere: key order may differ
+        import rfc8785
+
+        out: bytes = rfc8785.dumps(value)
+        return out
+    return data
 
 
 class RowsDigest:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from burn.contract.framing import Format
 from burn.errors import BurnError, UsageError
 from burn.exporter import ContractExporter, Exporter
 
@@ -44,9 +45,13 @@ def commands(verb: str, exporters: Mapping[str, Exporter]) -> dict[str, tuple[Ex
 def build_parser(verb: str, name: str, exp: Exporter) -> argparse.ArgumentParser:
     p = _Parser(prog=f"burn {verb} {name}", description=(exp.__doc__ or "").strip().split("\n")[0] or None)
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--format", choices=["json", "ndjson"], default=None, help="output framing (default json)")
+    fmt.add_argument(
+        "--format", choices=["json", "ndjson"], default=None, help="output framing (default json)"
+    )
     fmt.add_argument("--json", dest="format", action="store_const", const="json", help="= --format json")
-    fmt.add_argument("--ndjson", dest="format", action="store_const", const="ndjson", help="= --format ndjson")
+    fmt.add_argument(
+        "--ndjson", dest="format", action="store_const", const="ndjson", help="= --format ndjson"
+    )
     if not isinstance(exp, ContractExporter):
         return p
     p.add_argument("--timezone", help="IANA time zone for dates and buckets (default: local)")
@@ -100,7 +105,7 @@ def execute(exp: Exporter, options: dict[str, Any], out: BinaryIO, *, now: datet
 
     home = home or burn_home()
     now = now or datetime.now(UTC)
-    fmt = options.get("format") or "json"
+    fmt: Format = "ndjson" if options.get("format") == "ndjson" else "json"
     archive = Archive.in_home(home, readonly=True)
     try:
         if not isinstance(exp, ContractExporter):
@@ -152,9 +157,16 @@ def _plain(exp: Exporter, archive: Any, options: Mapping[str, Any], out: BinaryI
 
     state = archive.state()
     framer = Framer(out, "ndjson" if fmt == "ndjson" else "json")
-    framer.meta({"type": "meta", "contract": f"burn.{exp.surface}", "schema_version": exp.schema_version,
-                 "generated_at": iso_seconds(datetime.now(UTC)),
-                 "archive": {"id": state.get("archive_id"), "generation": int(state.get("generation", 0))}})  # fmt: skip
+    archive_block = {"id": state.get("archive_id"), "generation": int(state.get("generation", 0))}
+    framer.meta(
+        {
+            "type": "meta",
+            "contract": f"burn.{exp.surface}",
+            "schema_version": exp.schema_version,
+            "generated_at": iso_seconds(datetime.now(UTC)),
+            "archive": archive_block,
+        }
+    )
     for row in exp.rows(archive, options):
         framer.row(row)
     framer.end(None)

@@ -55,7 +55,9 @@ class Request:
     all: bool = False
 
 
-def export(exporter: ContractExporter, archive: Archive, request: Request, out: BinaryIO, ctx: Context) -> int:
+def export(
+    exporter: ContractExporter, archive: Archive, request: Request, out: BinaryIO, ctx: Context
+) -> int:
     """Write one document; returns the number of rows. Raises :class:`~.cursor.CursorReset`
     before writing anything when a cursor cannot continue exactly."""
     db = archive.db

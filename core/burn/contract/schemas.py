@@ -117,7 +117,7 @@ def _validate_lines(lines: Iterable[bytes], name: str | None) -> tuple[str | Non
     problems: list[Problem] = []
     surface = name
     n = 0
-    types: list[str] = []
+    types: list[str | None] = []
     for n, raw in enumerate(lines, 1):
         try:
             value = orjson.loads(raw)
@@ -130,7 +130,8 @@ def _validate_lines(lines: Iterable[bytes], name: str | None) -> tuple[str | Non
                 problems.append(Problem(n, "", "cannot tell the contract: the first line is not a meta line"))
                 return None, n, problems
         problems.extend(_problems(surface, value, n))
-        types.append(value.get("type") if isinstance(value, dict) else None)
+        kind = value.get("type") if isinstance(value, dict) else None
+        types.append(kind if isinstance(kind, str) else None)
     problems.extend(_framing(types))
     return surface, n, problems
 
