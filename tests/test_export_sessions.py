@@ -265,3 +265,16 @@ def test_samples_export_validates_with_burn_and_with_plain_jsonschema(tmp_path: 
         [sys.executable, "-c", PLAIN_JSONSCHEMA, str(ROOT / "contracts" / "v1" / "sessions.schema.json"),
          str(tmp_path / "out.ndjson")], capture_output=True, text=True)  # fmt: skip
     assert plain.returncode == 0 and plain.stdout.strip() == "ok", plain.stdout + plain.stderr
+
+
+def test_timestamps_format_like_datetime() -> None:
+    from datetime import UTC, datetime
+
+    from burn_export_sessions.rows import iso_ms
+
+    for ms in (0, 999, 1772444098916, 1772444098000, 4102444800123, 951782400000):  # leap day 2000
+        expected = (
+            datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+        )
+        assert iso_ms(ms) == expected
+    assert iso_ms(None) is None

@@ -13,16 +13,19 @@ the rows of one document in output order (``"sha256:" + hex(sha256(b""))`` for n
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
+_HIGH = re.compile(rb"[\xee-\xf4]")  # UTF-8 lead bytes of U+E000 and above
+
 
 def jcs(value: Mapping[str, Any]) -> bytes:
     """The RFC 8785 bytes of a float-free JSON value."""
     data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    if data and max(data) >= 0xEE:  # a character >= U+E000 somewhere: key order may differ
+    if not data.isascii() and _HIGH.search(data):  # a character >= U+E000: key order may differ
         import rfc8785
 
         out: bytes = rfc8785.dumps(value)
