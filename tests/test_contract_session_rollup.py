@@ -73,7 +73,9 @@ def test_revisions_move_only_for_changed_sessions_and_their_ancestors(tmp_path: 
         f.write(bumped + b"\n")
     run_ingest(env)
     db = sqlite3.connect(home / "archive.sqlite")
-    moved = db.execute("SELECT session_id FROM session_rollup WHERE revision > ? ORDER BY 1", (seq,)).fetchall()
+    moved = db.execute(
+        "SELECT session_id FROM session_rollup WHERE revision > ? ORDER BY 1", (seq,)
+    ).fetchall()
     created = db.execute("SELECT COUNT(*) FROM session_rollup WHERE created_seq > ?", (seq,)).fetchone()[0]
     db.close()
     root = "f38b2ffc-80a4-4f5a-81c9-bc701e7ea419"

@@ -210,7 +210,13 @@ def _write_temp(db: sqlite3.Connection, own: dict[tuple[str, str], dict[str, Any
         models = r["models"]
         times = [t for t in r["times"] if t is not None]
         started, ended = (min(times), max(times)) if times else (None, None)
-        sums = [sum(m[i] for m in models) for i in range(1, _M_PARTIAL + 1)]
+        # Column sums over the session's models (most sessions have one: no summing needed).
+        if len(models) == 1:
+            sums = models[0][1 : _M_PARTIAL + 1]
+        elif models:
+            sums = [sum(col) for col in zip(*(m[1 : _M_PARTIAL + 1] for m in models), strict=True)]
+        else:
+            sums = [0] * _M_PARTIAL
         fields: dict[str, Any] = {
             "sort_ms": started if started is not None else 0,
             "started_ms": started,
