@@ -442,3 +442,11 @@ def test_the_package_exports_what_its_modules_define() -> None:
     for name in readkit.__all__:
         assert getattr(readkit, name) is not None
     assert sorted(readkit.__all__) == sorted(set(readkit.__all__))
+
+
+def test_the_built_in_readers_use_the_kit_not_copies() -> None:
+    import burn_claude.timefmt
+    import burn_codex.timefmt
+
+    assert burn_claude.timefmt.normalize_ts is normalize_ts
+    assert burn_codex.timefmt.normalize_ts is normalize_ts

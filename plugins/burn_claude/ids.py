@@ -1,8 +1,6 @@
-"""Identity helpers: session ids of main and subagent transcripts, and short content hashes."""
+"""Identity helpers: session ids of main and subagent transcripts."""
 
 from __future__ import annotations
-
-import hashlib
 
 SOURCE = "claude-code"
 
@@ -28,8 +26,3 @@ def session_ids(
             return f"{parent}/agent-{agent_id}", parent
         return f"agent-{agent_id}", None
     return line_session or fallback, None
-
-
-def sha32(data: bytes) -> str:
-    """First 128 bits of sha256, hex: the content hash used in every record."""
-    return hashlib.sha256(data).hexdigest()[:32]

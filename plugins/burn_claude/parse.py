@@ -18,6 +18,8 @@ import attrs
 import orjson
 
 from burn.reader import Diagnostics, SourceUnit
+from burn.readkit import args_hash, normalize_ts, sha32, tool_target
+from burn.readkit import nonempty_str as _s
 from burn.records import (
     Compaction,
     Fidelity,
@@ -29,9 +31,8 @@ from burn.records import (
     UsageFidelity,
     UserTurn,
 )
-from burn_claude.content import args_hash, tool_target, user_blocks
-from burn_claude.ids import SOURCE, session_ids, sha32
-from burn_claude.timefmt import normalize_ts
+from burn_claude.content import TOOL_TARGETS, user_blocks
+from burn_claude.ids import SOURCE, session_ids
 from burn_claude.usage import cost_string, parse_usage
 
 PROVIDER = "anthropic"
@@ -57,11 +58,6 @@ def _fidelity(usage: UsageFidelity, notes: tuple[str, ...]) -> Fidelity:
     if f is None:
         f = _fidelities[(usage, notes)] = Fidelity(usage=usage, notes=notes)
     return f
-
-
-def _s(value: object) -> str | None:
-    """A non-empty string, else ``None``."""
-    return value if type(value) is str and value else None
 
 
 class _Session:
@@ -392,7 +388,7 @@ class TranscriptParser:
                     message_id=mid,
                     ts=ts,
                     name=name,
-                    target=tool_target(name, args),
+                    target=tool_target(TOOL_TARGETS, name, args),
                     args_hash=args_hash(args),
                 )
         if link and mid is not None:

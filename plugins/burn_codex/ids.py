@@ -8,17 +8,13 @@ the file's content and its name, never its path, so the same rollout in ``sessio
 
 from __future__ import annotations
 
-import hashlib
 import re
+
+from burn.readkit import sha32
 
 SOURCE = "codex"
 
 _UUID_TAIL = re.compile(r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
-
-
-def sha32(data: bytes) -> str:
-    """First 128 bits of sha256, hex: the content hash used in every record."""
-    return hashlib.sha256(data).hexdigest()[:32]
 
 
 def hash_fields(*fields: object) -> str:

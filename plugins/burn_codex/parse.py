@@ -25,6 +25,8 @@ import attrs
 import orjson
 
 from burn.reader import Diagnostics, SourceUnit
+from burn.readkit import nonempty_str as _s
+from burn.readkit import normalize_ts, size_and_hash, user_block
 from burn.records import (
     Compaction,
     Fidelity,
@@ -35,13 +37,11 @@ from burn.records import (
     UserBlock,
     UserTurn,
 )
-from burn_codex.ids import SOURCE, file_session_id, hash_fields, sha32
+from burn_codex.ids import SOURCE, file_session_id, hash_fields
 from burn_codex.replay import ReplayGate
 from burn_codex.session import minimal_info, session_info
-from burn_codex.timefmt import normalize_ts
 from burn_codex.tools import (
     command_head,
-    content_bytes,
     function_target,
     output_failed,
     patch_target,
@@ -71,10 +71,6 @@ _FULL = Fidelity()
 _FALLBACK = Fidelity(notes=(MODEL_FALLBACK,))
 
 
-def _s(value: object) -> str | None:
-    return value if type(value) is str and value else None
-
-
 def _event_model(payload: dict[str, Any], info: dict[str, Any]) -> str | None:
     return (
         _s(payload.get("model"))
@@ -82,12 +78,6 @@ def _event_model(payload: dict[str, Any], info: dict[str, Any]) -> str | None:
         or _s(payload.get("model_name"))
         or _s(info.get("model_name"))
     )
-
-
-def _block(kind: str, value: object) -> UserBlock:
-    data = content_bytes(value)
-    n = len(data)
-    return UserBlock(kind=kind, byte_length=n, approx_tokens=(n + 3) // 4, content_hash=sha32(data))
 
 
 class RolloutParser:
@@ -335,9 +325,9 @@ class RolloutParser:
         if ts is None:
             return
         self.cpend = None
-        blocks = [_block("text", message)] if message else []
+        blocks = [user_block("text", message)] if message else []
         if images:
-            blocks.extend(_block("image", image) for image in images)
+            blocks.extend(user_block("image", image) for image in images)
         self._user_turn(sid, ts, tuple(blocks), False)
 
     def _user_turn(self, sid: str, ts: str, blocks: tuple[UserBlock, ...], is_meta: bool) -> None:
@@ -392,10 +382,10 @@ class RolloutParser:
                 if type(b) is dict and type(b.get("text")) is str:
                     text = b["text"]
                     is_meta = is_meta or text.lstrip().startswith(_META_PREFIXES)
-                    blocks.append(_block("text", text))
+                    blocks.append(user_block("text", text))
                 else:
                     kind = _s(b.get("type")) if type(b) is dict else None
-                    blocks.append(_block("image" if kind == "input_image" else kind or "unknown", b))
+                    blocks.append(user_block("image" if kind == "input_image" else kind or "unknown", b))
             self._user_turn(sid, ts, tuple(blocks), is_meta)
 
     def _tool_call(self, it: str, p: dict[str, Any], sid: str, ts: str | None, n: int) -> None:
@@ -441,7 +431,7 @@ class RolloutParser:
         if ts is None:
             return
         output = p.get("output")
-        data = content_bytes(output)
+        length, digest = size_and_hash(output)
         subagent: str | None = None
         spawned = self.spawn.get(call_id)
         if spawned is not None:
@@ -453,8 +443,8 @@ class RolloutParser:
                 tool_use_id=call_id,
                 ts=ts,
                 status="error" if output_failed(output) else "ok",
-                content_length=len(data),
-                content_hash=sha32(data),
+                content_length=length,
+                content_hash=digest,
                 subagent_session_id=subagent,
             )
         )

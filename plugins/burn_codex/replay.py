@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from burn.readkit import nonempty_str as _s
 from burn.records import Relationship
 from burn_codex.timefmt import normalize_ts, plus_ms, uuid7_ts
 
@@ -76,10 +77,6 @@ def lineage(payload: dict[str, Any]) -> tuple[Relationship | None, str | None, s
     if fork is not None:
         return "fork", fork, None
     return None, None, None
-
-
-def _s(value: object) -> str | None:
-    return value if type(value) is str and value else None
 
 
 class ReplayGate:

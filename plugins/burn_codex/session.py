@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from burn.readkit import nonempty_str as _s
 from burn.records import Classification, SessionInfo
 from burn.remotes import normalize_remote
 from burn_codex.ids import SOURCE
@@ -12,10 +13,6 @@ from burn_codex.replay import lineage
 from burn_codex.timefmt import normalize_ts
 
 AUTOMATED_SOURCES = frozenset({"exec", "mcp"})
-
-
-def _s(value: object) -> str | None:
-    return value if type(value) is str and value else None
 
 
 def classify(originator: str | None, source: object) -> Classification | None:

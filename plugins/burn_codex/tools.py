@@ -8,9 +8,9 @@ from typing import Any
 
 import orjson
 
-from burn_codex.ids import sha32
+from burn import readkit
+from burn.readkit import TARGET_MAX, args_hash, nonempty_str, sha32
 
-TARGET_MAX = 200
 HEAD_CHARS = 600  # how much of a result is searched for an exit code
 
 SHELL_TOOLS = frozenset(
@@ -22,10 +22,6 @@ _PATCH_COMMANDS = frozenset({"apply_patch", "applypatch"})
 _PATCH_FILE = re.compile(r"^\*\*\* (?:Add|Update|Delete) File: (.+?)\s*$", re.MULTILINE)
 _EXIT_JSON = re.compile(r'"exit_code"\s*:\s*(-?\d+)')
 _EXIT_TEXT = re.compile(r"(?:Process exited with code|Exit code:?)\s+(-?\d+)")
-
-
-def _s(value: object) -> str | None:
-    return value if type(value) is str and value else None
 
 
 def command_head(command: object) -> str | None:
@@ -43,10 +39,8 @@ def command_head(command: object) -> str | None:
         command = " ".join(words)
     if type(command) is not str:
         return None
-    for word in command.split():
-        if "=" not in word:
-            return word[:TARGET_MAX]
-    return None
+    head = readkit.command_head(command)
+    return head[:TARGET_MAX] if head is not None else None
 
 
 def patch_target(patch: object) -> str | None:
@@ -81,36 +75,20 @@ def function_target(name: str, arguments: object) -> str | None:
     if name == "apply_patch":
         return patch_target(args.get("input") or args.get("patch"))
     if name == "spawn_agent":
-        return _s(args.get("agent_role")) or _s(args.get("agent_type"))
+        return nonempty_str(args.get("agent_role")) or nonempty_str(args.get("agent_type"))
     for key in _PATH_KEYS:
-        path = _s(args.get(key))
+        path = nonempty_str(args.get(key))
         if path is not None:
             return path[:TARGET_MAX]
     return None
 
 
 def text_hash(value: object) -> str | None:
-    """sha256 (first 128 bits) of an argument string, or of a JSON value in canonical form."""
-    if value is None:
-        return None
+    """sha256 (first 128 bits) of an argument string as it is, else of a JSON value in canonical
+    form (:func:`~burn.readkit.args_hash`)."""
     if type(value) is str:
         return sha32(value.encode("utf-8", "surrogatepass"))
-    try:
-        return sha32(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
-    except (TypeError, orjson.JSONEncodeError):
-        return None
-
-
-def content_bytes(value: object) -> bytes:
-    """The bytes a result stands for: text as UTF-8, anything else as compact JSON."""
-    if type(value) is str:
-        return value.encode("utf-8", "surrogatepass")
-    if value is None:
-        return b""
-    try:
-        return orjson.dumps(value)
-    except (TypeError, orjson.JSONEncodeError):
-        return repr(value).encode("utf-8", "surrogatepass")
+    return args_hash(value)
 
 
 def output_failed(output: Any) -> bool:
