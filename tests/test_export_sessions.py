@@ -278,3 +278,18 @@ def test_timestamps_format_like_datetime() -> None:
         )
         assert iso_ms(ms) == expected
     assert iso_ms(None) is None
+
+
+def test_a_stale_rollup_is_an_error_not_a_short_answer(home: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    from burn.errors import BurnError
+
+    copy = tmp_path / "burn"
+    shutil.copytree(home, copy)
+    db = sqlite3.connect(copy / "archive.sqlite")
+    db.execute("UPDATE archive_state SET value = 'stale' WHERE key = 'rollup'")
+    db.commit()
+    db.close()
+    with pytest.raises(BurnError, match="being built"):
+        export(copy)

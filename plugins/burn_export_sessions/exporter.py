@@ -18,6 +18,7 @@ from burn import session_rollup
 from burn.archive import Archive
 from burn.contract.filters import bound_ms
 from burn.contract.profile import Renderer
+from burn.errors import BurnError
 from burn.exporter import Facts, Key, Page
 from burn.pricing.totals import group_cost_source
 from burn.session_rollup import M_COST
@@ -53,6 +54,13 @@ class SessionsExporter:
         }
 
     def open(self, archive: Any, filters: Mapping[str, Any], render: Renderer) -> SessionsQuery:
+        if archive.state().get("rollup") != "ok":
+            # Mid cold build or re-pricing the session rollup is not current yet: better no answer
+            # than rows that silently miss sessions.
+            raise BurnError(
+                "the archive is being built (its session rollup is not current): try again when "
+                "`burn ingest` has finished, or run `burn archive build`"
+            )
         return SessionsQuery(archive.db, dict(filters), render, render.machine)
 
     def rows(self, archive: Any, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
