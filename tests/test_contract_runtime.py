@@ -186,3 +186,11 @@ def test_docs_name_every_field() -> None:
     for name in ("sessions", "usage", "activity"):
         missing = sorted(_property_names(schemas.load(name)) - words)
         assert missing == [], f"docs/contracts.md does not name {missing}"
+
+
+@pytest.mark.parametrize("verb", ["export", "report"])
+def test_help_lists_the_surfaces(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([verb, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert ("sessions" if verb == "export" else "daily") in out
+    assert cli.main([verb]) == 2

@@ -262,9 +262,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_contract(args: argparse.Namespace) -> int:
     from burn.contract import cli as contract_cli
 
+    argv = ["--help", *args.args] if args.contract_help else args.args
     if args.verb == "schema":
-        return contract_cli.schema(args.args)
-    return contract_cli.run(args.verb, args.args)
+        return contract_cli.schema(argv)
+    return contract_cli.run(args.verb, argv)
 
 
 # -- parser ----------------------------------------------------------------------------------------
@@ -319,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
                        ("report", "contract reports (usage, daily, weekly, monthly, activity)"),
                        ("schema", "list, show or validate the contracts' JSON Schemas")):  # fmt: skip
         cp = sub.add_parser(verb, help=what, add_help=False)
+        cp.add_argument("-h", "--help", action="store_true", dest="contract_help")  # handled below
         cp.add_argument("args", nargs=argparse.REMAINDER)
         cp.set_defaults(func=cmd_contract, verb=verb)
 

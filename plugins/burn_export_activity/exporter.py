@@ -26,6 +26,8 @@ from burn_export_activity.timeline import GAP_CAP, SIZES, boundaries, intervals,
 
 
 class ActivityExporter:
+    """Agent-seconds, concurrency, cost and output tokens per time bucket (activity contract v1)."""
+
     surface = "activity"
     schema_version = 1
     verb = "report"

@@ -29,6 +29,8 @@ _KEY = "r.sort_ms, r.source, r.session_id"
 
 
 class SessionsExporter:
+    """One row per session (sessions contract v1); see docs/contracts.md."""
+
     surface = "sessions"
     schema_version = 1
     verb = "export"

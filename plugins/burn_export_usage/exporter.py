@@ -31,6 +31,8 @@ _TIME = ("day", "week", "month")
 
 
 class UsageExporter:
+    """Tokens and cost per day, week, month, session, model or project (usage contract v1)."""
+
     surface = "usage"
     schema_version = 1
     verb = "report"
