@@ -8,9 +8,9 @@ core owns cursors, the ledger and the archive. The contract, per source unit (us
     new cursor and diagnostics. Re-reading data already read must yield the same records (their
     ids make the ledger drop them), so a reader may always fall back to reading from the start.
 
-Line-oriented readers use :func:`burn.tail.read_new_lines`, which implements the byte-offset
-cursor, the rewrite/truncation detection and the "never consume a half-written line" rule once for
-every reader.
+Line-oriented readers use :func:`burn.tail.open_tail` (usually through
+:func:`burn.readkit.read_lines`), which implements the byte-offset cursor, the rewrite/truncation
+detection and the "never consume a half-written line" rule once for every reader.
 """
 
 from __future__ import annotations

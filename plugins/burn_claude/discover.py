@@ -13,11 +13,12 @@ Layouts under ``<config>/projects/``::
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from burn.reader import Diagnostics, SourceUnit, split_env_paths
+from burn.readkit import walk_files
 
 ENV_VAR = "CLAUDE_CONFIG_DIR"
 ORDER_MAIN = 0
@@ -52,7 +53,7 @@ def locations(env: Mapping[str, str], home: Path) -> list[Path]:
     return unique
 
 
-def unit_for(path: Path, sibling_names: frozenset[str] | set[str] | None = None) -> SourceUnit:
+def unit_for(path: Path, sibling_names: AbstractSet[str] | None = None) -> SourceUnit:
     """The source unit of one transcript file, with what its place in the layout says.
 
     Hints: ``agent_id`` (from ``agent-<id>.jsonl``), ``parent_session_id`` (the directory above
@@ -65,9 +66,7 @@ def unit_for(path: Path, sibling_names: frozenset[str] | set[str] | None = None)
     return _unit(str(path), sibling_names, path)
 
 
-def _unit(
-    path_str: str, sibling_names: frozenset[str] | set[str] | None, path: Path | None = None
-) -> SourceUnit:
+def _unit(path_str: str, sibling_names: AbstractSet[str] | None, path: Path | None = None) -> SourceUnit:
     # String operations only: discovery builds one unit per transcript on every ingest, no-op or not.
     directory, _, name = path_str.rpartition(os.sep)
     stem = name[: -len(".jsonl")] if name.endswith(".jsonl") else name.rsplit(".", 1)[0]
@@ -105,52 +104,11 @@ def _unit(
 
 
 def discover(roots: Sequence[Path], diagnostics: Diagnostics) -> Iterator[SourceUnit]:
-    """Every ``*.jsonl`` regular file under ``roots``, recursively, each directory once.
-
-    Directories are walked with :func:`os.scandir` (one syscall per directory, file types from the
-    directory entry). Symlinked directories are followed, loops and roots that resolve to the same
-    (or a nested) directory are walked once. A ``*.jsonl`` that is not a regular file — a directory,
-    a FIFO (never opened: it would block), a socket, a broken symlink — is counted as
-    ``not_a_file``; a directory that cannot be listed as ``unreadable``. Never raises.
+    """Every ``*.jsonl`` regular file under ``roots``, recursively, each directory once
+    (:func:`burn.readkit.walk_files`: symlinks followed, loops and nested roots walked once, a
+    ``*.jsonl`` that is not a regular file counted as ``not_a_file``). Never raises.
     """
     visited: set[tuple[int, int]] = set()
     for root in roots:
-        try:
-            st = os.stat(root)
-        except OSError:
-            continue  # a candidate location that does not exist
-        if not stat.S_ISDIR(st.st_mode):
-            continue
-        yield from _walk(root, (st.st_dev, st.st_ino), visited, diagnostics)
-
-
-def _walk(
-    root: Path, root_key: tuple[int, int], visited: set[tuple[int, int]], diagnostics: Diagnostics
-) -> Iterator[SourceUnit]:
-    stack: list[tuple[str, tuple[int, int]]] = [(str(root), root_key)]
-    while stack:
-        directory, key = stack.pop()
-        if key in visited:
-            continue
-        visited.add(key)
-        try:
-            with os.scandir(directory) as it:
-                entries = list(it)  # ingest orders units itself
-        except OSError as exc:
-            diagnostics.skip("unreadable", f"{directory}: {exc.strerror or exc}")
-            continue
-        names = {e.name for e in entries}
-        subdirs: list[tuple[str, tuple[int, int]]] = []
-        for entry in entries:
-            try:
-                if entry.name.endswith(".jsonl"):
-                    if entry.is_file():
-                        yield _unit(entry.path, names)
-                    else:
-                        diagnostics.skip("not_a_file", entry.path)
-                elif entry.is_dir():
-                    est = entry.stat()
-                    subdirs.append((entry.path, (est.st_dev, est.st_ino)))
-            except OSError as exc:
-                diagnostics.skip("unreadable", f"{entry.path}: {exc.strerror or exc}")
-        stack.extend(reversed(subdirs))
+        for path, names in walk_files(root, ".jsonl", diagnostics, visited=visited):
+            yield _unit(path, names)  # ingest orders units itself

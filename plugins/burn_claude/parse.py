@@ -18,7 +18,7 @@ import attrs
 import orjson
 
 from burn.reader import Diagnostics, SourceUnit
-from burn.readkit import args_hash, normalize_ts, sha32, tool_target
+from burn.readkit import WrongType, args_hash, normalize_ts, repair_json, sha32, tool_target
 from burn.readkit import nonempty_str as _s
 from burn.records import (
     Compaction,
@@ -47,10 +47,6 @@ _TITLE_FIELDS = {"custom-title": ("customTitle", 3), "ai-title": ("aiTitle", 2),
 _loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
 _fidelities: dict[tuple[UsageFidelity, tuple[str, ...]], Fidelity] = {}
-
-
-class WrongType(Exception):
-    """A line whose envelope fields have the wrong JSON types (counted as ``wrong_type``)."""
 
 
 def _fidelity(usage: UsageFidelity, notes: tuple[str, ...]) -> Fidelity:
@@ -253,11 +249,12 @@ class TranscriptParser:
     # ------------------------------------------------------------------------------------ lines
 
     def feed(self, raw: bytes, n: int) -> None:
-        """Process the ``n``-th complete line of this read. Raises :class:`WrongType`."""
+        """Process the ``n``-th complete line of this read. Raises :class:`WrongType` or
+        :class:`~burn.readkit.InvalidJson` (counted by :func:`~burn.readkit.read_lines`)."""
         try:
             d = _loads(raw)
         except _JSONDecodeError:
-            d = self._repair(raw, n)
+            d = repair_json(raw, self.diag)
             if d is None:
                 return
         if type(d) is not dict:
@@ -286,24 +283,6 @@ class TranscriptParser:
             self._title_line(d, t)
         elif t is None and type(d.get("message")) is dict and type(d["message"].get("usage")) is dict:
             self._assistant_line(d, raw, ts, n)  # untyped usage lines (ccusage fixtures)
-
-    def _repair(self, raw: bytes, n: int) -> Any:
-        """The value of a line orjson rejected: ``None`` for blank lines, a repaired value for
-        invalid UTF-8 (counted), else ``None`` after counting ``invalid_json``."""
-        if not raw.strip():
-            return None
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            try:
-                d = _loads(raw.decode("utf-8", "replace"))
-            except _JSONDecodeError:
-                pass
-            else:
-                self.diag.repaired["invalid_utf8"] += 1
-                return d
-        self.skip("invalid_json", n)
-        return None
 
     def _line_session(self, d: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
         """``(session_id, parent_session_id, agent_id)`` of a transcript line."""

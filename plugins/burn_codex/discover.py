@@ -14,12 +14,11 @@ the ledger keeps its events once whichever copy is read first.
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from burn.reader import Diagnostics, SourceUnit, split_env_paths
+from burn.readkit import walk_files
 from burn_codex.ids import file_session_id
 
 ENV_VAR = "CODEX_HOME"
@@ -52,56 +51,13 @@ def unit_for(path: Path, archived: bool = False) -> SourceUnit:
 
 
 def discover(roots: Sequence[Path], diagnostics: Diagnostics) -> Iterator[SourceUnit]:
-    """Every ``*.jsonl`` regular file under ``<root>/sessions`` and ``<root>/archived_sessions``.
-
-    Directories are walked with :func:`os.scandir`, each once (symlink loops and roots listed twice
-    are walked once). A ``*.jsonl`` that is not a regular file (a FIFO is never opened: it would
-    block; a directory, a socket, a broken symlink) is counted as ``not_a_file``; a directory that
-    cannot be listed as ``unreadable``. Never raises.
+    """Every ``*.jsonl`` regular file under ``<root>/sessions`` and ``<root>/archived_sessions``,
+    in name order (:func:`burn.readkit.walk_files`: each directory once, so symlink loops and
+    roots listed twice are walked once; a ``*.jsonl`` that is not a regular file is counted as
+    ``not_a_file``, a directory that cannot be listed as ``unreadable``). Never raises.
     """
     visited: set[tuple[int, int]] = set()
     for archived, sub in ((False, SESSIONS), (True, ARCHIVED)):
         for root in roots:
-            top = root / sub
-            try:
-                st = os.stat(top)
-            except OSError:
-                continue  # a home without that directory
-            if not stat.S_ISDIR(st.st_mode):
-                continue
-            yield from _walk(top, (st.st_dev, st.st_ino), archived, visited, diagnostics)
-
-
-def _walk(
-    top: Path,
-    key: tuple[int, int],
-    archived: bool,
-    visited: set[tuple[int, int]],
-    diagnostics: Diagnostics,
-) -> Iterator[SourceUnit]:
-    stack: list[tuple[str, tuple[int, int]]] = [(str(top), key)]
-    while stack:
-        directory, dkey = stack.pop()
-        if dkey in visited:
-            continue
-        visited.add(dkey)
-        try:
-            with os.scandir(directory) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            diagnostics.skip("unreadable", f"{directory}: {exc.strerror or exc}")
-            continue
-        subdirs: list[tuple[str, tuple[int, int]]] = []
-        for entry in entries:
-            try:
-                if entry.name.endswith(".jsonl"):
-                    if entry.is_file():
-                        yield unit_for(Path(entry.path), archived)
-                    else:
-                        diagnostics.skip("not_a_file", entry.path)
-                elif entry.is_dir():
-                    est = entry.stat()
-                    subdirs.append((entry.path, (est.st_dev, est.st_ino)))
-            except OSError as exc:
-                diagnostics.skip("unreadable", f"{entry.path}: {exc.strerror or exc}")
-        stack.extend(reversed(subdirs))
+            for path, _names in walk_files(root / sub, ".jsonl", diagnostics, visited=visited, sort=True):
+                yield unit_for(Path(path), archived)

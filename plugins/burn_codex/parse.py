@@ -25,8 +25,8 @@ import attrs
 import orjson
 
 from burn.reader import Diagnostics, SourceUnit
+from burn.readkit import WrongType, normalize_ts, repair_json, size_and_hash, user_block
 from burn.readkit import nonempty_str as _s
-from burn.readkit import normalize_ts, size_and_hash, user_block
 from burn.records import (
     Compaction,
     Fidelity,
@@ -47,7 +47,7 @@ from burn_codex.tools import (
     patch_target,
     text_hash,
 )
-from burn_codex.usage import Accountant, WrongType, to_usage
+from burn_codex.usage import Accountant, to_usage
 
 FALLBACK_MODEL = "gpt-5"
 MODEL_FALLBACK = "model_fallback"
@@ -154,11 +154,12 @@ class RolloutParser:
     # ------------------------------------------------------------------------------------ lines
 
     def feed(self, raw: bytes, n: int) -> None:
-        """Process one complete line. Raises :class:`WrongType`."""
+        """Process the ``n``-th complete line of this read. Raises :class:`WrongType` or
+        :class:`~burn.readkit.InvalidJson` (counted by :func:`~burn.readkit.read_lines`)."""
         try:
             d = _loads(raw)
         except _JSONDecodeError:
-            d = self._repair(raw, n)
+            d = repair_json(raw, self.diag)
             if d is None:
                 return
         if type(d) is not dict:
@@ -208,30 +209,16 @@ class RolloutParser:
         elif t == "compacted":
             self._compaction("line", sid, ts, n)
 
-    def _repair(self, raw: bytes, n: int) -> Any:
-        """The value of a line orjson rejected: ``None`` for blank lines, a repaired value for
-        invalid UTF-8 (counted), else ``None`` after counting ``invalid_json``."""
-        if not raw.strip():
-            return None
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            try:
-                d = _loads(raw.decode("utf-8", "replace"))
-            except _JSONDecodeError:
-                pass
-            else:
-                self.diag.repaired["invalid_utf8"] += 1
-                return d
-        self.diag.skip("invalid_json", f"{self.path} (line {n} of this read)")
-        return None
+    def skip(self, reason: str, n: int) -> None:
+        """Count the ``n``-th line of this read as skipped for ``reason``."""
+        self.diag.skip(reason, f"{self.path} (line {n} of this read)")
 
     def _ts(self, ts: str | None, n: int) -> str | None:
         """The line's timestamp, else the previous line's (``None``, counted, when there is none)."""
         if ts is None:
             ts = self.last_ts
             if ts is None:
-                self.diag.skip("missing_timestamp", f"{self.path} (line {n} of this read)")
+                self.skip("missing_timestamp", n)
         return ts
 
     # ------------------------------------------------------------------------------- sessions

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from burn.readkit import WrongType
 from burn.records import Usage
 from burn_codex.ids import hash_fields
 
@@ -39,10 +40,6 @@ Vector = tuple[int, int, int, int, int]
 
 MAX_COUNT = 10**15  # a larger "count" is garbage (and would overflow SQLite's 64-bit integers)
 _FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
-
-
-class WrongType(Exception):
-    """A line whose fields have the wrong JSON types (counted as ``wrong_type``)."""
 
 
 def vector(u: dict[str, Any]) -> Vector:

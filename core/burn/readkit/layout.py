@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from burn.reader import Diagnostics, SourceUnit
 
@@ -43,7 +43,7 @@ class LayoutReader:
 
     name: str
     env_var: str | None = None
-    layout: ClassVar[Layout]
+    layout: Layout
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
