@@ -24,6 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from burn.reader import Diagnostics
+from burn.readkit import args_hash, ms_to_iso, size_and_hash, tool_target, user_block
+from burn.readkit import nonempty_str as s
 from burn.records import (
     Compaction,
     Fidelity,
@@ -35,8 +37,8 @@ from burn.records import (
     UserBlock,
     UserTurn,
 )
-from burn_opencode.content import args_hash, block, size_and_hash, tool_target
-from burn_opencode.ids import SOURCE, ms_to_iso, ms_value, s
+from burn_opencode.content import TOOL_TARGETS
+from burn_opencode.ids import SOURCE, ms_value
 from burn_opencode.tokens import Counts, combine, cost_decimal, cost_string, parse_tokens, to_usage
 
 MODEL_UNKNOWN = "model_unknown"
@@ -250,13 +252,14 @@ def _tool_records(
                 message_id=message_id,
                 ts=_ts(st.get("start"), ts),
                 name=name,
-                target=tool_target(name, args),
+                target=tool_target(TOOL_TARGETS, name, args),
                 args_hash=args_hash(args),
             )
         )
         if status == "running":
             continue
-        length, digest = size_and_hash(state.get("output") if status == "completed" else state.get("error"))
+        result = state.get("output") if status == "completed" else state.get("error")
+        length, digest = size_and_hash(result) if result is not None else (0, None)
         meta = state.get("metadata")
         child = (s(meta.get("sessionId")) or s(meta.get("sessionID"))) if type(meta) is dict else None
         out.append(
@@ -287,13 +290,13 @@ def _user_turn(parts: Sequence[dict[str, Any]], message_id: str, session_id: str
         if kind == "text":
             texts += 1
             synthetic += p.get("synthetic") is True
-            blocks.append(block("text", p.get("text")))
+            blocks.append(user_block("text", p.get("text")))
         elif kind == "file":
             mime = s(p.get("mime")) or ""
-            blocks.append(block("image" if mime.startswith("image/") else "file", p.get("url")))
+            blocks.append(user_block("image" if mime.startswith("image/") else "file", p.get("url")))
         else:  # agent / subtask mentions: their size as sent
             body = {k: v for k, v in p.items() if k not in ("id", "messageID", "sessionID")}
-            blocks.append(block(str(kind), body))
+            blocks.append(user_block(str(kind), body))
     if not blocks and not meta:
         return None  # parts not written yet: the message is read again when they are
     return UserTurn(

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
-
-from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
+from burn.reader import FileCursor, ReadResult, SourceUnit
+from burn.readkit import LayoutReader
 from burn_opencode import discover as _discover
 from burn_opencode.db import read_db
 from burn_opencode.ids import SOURCE
 from burn_opencode.storage import read_message, read_session
 
 
-class OpenCodeReader:
+class OpenCodeReader(LayoutReader):
     """Reads ``opencode*.db`` and the JSON ``storage/`` trees of OpenCode data directories."""
 
     name = SOURCE
-    env_var: str | None = _discover.ENV_VAR
-
-    def locations(self, env: Mapping[str, str], home: Path) -> list[Path]:
-        return _discover.locations(env, home)
-
-    def discover(self, roots: Sequence[Path], diagnostics: Diagnostics) -> Iterator[SourceUnit]:
-        return _discover.discover(roots, diagnostics)
+    layout = _discover
 
     def read(self, unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
         """Records of what changed in ``unit`` since ``cursor``. Never raises for bad input."""
