@@ -1,4 +1,7 @@
-"""Additive accumulators of grouped turn aggregates (tokens, costs, turns, distinct sessions)."""
+"""Accumulators of grouped turn aggregates (tokens, costs, turns) plus a distinct session count.
+
+Sums are additive and accumulate row by row; distinct sessions are not, so they are counted in SQL
+(``COUNT(DISTINCT …)`` per bucket and breakdown) and assigned afterwards."""
 
 from __future__ import annotations
 
@@ -21,20 +24,19 @@ class Acc:
         self.turns = 0
         self.usage = [0] * (2 * len(USAGE_FIELDS))
         self.cost = CostAcc()
-        self.sessions: set[tuple[str, str]] = set()
+        self.sessions = 0
 
-    def add(self, values: Sequence[int | None], session: tuple[str, str]) -> None:
+    def add(self, values: Sequence[int | None]) -> None:
         self.turns += values[0] or 0
         for i in range(2 * len(USAGE_FIELDS)):
             self.usage[i] += values[1 + i] or 0
         self.cost.add(values[1 + 2 * len(USAGE_FIELDS) :])
-        self.sessions.add(session)
 
     def parts(self) -> dict[str, Any]:
         c = self.cost.as_dict()
         return {
             "turns": self.turns,
-            "sessions": len(self.sessions),
+            "sessions": self.sessions,
             "tokens": tokens(self.usage[0::2], self.usage[1::2]),
             "cost": {"total_usd_micros": c["cost_usd_micros"], "cost_source": c["cost_source"]},
         }
@@ -51,11 +53,8 @@ class Bucket:
         self.by_project: dict[str | None, Acc] = {}
         self.by_source: dict[str, Acc] = {}
 
-    def add(
-        self, source: str, session_id: str, model: str, project: str | None, values: Sequence[int | None]
-    ) -> None:
-        key = (source, session_id)
-        self.total.add(values, key)
+    def add(self, source: str, model: str, project: str | None, values: Sequence[int | None]) -> None:
+        self.total.add(values)
         tables: tuple[tuple[dict[Any, Acc], str | None], ...] = (
             (self.by_model, model),
             (self.by_project, project),
@@ -65,7 +64,16 @@ class Bucket:
             acc = table.get(k)
             if acc is None:
                 acc = table[k] = Acc()
-            acc.add(values, key)
+            acc.add(values)
+
+    def set_sessions(self, breakdown: int, key: Any, n: int) -> None:
+        """Distinct sessions: of the bucket (breakdown 0), or of one model, project or source."""
+        if breakdown == 0:
+            self.total.sessions = n
+            return
+        table: dict[Any, Acc] = (self.by_model, self.by_project, self.by_source)[breakdown - 1]
+        if key in table:
+            table[key].sessions = n
 
     def parts(self, render: Renderer) -> dict[str, Any]:
         def rows(table: dict[Any, Acc], name: str, show: Any = None) -> list[dict[str, Any]]:

@@ -79,8 +79,11 @@ class UsageQuery:
     buckets: dict[Any, Bucket] = attrs.field(factory=dict)
     total: Bucket = attrs.field(factory=Bucket)
     tz: ZoneInfo | None = None
+    key: tuple[str, str, str] = ("", "", "NULL")
+    stream: bool = False
+    where: tuple[str, list[Any]] = ("", [])
 
-    def _sql(self) -> tuple[str, list[Any]]:
+    def _where(self) -> tuple[str, list[Any]]:
         f = self.filters
         since, until = bound_ms(f, "since"), bound_ms(f, "until")
         parts, args = [], []
@@ -94,44 +97,94 @@ class UsageQuery:
             if f.get(key):
                 parts.append(f"{column} IN ({','.join('?' * len(f[key]))})")
                 args.extend(f[key])
-        where = ("WHERE " + " AND ".join(parts)) if parts else ""
-        if f["by"] in _TIME:
-            span = f"SELECT MIN(t.ts_ms), MAX(t.ts_ms) FROM turns t {_FROM_S} {where}"
-            lo, hi = self.archive.db.execute(span, args).fetchone()
-            day = day_sql(_tz(f["timezone"]), lo or 0, hi or 0)
-        else:
-            day = "NULL"
+        return ("WHERE " + " AND ".join(parts)) if parts else "", args
+
+    def _bucket_sql(self, where: str, args: list[Any]) -> tuple[str, str, str]:
+        """(WITH clauses, join, key expression) for a turn's row key: its local day, ISO week or
+        month, session, model or project."""
+        by = self.filters["by"]
+        if by not in _TIME:
+            key = {"session": f"t.source || x'{_SEP.hex()}' || t.session_id", "model": "t.model",
+                   "project": "s.project_key"}[by]  # fmt: skip
+            return "", "", key
+        span = f"SELECT MIN(t.ts_ms), MAX(t.ts_ms) FROM turns t {_FROM_S} {where}"
+        lo, hi = self.archive.db.execute(span, args).fetchone()
+        tz = _tz(self.filters["timezone"])
+        day = day_sql(tz, lo or 0, hi or 0)
+        if by == "day":
+            return "", "", day
+        if by == "month":
+            return "", "", f"substr({day}, 1, 7)"
+        # ISO weeks from a small table of the range's local days: cheaper than date arithmetic per turn
+        first = datetime.fromtimestamp((lo or 0) / 1000, tz).date()
+        last = datetime.fromtimestamp((hi or 0) / 1000, tz).date()
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        values = ", ".join(f"('{d.isoformat()}', '{_iso_week(d)}')" for d in days)
+        return f"wk(day, k) AS (VALUES {values}),", f"JOIN wk ON wk.day = {day}", "wk.k"
+
+    def _sums(
+        self, key: tuple[str, str, str], where: str, args: list[Any], order: bool = False
+    ) -> Iterator[Any]:
+        with_, join, k = key
         # turns and (sum, count) per usage field, as the hourly rollup defines them, then the costs
-        aggs = (
-            ", ".join(expr for _name, expr in rollup.AGGREGATES[: 1 + 2 * len(USAGE_FIELDS)])
-            + ", "
-            + COST_SQL
-        )
-        sql = f"""SELECT {day} AS day, t.source, t.session_id, t.model, s.project_key, {aggs}
-            FROM turns t {_FROM_S} {where}
-            GROUP BY day, t.source, t.session_id, t.model, s.project_key"""
-        return sql, args
+        aggs = ", ".join(expr for _name, expr in rollup.AGGREGATES[: 1 + 2 * len(USAGE_FIELDS)])
+        sql = f"""{"WITH " + with_.rstrip(",") if with_ else ""}
+            SELECT {k} AS k, t.source, t.model, s.project_key, {aggs}, {COST_SQL}
+            FROM turns t {_FROM_S} {join} {where} GROUP BY k, t.source, t.model, s.project_key
+            {"ORDER BY k" if order else ""}"""
+        return iter(self.archive.db.execute(sql, args))
 
     def load(self) -> None:
-        by = self.filters["by"]
-        tz = _tz(self.filters["timezone"])
-        sql, args = self._sql()
-        for day, source, sid, model, project, *values in self.archive.db.execute(sql, args):
+        self.tz = _tz(self.filters["timezone"])
+        where, args = self._where()
+        self.key = self._bucket_sql(where, args)
+        # By session, rows stream from an ordered query in rows(): only the totals are kept here.
+        self.stream = self.filters["by"] == "session"
+        key = ("", "", "NULL") if self.stream else self.key
+        for k, source, model, project, *values in self._sums(key, where, args):
             assert len(values) == WIDTH
-            if by in _TIME:
-                key: Any = _bucket(day, by)
-            elif by == "session":
-                key = (source, sid)
-            elif by == "model":
-                key = model
-            else:
-                key = project
-            bucket = self.buckets.get(key)
-            if bucket is None:
-                bucket = self.buckets[key] = Bucket()
-            bucket.add(source, sid, model, project, values)
-            self.total.add(source, sid, model, project, values)
-        self.tz = tz
+            if not self.stream:
+                bucket = self.buckets.get(k)
+                if bucket is None:
+                    bucket = self.buckets[k] = Bucket()
+                bucket.add(source, model, project, values)
+            self.total.add(source, model, project, values)
+        # Distinct sessions per bucket and breakdown (0 bucket, 1 model, 2 project, 3 source), for
+        # every bucket and (k NULL) for the totals.
+        with_, join, k = key
+        sid = f"d.source || x'{_SEP.hex()}' || d.sid"
+        per_bucket = f"""
+            SELECT 1, 0, k, NULL, COUNT(DISTINCT {sid}) FROM d GROUP BY k
+            UNION ALL SELECT 1, 1, k, model, COUNT(DISTINCT {sid}) FROM d GROUP BY k, model
+            UNION ALL SELECT 1, 2, k, project, COUNT(DISTINCT {sid}) FROM d GROUP BY k, project
+            UNION ALL SELECT 1, 3, k, source, COUNT(DISTINCT {sid}) FROM d GROUP BY k, source
+            UNION ALL"""
+        counts = f"""WITH {with_} d AS MATERIALIZED (
+              SELECT DISTINCT {k} AS k, t.source AS source, t.session_id AS sid, t.model AS model,
+                     s.project_key AS project FROM turns t {_FROM_S} {join} {where})
+            {"" if self.stream else per_bucket}
+            SELECT 0, 0, NULL, NULL, COUNT(DISTINCT {sid}) FROM d
+            UNION ALL SELECT 0, 1, NULL, model, COUNT(DISTINCT {sid}) FROM d GROUP BY model
+            UNION ALL SELECT 0, 2, NULL, project, COUNT(DISTINCT {sid}) FROM d GROUP BY project
+            UNION ALL SELECT 0, 3, NULL, source, COUNT(DISTINCT {sid}) FROM d GROUP BY source"""
+        for in_bucket, breakdown, kk, sub, n in self.archive.db.execute(counts, args):
+            target = self.buckets.get(kk) if in_bucket else self.total
+            if target is not None:
+                target.set_sessions(breakdown, sub, n)
+        self.where = (where, args)
+
+    def _session_buckets(self) -> Iterator[tuple[str, Bucket]]:
+        """By session: one bucket per session from an ordered grouped query (flat memory)."""
+        where, args = self.where
+        current: tuple[str, Bucket] | None = None
+        for k, source, model, project, *values in self._sums(self.key, where, args, order=True):
+            if current is None or current[0] != k:
+                if current is not None:
+                    yield current
+                current = (k, Bucket())
+            current[1].add(source, model, project, values)
+        if current is not None:
+            yield current
 
     def facts(self, page: Page | None = None) -> Facts:
         t = self.total
@@ -147,21 +200,30 @@ class UsageQuery:
 
     def rows(self, page: Page | None = None) -> Iterator[tuple[Key, Mapping[str, Any]]]:
         by = self.filters["by"]
-        keys = sorted(self.buckets, key=lambda k: (k is None, k if k is not None else ""))
-        for key in keys:
+        if self.stream:
+            buckets: Iterator[tuple[Any, Bucket]] = self._session_buckets()
+        else:
+            keys = sorted(self.buckets, key=lambda k: (k is None, k if k is not None else ""))
+            buckets = ((k, self.buckets[k]) for k in keys)
+        for key, bucket in buckets:
+            if self.stream:  # one session: every breakdown entry is that session
+                for acc in (bucket.total, *bucket.by_model.values(), *bucket.by_project.values(),
+                            *bucket.by_source.values()):  # fmt: skip
+                    acc.sessions = 1
             row: dict[str, Any] = {"type": "usage", "by": by, "key": None, "source": None,
                                    "start": None, "end": None}  # fmt: skip
             if by in _TIME:
                 start, end = _bounds(key, by, self.tz)
                 row.update(key=key, start=start, end=end)
             elif by == "session":
-                row.update(key=self.render.session(key[0], key[1]), source=key[0])
+                source, sid = key.split(_SEP.decode(), 1)
+                row.update(key=self.render.session(source, sid), source=source)
             elif by == "project":
                 row["key"] = self.render.key(key)
             else:
                 row["key"] = key
-            row.update(self.buckets[key].parts(self.render))
-            yield ((key,) if not isinstance(key, tuple) else key), row
+            row.update(bucket.parts(self.render))
+            yield (key,), row
 
     def summary(self) -> Mapping[str, Any] | None:
         return {"totals": self.total.parts(self.render)}
@@ -174,15 +236,12 @@ class UsageQuery:
 
 
 _FROM_S = "LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id"
+_SEP = b"\x1f"  # joins source and session id into one SQL key (neither contains it)
 
 
-def _bucket(day: str, by: str) -> str:
-    if by == "day":
-        return day
-    if by == "month":
-        return day[:7]
-    y, w, _ = date.fromisoformat(day).isocalendar()
-    return f"{y}-W{w:02d}"
+def _iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def _first_day(key: str, by: str) -> date:
