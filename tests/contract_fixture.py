@@ -78,7 +78,9 @@ def run(home: Path, verb: str, argv: list[str]) -> bytes:
     out = io.BytesIO()
     code = execute(exp, options, out, now=NOW, hostname=HOSTNAME, home=home)
     assert code == 0
-    return out.getvalue()
+    data = out.getvalue()
+    validate(data, exp.surface)  # every output of every contract test follows its schema
+    return data
 
 
 def parse(data: bytes) -> Any:

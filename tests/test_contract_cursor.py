@@ -195,6 +195,7 @@ def _page(home: Path, token: str | None, limit: int) -> tuple[list[dict[str, Any
     finally:
         archive.close()
     data = out.getvalue()
+    validate(data, "sessions")
     return rows_of(data), end_of(data)["cursor"]["next"]
 
 
