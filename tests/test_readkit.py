@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -31,7 +30,7 @@ from burn.readkit import (
     ms_to_iso,
     nonempty_str,
     normalize_ts,
-    read_lines,
+    read_jsonl,
     repair_json,
     sha32,
     size_and_hash,
@@ -219,11 +218,11 @@ def test_tool_target(name: str, args: object, expected: str | None) -> None:
     assert tool_target(RULES, name, args) == expected
 
 
-# -- read_lines -----------------------------------------------------------------------------------
+# -- read_jsonl -----------------------------------------------------------------------------------
 
 
 class _Parser:
-    """A toy JSONL format: ``{"id": "<session>"}`` per line; ``"wrong"`` lines have a list id."""
+    """A toy JSONL format: ``{"id": "<session>"}`` per line."""
 
     def __init__(self, unit: SourceUnit, tail: Tail, diag: Diagnostics) -> None:
         self.unit = unit
@@ -231,16 +230,13 @@ class _Parser:
         self.start = tail.start
         self.seen = int(tail.state.get("seen", 0))  # type: ignore[call-overload]
         self.ids: list[str] = []
+        self.lines: list[int] = []
         self.skipped: list[tuple[str, int]] = []
 
-    def feed(self, raw: bytes, n: int) -> None:
-        try:
-            d = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            d = repair_json(raw, self.diag)
-            if d is None:
-                return
-        if type(d) is not dict or type(d.get("id")) is not str:
+    def feed(self, d: dict[str, Any], raw: bytes, n: int) -> None:
+        self.lines.append(n)
+        assert raw.endswith(b"\n")
+        if type(d.get("id")) is not str:
             raise WrongType
         if d["id"] == "boom":
             raise RuntimeError("a bug")
@@ -261,54 +257,64 @@ def _ids(records: Sequence[Record]) -> list[str]:
     return [r.session_id for r in records if isinstance(r, SessionInfo)]
 
 
-def test_read_lines_counts_rejected_lines_and_goes_on(tmp_path: Path) -> None:
+def test_read_jsonl_counts_rejected_lines_and_goes_on(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
     path.write_bytes(
         b'{"id": "s1"}\n'
         b"\n"  # blank: ignored, not counted
-        b'{"id": ["x"]}\n'  # wrong_type
+        b'{"id": ["x"]}\n'  # wrong_type (the parser says so)
+        b'["s9"]\n'  # wrong_type: not an object
+        b"null\n"  # wrong_type
         b'{"id": \n'  # invalid_json
         b'{"id": "s\xff2"}\n'  # invalid UTF-8: repaired
         b'{"id": "boom"}\n'  # unparseable
         b'{"id": "s3"}\n'
         b'{"id": "half'  # not yet a complete line
     )
-    got = read_lines(SourceUnit(path), None, _Parser)
+    parsers: list[_Parser] = []
+
+    def parser(unit: SourceUnit, tail: Tail, diag: Diagnostics) -> _Parser:
+        parsers.append(_Parser(unit, tail, diag))
+        return parsers[-1]
+
+    got = read_jsonl(SourceUnit(path), None, parser)
+    assert parsers[0].lines == [1, 3, 7, 8, 9]  # the objects, by line number in this read
     assert _ids(got.records) == ["s1", "s\ufffd2", "s3"]
     d = got.diagnostics
-    assert (d.files_read, d.lines_read, d.records) == (1, 7, 3)
-    assert d.invalid == {"wrong_type": 1, "invalid_json": 1, "unparseable": 1}
+    assert (d.files_read, d.lines_read, d.records) == (1, 9, 3)
+    assert d.invalid == {"wrong_type": 3, "invalid_json": 1, "unparseable": 1}
     assert d.repaired == {"invalid_utf8": 1}
     assert f"skipped (wrong_type): {path}:3" in d.warnings
+    assert f"skipped (invalid_json): {path}:6" in d.warnings
     assert got.cursor is not None
     assert got.cursor.offset == path.stat().st_size - len(b'{"id": "half')
     assert got.cursor.state == {"seen": 3}
 
 
-def test_read_lines_resumes_at_the_cursor_with_the_parser_state(tmp_path: Path) -> None:
+def test_read_jsonl_resumes_at_the_cursor_with_the_parser_state(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
     path.write_bytes(b'{"id": "s1"}\n{"id": "s2')
-    first = read_lines(SourceUnit(path), None, _Parser)
+    first = read_jsonl(SourceUnit(path), None, _Parser)
     with path.open("ab") as f:
         f.write(b'"}\n{"id": "s3"}\n')
-    second = read_lines(SourceUnit(path), first.cursor, _Parser)
+    second = read_jsonl(SourceUnit(path), first.cursor, _Parser)
     assert _ids(first.records) == ["s1"] and _ids(second.records) == ["s2", "s3"]
     assert second.cursor is not None and second.cursor.state == {"seen": 3}
     assert second.diagnostics.lines_read == 2
 
 
-def test_read_lines_of_a_fifo_or_missing_file_keeps_the_cursor(tmp_path: Path) -> None:
+def test_read_jsonl_of_a_fifo_or_missing_file_keeps_the_cursor(tmp_path: Path) -> None:
     fifo = tmp_path / "f.jsonl"
     os.mkfifo(fifo)
     cursor = FileCursor(inode=1, size=2, mtime_ns=3, offset=0, head="")
-    got = read_lines(SourceUnit(fifo), cursor, _Parser)
+    got = read_jsonl(SourceUnit(fifo), cursor, _Parser)
     assert (got.records, got.cursor, got.diagnostics.invalid) == ((), cursor, {"not_a_file": 1})
-    got = read_lines(SourceUnit(tmp_path / "missing.jsonl"), None, _Parser)
+    got = read_jsonl(SourceUnit(tmp_path / "missing.jsonl"), None, _Parser)
     assert (got.records, got.cursor, got.diagnostics.invalid) == ((), None, {"unreadable": 1})
     assert got.diagnostics.files_read == 0
 
 
-def test_read_lines_of_a_file_that_fails_mid_read_stores_nothing(
+def test_read_jsonl_of_a_file_that_fails_mid_read_stores_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "a.jsonl"
@@ -319,7 +325,7 @@ def test_read_lines_of_a_file_that_fails_mid_read_stores_nothing(
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(Tail, "lines", lines)
-    got = read_lines(SourceUnit(path), None, _Parser)
+    got = read_jsonl(SourceUnit(path), None, _Parser)
     assert (got.records, got.cursor, got.diagnostics.invalid) == ((), None, {"unreadable": 1})
     assert any("Input/output error" in w for w in got.diagnostics.warnings)
 
@@ -414,7 +420,7 @@ def test_layout_reader_takes_env_var_locations_and_discovery_from_its_layout(tmp
         layout = _layout("TOY_DIR")
 
         def read(self, unit: SourceUnit, cursor: FileCursor | None) -> Any:
-            return read_lines(unit, cursor, _Parser)
+            return read_jsonl(unit, cursor, _Parser)
 
     reader = ToyReader()
     assert isinstance(reader, Reader)

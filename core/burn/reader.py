@@ -9,7 +9,7 @@ core owns cursors, the ledger and the archive. The contract, per source unit (us
     ids make the ledger drop them), so a reader may always fall back to reading from the start.
 
 Line-oriented readers use :func:`burn.tail.open_tail` (usually through
-:func:`burn.readkit.read_lines`), which implements the byte-offset cursor, the rewrite/truncation
+:func:`burn.readkit.read_jsonl`), which implements the byte-offset cursor, the rewrite/truncation
 detection and the "never consume a half-written line" rule once for every reader.
 """
 

@@ -4,9 +4,10 @@ One :class:`TranscriptParser` lives for one ``read()``: it is fed each new compl
 it needs to collapse the streaming split and to link user turns to the responses around them, and
 hands back the records plus the small state to carry into the next incremental read.
 
-Every line is parsed once with orjson and dispatched on its top-level ``type``. There is no byte
-pre-filter: lines are JSON written by different encoders (compact or ``"usage": {`` spaced), and a
-filter that skipped lines unparsed would also stop invalid lines from being counted.
+Every line is parsed once with orjson (by :func:`burn.readkit.read_jsonl`) and dispatched on its
+top-level ``type``. There is no byte pre-filter: lines are JSON written by different encoders
+(compact or ``"usage": {`` spaced), and a filter that skipped lines unparsed would also stop
+invalid lines from being counted.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
-import orjson
 
 from burn.reader import Diagnostics, SourceUnit
-from burn.readkit import WrongType, args_hash, normalize_ts, repair_json, sha32, tool_target
+from burn.readkit import WrongType, args_hash, normalize_ts, sha32, tool_target
 from burn.readkit import nonempty_str as _s
 from burn.records import (
     Compaction,
@@ -44,8 +44,6 @@ _SIDECHAIN_KEY = "\x1fsidechain"  # suffix of the link key of sidechain lines in
 _TOOL_BLOCKS = ("tool_use", "server_tool_use")
 _TITLE_FIELDS = {"custom-title": ("customTitle", 3), "ai-title": ("aiTitle", 2), "summary": ("summary", 1)}
 
-_loads = orjson.loads
-_JSONDecodeError = orjson.JSONDecodeError
 _fidelities: dict[tuple[UsageFidelity, tuple[str, ...]], Fidelity] = {}
 
 
@@ -248,17 +246,9 @@ class TranscriptParser:
 
     # ------------------------------------------------------------------------------------ lines
 
-    def feed(self, raw: bytes, n: int) -> None:
-        """Process the ``n``-th complete line of this read. Raises :class:`WrongType` or
-        :class:`~burn.readkit.InvalidJson` (counted by :func:`~burn.readkit.read_lines`)."""
-        try:
-            d = _loads(raw)
-        except _JSONDecodeError:
-            d = repair_json(raw, self.diag)
-            if d is None:
-                return
-        if type(d) is not dict:
-            raise WrongType
+    def feed(self, d: dict[str, Any], raw: bytes, n: int) -> None:
+        """Process ``d``, the object on ``raw``, the ``n``-th complete line of this read (fed by
+        :func:`burn.readkit.read_jsonl`). Raises :class:`WrongType`."""
         t = d.get("type")
         if t == "progress":
             data = d.get("data")

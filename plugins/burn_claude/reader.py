@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
-from burn.readkit import LayoutReader, read_lines
+from burn.readkit import LayoutReader, read_jsonl
 from burn.tail import Tail
 from burn_claude import discover as _discover
 from burn_claude.ids import SOURCE
@@ -21,7 +21,7 @@ class ClaudeReader(LayoutReader):
 
     def read(self, unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
         """Records of the lines appended since ``cursor``. Never raises for bad input."""
-        return read_lines(unit, cursor, _parser)
+        return read_jsonl(unit, cursor, _parser)
 
 
 def _parser(unit: SourceUnit, tail: Tail, diag: Diagnostics) -> TranscriptParser:

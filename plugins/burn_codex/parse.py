@@ -25,7 +25,7 @@ import attrs
 import orjson
 
 from burn.reader import Diagnostics, SourceUnit
-from burn.readkit import WrongType, normalize_ts, repair_json, size_and_hash, user_block
+from burn.readkit import WrongType, normalize_ts, size_and_hash, user_block
 from burn.readkit import nonempty_str as _s
 from burn.records import (
     Compaction,
@@ -153,17 +153,9 @@ class RolloutParser:
 
     # ------------------------------------------------------------------------------------ lines
 
-    def feed(self, raw: bytes, n: int) -> None:
-        """Process the ``n``-th complete line of this read. Raises :class:`WrongType` or
-        :class:`~burn.readkit.InvalidJson` (counted by :func:`~burn.readkit.read_lines`)."""
-        try:
-            d = _loads(raw)
-        except _JSONDecodeError:
-            d = repair_json(raw, self.diag)
-            if d is None:
-                return
-        if type(d) is not dict:
-            raise WrongType
+    def feed(self, d: dict[str, Any], raw: bytes, n: int) -> None:
+        """Process ``d``, the object on the ``n``-th complete line of this read (fed by
+        :func:`burn.readkit.read_jsonl`). Raises :class:`WrongType`."""
         t = d.get("type")
         payload = d.get("payload")
         if payload is None or type(t) is not str or t not in _ENVELOPES:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
-from burn.readkit import LayoutReader, read_lines
+from burn.readkit import LayoutReader, read_jsonl
 from burn.tail import Tail
 from burn_codex import discover as _discover
 from burn_codex.ids import SOURCE
@@ -18,7 +18,7 @@ class CodexReader(LayoutReader):
 
     def read(self, unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
         """Records of the lines appended since ``cursor``. Never raises for bad input."""
-        return read_lines(unit, cursor, _parser)
+        return read_jsonl(unit, cursor, _parser)
 
 
 def _parser(unit: SourceUnit, tail: Tail, diag: Diagnostics) -> RolloutParser:

@@ -9,8 +9,8 @@ and signature; new ones may be added. One module per job:
 * :mod:`~burn.readkit.content` — sizes and hashes instead of content (:func:`sha32`,
   :func:`content_bytes`, :func:`size_and_hash`, :func:`user_block`, :func:`args_hash`), and
   non-secret tool-call targets (:func:`tool_target`, :func:`command_head`, :func:`url_host`);
-* :mod:`~burn.readkit.lines` — ``read()`` of an append-only JSONL file (:func:`read_lines`, a
-  :class:`LineParser`, :class:`WrongType`, :class:`InvalidJson`, :func:`repair_json`);
+* :mod:`~burn.readkit.jsonl` — ``read()`` of an append-only JSONL file (:func:`read_jsonl`, a
+  :class:`JsonlParser`, :class:`WrongType`, :class:`InvalidJson`, :func:`repair_json`);
 * :mod:`~burn.readkit.walk` — the directory walk of discovery (:func:`walk_files`);
 * :mod:`~burn.readkit.layout` — a reader whose locations and discovery live in a module
   (:class:`LayoutReader`).
@@ -31,15 +31,15 @@ from burn.readkit.content import (
     url_host,
     user_block,
 )
-from burn.readkit.layout import Layout, LayoutReader
-from burn.readkit.lines import (
+from burn.readkit.jsonl import (
     InvalidJson,
-    LineParser,
+    JsonlParser,
     ParserFactory,
     WrongType,
-    read_lines,
+    read_jsonl,
     repair_json,
 )
+from burn.readkit.layout import Layout, LayoutReader
 from burn.readkit.timefmt import format_utc, ms_to_iso, normalize_ts
 from burn.readkit.values import nonempty_str
 from burn.readkit.walk import walk_files
@@ -47,9 +47,9 @@ from burn.readkit.walk import walk_files
 __all__ = [
     "TARGET_MAX",
     "InvalidJson",
+    "JsonlParser",
     "Layout",
     "LayoutReader",
-    "LineParser",
     "ParserFactory",
     "TargetKind",
     "TargetRules",
@@ -61,7 +61,7 @@ __all__ = [
     "ms_to_iso",
     "nonempty_str",
     "normalize_ts",
-    "read_lines",
+    "read_jsonl",
     "repair_json",
     "sha32",
     "size_and_hash",

@@ -1,10 +1,16 @@
 """``read()`` of a unit that is one append-only JSONL file, written once for every such reader.
 
-:func:`read_lines` opens the file at the cursor (:func:`burn.tail.open_tail`: a FIFO or a
+:func:`read_jsonl` opens the file at the cursor (:func:`burn.tail.open_tail`: a FIFO or a
 missing file is counted and never opened, a rewritten or truncated file is read from the start,
-a half-written last line waits for the next read), feeds each new complete line to a
-:class:`LineParser`, counts the lines it rejects, and returns the parser's records with the new
-cursor — whose ``state`` is what the parser wants back on the next read.
+a half-written last line waits for the next read), decodes each new complete line, hands every
+JSON object to a :class:`JsonlParser`, counts the lines it cannot use, and returns the parser's
+records with the new cursor — whose ``state`` is what the parser wants back on the next read.
+
+What is counted (``diagnostics.invalid``), once for every reader: ``invalid_json``; ``wrong_type``
+for a line that is JSON but not an object (and whatever the parser rejects with
+:class:`WrongType`); ``unparseable`` for any other exception the parser raises. Blank lines are
+passed over; a line that is JSON but for invalid UTF-8 is decoded with U+FFFD and counted in
+``diagnostics.repaired``.
 """
 
 from __future__ import annotations
@@ -20,20 +26,20 @@ from burn.tail import Tail, open_tail
 
 
 class WrongType(Exception):
-    """Raised by :meth:`LineParser.feed` for a line whose JSON types are not what the format says
+    """Raised by :meth:`JsonlParser.feed` for a line whose JSON types are not what the format says
     (counted as ``wrong_type``)."""
 
 
 class InvalidJson(Exception):
-    """Raised by :func:`repair_json` (or :meth:`LineParser.feed`) for a line that is not JSON
-    (counted as ``invalid_json``)."""
+    """Raised by :func:`repair_json` for a line that is not JSON (counted as ``invalid_json``)."""
 
 
-class LineParser(Protocol):
-    """What :func:`read_lines` drives: one parser lives for one read of one file."""
+class JsonlParser(Protocol):
+    """What :func:`read_jsonl` drives: one parser lives for one read of one file."""
 
-    def feed(self, raw: bytes, n: int, /) -> None:
-        """Process ``raw``, the ``n``-th complete line of this read (1-based, newline included).
+    def feed(self, obj: dict[str, Any], raw: bytes, n: int, /) -> None:
+        """Process ``obj``, the JSON object on ``raw``, the ``n``-th complete line of this read
+        (1-based; ``raw`` ends with its newline).
 
         May raise :class:`WrongType` or :class:`InvalidJson`; any other exception is counted as
         ``unparseable``. None of them stops the read.
@@ -52,13 +58,13 @@ class LineParser(Protocol):
         ...
 
 
-ParserFactory = Callable[[SourceUnit, Tail, Diagnostics], LineParser]
+ParserFactory = Callable[[SourceUnit, Tail, Diagnostics], JsonlParser]
 """Makes the parser of one read, from the unit, the opened tail (``tail.state``: the state the
 previous read kept; ``tail.start``: the byte offset this read starts at) and the read's
 diagnostics."""
 
 
-def read_lines(unit: SourceUnit, cursor: FileCursor | None, parser: ParserFactory) -> ReadResult:
+def read_jsonl(unit: SourceUnit, cursor: FileCursor | None, parser: ParserFactory) -> ReadResult:
     """Records of the lines appended to ``unit.path`` since ``cursor``. Never raises for bad input.
 
     A file that cannot be opened returns no records and the old ``cursor``; so does one that
@@ -71,12 +77,21 @@ def read_lines(unit: SourceUnit, cursor: FileCursor | None, parser: ParserFactor
     diag.files_read = 1
     p = parser(unit, tail, diag)
     feed = p.feed
+    loads = orjson.loads
     n = 0
     try:
         for _offset, raw in tail.lines():
             n += 1
             try:
-                feed(raw, n)
+                try:
+                    obj = loads(raw)
+                except orjson.JSONDecodeError:
+                    obj = repair_json(raw, diag)
+                    if obj is None:
+                        continue  # a blank line
+                if type(obj) is not dict:
+                    raise WrongType
+                feed(obj, raw, n)
             except WrongType:
                 p.skip("wrong_type", n)
             except InvalidJson:

@@ -38,7 +38,7 @@ class LayoutReader:
             layout = gateway_discover  # a module: ENV_VAR, locations(), discover()
 
             def read(self, unit, cursor):
-                return read_lines(unit, cursor, GatewayParser)
+                return read_jsonl(unit, cursor, GatewayParser)
     """
 
     name: str
