@@ -252,3 +252,12 @@ def test_pages_interleaved_with_ingests_yield_each_row_once_or_reset(
     event("complete" + (" after changes" if changed_existing else ""))
     # No reset: exactly the rows of the snapshot at the first page, once each, in order.
     assert got == snapshot
+
+
+def test_the_cursor_key_is_per_archive_created_0600(tmp_path: Path) -> None:
+    from burn.contract.cursor import secret
+
+    key = secret(tmp_path, "archive-a")
+    path = tmp_path / "cursor-keys" / "archivea.key"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert secret(tmp_path, "archive-a") == key != secret(tmp_path, "archive-b")
