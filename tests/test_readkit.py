@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import types
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
@@ -39,7 +40,7 @@ from burn.readkit import (
     user_block,
     walk_files,
 )
-from burn.records import Record, SessionInfo, UserBlock
+from burn.records import Record, SessionInfo, Turn, UserBlock
 from burn.tail import Tail
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -467,3 +468,29 @@ def test_the_built_in_readers_use_the_kit_not_copies() -> None:
     for reader in (ClaudeReader, CodexReader, OpenCodeReader):
         assert issubclass(reader, LayoutReader)
         assert reader.env_var == reader.layout.ENV_VAR
+
+
+def test_the_plugin_guide_example_reads_a_log(tmp_path: Path) -> None:
+    """The parser of docs/plugins.md's reader-kit section runs, and read_jsonl drives it."""
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = guide.split("### 6. The reader kit", 1)[1].split("\n## ", 1)[0]
+    [code] = re.findall(r"^```python\n(.*?)^```$", section, flags=re.M | re.S)
+    module = types.ModuleType("guide_reader_kit_example")
+    exec(compile(code, "docs/plugins.md#the-reader-kit", "exec"), module.__dict__)
+    log = tmp_path / "day.jsonl"
+    log.write_bytes(
+        b'{"ts": "2026-03-01T11:00:00+01:00", "model": "m", "output_tokens": 7, "request_id": "r1"}\n'
+        b'{"ts": "2026-03-01T10:00:01.000Z", "model": "m", "output_tokens": 3}\n'
+        b'{"ts": "2026-03-01T10:00:02.000Z", "model": "m", "output_tokens": "3"}\n'
+        b"not json\n"
+    )
+    got = read_jsonl(SourceUnit(log), None, module.GatewayParser)
+    turns = [r for r in got.records if isinstance(r, Turn)]
+    assert [(t.session_id, t.request_id, t.ts, t.usage.output) for t in turns] == [
+        ("day", "r1", "2026-03-01T10:00:00.000Z", 7),
+        ("day", None, "2026-03-01T10:00:01.000Z", 3),
+    ]
+    assert turns[1].line_hash == sha32(
+        b'{"ts": "2026-03-01T10:00:01.000Z", "model": "m", "output_tokens": 3}\n'
+    )
+    assert got.diagnostics.invalid == {"wrong_type": 1, "invalid_json": 1}
