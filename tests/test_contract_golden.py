@@ -124,9 +124,9 @@ def test_every_surface_has_its_goldens() -> None:
         assert len(_goldens_of(surface)) >= 6, f"{surface}: goldens missing (run pytest --snapshot-update)"
 
 
-def test_a_golden_changes_only_with_its_contract() -> None:
-    now = current_versions()
-    recorded: dict[str, dict[str, Any]] = json.loads(VERSIONS.read_text()) if VERSIONS.exists() else {}
+def guard(recorded: dict[str, dict[str, Any]], now: dict[str, dict[str, Any]], update: bool) -> list[str]:
+    """Problems with the recorded versions: a golden that changed while its contract did not, or
+    a contract change not yet recorded (unless ``update``)."""
     problems = []
     for surface, cur in now.items():
         rec = recorded.get(surface)
@@ -140,12 +140,32 @@ def test_a_golden_changes_only_with_its_contract() -> None:
                 f"contracts/v1/{surface}.schema.json did not: bump the version (and the schema), or describe "
                 "the additive change in the schema; see docs/contracts.md#versioning"
             )
-        elif os.environ.get("BURN_UPDATE_VERSIONS") != "1":
+        elif not update:
             problems.append(f"{surface}: the contract changed; record it with BURN_UPDATE_VERSIONS=1")
-    if os.environ.get("BURN_UPDATE_VERSIONS") == "1" and not problems:
+    return problems
+
+
+def test_a_golden_changes_only_with_its_contract() -> None:
+    now = current_versions()
+    recorded: dict[str, dict[str, Any]] = json.loads(VERSIONS.read_text()) if VERSIONS.exists() else {}
+    update = os.environ.get("BURN_UPDATE_VERSIONS") == "1"
+    problems = guard(recorded, now, update)
+    if update and not problems:
         VERSIONS.write_text(json.dumps(now, indent=2, sort_keys=True) + "\n")
         return
     assert not problems, "\n".join(problems)
+
+
+def test_the_guard_refuses_a_golden_change_without_a_contract_change() -> None:
+    rec = {"sessions": {"schema_version": 1, "schema_sha256": "a", "goldens_sha256": "g", "goldens": 7}}
+    golden_only = {"sessions": {**rec["sessions"], "goldens_sha256": "h"}}
+    assert guard(rec, golden_only, update=True)  # refused even when asked to record
+    bumped = {"sessions": {**golden_only["sessions"], "schema_version": 2, "schema_sha256": "b"}}
+    assert guard(rec, bumped, update=False)  # allowed, but must be recorded
+    assert guard(rec, bumped, update=True) == []
+    additive = {"sessions": {**golden_only["sessions"], "schema_sha256": "b"}}  # a described new field
+    assert guard(rec, additive, update=True) == []
+    assert guard(rec, rec, update=False) == []
 
 
 def test_schema_versions_agree() -> None:
