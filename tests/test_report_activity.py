@@ -76,3 +76,8 @@ def test_default_range_is_the_last_seven_days(home: Path) -> None:
     doc = parse(run(home, "report", ["activity", "--timezone", "UTC", "--bucket", "1d"]))
     assert doc["meta"]["filters"]["since"] == "2026-03-03T12:00:00.000Z"  # NOW - 7d
     assert doc["range"]["start"] == "2026-03-03T00:00:00Z" and len(doc["rows"]) == 8
+
+
+def test_too_many_buckets_is_a_usage_error(home: Path) -> None:
+    with pytest.raises(UsageError, match="buckets"):
+        run(home, "report", ["activity", "--since", "2020-01-01", "--until", "2026-01-01", "--bucket", "15m"])

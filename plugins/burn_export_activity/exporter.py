@@ -25,6 +25,9 @@ from burn.pricing.totals import group_cost_source
 from burn_export_activity.timeline import GAP_CAP, SIZES, boundaries, intervals, peak, split
 
 
+MAX_BUCKETS = 100_000
+
+
 class ActivityExporter:
     """Agent-seconds, concurrency, cost and output tokens per time bucket (activity contract v1)."""
 
@@ -139,6 +142,8 @@ class ActivityQuery:
             raise UsageError("activity needs a range: --since before --until")
         self.bounds = boundaries(since // 1000, -(-until // 1000), f["bucket"], ZoneInfo(f["timezone"]))
         n = len(self.bounds) - 1
+        if n > MAX_BUCKETS:  # every bucket is a row held until written: bound the document
+            raise UsageError(f"{n:,} buckets is more than {MAX_BUCKETS:,}: use a larger --bucket or a shorter range")
         self.buckets = [Acc() for _ in range(n)]
         self.pieces = [[] for _ in range(n)]
         self.by = {"project_key": {}, "model": {}, "source": {}}
