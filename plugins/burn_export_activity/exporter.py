@@ -24,7 +24,6 @@ from burn.exporter import Facts, Key, Page
 from burn.pricing.totals import group_cost_source
 from burn_export_activity.timeline import GAP_CAP, SIZES, boundaries, intervals, peak, split
 
-
 MAX_BUCKETS = 100_000
 
 
@@ -143,7 +142,9 @@ class ActivityQuery:
         self.bounds = boundaries(since // 1000, -(-until // 1000), f["bucket"], ZoneInfo(f["timezone"]))
         n = len(self.bounds) - 1
         if n > MAX_BUCKETS:  # every bucket is a row held until written: bound the document
-            raise UsageError(f"{n:,} buckets is more than {MAX_BUCKETS:,}: use a larger --bucket or a shorter range")
+            raise UsageError(
+                f"{n:,} buckets is more than {MAX_BUCKETS:,}: use a larger --bucket or a shorter range"
+            )
         self.buckets = [Acc() for _ in range(n)]
         self.pieces = [[] for _ in range(n)]
         self.by = {"project_key": {}, "model": {}, "source": {}}
