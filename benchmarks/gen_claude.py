@@ -368,8 +368,11 @@ class RequestUsage:
 class Tally:
     """What a correct reader must report: each response counted once, at its earliest line.
 
-    ``peer`` is the part a reader that skips pretty-spaced lines sees (ccusage 20 selects lines by
-    the byte string ``"usage":{``, FORMATS §1.9): responses written into spaced files only.
+    ``peer`` is what ccusage 20.0.24 reports instead, by three rules of its own (measured on these
+    corpora, docs/performance.md): it skips lines without the bytes ``"usage":{`` (pretty-spaced
+    files, FORMATS §1.9); it prefers a non-sidechain copy of a response (the ``agent_progress``
+    copy in the parent) over the subagent's own lines, even when that copy lacks the final output;
+    and it does not deduplicate lines without ``requestId`` (every streamed line counts).
     """
 
     totals: dict[str, int] = field(default_factory=_zero_totals)
@@ -386,7 +389,6 @@ class Tally:
         u: RequestUsage,
         output: int,
         web: int,
-        spaced: bool,
     ) -> None:
         # Ids come from a 128-bit-ish random space; a repeat would make the oracle wrong.
         if key in self.keys:
@@ -402,12 +404,22 @@ class Tally:
         }
         cost = self.pricer.cost(model, usage, CLOCK.iso(ts_ms))
         day = self.by_day.setdefault(CLOCK.day(ts_ms), _zero_totals())
-        targets = (self.totals, day) if spaced else (self.totals, day, self.peer)
-        for target in targets:
+        for target in (self.totals, day):
             for name, value in usage.items():
                 target[name] += value
             target["turns"] += 1
             target["cost_usd_micros"] += cost
+
+    def add_peer(self, u: RequestUsage, outputs: list[int]) -> None:
+        """The entries ccusage counts for one response: one per output value (none: unseen)."""
+        for output in outputs:
+            p = self.peer
+            p["input"] += u.input
+            p["output"] += output
+            p["cache_write_5m"] += u.cache_5m
+            p["cache_write_1h"] += u.cache_1h
+            p["cache_read"] += u.cache_read
+            p["turns"] += 1
 
 
 @dataclass
@@ -525,8 +537,16 @@ class CorpusWriter:
         self.bytes += len(data)
 
     def transcript(self, t: Transcript) -> None:
-        self._write(t.relpath, b"".join(t.lines), t.last_ms)
-        self.lines += len(t.lines)
+        self.lines_file(t.relpath, t.lines, t.last_ms)
+
+    def lines_file(self, relpath: str, lines: list[bytes], mtime_ms: int) -> None:
+        """A JSONL file from its encoded lines (also used by the other agents' generators)."""
+        self._write(relpath, b"".join(lines), mtime_ms)
+        self.lines += len(lines)
+
+    def document(self, relpath: str, data: bytes, mtime_ms: int) -> None:
+        """A file that is not JSONL (a JSON document, a database): counted in files and bytes."""
+        self._write(relpath, data, mtime_ms)
 
     def sidecar(self, relpath: str, d: Json, mtime_ms: int) -> None:
         self._write(relpath, json.dumps(d).encode("utf-8"), mtime_ms)
@@ -607,6 +627,11 @@ class Response:
 
     lines: list[Json]
     tool_uses: list[Json]
+    usage: RequestUsage | None = None
+    output: int = 0  # what a correct reader counts (the largest snapshot)
+
+    def line_outputs(self) -> list[int]:
+        return [int(d["message"]["usage"]["output_tokens"]) for d in self.lines]
 
 
 class Session:
@@ -643,6 +668,8 @@ class Session:
         self.main = Transcript(f"projects/{plan.project.dirname}/{self.session_id}.jsonl", self.dumps, stats)
         self.side_files: list[Transcript] = []
         self.sidecars: list[tuple[str, Json, int]] = []
+        # Responses without requestId as ccusage saw them: a resumed copy is counted again.
+        self.unkeyed: list[tuple[RequestUsage, list[int]]] = []
         self.turns_done = 0
         # Tokens in the main conversation's context window (system prompt and tools to start
         # with), and how many of them are already in the prompt cache.
@@ -930,11 +957,13 @@ class Session:
         context: tuple[int, int] | None = None,
         tools: tuple[str, ...] = TOOLS,
         weights: tuple[int, ...] = TOOL_WEIGHTS,
+        defer_peer: bool = False,
     ) -> Response:
         """One streamed API response: one line per content block, sharing id, requestId, usage.
 
         ``context`` is (tokens, cached tokens) of a subagent's or summarizer's own context;
-        ``None`` means the main conversation's, which this response then grows.
+        ``None`` means the main conversation's, which this response then grows. ``defer_peer``:
+        the caller tallies the ccusage view once it knows the response's progress copies.
         """
         r = self.rng
         in_main = context is None
@@ -984,15 +1013,34 @@ class Session:
         # What a max-output reader keeps: the final line, or the largest partial without one.
         output = partials[-1] if partial_only else final
         counted_web = 0 if partial_only else web
-        spaced = t.dumps is dumps_spaced
-        self.tally.add((msg_id, request_id), first_ms, model, u, output, counted_web, spaced)
+        self.tally.add((msg_id, request_id), first_ms, model, u, output, counted_web)
+        response = Response(lines=lines, tool_uses=tool_uses, usage=u, output=output)
+        if agent_id is None or not defer_peer:
+            self.peer_seen(t, response, request_id is None)
         self.stats.partial_only_responses += partial_only
         self.stats.no_request_id_responses += no_request_id
         self.stats.web_search_responses += counted_web > 0
         if in_main:
             self.cached = u.cache_read + u.cache_5m + u.cache_1h
             self.context = self.cached + u.input + output
-        return Response(lines=lines, tool_uses=tool_uses)
+        return response
+
+    def peer_seen(
+        self, t: Transcript, resp: Response, unkeyed: bool, copies: list[int] | None = None
+    ) -> None:
+        """Tally what ccusage counts for a response written to ``t`` (see :class:`Tally`);
+        ``copies``: the outputs of its ``agent_progress`` copies in the parent, for subagents."""
+        assert resp.usage is not None
+        if copies and self.main.dumps is dumps_compact:
+            outputs = [max(copies)]  # the parent's copy wins, whatever the subagent file says
+        elif t.dumps is dumps_spaced:
+            outputs = []
+        elif unkeyed:
+            outputs = resp.line_outputs()
+            self.unkeyed.append((resp.usage, outputs))
+        else:
+            outputs = [resp.output]
+        self.tally.add_peer(resp.usage, outputs)
 
     def partial_outputs(self, sizes: list[int]) -> list[int]:
         """Output snapshots on the lines of one response, non-decreasing.
@@ -1198,11 +1246,14 @@ class Session:
         for step in range(steps):
             last = step == steps - 1 or sub.nbytes > budget
             sub_resp = self.assistant_response(
-                sub, model, last, agent_id, (context, cached), SUBAGENT_TOOLS, SUBAGENT_TOOL_WEIGHTS
+                sub, model, last, agent_id, (context, cached), SUBAGENT_TOOLS, SUBAGENT_TOOL_WEIGHTS, True
             )
+            copies: list[int] = []
             for line in sub_resp.lines:
                 if r.random() < PROGRESS_COPY_RATE:
                     self.agent_progress(agent_id, prompt, line, progress_ref)
+                    copies.append(line["message"]["usage"]["output_tokens"])
+            self.peer_seen(sub, sub_resp, False, copies)
             u = sub_resp.lines[0]["message"]["usage"]
             cached = u["cache_read_input_tokens"] + u["cache_creation_input_tokens"]
             context = cached + u["input_tokens"] + 200
@@ -1409,6 +1460,8 @@ class Corpus:
         s.main.last_ms = plan.start_ms
         s.main.last_uuid = source.main.last_uuid
         s.turns_done = source.turns_done
+        for usage, outputs in source.unkeyed:  # ccusage does not deduplicate them: counted again
+            self.tally.add_peer(usage, outputs)
         s.run()
         self.write(s)
         self.stats.resumed_sessions += 1
