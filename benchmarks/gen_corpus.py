@@ -41,6 +41,8 @@ AGENTS = ("claude", "codex", "opencode")
 # The environment variable that points a reader (burn's and ccusage's) at each agent's directory.
 ENV_VARS = {"claude": "CLAUDE_CONFIG_DIR", "codex": "CODEX_HOME", "opencode": "OPENCODE_DATA_DIR"}
 DEFAULT_MIX = {"claude": 60, "codex": 30, "opencode": 10}
+# The ``source`` each agent's turns carry in burn (``burn summary --json`` by_source rows).
+BURN_SOURCES = {"claude": "claude-code", "codex": "codex", "opencode": "opencode"}
 
 Json = dict[str, Any]
 
@@ -150,14 +152,18 @@ def generate(
     agents = list(agents or AGENTS)
     budget = shares(size, agents, mix or DEFAULT_MIX)
     per_agent: dict[str, Json] = {}
-    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(agents)))) as pool:
-        futures = {a: pool.submit(_generate_one, a, out / a, budget[a], seed) for a in agents}
-        for agent in agents:  # in a fixed order, whichever finishes first
-            per_agent[agent] = futures[agent].result()
-            if log:
-                e = per_agent[agent]
-                mb, turns = e["size_bytes"] / 1e6, e["totals"]["turns"]
-                log(f"{agent}: {mb:,.1f} MB in {e['files']:,} files, {turns:,} turns")
+    if jobs <= 1:  # in this process (tests): no worker start-up, same output
+        for agent in agents:
+            per_agent[agent] = _generate_one(agent, out / agent, budget[agent], seed)
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(agents))) as pool:
+            futures = {a: pool.submit(_generate_one, a, out / a, budget[a], seed) for a in agents}
+            for agent in agents:  # in a fixed order, whichever finishes first
+                per_agent[agent] = futures[agent].result()
+    for agent, e in per_agent.items():
+        if log:
+            mb, turns = e["size_bytes"] / 1e6, e["totals"]["turns"]
+            log(f"{agent}: {mb:,.1f} MB in {e['files']:,} files, {turns:,} turns")
     expected = merge(per_agent, seed, size)
     (out / "expected.json").write_text(json.dumps(expected, indent=2) + "\n", encoding="utf-8")
     return expected
