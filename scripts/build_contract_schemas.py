@@ -146,9 +146,18 @@ PRICING = obj(
     "Pricing provenance of the numbers in this document (docs/pricing.md), bounded to its models.",
     {
         "source": t(
-            ["string", "null"], "Where the effective table came from: bundled, custom, custom+bundled."
+            ["string", "null"], "Where the effective table came from: bundled, or bundled+override."
         ),
-        "table": t(["string", "null"], "Table name and version."),
+        "table": {
+            **obj(
+                "The pricing table that produced the costs.",
+                {
+                    "name": t("string", "Table name (burn-pricing for the bundled table)."),
+                    "version": t("string", "Table version (the date it was built)."),
+                },
+            ),
+            "type": ["object", "null"],
+        },
         "digest": t(
             ["string", "null"],
             "sha256 of the RFC 8785 bytes of the canonical table that produced "

@@ -34,6 +34,14 @@ def model_rates(pricing: Pricing, model: str) -> dict[str, Any] | None:
     return out
 
 
+def _stored_table(value: str | None) -> dict[str, str] | None:
+    """The archive keeps the table that priced it as ``"<name> <version>"``."""
+    if not value:
+        return None
+    name, _, version = value.rpartition(" ")
+    return {"name": name, "version": version} if name else {"name": version, "version": ""}
+
+
 def pricing_meta(
     pricing: Pricing,
     archive_state: Mapping[str, str],
@@ -51,9 +59,7 @@ def pricing_meta(
     fallback = sorted(r["model"] for r in rows if r.get("fallback_turns"))
     out: dict[str, Any] = {
         "source": archive_state.get("pricing_source") if stale else p["source"],
-        "table": archive_state.get("pricing_table")
-        if stale
-        else f"{p['table']['name']} {p['table']['version']}",
+        "table": _stored_table(archive_state.get("pricing_table")) if stale else dict(p["table"]),
         "digest": digest,
         "custom_rows": p["custom_rows"],
         "cost_source": cost_source,
