@@ -46,7 +46,10 @@ def build_parser(verb: str, name: str, exp: Exporter) -> argparse.ArgumentParser
     p = _Parser(prog=f"burn {verb} {name}", description=(exp.__doc__ or "").strip().split("\n")[0] or None)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument(
-        "--format", choices=["json", "ndjson"], default=None, help="output framing (default json)"
+        "--format",
+        choices=["json", "ndjson"],
+        default=None,
+        help="output framing (default: json for export, a table for report)",
     )
     fmt.add_argument("--json", dest="format", action="store_const", const="json", help="= --format json")
     fmt.add_argument(
@@ -93,7 +96,25 @@ def run(verb: str, argv: Sequence[str], out: BinaryIO | None = None) -> int:
     parser.set_defaults(**preset)
     options = vars(parser.parse_args(list(argv[1:])))
     stdout = out if out is not None else sys.stdout.buffer
+    if verb == "report" and options.get("format") is None:
+        return _human(exp, options, stdout)
     return execute(exp, options, stdout)
+
+
+def _human(exp: Exporter, options: dict[str, Any], out: BinaryIO) -> int:
+    """Reports print a table unless a machine format was asked for (``--json``, ``--ndjson``)."""
+    import io
+
+    import orjson
+
+    from burn.contract.human import render
+
+    buffer = io.BytesIO()
+    code = execute(exp, options, buffer)
+    if code == 0:
+        out.write(render(orjson.loads(buffer.getvalue())).encode())
+        out.flush()
+    return code
 
 
 def execute(exp: Exporter, options: dict[str, Any], out: BinaryIO, *, now: datetime | None = None,
