@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from burn.readkit.values import nonempty_str
 from burn.records import UserBlock
 
 TARGET_MAX = 200  # characters of a tool call's target
@@ -102,15 +101,12 @@ def tool_target(rules: TargetRules, name: str, args: object) -> str | None:
     if rule is None:
         return None
     kind, keys = rule
-    target: str | None = None
     for key in keys:
-        target = nonempty_str(args.get(key))
-        if target is not None:
+        value = args.get(key)
+        if type(value) is str and value:  # the first non-empty string
             break
-    if target is None:
+    else:
         return None
-    if kind == "command":
-        target = command_head(target)
-    elif kind == "host":
-        target = url_host(target)
+    text: str = value
+    target = command_head(text) if kind == "command" else url_host(text) if kind == "host" else text
     return target[:TARGET_MAX] if target else None
