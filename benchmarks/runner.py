@@ -30,6 +30,7 @@ totals per source against ``expected.json``; ccusage's also against the totals i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -42,13 +43,14 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import BenchError, Run, dir_bytes, fmt_s, require_ok, run_child
+from bench import BenchError, Run, dir_bytes, fmt_s, require_ok
 
 HERE = Path(__file__).resolve().parent
 CCUSAGE_VERSION = "20.0.24"
@@ -322,6 +324,95 @@ def append_lines(session: Path, nbytes: int, seed: int) -> tuple[bytes, dict[str
 
 
 # ----------------------------------------------------------------------------------------------
+# memory of a process tree
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux ``/proc/<pid>/task/<tid>/children``)."""
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        out.append(p)
+        for children in glob.glob(f"/proc/{p}/task/*/children"):
+            with contextlib.suppress(OSError, ValueError):  # the process ended meanwhile
+                stack.extend(int(c) for c in Path(children).read_text().split())
+    return out
+
+
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: shared pages (a forked worker's copy-on-write memory) counted once."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+class TreeSampler:
+    """Peak summed PSS of a process tree, sampled every ``interval`` seconds in a thread.
+
+    ``ru_maxrss`` from ``wait4`` is the largest *single* process: a burn ingest with worker
+    processes uses more than that in total, so both figures are reported. Linux only (0 elsewhere).
+    """
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        self.pid, self.interval, self.peak_kb = pid, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in _tree(self.pid)))
+            self._stop.wait(self.interval)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kb / 1024
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A finished child and the peak PSS of its process tree (MB)."""
+
+    run: Run
+    tree_mb: float
+
+    @property
+    def seconds(self) -> float:
+        return self.run.seconds
+
+    @property
+    def stdout(self) -> bytes:
+        return self.run.stdout
+
+
+def run_sampled(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> Measured:
+    """:func:`bench.run_child` plus the peak PSS of the child's whole process tree."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(argv), env=dict(env), stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        sampler = TreeSampler(proc.pid) if sys.platform == "linux" else None
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        seconds = time.perf_counter() - start
+        tree_mb = sampler.stop() if sampler else 0.0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        rss = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
+        run = Run(tuple(argv), seconds, rss, proc.returncode, out.read(), err.read())
+        return Measured(run, tree_mb if sampler else rss)
+
+
+# ----------------------------------------------------------------------------------------------
 # measuring
 
 
@@ -330,14 +421,16 @@ class Series:
     """Repeated measurements of one command: seconds and peak RSS (MB)."""
 
     seconds: list[float] = field(default_factory=list)
-    rss_mb: list[float] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)  # largest single process (wait4)
+    tree_mb: list[float] = field(default_factory=list)  # peak PSS of the process tree (sampled)
 
-    def add(self, seconds: float, rss_mb: float) -> None:
+    def add(self, seconds: float, rss_mb: float, tree_mb: float | None = None) -> None:
         self.seconds.append(seconds)
         self.rss_mb.append(rss_mb)
+        self.tree_mb.append(rss_mb if tree_mb is None else tree_mb)
 
-    def add_run(self, run: Run) -> None:
-        self.add(run.seconds, run.peak_rss_mb)
+    def add_run(self, m: Measured) -> None:
+        self.add(m.run.seconds, m.run.peak_rss_mb, m.tree_mb)
 
     @property
     def median(self) -> float:
@@ -347,6 +440,10 @@ class Series:
     def rss(self) -> float:
         return statistics.median(self.rss_mb)
 
+    @property
+    def tree(self) -> float:
+        return statistics.median(self.tree_mb)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "seconds": [round(s, 4) for s in self.seconds],
@@ -355,6 +452,8 @@ class Series:
             "max_seconds": round(max(self.seconds), 4),
             "peak_rss_mb": [round(m, 1) for m in self.rss_mb],
             "median_peak_rss_mb": round(self.rss, 1),
+            "peak_tree_pss_mb": [round(m, 1) for m in self.tree_mb],
+            "median_peak_tree_pss_mb": round(self.tree, 1),
         }
 
 
@@ -388,17 +487,20 @@ class Bench:
 
     # -- children ------------------------------------------------------------------------------
 
-    def burn_cmd(self, home: Path, *args: str, what: str | None = None) -> Run:
+    def burn_cmd(self, home: Path, *args: str) -> Measured:
         env = corpus_env(self.corpus, self.empty, home)
-        run = run_child([self.burn.exe, *args], env, self.timeout)
-        return require_ok(run, what or "burn " + " ".join(args))
+        m = run_sampled([self.burn.exe, *args], env, self.timeout)
+        require_ok(m.run, "burn " + " ".join(args))
+        return m
 
-    def ccusage_cmd(self, *extra: str) -> Run:
+    def ccusage_cmd(self, *extra: str) -> Measured:
         assert self.ccusage is not None
         env = corpus_env(self.corpus, self.empty)
         argv = [self.ccusage.exe, "daily", "--json", "--offline", "-z", "UTC", *extra]
         try:
-            return require_ok(run_child(argv, env, self.timeout), "ccusage daily --json --offline")
+            m = run_sampled(argv, env, self.timeout)
+            require_ok(m.run, "ccusage daily --json --offline")
+            return m
         finally:
             self.undo_ccusage_side_effects()
 
@@ -446,16 +548,15 @@ class Bench:
         finally:
             shutil.rmtree(home, ignore_errors=True)
         cold = self.res.s("burn_cold")
-        self.log(f"run {i}: cold {fmt_s(cold.seconds[-1])} ({cold.rss_mb[-1]:.0f} MB)")
+        self.log(f"run {i}: cold {fmt_s(cold.seconds[-1])} ({cold.tree_mb[-1]:.0f} MB)")
 
     def cold(self, home: Path) -> None:
         ingest = self.burn_cmd(home, "ingest", "--quiet")
         report = self.burn_cmd(home, *self.report_argv)
         self.res.s("burn_ingest_cold").add_run(ingest)
         self.res.s("burn_report_first").add_run(report)
-        self.res.s("burn_cold").add(
-            ingest.seconds + report.seconds, max(ingest.peak_rss_mb, report.peak_rss_mb)
-        )
+        rss = max(ingest.run.peak_rss_mb, report.run.peak_rss_mb)
+        self.res.s("burn_cold").add(ingest.seconds + report.seconds, rss, max(ingest.tree_mb, report.tree_mb))
 
     def incremental(self, home: Path, i: int) -> None:
         target = append_target(self.corpus)
@@ -615,7 +716,12 @@ def results_json(bench: Bench, runs: int, check: dict[str, Any]) -> dict[str, An
             "seed": (corpus.expected or {}).get("seed"),
             "turns": (corpus.expected or {}).get("totals", {}).get("turns"),
         },
-        "burn": {"exe": bench.burn.exe, "version": bench.burn.version, "report": bench.report_label},
+        "burn": {
+            "exe": bench.burn.exe,
+            "version": bench.burn.version,
+            "report": bench.report_label,
+            "commit": git_commit(),
+        },
         "ccusage": None
         if bench.ccusage is None
         else {"exe": bench.ccusage.exe, "version": bench.ccusage.version},
@@ -634,6 +740,25 @@ def results_json(bench: Bench, runs: int, check: dict[str, Any]) -> dict[str, An
         },
         "correctness": check,
     }
+
+
+def git_commit() -> str | None:
+    """The burn checkout's commit (``+dirty`` with uncommitted changes): what the numbers measure."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "../core", "../plugins"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+        )
+    except OSError:
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def incremental_exact(inc: Mapping[str, Any], corpus: Corpus) -> bool | None:
@@ -656,7 +781,8 @@ def _row(name: str, s: Mapping[str, Any] | None, note: str = "") -> str:
     if s is None:
         return f"| {name} | – | – | {note} |"
     times = f"{fmt_s(s['median_seconds'])} ({fmt_s(s['min_seconds'])}–{fmt_s(s['max_seconds'])})"
-    return f"| {name} | {times} | {s['median_peak_rss_mb']:,.0f} | {note} |"
+    memory = f"{s['median_peak_rss_mb']:,.0f} / {s['median_peak_tree_pss_mb']:,.0f}"
+    return f"| {name} | {times} | {memory} | {note} |"
 
 
 def markdown(data: Mapping[str, Any]) -> str:
@@ -664,12 +790,13 @@ def markdown(data: Mapping[str, Any]) -> str:
     cc = s.get("ccusage_cold")
     lines = [
         f"Corpus: {c['bytes'] / 1e6:,.0f} MB, {c['files']:,} files, {c['turns']:,} turns "
-        f"({', '.join(c['agents'])}; seed {c['seed']}). {data['burn']['version']}, "
+        f"({', '.join(c['agents'])}; seed {c['seed']}). {data['burn']['version']} "
+        f"(commit {data['burn']['commit']}), "
         + (data["ccusage"]["version"] if data["ccusage"] else "no ccusage")
         + f"; {data['runs']} runs, medians (min–max); {data['host']['cpus']} CPUs, load average "
         f"{load['min']:.1f}–{load['max']:.1f} (median {load['median']:.1f}) during the runs.",
         "",
-        "| measurement | wall time | peak RSS (MB) | notes |",
+        "| measurement | wall time, median (min–max) | peak MB: process RSS / tree PSS | notes |",
         "|---|---:|---:|---|",
     ]
 
