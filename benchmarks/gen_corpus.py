@@ -98,13 +98,18 @@ def peer_view(agent: str, expected: Mapping[str, Any]) -> dict[str, int]:
         t = {k: v - missed.get(k, 0) for k, v in expected["totals"].items()}
     else:
         t = peer["ccusage_view"]  # the message's own (last step's) tokens, reasoning not in output
-    return {
+    view = {
         "input": t["input"],
         "output": t["output"],
         "cache_read": t["cache_read"],
         "cache_write": t.get("cache_write_5m", 0) + t.get("cache_write_1h", 0),
         "turns": t["turns"],
     }
+    if agent == "codex":
+        # Codex prices alike in both tools (no tiers reached, no reported costs): the rest of the
+        # cost is what the missed responses cost, up to per-turn rounding.
+        view["cost_usd_micros"] = t["cost_usd_micros"]
+    return view
 
 
 def merge(per_agent: Mapping[str, Json], seed: int, size: int) -> Json:

@@ -680,11 +680,18 @@ def correctness(
         "ccusage_matches_its_rules": None
         if peer is None
         else all(
-            r["ccusage"] == r["ccusage_rules"]
-            for r in rows
-            if r["ccusage_rules"] is not None and r["ccusage"] is not None
+            _agrees(r, rules) for r in rows if r["ccusage_rules"] is not None and r["ccusage"] is not None
         ),
     }
+
+
+def _agrees(row: Mapping[str, Any], rules: Mapping[str, Any]) -> bool:
+    """ccusage against its rules' totals: tokens exactly; cost up to per-turn rounding (burn rounds
+    each turn to a micro-dollar, ccusage sums floats): half a micro-dollar per turn, plus one."""
+    if row["field"] != "cost_usd_micros":
+        return bool(row["ccusage"] == row["ccusage_rules"])
+    turns = (rules.get(row["source"]) or {}).get("turns", 0)
+    return abs(row["ccusage"] - row["ccusage_rules"]) <= turns // 2 + 1
 
 
 # ----------------------------------------------------------------------------------------------
