@@ -187,9 +187,9 @@ def test_discover_units_databases_first_with_companions(oenv: Env) -> None:
         (ORDER_MESSAGE, "project/myproj/storage/session/message/ses_old/msg_old.json"),
         (ORDER_MESSAGE, f"storage/message/{SES}/msg_a1.json"),
     ]
-    assert units[1].companions == (oenv.data / "opencode.db-wal",)
-    assert units[4].companions == (legacy / "part" / "ses_old" / "msg_old" / "prt_1.json",)
-    assert [p.name for p in units[5].companions] == [f"msg_a1_p{i}.json" for i in range(4)]
+    assert tuple(map(Path, units[1].companions)) == (oenv.data / "opencode.db-wal",)
+    assert tuple(map(Path, units[4].companions)) == (legacy / "part" / "ses_old" / "msg_old" / "prt_1.json",)
+    assert [Path(p).name for p in units[5].companions] == [f"msg_a1_p{i}.json" for i in range(4)]
     assert diag.invalid == {"not_a_file": 1}
 
 

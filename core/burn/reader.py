@@ -42,7 +42,9 @@ class SourceUnit:
     path: Path
     order: int = 0
     hints: Mapping[str, str] = attrs.field(factory=dict)
-    companions: tuple[Path, ...] = ()
+    # Strings are accepted as well as paths: a reader with hundreds of thousands of companions
+    # (OpenCode's part files) saves building a Path for each on every no-op ingest.
+    companions: tuple[str | Path, ...] = ()
     key: str = attrs.field(init=False, eq=False, repr=False)  # str(path): the cursor's key
 
     def __attrs_post_init__(self) -> None:

@@ -195,7 +195,7 @@ def _message_units(
     for f in _json_files(directory, diagnostics):
         name = f.name
         stem = name[: -len(".json")]
-        companions: tuple[Path, ...] = ()
+        companions: tuple[str, ...] = ()
         if stem in with_parts:
             part_dir = parts_root / stem
             try:
@@ -203,5 +203,6 @@ def _message_units(
             except OSError as exc:
                 diagnostics.skip("unreadable", f"{part_dir}: {exc.strerror or exc}")
                 names = []
-            companions = tuple([part_dir / n for n in names])
+            prefix = f"{part_dir}{os.sep}"
+            companions = tuple([prefix + n for n in names])  # strings: no Path per part on a no-op
         yield SourceUnit(path=directory / name, order=ORDER_MESSAGE, hints=hints, companions=companions)

@@ -76,9 +76,10 @@ def _cursor(st: os.stat_result) -> FileCursor:
     return FileCursor(inode=st.st_ino, size=st.st_size, mtime_ns=st.st_mtime_ns, offset=st.st_size, head="")
 
 
-def _load_parts(paths: Sequence[Path], diag: Diagnostics) -> list[dict[str, Any]]:
+def _load_parts(paths: Sequence[str | Path], diag: Diagnostics) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
-    for path in paths:
+    for raw in paths:
+        path = Path(raw)
         got = load(path, diag)
         if got is None or got[0] is _INVALID:
             continue
