@@ -448,7 +448,7 @@ class Session:
         r, p = self.rng, self.pool
         cid = call_id(r)
         if self.plan.depth < MAX_DEPTH and self.ctx.take("spawn", SPAWN_RATE):
-            args = {"message": p.text(r.randint(100, 1_500)), "agent_role": "explorer"}
+            args: Json = {"message": p.text(r.randint(100, 1_500)), "agent_role": "explorer"}
             self.item(
                 {
                     "type": "function_call",

@@ -260,6 +260,9 @@ class Session:
         self.parent = parent
         self.nbytes = 0
         self.id = ctx.ids.make("ses", start_ms, descending=True)
+        self.place: Place
+        self.sdk6: bool
+        self.free: bool
         if parent is not None:
             self.place, self.sdk6, self.free = parent.place, parent.sdk6, parent.free
             self.provider, self.model = self.pick_model(subagent=True)
@@ -629,7 +632,7 @@ class Session:
         return tokens
 
     @staticmethod
-    def usage_of(tokens: Json) -> Json:
+    def usage_of(tokens: Json) -> dict[str, int]:
         """burn's meaning of one tokens object: output includes reasoning in both builds."""
         has_total = "total" in tokens
         out = tokens["output"] + (tokens["reasoning"] if has_total else 0)

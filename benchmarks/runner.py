@@ -260,7 +260,7 @@ def append_lines(session: Path, nbytes: int, seed: int) -> tuple[bytes, dict[str
     while size < nbytes:
         t += rng.randint(2_000, 30_000)
         ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t / 1000)) + f".{t % 1000:03d}Z"
-        usage = {
+        usage: dict[str, Any] = {
             "input_tokens": rng.randint(1, 9),
             "cache_creation_input_tokens": 2_000,
             "cache_read_input_tokens": cached,
@@ -314,8 +314,8 @@ def append_lines(session: Path, nbytes: int, seed: int) -> tuple[bytes, dict[str
             b = (json.dumps(d, separators=(",", ":")) + "\n").encode()
             out.append(b)
             size += len(b)
-        added["input"] += usage["input_tokens"]
-        added["output"] += usage["output_tokens"]
+        added["input"] += int(usage["input_tokens"])
+        added["output"] += int(usage["output_tokens"])
         added["cache_read"] += cached
         added["cache_write"] += 2_000
         added["turns"] += 1
@@ -691,7 +691,7 @@ def _agrees(row: Mapping[str, Any], rules: Mapping[str, Any]) -> bool:
     if row["field"] != "cost_usd_micros":
         return bool(row["ccusage"] == row["ccusage_rules"])
     turns = (rules.get(row["source"]) or {}).get("turns", 0)
-    return abs(row["ccusage"] - row["ccusage_rules"]) <= turns // 2 + 1
+    return bool(abs(row["ccusage"] - row["ccusage_rules"]) <= turns // 2 + 1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -775,7 +775,7 @@ def incremental_exact(inc: Mapping[str, Any], corpus: Corpus) -> bool | None:
     t = inc["summary"]["totals"]
     e, a = corpus.expected["totals"], inc["added"]
     cache_write = (t.get("cache_write_5m") or 0) + (t.get("cache_write_1h") or 0)
-    return (
+    return bool(
         t["input"] == e["input"] + a["input"]
         and t["output"] == e["output"] + a["output"]
         and t["cache_read"] == e["cache_read"] + a["cache_read"]
