@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 from pathlib import Path
 
 import orjson
@@ -197,3 +198,75 @@ def test_concurrent_writers_store_each_event_once(tmp_path: Path) -> None:
         assert out > best.get(e.id, 0), "a revision must supersede what was there"
         best[e.id] = out
     assert len(best) == 30
+
+
+def test_index_keeps_offsets_not_bodies(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    with store.lock():
+        store.append([turn("a", 5), ToolCall("test", "s1", "toolu_1", "a", "2026-01-01T10:00:00Z", "Read")])
+        store.append([turn("a", 9)])
+    db = sqlite3.connect(store.index_path)
+    rows = db.execute("SELECT id, pos, len FROM events").fetchall()
+    db.close()
+    data = store.path.read_bytes()
+    lines = {e.id: e for e in store.read()}
+    assert len(rows) == 2
+    for key, pos, n in rows:
+        assert isinstance(key, bytes) and len(key) == 16
+        if pos is None:  # the tool call: not mergeable
+            continue
+        line = orjson.loads(data[pos : pos + n])
+        assert line["id"] == key.hex() and line["record"] == lines[key.hex()].record
+        assert line["record"]["usage"]["output"] == 9
+
+
+def test_index_of_an_older_format_is_rebuilt(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    with store.lock():
+        store.append([turn("a", 5)])
+    store.index_path.unlink()
+    db = sqlite3.connect(store.index_path)  # a format-1 index: full bodies keyed by text ids
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE events (id TEXT PRIMARY KEY, kind TEXT NOT NULL, body BLOB) WITHOUT ROWID;"
+        "CREATE TABLE main_messages (message_id TEXT PRIMARY KEY, request_id TEXT) WITHOUT ROWID;"
+    )
+    db.execute("INSERT INTO meta VALUES ('ledger_bytes', ?)", (str(store.path.stat().st_size),))
+    db.commit()
+    db.close()
+    with store.lock():
+        again = store.append([turn("a", 5)])
+        grown = store.append([turn("a", 6)])
+    assert again.dropped["duplicate"] == 1 and grown.revised["turn"] == 1
+
+
+def test_index_pointing_at_other_lines_is_rebuilt(tmp_path: Path) -> None:
+    """The ledger was replaced by a longer one: the index's offsets point at other lines."""
+    a, b = FileStore(tmp_path / "a"), FileStore(tmp_path / "b")
+    with a.lock():
+        a.append([turn("x", 1), turn("y", 1)])
+    with b.lock():
+        b.append([turn("y", 1), turn("x", 1), turn("z", 1)])
+    a.path.write_bytes(b.path.read_bytes())
+    with a.lock():
+        same = a.append([turn("x", 1), turn("y", 1)])
+        grown = a.append([turn("x", 2)])
+    assert same.lines_written == 0 and same.dropped["duplicate"] == 2
+    assert grown.revised["turn"] == 1
+    assert [e.record["message_id"] for e in a.read()] == ["y", "x", "z", "x"]
+
+
+def test_non_hex_ids_are_indexed_as_text(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    hexid = "ab" * 16
+    with store.lock():
+        store.append([turn("a", 1)])
+    with open(store.path, "ab") as f:  # lines from another writer, with ids that are not our hex
+        for rid in ("x", hexid.upper()):
+            f.write(orjson.dumps({"v": 1, "kind": "tool_call", "id": rid, "record": {}}) + b"\n")
+    with store.lock():
+        store.append([turn("b", 1)])
+    db = sqlite3.connect(store.index_path)
+    keys = {k for (k,) in db.execute("SELECT id FROM events")}
+    db.close()
+    assert {"x", hexid.upper()} <= keys and len(keys) == 4

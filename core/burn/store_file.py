@@ -3,7 +3,12 @@
 * ``ledger.jsonl`` is the source of truth; history is never rewritten.
 * ``ledger.index.sqlite`` maps event ids to their current state so appends are idempotent and can
   merge revisions (DESIGN §5). It is a cache: it records how many ledger bytes it covers and is
-  caught up from the ledger (or rebuilt from scratch) whenever it lags or disagrees.
+  caught up from the ledger (or rebuilt from scratch) whenever it lags or disagrees. It holds no
+  record bodies: a mergeable event maps to the byte offset and length of its current revision's
+  ledger line, which is read back (``pread``) when the event is seen again. Ids are stored as
+  16-byte blobs (canonical 32-char hex ids; any other id stays text). An index whose ``format``
+  differs from :data:`_INDEX_FORMAT`, or whose offsets do not point at the line of the id they
+  claim, is discarded and rebuilt from the ledger.
 * ``ledger.lock`` carries an exclusive ``flock``; ``burn ingest`` holds it for its whole run, so
   two ingests started at once serialise and the second finds nothing new.
 * A torn last line left by a crash is terminated with a newline before the next append, so it is
@@ -28,12 +33,15 @@ from burn.merge import merge
 from burn.records import RECORD_TYPES, Record
 from burn.store import LEDGER_VERSION, AppendResult, Encoded, LedgerEntry, ReadStats, StoreFactory, encode
 
-# Kinds whose later sightings can supersede the stored state; only these keep a body in the index.
+# Kinds whose later sightings can supersede the stored state; only these keep a ledger offset.
 MERGEABLE = frozenset({"turn", "session", "user_turn", "project"})
-_SQL_CHUNK = 500
+_SQL_CHUNK = 4000  # ids per ``IN (…)`` query, capped by SQLite's variable limit
+_INDEX_FORMAT = "2"  # bump when the index schema changes: an index of another format is rebuilt
 _INDEX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, kind TEXT NOT NULL, body BLOB) WITHOUT ROWID;
+-- id: 16-byte blob (text for a non-hex id); pos/len: the current revision's ledger line (mergeable
+-- kinds only; len excludes the newline).
+CREATE TABLE IF NOT EXISTS events (id BLOB PRIMARY KEY, pos INTEGER, len INTEGER) WITHOUT ROWID;
 -- request id of every non-sidechain turn by message id: recognises /btw sidechain replays.
 CREATE TABLE IF NOT EXISTS main_messages (message_id TEXT PRIMARY KEY, request_id TEXT) WITHOUT ROWID;
 """
@@ -53,6 +61,7 @@ class FileStore:
         self._lock_fd: int | None = None
         self._index: sqlite3.Connection | None = None
         self._indexed = 0  # ledger bytes the index covers
+        self._chunk = _SQL_CHUNK
 
     # -- locking ---------------------------------------------------------------------------------
 
@@ -82,20 +91,42 @@ class FileStore:
 
     def _open_index(self) -> sqlite3.Connection:
         if self._index is None:
-            db = sqlite3.connect(self.index_path, isolation_level=None)
-            # The index is a cache rebuilt from the ledger when it lags, so durability is not needed.
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=OFF")
-            db.executescript(_INDEX_SCHEMA)
+            db = self._connect()
+            fmt = db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+            if fmt is None or fmt[0] != _INDEX_FORMAT:
+                # An index of another format (or none yet): start afresh, in a file of our own.
+                db.close()
+                self._delete_index()
+                db = self._connect()
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (_INDEX_FORMAT,))
             row = db.execute("SELECT value FROM meta WHERE key='ledger_bytes'").fetchone()
             self._indexed = int(row[0]) if row else 0
+            self._chunk = min(_SQL_CHUNK, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
             self._index = db
         return self._index
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.index_path, isolation_level=None)
+        # The index is a cache rebuilt from the ledger when it lags, so durability is not needed.
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=OFF")
+        db.executescript(_INDEX_SCHEMA)
+        return db
+
+    def _delete_index(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.index_path}{suffix}").unlink(missing_ok=True)
 
     def _close_index(self) -> None:
         if self._index is not None:
             self._index.close()
             self._index = None
+
+    def _rebuild(self) -> sqlite3.Connection:
+        """Discard the index and rebuild it from the whole ledger."""
+        self._close_index()
+        self._delete_index()
+        return self._catch_up()
 
     def _catch_up(self) -> sqlite3.Connection:
         """Bring the index up to the ledger's end (entries appended by a crashed or older writer)."""
@@ -109,15 +140,19 @@ class FileStore:
             self._indexed = 0
         if self._indexed < size:
             db.execute("BEGIN")
-            batch: list[LedgerEntry] = []
+            batch: list[tuple[Encoded, int, int]] = []
             end = self._indexed
-            for entry in self.read(self._indexed):
-                batch.append(entry)
-                end = entry.position
+            for start, end, kind, rid, r in self._scan(self._indexed):
+                if kind == "turn":
+                    item = Encoded(kind, rid, b"", r.get("message_id"), r.get("request_id"),
+                                   bool(r.get("is_sidechain")))  # fmt: skip
+                else:
+                    item = Encoded(kind, rid, b"")
+                batch.append((item, start, end - start - 1))
                 if len(batch) >= 10_000:
-                    self._index_entries(db, batch)
+                    self._index_items(db, batch)
                     batch.clear()
-            self._index_entries(db, batch)
+            self._index_items(db, batch)
             self._indexed = max(end, self._complete_end(size))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('ledger_bytes', ?)", (str(self._indexed),))
             db.execute("COMMIT")
@@ -139,27 +174,20 @@ class FileStore:
                     return 0
                 back = min(size, back * 4)
 
-    def _index_entries(self, db: sqlite3.Connection, entries: Sequence[LedgerEntry]) -> None:
-        items = []
-        for e in entries:
-            r = e.record
-            if e.kind == "turn":
-                items.append(Encoded(e.kind, e.id, orjson.dumps(r), r.get("message_id"), r.get("request_id"),
-                                     bool(r.get("is_sidechain"))))  # fmt: skip
-            else:
-                items.append(Encoded(e.kind, e.id, orjson.dumps(r) if e.kind in MERGEABLE else b""))
-        self._index_items(db, items)
-
-    def _index_items(self, db: sqlite3.Connection, items: Sequence[Encoded]) -> None:
+    def _index_items(self, db: sqlite3.Connection, items: Sequence[tuple[Encoded, int, int]]) -> None:
+        """Index items with the ``(offset, length)`` of their ledger lines."""
         db.executemany(
             "INSERT OR REPLACE INTO events VALUES (?, ?, ?)",
-            [(i.id, i.kind, i.data if i.kind in MERGEABLE else None) for i in items],
+            [
+                (_key(i.id), pos, n) if i.kind in MERGEABLE else (_key(i.id), None, None)
+                for i, pos, n in items
+            ],
         )
         db.executemany(
             "INSERT OR IGNORE INTO main_messages VALUES (?, ?)",
             [
                 (i.message_id, i.request_id)
-                for i in items
+                for i, _, _ in items
                 if i.kind == "turn" and i.message_id and not i.sidechain
             ],
         )
@@ -188,7 +216,11 @@ class FileStore:
                     result.dropped["duplicate"] += 1
                 else:
                     pending[item.id] = merged
-        known = self._lookup(db, list(pending))
+        try:
+            known = self._lookup(db, pending)
+        except _StaleIndexError:  # the ledger changed under the index: rebuild it, then look again
+            db = self._rebuild()
+            known = self._lookup(db, pending)
         main_requests = self._main_requests(db, pending.values())
 
         lines: list[bytes] = []
@@ -210,20 +242,39 @@ class FileStore:
             lines.append(_line(item))
             written.append(item)
         if lines:
-            self._write(lines)
+            start = self._write(lines)
+            placed = []
+            for line, item in zip(lines, written, strict=True):
+                placed.append((item, start, len(line)))
+                start += len(line) + 1
             db.execute("BEGIN")
-            self._index_items(db, written)
+            self._index_items(db, placed)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('ledger_bytes', ?)", (str(self._indexed),))
             db.execute("COMMIT")
         return result
 
-    def _lookup(self, db: sqlite3.Connection, ids: list[str]) -> dict[str, bytes | None]:
+    def _lookup(self, db: sqlite3.Connection, pending: dict[str, Encoded]) -> dict[str, bytes | None]:
+        """The stored record JSON of every known id in ``pending`` (``None``: not mergeable)."""
+        keys = {_key(rid): rid for rid in pending}
+        wanted = list(keys)
         found: dict[str, bytes | None] = {}
-        for i in range(0, len(ids), _SQL_CHUNK):
-            chunk = ids[i : i + _SQL_CHUNK]
+        where: list[tuple[int, int, str]] = []
+        for i in range(0, len(wanted), self._chunk):
+            chunk = wanted[i : i + self._chunk]
             marks = ",".join("?" * len(chunk))
-            for rid, body in db.execute(f"SELECT id, body FROM events WHERE id IN ({marks})", chunk):
-                found[rid] = body
+            for key, pos, n in db.execute(f"SELECT id, pos, len FROM events WHERE id IN ({marks})", chunk):
+                rid = keys[key]
+                found[rid] = None
+                if pos is not None:
+                    where.append((pos, n, rid))
+        if where:
+            where.sort()
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                for pos, n, rid in where:
+                    found[rid] = _record_json(os.pread(fd, n, pos), pending[rid].kind, rid)
+            finally:
+                os.close(fd)
         return found
 
     def _main_requests(self, db: sqlite3.Connection, items: Iterable[Encoded]) -> dict[str, str | None]:
@@ -237,8 +288,8 @@ class FileStore:
                 else:
                     batch_main.setdefault(item.message_id, item.request_id)
         found: dict[str, str | None] = {}
-        for i in range(0, len(wanted), _SQL_CHUNK):
-            chunk = wanted[i : i + _SQL_CHUNK]
+        for i in range(0, len(wanted), self._chunk):
+            chunk = wanted[i : i + self._chunk]
             marks = ",".join("?" * len(chunk))
             sql = f"SELECT message_id, request_id FROM main_messages WHERE message_id IN ({marks})"
             found.update(db.execute(sql, chunk))
@@ -247,21 +298,32 @@ class FileStore:
                 found[mid] = batch_main[mid]
         return found
 
-    def _write(self, lines: list[bytes]) -> None:
-        payload = b"\n".join(lines) + b"\n"
+    def _write(self, lines: list[bytes]) -> int:
+        """Append ``lines``; returns the ledger offset of the first one."""
+        body = b"\n".join(lines) + b"\n"
+        payload = body
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             size = os.fstat(fd).st_size
             if size and self._complete_end(size) != size:
                 payload = b"\n" + payload  # terminate a torn line left by a crash
             os.write(fd, payload)
+            start = os.lseek(fd, 0, os.SEEK_CUR) - len(body)  # O_APPEND: the offset is our write's end
         finally:
             os.close(fd)
         self._indexed = self._complete_end(self.path.stat().st_size)
+        return start
 
     # -- read ------------------------------------------------------------------------------------
 
     def read(self, since: int = 0, stats: ReadStats | None = None) -> Iterator[LedgerEntry]:
+        for _, end, kind, rid, record in self._scan(since, stats):
+            yield LedgerEntry(end, kind, rid, record)
+
+    def _scan(
+        self, since: int = 0, stats: ReadStats | None = None
+    ) -> Iterator[tuple[int, int, str, str, dict[str, Any]]]:
+        """:meth:`read`, yielding each entry's ``(start, end, kind, id, record)``."""
         if not self.path.exists():
             return
         with open(self.path, "rb") as f:
@@ -270,6 +332,7 @@ class FileStore:
             for line in f:
                 if not line.endswith(b"\n"):
                     return  # torn or still being written: not an entry yet
+                start = pos
                 pos += len(line)
                 if stats is not None:
                     stats.lines += 1
@@ -284,7 +347,7 @@ class FileStore:
                     if stats is not None:
                         stats.unknown_kinds[f"{kind}@v{version}"] += 1
                     continue
-                yield LedgerEntry(pos, kind, rid, record)
+                yield start, pos, kind, rid, record
 
     def position(self) -> int:
         if not self.path.exists():
@@ -300,6 +363,40 @@ class FileStore:
             "index": str(self.index_path),
             "index_bytes": self.index_path.stat().st_size if self.index_path.exists() else 0,
         }
+
+
+class _StaleIndexError(Exception):
+    """The index points at a ledger line that is not the id's: the ledger changed behind it."""
+
+
+def _key(rid: str) -> bytes | str:
+    """The index key of an event id: 16 bytes for a canonical (lowercase, 32-char) hex id."""
+    if len(rid) == 32:
+        try:
+            raw = bytes.fromhex(rid)
+        except ValueError:
+            return rid
+        if raw.hex() == rid:
+            return raw
+    return rid
+
+
+def _record_json(line: bytes, kind: str, rid: str) -> bytes:
+    """The record JSON of the ledger line of ``rid`` (written by :func:`_line`, or equivalent)."""
+    head = _head(kind, rid)
+    if line.startswith(head) and line.endswith(b"}"):
+        return line[len(head) : -1]
+    try:  # a line in another spelling (key order, spacing): re-serialize its record
+        obj = orjson.loads(line)
+        if obj["id"] == rid and obj["v"] == LEDGER_VERSION and isinstance(obj["record"], dict):
+            return orjson.dumps(obj["record"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        pass
+    raise _StaleIndexError(rid)
+
+
+def _head(kind: str, rid: str) -> bytes:
+    return orjson.dumps({"v": LEDGER_VERSION, "kind": kind, "id": rid})[:-1] + b',"record":'
 
 
 def _is_btw_replay(item: Encoded, main_requests: dict[str, str | None]) -> bool:
@@ -324,8 +421,7 @@ def _merge_encoded(old: Encoded, new: Encoded) -> Encoded | None:
 
 def _line(item: Encoded) -> bytes:
     # The ledger line without re-serializing the record: its JSON is spliced in as encoded.
-    head = orjson.dumps({"v": LEDGER_VERSION, "kind": item.kind, "id": item.id})
-    return head[:-1] + b',"record":' + item.data + b"}"
+    return _head(item.kind, item.id) + item.data + b"}"
 
 
 @hookimpl
