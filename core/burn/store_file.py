@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS main_messages (message_id TEXT PRIMARY KEY, request_i
 """
 
 
+# An item to index: the item, its index key, and the offset and length of its ledger line.
+_Placed = tuple[Encoded, bytes | str, int, int]
+
+
 class FileStore:
     """Ledger in ``home/ledger.jsonl``. See the module docstring."""
 
@@ -140,7 +144,7 @@ class FileStore:
             self._indexed = 0
         if self._indexed < size:
             db.execute("BEGIN")
-            batch: list[tuple[Encoded, int, int]] = []
+            batch: list[_Placed] = []
             end = self._indexed
             for start, end, kind, rid, r in self._scan(self._indexed):
                 if kind == "turn":
@@ -148,7 +152,7 @@ class FileStore:
                                    bool(r.get("is_sidechain")))  # fmt: skip
                 else:
                     item = Encoded(kind, rid, b"")
-                batch.append((item, start, end - start - 1))
+                batch.append((item, _key(rid), start, end - start - 1))
                 if len(batch) >= 10_000:
                     self._index_items(db, batch)
                     batch.clear()
@@ -174,20 +178,17 @@ class FileStore:
                     return 0
                 back = min(size, back * 4)
 
-    def _index_items(self, db: sqlite3.Connection, items: Sequence[tuple[Encoded, int, int]]) -> None:
-        """Index items with the ``(offset, length)`` of their ledger lines."""
+    def _index_items(self, db: sqlite3.Connection, items: Sequence[_Placed]) -> None:
+        """Index items with their keys and the ``(offset, length)`` of their ledger lines."""
         db.executemany(
             "INSERT OR REPLACE INTO events VALUES (?, ?, ?)",
-            [
-                (_key(i.id), pos, n) if i.kind in MERGEABLE else (_key(i.id), None, None)
-                for i, pos, n in items
-            ],
+            [(key, pos, n) if i.kind in MERGEABLE else (key, None, None) for i, key, pos, n in items],
         )
         db.executemany(
             "INSERT OR IGNORE INTO main_messages VALUES (?, ?)",
             [
                 (i.message_id, i.request_id)
-                for i, _, _ in items
+                for i, _, _, _ in items
                 if i.kind == "turn" and i.message_id and not i.sidechain
             ],
         )
@@ -216,11 +217,12 @@ class FileStore:
                     result.dropped["duplicate"] += 1
                 else:
                     pending[item.id] = merged
+        keys = {rid: _key(rid) for rid in pending}
         try:
-            known = self._lookup(db, pending)
+            known = self._lookup(db, pending, keys)
         except _StaleIndexError:  # the ledger changed under the index: rebuild it, then look again
             db = self._rebuild()
-            known = self._lookup(db, pending)
+            known = self._lookup(db, pending, keys)
         main_requests = self._main_requests(db, pending.values())
 
         lines: list[bytes] = []
@@ -243,9 +245,9 @@ class FileStore:
             written.append(item)
         if lines:
             start = self._write(lines)
-            placed = []
+            placed: list[_Placed] = []
             for line, item in zip(lines, written, strict=True):
-                placed.append((item, start, len(line)))
+                placed.append((item, keys[item.id], start, len(line)))
                 start += len(line) + 1
             db.execute("BEGIN")
             self._index_items(db, placed)
@@ -253,17 +255,19 @@ class FileStore:
             db.execute("COMMIT")
         return result
 
-    def _lookup(self, db: sqlite3.Connection, pending: dict[str, Encoded]) -> dict[str, bytes | None]:
+    def _lookup(
+        self, db: sqlite3.Connection, pending: dict[str, Encoded], keys: dict[str, bytes | str]
+    ) -> dict[str, bytes | None]:
         """The stored record JSON of every known id in ``pending`` (``None``: not mergeable)."""
-        keys = {_key(rid): rid for rid in pending}
-        wanted = list(keys)
+        ids = {key: rid for rid, key in keys.items()}
+        wanted = list(ids)
         found: dict[str, bytes | None] = {}
         where: list[tuple[int, int, str]] = []
         for i in range(0, len(wanted), self._chunk):
             chunk = wanted[i : i + self._chunk]
             marks = ",".join("?" * len(chunk))
             for key, pos, n in db.execute(f"SELECT id, pos, len FROM events WHERE id IN ({marks})", chunk):
-                rid = keys[key]
+                rid = ids[key]
                 found[rid] = None
                 if pos is not None:
                     where.append((pos, n, rid))
