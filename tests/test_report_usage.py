@@ -3,6 +3,7 @@ summary and with each other."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from burn.archive import Archive
 from burn.summary import summarize
 from burn.timeutil import resolve_timezone
-from tests.contract_fixture import build_fixture, parse, rows_of, run, validate
+from tests.contract_fixture import build_fixture, copy_home, parse, rows_of, run, validate
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +88,30 @@ def test_filters_narrow_the_rows(home: Path) -> None:
     doc = parse(run(home, "report", ["usage", "--by", "model", "--source", "codex"]))
     assert [r["key"] for r in doc["rows"]] == ["gpt-5-codex", "gpt-5-codex-mini"]
     assert set(doc["meta"]["pricing"]["models"]) == {"gpt-5-codex", "gpt-5-codex-mini"}
+
+
+@pytest.fixture(scope="module")
+def turns_home(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture archive with its rollups marked stale: reports answer from ``turns``."""
+    copy = copy_home(home, tmp_path_factory.mktemp("stale") / "burn")
+    db = sqlite3.connect(copy / "archive.sqlite")
+    db.execute("UPDATE archive_state SET value = 'stale' WHERE key IN ('rollup', 'session_hours')")
+    db.commit()
+    db.close()
+    return copy
+
+
+@pytest.mark.parametrize("by", ["day", "week", "month", "session", "model", "project"])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--timezone", "Europe/Berlin"],
+        ["--timezone", "America/New_York", "--identity", "anonymous"],
+        ["--timezone", "UTC", "--since", "2026-03-02", "--source", "claude-code"],
+    ],
+)
+def test_the_rollups_and_turns_give_the_same_document(
+    home: Path, turns_home: Path, by: str, extra: list[str]
+) -> None:
+    argv = ["usage", "--by", by, "--format", "json", *extra]
+    assert run(home, "report", argv) == run(turns_home, "report", argv)

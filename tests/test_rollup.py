@@ -37,6 +37,14 @@ def _fresh_rows(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
     return sorted(db.execute(rollup.grouped_turns_sql(rollup.HOUR_MS)).fetchall(), key=repr)
 
 
+def _session_hours(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    return sorted(db.execute("SELECT * FROM session_hours").fetchall(), key=repr)
+
+
+def _fresh_session_hours(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    return sorted(db.execute(rollup.session_hours_sql(rollup.HOUR_MS)).fetchall(), key=repr)
+
+
 def test_incremental_rollup_equals_a_fresh_aggregation(tmp_path: Path) -> None:
     env = _env(tmp_path)
     claude = Path(env["CLAUDE_CONFIG_DIR"])
@@ -67,6 +75,29 @@ def test_incremental_rollup_equals_a_fresh_aggregation(tmp_path: Path) -> None:
     assert _rollup_rows(archive.db) == _fresh_rows(archive.db)
     rows = _rollup_rows(archive.db)
     assert len(rows) == 4 and len({r[3] for r in rows}) == 3  # hour 11 holds two projects
+    assert archive.state()["session_hours"] == "ok"
+    assert _session_hours(archive.db) == _fresh_session_hours(archive.db)
+    assert len(_session_hours(archive.db)) == 4  # hour 11: both sessions; the late project is set
+    assert all(r[4] is not None for r in _session_hours(archive.db))
+    archive.close()
+
+
+def test_an_archive_without_session_hours_gets_them_on_its_next_build(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    lines = [assistant(f"msg_{i}", 10 + i, ts=f"2026-03-0{1 + i % 3}T1{i % 10}:00:00.000Z") for i in range(9)]
+    write_session(Path(env["CLAUDE_CONFIG_DIR"]), lines)
+    _run(env)
+    home = Path(env["RELAYBURN_HOME"])
+    db = sqlite3.connect(home / "archive.sqlite")  # as a burn before session_hours left it
+    db.execute("DROP TABLE session_hours")
+    db.execute("DELETE FROM archive_state WHERE key = 'session_hours'")
+    db.commit()
+    db.close()
+    _run(env)  # nothing new to read: the build still fills session_hours
+    archive = Archive.in_home(home, readonly=True)
+    assert archive.state()["session_hours"] == "ok"
+    assert len(_session_hours(archive.db)) == 9
+    assert _session_hours(archive.db) == _fresh_session_hours(archive.db)
     archive.close()
 
 

@@ -278,6 +278,7 @@ class Archive:
             inputs is not None
             and state.get("pricing_inputs") == f"{inputs}|{state.get('pricing_digest')}"
             and state.get("rollup") == "ok"
+            and state.get("session_hours") == "ok"
             and store.position() == int(state["ledger_position"])
         ):
             return result  # nothing new and the same pricing inputs: the no-op ingest path
@@ -286,6 +287,16 @@ class Archive:
 
             pricing = load_pricing(self.path.parent)
         self._ensure_priced(pricing, result)
+        if self.state().get("rollup") == "ok" and self.state().get("session_hours") != "ok":
+            # An archive from a burn without ``session_hours``: fill it once, then keep it current.
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                rollup.refresh_session_hours(self.db)
+                self._set_state(session_hours="ok")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
         position = int(self.state()["ledger_position"])
         # A stale rollup (new archive, crash, re-pricing) is recomputed once at the end instead of
         # hour by hour in every batch.
@@ -304,7 +315,7 @@ class Archive:
             self.db.execute("BEGIN IMMEDIATE")
             rollup.refresh_all(self.db)
             session_rollup.refresh(self.db, None)
-            self._set_state(rollup="ok")
+            self._set_state(rollup="ok", session_hours="ok")
             self.db.execute("COMMIT")
         end = store.position()
         if end != int(self.state()["ledger_position"]):

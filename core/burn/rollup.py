@@ -1,14 +1,22 @@
-"""The hourly usage rollup: ``usage_hourly`` in the archive, what reports read instead of ``turns``.
+"""The hourly rollups: ``usage_hourly`` and ``session_hours`` in the archive, what reports read
+instead of ``turns``.
 
-One row per (source, model, project key, UTC hour) with additive aggregates only — turn count,
-per token field its sum and the number of turns that reported it, and the cost aggregates of
-:mod:`burn.pricing.totals` — so any coarser grouping (a local day in a whole-hour time zone, a
-source, a model, a project) is an exact sum of rollup rows.
+``usage_hourly``: one row per (source, model, project key, UTC hour) with additive aggregates only
+— turn count, per token field its sum and the number of turns that reported it, and the cost
+aggregates of :mod:`burn.pricing.totals` — so any coarser grouping (a local day in a whole-hour
+time zone, a source, a model, a project) is an exact sum of rollup rows.
+
+``session_hours``: one row per (UTC hour, source, session id, model) that has turns, with the
+session's project key. Distinct session counts are not additive; counted over these rows (a few
+per session instead of one per turn) they are exact for any grouping by hours, source, model and
+project.
 
 Maintenance (by :class:`burn.archive.Archive`): a batch that changes turns, sessions or projects
 recomputes the hours it touched inside the batch's own transaction; a cold build, a rebuild and a
 re-pricing mark the rollup ``stale`` and recompute it once at the end. ``archive_state.rollup``
-says whether the rollup can be trusted; reports fall back to scanning ``turns`` when it cannot.
+says whether the rollups can be trusted; reports fall back to scanning ``turns`` when they cannot.
+``archive_state.session_hours`` is ``ok`` once ``session_hours`` is maintained with
+``usage_hourly`` (an archive from an older burn gets it filled by its next build).
 """
 
 from __future__ import annotations
@@ -28,7 +36,8 @@ AGGREGATES: tuple[tuple[str, str], ...] = (
     *((f"cost_{i}", expr) for i, expr in enumerate(COST_AGGREGATES)),
 )
 COLUMNS = tuple(name for name, _ in AGGREGATES)
-_SELECT_AGGS = ", ".join(f"COALESCE({expr}, 0) AS {name}" for name, expr in AGGREGATES)
+# The aggregates as a select list over ``turns t`` (0, never NULL, for a field no turn reported).
+SELECT_AGGS = ", ".join(f"COALESCE({expr}, 0) AS {name}" for name, expr in AGGREGATES)
 _FROM = "FROM turns t LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id"
 
 SCHEMA = f"""
@@ -36,6 +45,9 @@ CREATE TABLE IF NOT EXISTS usage_hourly (
   source TEXT NOT NULL, model TEXT NOT NULL, project_key TEXT, hour INTEGER NOT NULL,
   {", ".join(f"{c} INTEGER NOT NULL" for c in COLUMNS)});
 CREATE INDEX IF NOT EXISTS usage_hourly_by_hour ON usage_hourly (hour);
+CREATE TABLE IF NOT EXISTS session_hours (
+  hour INTEGER NOT NULL, source TEXT NOT NULL, session_id TEXT NOT NULL, model TEXT NOT NULL,
+  project_key TEXT, PRIMARY KEY (hour, source, session_id, model)) WITHOUT ROWID;
 """
 
 
@@ -44,9 +56,19 @@ def grouped_turns_sql(bucket_ms: int, where: str = "") -> str:
     holds the bucket number); reports use it directly when the rollup cannot serve them."""
     return f"""
         SELECT t.source AS source, t.model AS model, s.project_key AS project_key,
-               t.ts_ms / {bucket_ms} AS hour, {_SELECT_AGGS}
+               t.ts_ms / {bucket_ms} AS hour, {SELECT_AGGS}
         {_FROM} {where}
         GROUP BY t.source, t.model, s.project_key, hour
+    """
+
+
+def session_hours_sql(bucket_ms: int, where: str = "") -> str:
+    """``session_hours``'s shape computed from ``turns`` at ``bucket_ms`` granularity."""
+    return f"""
+        SELECT t.ts_ms / {bucket_ms} AS hour, t.source AS source, t.session_id AS session_id,
+               t.model AS model, s.project_key AS project_key
+        {_FROM} {where}
+        GROUP BY hour, t.source, t.session_id, t.model, s.project_key
     """
 
 
@@ -54,6 +76,13 @@ def refresh_all(db: sqlite3.Connection) -> None:
     """Recompute the whole rollup (call inside a transaction)."""
     db.execute("DELETE FROM usage_hourly")
     db.execute(f"INSERT INTO usage_hourly {grouped_turns_sql(HOUR_MS)}")
+    refresh_session_hours(db)
+
+
+def refresh_session_hours(db: sqlite3.Connection) -> None:
+    """Recompute all of ``session_hours`` (call inside a transaction)."""
+    db.execute("DELETE FROM session_hours")
+    db.execute(f"INSERT INTO session_hours {session_hours_sql(HOUR_MS)}")
 
 
 def refresh_hours(db: sqlite3.Connection, hours: Iterable[int]) -> None:
@@ -65,11 +94,20 @@ def refresh_hours(db: sqlite3.Connection, hours: Iterable[int]) -> None:
     # Each dirty hour is an index range scan of turns_by_time, not a scan of every turn.
     db.execute(
         f"""INSERT INTO usage_hourly
-        SELECT t.source, t.model, s.project_key, d.hour, {_SELECT_AGGS}
+        SELECT t.source, t.model, s.project_key, d.hour, {SELECT_AGGS}
         FROM temp.dirty_hours d
         JOIN turns t ON t.ts_ms >= d.hour * {HOUR_MS} AND t.ts_ms < (d.hour + 1) * {HOUR_MS}
         LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id
         GROUP BY t.source, t.model, s.project_key, d.hour"""
+    )
+    db.execute("DELETE FROM session_hours WHERE hour IN (SELECT hour FROM temp.dirty_hours)")
+    db.execute(
+        f"""INSERT INTO session_hours
+        SELECT d.hour, t.source, t.session_id, t.model, s.project_key
+        FROM temp.dirty_hours d
+        JOIN turns t ON t.ts_ms >= d.hour * {HOUR_MS} AND t.ts_ms < (d.hour + 1) * {HOUR_MS}
+        LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id
+        GROUP BY d.hour, t.source, t.session_id, t.model, s.project_key"""
     )
 
 

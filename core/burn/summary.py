@@ -3,11 +3,8 @@
 Reports read the hourly rollup (:mod:`burn.rollup`) when it can answer exactly: the rollup is
 current, the time zone's offsets are whole hours, and the window starts and ends on hours.
 Otherwise the same aggregation runs over ``turns`` in 15-minute buckets (every UTC offset in use
-is a multiple of 15 minutes). Either way one SQL statement computes every breakdown.
-
-Local days are computed in SQL from the UTC time plus the zone's offset, which only changes at
-the zone's transitions: :func:`offset_periods` finds those inside the data's time range and
-:func:`day_sql` emits a ``CASE`` over them, so days are exact across daylight-saving changes.
+is a multiple of 15 minutes). Either way one SQL statement computes every breakdown. Local days
+are computed in SQL, exact across daylight-saving changes (:mod:`burn.buckets`).
 
 Unknown is never zero: a field no turn reported sums to ``null``, and ``unknown`` counts the turns
 whose value for a field was not reported. Costs are exact sums of the archive's per-turn micro-USD
@@ -22,12 +19,21 @@ from typing import Any
 
 from burn import rollup
 from burn.archive import Archive
+from burn.buckets import (
+    day_expr,
+    day_sql,
+    offset_periods,
+    rollup_answers,
+    time_range,
+    turns_bucket_ms,
+    window,
+)
 from burn.pricing.totals import CostAcc
 from burn.records import USAGE_FIELDS
 
+__all__ = ["day_sql", "offset_periods", "summarize"]
+
 TOKEN_FIELDS = USAGE_FIELDS
-_DAY_MS = 86_400_000
-_QUARTER_MS = 900_000
 _DIMENSIONS = ("source", "model", "project", "day")
 
 
@@ -38,20 +44,17 @@ def summarize(
     since_ms: int | None = None,
     until_ms: int | None = None,
 ) -> dict[str, Any]:
-    lo, hi = _time_range(archive, since_ms, until_ms)
+    lo, hi = time_range(archive.db, since_ms, until_ms)
     periods = offset_periods(tz, lo, hi)
-    hour_aligned = all(b is None or b % rollup.HOUR_MS == 0 for b in (since_ms, until_ms)) and all(
-        start % rollup.HOUR_MS == 0 and off % rollup.HOUR_MS == 0 for start, off in periods[1:]
-    )
-    if archive.state().get("rollup") == "ok" and hour_aligned and periods[0][1] % rollup.HOUR_MS == 0:
+    if rollup_answers(archive.state(), periods, since_ms, until_ms):
         bucket_ms = rollup.HOUR_MS
-        where = _window("hour", since_ms, until_ms, bucket_ms)
+        where = window("hour", since_ms, until_ms, bucket_ms)
         base = f"SELECT * FROM usage_hourly {where}"
     else:
-        bucket_ms = _QUARTER_MS
-        base = rollup.grouped_turns_sql(bucket_ms, _window("t.ts_ms", since_ms, until_ms, 1))
+        bucket_ms = turns_bucket_ms(periods)
+        base = rollup.grouped_turns_sql(bucket_ms, window("t.ts_ms", since_ms, until_ms, 1))
     sums = ", ".join(f"SUM(r.{c})" for c in rollup.COLUMNS)
-    day = _day_expr(periods, f"(r.hour * {bucket_ms})")
+    day = day_expr(periods, f"(r.hour * {bucket_ms})")
     sql = f"""
         WITH r AS MATERIALIZED ({base})
         SELECT 'total', NULL, {sums} FROM r
@@ -106,25 +109,8 @@ def _group(values: Sequence[int | None]) -> dict[str, Any]:
     return out
 
 
-def _time_range(archive: Archive, since_ms: int | None, until_ms: int | None) -> tuple[int, int]:
-    where = _window("ts_ms", since_ms, until_ms, 1)
-    lo, hi = archive.db.execute(f"SELECT MIN(ts_ms), MAX(ts_ms) FROM turns {where}").fetchone()
-    return (lo or 0, hi or 0)
-
-
-def _window(column: str, since_ms: int | None, until_ms: int | None, unit_ms: int) -> str:
-    """A WHERE clause for [since, until) on ``column`` measured in ``unit_ms`` (ints only: no SQL
-    parameters needed inside the WITH clause)."""
-    parts = []
-    if since_ms is not None:
-        parts.append(f"{column} >= {int(since_ms) // unit_ms}")
-    if until_ms is not None:
-        parts.append(f"{column} < {-(-int(until_ms) // unit_ms)}")
-    return ("WHERE " + " AND ".join(parts)) if parts else ""
-
-
 def _sessions(archive: Archive, since_ms: int | None, until_ms: int | None) -> int:
-    where = _window("ts_ms", since_ms, until_ms, 1)
+    where = window("ts_ms", since_ms, until_ms, 1)
     sql = f"SELECT COUNT(*) FROM (SELECT DISTINCT source, session_id FROM turns {where})"
     return int(archive.db.execute(sql).fetchone()[0])
 
@@ -153,48 +139,6 @@ def _pricing(archive: Archive, cost_source: str, by_model: list[dict[str, Any]])
 def _sorted(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     rows.sort(key=lambda r: (-r["total"], str(r[key])))
     return rows
-
-
-def offset_periods(tz: tzinfo, lo_ms: int, hi_ms: int) -> list[tuple[int, int]]:
-    """``(start_ms, utc_offset_ms)`` of each offset period of ``tz`` that overlaps [lo, hi].
-
-    Found by stepping a day at a time and bisecting to the second where the offset changes.
-    """
-    offset = _offset_ms(tz, lo_ms)
-    periods = [(lo_ms, offset)]
-    t = lo_ms
-    while t < hi_ms:
-        nxt = min(t + _DAY_MS, hi_ms)
-        if _offset_ms(tz, nxt) != offset:
-            a, b = t, nxt  # offset(a) == offset, offset(b) != offset
-            while b - a > 1000:
-                mid = (a + b) // 2
-                a, b = (mid, b) if _offset_ms(tz, mid) == offset else (a, mid)
-            offset = _offset_ms(tz, b)
-            periods.append((b, offset))
-        t = nxt
-    return periods
-
-
-def day_sql(tz: tzinfo, lo_ms: int, hi_ms: int, column: str = "t.ts_ms") -> str:
-    """SQL for the local calendar day (``YYYY-MM-DD``) of ``column`` (UTC milliseconds) in ``tz``."""
-    return _day_expr(offset_periods(tz, lo_ms, hi_ms), column)
-
-
-def _day_expr(periods: list[tuple[int, int]], column: str) -> str:
-    def day(off: int) -> str:
-        return f"date(({column} + ({off})) / 1000, 'unixepoch')"
-
-    if len(periods) == 1:
-        return day(periods[0][1])
-    pairs = zip(periods[1:], periods[:-1], strict=True)
-    cases = " ".join(f"WHEN {column} < {start} THEN {day(prev_off)}" for (start, _), (_, prev_off) in pairs)
-    return f"(CASE {cases} ELSE {day(periods[-1][1])} END)"
-
-
-def _offset_ms(tz: tzinfo, ms: int) -> int:
-    off = datetime.fromtimestamp(ms / 1000, UTC).astimezone(tz).utcoffset()
-    return int(off.total_seconds() * 1000) if off is not None else 0
 
 
 def _iso(ms: int | None) -> str | None:

@@ -1,33 +1,73 @@
 """The usage exporter: tokens and cost per local day, ISO week or month, or per session, model or
 project, each row with breakdowns by model, project and source.
 
-One grouped scan of ``turns`` (an index range scan with ``--since``/``--until``) at the grain
-(local day, session, model, project); local days come from :func:`burn.summary.day_sql`, exact
-across daylight-saving changes. Rows are sorted by key ascending (time buckets chronologically).
+One SQL statement, like ``burn summary``: a materialized CTE of the sums per (row key, source,
+model, project) and one of the distinct (row key, session, model, project) rows, then a UNION ALL
+of the GROUP BYs every row, breakdown and total needs, so Python converts each output entry once.
+Both read the hourly rollups (``usage_hourly``, ``session_hours``) when they answer exactly, else
+``turns`` in small buckets; local days are computed in SQL, exact across daylight-saving changes
+(:mod:`burn.buckets`). By session, rows stream from one ordered grouped query over ``turns``.
+Rows are sorted by key ascending (time buckets chronologically).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
 
-from burn import rollup
+from burn import buckets, rollup
 from burn.archive import Archive
 from burn.contract.filters import bound_ms
 from burn.contract.profile import Renderer
 from burn.exporter import Facts, Key, Page
-from burn.pricing.totals import COST_SQL
 from burn.records import USAGE_FIELDS
-from burn.summary import day_sql
-from burn_export_usage.acc import WIDTH, Bucket
+from burn_export_sessions.rows import TOTAL_FIELDS
 
 BY = ("day", "week", "month", "session", "model", "project")
 _TIME = ("day", "week", "month")
+# The rollup columns the report sums: turns, (sum, count) per usage field, and of the cost
+# aggregates (burn.pricing.totals) the cost, the costed, computed and reported turns, and the
+# unpriced turns, unpriced tokens and fallback turns.
+_COLUMNS = ("turns", *(c for f in USAGE_FIELDS for c in (f, f"{f}_n")),
+            *(f"cost_{i}" for i in (0, 1, 5, 6, 7, 8, 9)))  # fmt: skip
+# An entry as SQL shapes it (_shape): turns, the usage fields (null when no turn reported one)
+# and their total, the cost (null when no turn was costed), its source, then unpriced turns,
+# unpriced tokens and fallback turns.
+_TOKENS = (*USAGE_FIELDS, "total")
+_NAMES = {1: "model", 3: "source"}
+_WIDTH = 1 + len(_TOKENS) + 2 + 3
+_COST = 1 + len(_TOKENS)
+
+
+def _shape(agg: str) -> str:
+    """SQL for an entry's values from the ``_COLUMNS`` aggregated with ``agg`` (``SUM`` or none).
+
+    A usage field's sum is 0 when no turn reported it (the rollup's COALESCE), so the total of
+    the reported fields is the plain sum of the total fields."""
+
+    def a(column: str) -> str:
+        return f"{agg}({column})"
+
+    total_known = " OR ".join(a(f"{f}_n") for f in TOTAL_FIELDS)
+    comp, rep = a("cost_5"), a("cost_6")
+    return ", ".join(
+        [
+            f"COALESCE({a('turns')}, 0)",
+            *(f"CASE WHEN {a(f'{f}_n')} THEN {a(f)} END" for f in USAGE_FIELDS),
+            f"CASE WHEN {total_known} THEN {' + '.join(a(f) for f in TOTAL_FIELDS)} END",
+            f"CASE WHEN {a('cost_1')} THEN {a('cost_0')} END",
+            f"CASE WHEN {comp} THEN (CASE WHEN {rep} THEN 'mixed' ELSE 'computed' END) "
+            f"WHEN {rep} THEN 'reported' ELSE 'none' END",
+            a("cost_7"),
+            a("cost_8"),
+            a("cost_9"),
+        ]
+    )
 
 
 class UsageExporter:
@@ -71,162 +111,260 @@ def _tz(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def _parts(v: Sequence[Any], sessions: int) -> dict[str, Any]:
+    """An entry's measures from its shaped values (:func:`_shape`)."""
+    return {
+        "turns": v[0],
+        "sessions": sessions,
+        "tokens": dict(zip(_TOKENS, v[1:_COST], strict=True)),
+        "cost": {"total_usd_micros": v[_COST], "cost_source": v[_COST + 1]},
+    }
+
+
+def _sort_key(k: str | None) -> tuple[bool, str]:
+    return (k is None, k if k is not None else "")
+
+
+@attrs.define
+class _Row:
+    """One output row's (or the totals') measures and breakdown entries, keyed by raw sub-key."""
+
+    parts: dict[str, Any] | None = None
+    by: dict[int, dict[Any, dict[str, Any]]] = attrs.field(factory=lambda: {1: {}, 2: {}, 3: {}})
+
+
 @attrs.define
 class UsageQuery:
     archive: Archive
     filters: dict[str, Any]
     render: Renderer
-    buckets: dict[Any, Bucket] = attrs.field(factory=dict)
-    total: Bucket = attrs.field(factory=Bucket)
+    by_key: dict[Any, _Row] = attrs.field(factory=dict)
+    total: _Row = attrs.field(factory=_Row)
+    total_models: dict[str, Sequence[Any]] = attrs.field(factory=dict)  # totals by model (facts)
     tz: ZoneInfo | None = None
-    key: tuple[str, str, str] = ("", "", "NULL")
     stream: bool = False
-    where: tuple[str, list[Any]] = ("", [])
+    shown: dict[str | None, str | None] = attrs.field(factory=dict)  # project key → as rendered
+    where: tuple[str, dict[str, Any]] = ("", {})  # the turns filter (by session)
 
-    def _where(self) -> tuple[str, list[Any]]:
-        f = self.filters
-        since, until = bound_ms(f, "since"), bound_ms(f, "until")
-        parts, args = [], []
-        if since is not None:
-            parts.append("t.ts_ms >= ?")
-            args.append(since)
-        if until is not None:
-            parts.append("t.ts_ms < ?")
-            args.append(until)
-        for column, key in (("t.source", "sources"), ("s.project_key", "projects"), ("t.model", "models")):
-            if f.get(key):
-                parts.append(f"{column} IN ({','.join('?' * len(f[key]))})")
-                args.extend(f[key])
-        return ("WHERE " + " AND ".join(parts)) if parts else "", args
+    def _terms(self, cols: Mapping[str, str], params: dict[str, Any]) -> list[str]:
+        """Conditions for the source, project and model filters on ``cols`` (named parameters)."""
+        terms = []
+        for name, key in (("source", "sources"), ("project_key", "projects"), ("model", "models")):
+            values = self.filters.get(key)
+            if values:
+                marks = []
+                for i, value in enumerate(values):
+                    params[f"{key}{i}"] = value
+                    marks.append(f":{key}{i}")
+                terms.append(f"{cols[name]} IN ({','.join(marks)})")
+        return terms
 
-    def _bucket_sql(self, where: str, args: list[Any]) -> tuple[str, str, str]:
-        """(WITH clauses, join, key expression) for a turn's row key: its local day, ISO week or
-        month, session, model or project."""
+    def _key_sql(self, periods: buckets.Periods, bucket_ms: int) -> str:
+        """SQL for a row key over a bucketed base ``b``: a local day, the Monday of a local ISO
+        week (labelled after the query), a month, a model or a project."""
         by = self.filters["by"]
         if by not in _TIME:
-            key = {"session": f"t.source || x'{_SEP.hex()}' || t.session_id", "model": "t.model",
-                   "project": "s.project_key"}[by]  # fmt: skip
-            return "", "", key
-        span = f"SELECT MIN(t.ts_ms), MAX(t.ts_ms) FROM turns t {_FROM_S} {where}"
-        lo, hi = self.archive.db.execute(span, args).fetchone()
-        tz = _tz(self.filters["timezone"])
-        day = day_sql(tz, lo or 0, hi or 0)
+            return {"model": "b.model", "project": "b.project_key"}.get(by, "NULL")
+        day = buckets.day_expr(periods, f"(b.hour * {bucket_ms})")
         if by == "day":
-            return "", "", day
+            return day
         if by == "month":
-            return "", "", f"substr({day}, 1, 7)"
-        # ISO weeks from a small table of the range's local days: cheaper than date arithmetic per turn
-        first = datetime.fromtimestamp((lo or 0) / 1000, tz).date()
-        last = datetime.fromtimestamp((hi or 0) / 1000, tz).date()
-        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-        values = ", ".join(f"('{d.isoformat()}', '{_iso_week(d)}')" for d in days)
-        return f"wk(day, k) AS (VALUES {values}),", f"JOIN wk ON wk.day = {day}", "wk.k"
-
-    def _sums(
-        self, key: tuple[str, str, str], where: str, args: list[Any], order: bool = False
-    ) -> Iterator[Any]:
-        with_, join, k = key
-        # turns and (sum, count) per usage field, as the hourly rollup defines them, then the costs
-        aggs = ", ".join(expr for _name, expr in rollup.AGGREGATES[: 1 + 2 * len(USAGE_FIELDS)])
-        sql = f"""{"WITH " + with_.rstrip(",") if with_ else ""}
-            SELECT {k} AS k, t.source, t.model, s.project_key, {aggs}, {COST_SQL}
-            FROM turns t {_FROM_S} {join} {where} GROUP BY k, t.source, t.model, s.project_key
-            {"ORDER BY k" if order else ""}"""
-        return iter(self.archive.db.execute(sql, args))
+            return f"substr({day}, 1, 7)"
+        return f"date({day}, 'weekday 0', '-6 days')"  # the next Sunday (or the day), less six days
 
     def load(self) -> None:
-        self.tz = _tz(self.filters["timezone"])
-        where, args = self._where()
-        self.key = self._bucket_sql(where, args)
-        # By session, rows stream from an ordered query in rows(): only the totals are kept here.
-        self.stream = self.filters["by"] == "session"
-        key = ("", "", "NULL") if self.stream else self.key
-        for k, source, model, project, *values in self._sums(key, where, args):
-            assert len(values) == WIDTH
-            if not self.stream:
-                bucket = self.buckets.get(k)
-                if bucket is None:
-                    bucket = self.buckets[k] = Bucket()
-                bucket.add(source, model, project, values)
-            self.total.add(source, model, project, values)
-        # Distinct sessions per bucket and breakdown (0 bucket, 1 model, 2 project, 3 source), for
-        # every bucket and (k NULL) for the totals.
-        with_, join, k = key
-        sid = f"d.source || x'{_SEP.hex()}' || d.sid"
-        per_bucket = f"""
-            SELECT 1, 0, k, NULL, COUNT(DISTINCT {sid}) FROM d GROUP BY k
-            UNION ALL SELECT 1, 1, k, model, COUNT(DISTINCT {sid}) FROM d GROUP BY k, model
-            UNION ALL SELECT 1, 2, k, project, COUNT(DISTINCT {sid}) FROM d GROUP BY k, project
-            UNION ALL SELECT 1, 3, k, source, COUNT(DISTINCT {sid}) FROM d GROUP BY k, source
-            UNION ALL"""
-        counts = f"""WITH {with_} d AS MATERIALIZED (
-              SELECT DISTINCT {k} AS k, t.source AS source, t.session_id AS sid, t.model AS model,
-                     s.project_key AS project FROM turns t {_FROM_S} {join} {where})
-            {"" if self.stream else per_bucket}
-            SELECT 0, 0, NULL, NULL, COUNT(DISTINCT {sid}) FROM d
-            UNION ALL SELECT 0, 1, NULL, model, COUNT(DISTINCT {sid}) FROM d GROUP BY model
-            UNION ALL SELECT 0, 2, NULL, project, COUNT(DISTINCT {sid}) FROM d GROUP BY project
-            UNION ALL SELECT 0, 3, NULL, source, COUNT(DISTINCT {sid}) FROM d GROUP BY source"""
-        for in_bucket, breakdown, kk, sub, n in self.archive.db.execute(counts, args):
-            target = self.buckets.get(kk) if in_bucket else self.total
-            if target is not None:
-                target.set_sessions(breakdown, sub, n)
-        self.where = (where, args)
+        f = self.filters
+        by = f["by"]
+        self.tz = _tz(f["timezone"])
+        self.stream = by == "session"
+        since, until = bound_ms(f, "since"), bound_ms(f, "until")
+        db = self.archive.db
+        lo, hi = buckets.time_range(db, since, until)
+        # Local time matters only to time buckets: other keys take the rollup whatever the zone.
+        periods = buckets.offset_periods(self.tz, lo, hi) if by in _TIME else []
+        state = self.archive.state()
+        params: dict[str, Any] = {}
+        turn_terms = buckets.window_terms("t.ts_ms", since, until, 1)
+        turn_terms += self._terms({"source": "t.source", "project_key": "s.project_key", "model": "t.model"},
+                                  params)  # fmt: skip
+        turn_where = ("WHERE " + " AND ".join(turn_terms)) if turn_terms else ""
+        plain = {"source": "source", "project_key": "project_key", "model": "model"}
 
-    def _session_buckets(self) -> Iterator[tuple[str, Bucket]]:
-        """By session: one bucket per session from an ordered grouped query (flat memory)."""
-        where, args = self.where
-        current: tuple[str, Bucket] | None = None
-        for k, source, model, project, *values in self._sums(self.key, where, args, order=True):
-            if current is None or current[0] != k:
-                if current is not None:
-                    yield current
-                current = (k, Bucket())
-            current[1].add(source, model, project, values)
-        if current is not None:
-            yield current
+        def hourly_where() -> str:
+            terms = buckets.window_terms("hour", since, until, rollup.HOUR_MS) + self._terms(plain, params)
+            return ("WHERE " + " AND ".join(terms)) if terms else ""
+
+        if buckets.rollup_answers(state, periods, since, until):
+            sums_ms, sums_base = rollup.HOUR_MS, f"SELECT * FROM usage_hourly {hourly_where()}"
+        else:
+            sums_ms = buckets.turns_bucket_ms(periods)
+            sums_base = rollup.grouped_turns_sql(sums_ms, turn_where)
+        if buckets.rollup_answers(state, periods, since, until, sessions=True):
+            sessions_ms, sessions_base = rollup.HOUR_MS, f"SELECT * FROM session_hours {hourly_where()}"
+        else:
+            sessions_ms = buckets.turns_bucket_ms(periods)
+            sessions_base = rollup.session_hours_sql(sessions_ms, turn_where)
+        sums_key = self._key_sql(periods, sums_ms)
+        sessions_key = self._key_sql(periods, sessions_ms)
+        sums = ", ".join(f"SUM(b.{c}) AS {c}" for c in _COLUMNS)
+        resum = ", ".join(f"SUM({c}) AS {c}" for c in _COLUMNS)
+        pad = ", NULL" * (_WIDTH - 1)
+        # Sums: r per (key, source, model, project), then per key and model, project or source;
+        # everything else adds those up. Sessions are not additive: distinct (key, session, model,
+        # project) rows in d, counted per key, model and source and per key, project and source —
+        # a session has one source and one project, so those counts add up to the per key, per
+        # model, per project and per source counts (in Python). Tags: 1 row sums, 0 total sums,
+        # 3 row counts, 2 total counts; then the breakdown (0 none, 1 model, 2 project, 3 source,
+        # 4 project and source, 5 model and source), the row key and the breakdown keys.
+        rows_sql = f"""
+            SELECT 1, 0, k, NULL, NULL, {_shape("SUM")} FROM ks GROUP BY k
+            UNION ALL SELECT 1, 1, k, model, NULL, {_shape("")} FROM km
+            UNION ALL SELECT 1, 2, k, project_key, NULL, {_shape("")} FROM kp
+            UNION ALL SELECT 1, 3, k, source, NULL, {_shape("")} FROM ks
+            UNION ALL SELECT 3, 5, k, model, source, COUNT(DISTINCT session_id){pad} FROM d
+              GROUP BY k, model, source
+            UNION ALL SELECT 3, 4, k, project_key, source, COUNT(DISTINCT session_id){pad} FROM d
+              GROUP BY k, project_key, source
+            UNION ALL"""
+        sql = f"""WITH
+            r AS MATERIALIZED (
+              SELECT {sums_key} AS k, b.source AS source, b.model AS model, b.project_key AS project_key,
+                     {sums}
+              FROM ({sums_base}) b GROUP BY 1, 2, 3, 4),
+            km AS MATERIALIZED (SELECT k, model, {resum} FROM r GROUP BY k, model),
+            kp AS MATERIALIZED (SELECT k, project_key, {resum} FROM r GROUP BY k, project_key),
+            ks AS MATERIALIZED (SELECT k, source, {resum} FROM r GROUP BY k, source),
+            d AS MATERIALIZED (
+              SELECT DISTINCT {sessions_key} AS k, b.source AS source, b.session_id AS session_id,
+                     b.model AS model, b.project_key AS project_key
+              FROM ({sessions_base}) b)
+            {"" if self.stream else rows_sql}
+            SELECT 0, 0, NULL, NULL, NULL, {_shape("SUM")} FROM ks
+            UNION ALL SELECT 0, 1, NULL, model, NULL, {_shape("SUM")} FROM km GROUP BY model
+            UNION ALL SELECT 0, 2, NULL, project_key, NULL, {_shape("SUM")} FROM kp GROUP BY project_key
+            UNION ALL SELECT 0, 3, NULL, source, NULL, {_shape("SUM")} FROM ks GROUP BY source
+            UNION ALL SELECT 2, 5, NULL, model, source, COUNT(DISTINCT session_id){pad} FROM d
+              GROUP BY model, source
+            UNION ALL SELECT 2, 4, NULL, project_key, source, COUNT(DISTINCT session_id){pad} FROM d
+              GROUP BY project_key, source"""
+        counts: dict[tuple[int, int, Any, Any], int] = {}
+        values: list[tuple[int, int, Any, Any, Sequence[Any]]] = []
+        for tag, part, k, sub, source, *v in db.execute(sql, params):
+            if tag < 2:
+                values.append((tag, part, k, sub, v))
+                continue
+            level, n = tag - 2, v[0]
+            if part == 5:
+                keys: tuple[tuple[int, int, Any, Any], ...] = ((level, 1, k, sub),)
+            else:
+                keys = ((level, 0, k, None), (level, 2, k, sub), (level, 3, k, source))
+            for key in keys:
+                counts[key] = counts.get(key, 0) + n
+        for level, part, k, sub, v in values:
+            if level:
+                target = self.by_key.get(k)
+                if target is None:
+                    target = self.by_key[k] = _Row()
+            else:
+                target = self.total
+                if part == 1:
+                    self.total_models[sub] = v
+            n = counts.get((level, part, k, sub), 0)
+            if part == 0:
+                target.parts = _parts(v, n)
+            elif part == 2:
+                target.by[2][sub] = {"project_key": self._project(sub), **_parts(v, n)}
+            else:
+                target.by[part][sub] = {_NAMES[part]: sub, **_parts(v, n)}
+        if by == "week":  # Monday → ISO week label (the same order)
+            self.by_key = {_iso_week(date.fromisoformat(k)): row for k, row in self.by_key.items()}
+        self.where = (turn_where, params)
+
+    def _project(self, key: str | None) -> str | None:
+        if key not in self.shown:
+            self.shown[key] = self.render.key(key)
+        return self.shown[key]
+
+    def _row_parts(self, row: _Row) -> dict[str, Any]:
+        """The measures and breakdown arrays of a row (or of the totals)."""
+        assert row.parts is not None
+        models, projects, sources = row.by[1], row.by[2], row.by[3]
+        names = sorted(models)
+        return {
+            **row.parts,
+            "models": names,
+            "by_model": [models[m] for m in names],
+            "by_project": sorted(projects.values(), key=lambda e: _sort_key(e["project_key"])),
+            "by_source": [sources[s] for s in sorted(sources)],
+        }
+
+    def _session_rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """By session: one row per session from one ordered query (flat memory): the session's
+        total, then its models. A session has one source and one project, so those breakdowns
+        have one entry: the session's total."""
+        where, params = self.where
+        aggs = dict(rollup.AGGREGATES)
+        columns = ", ".join(f"COALESCE({aggs[c]}, 0) AS {c}" for c in _COLUMNS)
+        sql = f"""WITH g AS MATERIALIZED (
+              SELECT t.source || x'{_SEP.hex()}' || t.session_id AS k, t.source AS source, t.model AS model,
+                     s.project_key AS project_key, {columns}
+              FROM turns t {_FROM_S} {where} GROUP BY k, t.source, t.model, s.project_key)
+            SELECT k, 0, source, project_key, NULL, {_shape("SUM")} FROM g GROUP BY k
+            UNION ALL SELECT k, 1, source, project_key, model, {_shape("")} FROM g
+            ORDER BY 1, 2, 5"""
+        row: dict[str, Any] | None = None
+        current = ""
+        for k, part, source, project, model, *v in self.archive.db.execute(sql, params):
+            if part:
+                assert row is not None
+                row["models"].append(model)
+                row["by_model"].append({"model": model, **_parts(v, 1)})
+                continue
+            if row is not None:
+                yield current, row
+            parts = _parts(v, 1)
+            current = k
+            shown = self._project(project)
+            row = {**parts, "models": [], "by_model": [], "by_project": [{"project_key": shown, **parts}],
+                   "by_source": [{"source": source, **parts}]}  # fmt: skip
+        if row is not None:
+            yield current, row
 
     def facts(self, page: Page | None = None) -> Facts:
-        t = self.total
         models = []
-        for model, acc in sorted(t.by_model.items()):
-            c = acc.cost.as_dict()
-            models.append({"model": model, "unpriced": c["unpriced"], "fallback_turns": c["fallback_turns"]})
+        for model in sorted(self.total_models):
+            v = self.total_models[model]
+            models.append({"model": model, "unpriced": {"turns": v[_COST + 2], "tokens": v[_COST + 3]},
+                           "fallback_turns": v[_COST + 4]})  # fmt: skip
+        assert self.total.parts is not None
         return Facts(
             models=models,
-            project_keys=sorted(k for k in t.by_project if k is not None),
-            cost_source=t.total.cost.as_dict()["cost_source"],
+            project_keys=sorted(k for k in self.total.by[2] if k is not None),
+            cost_source=self.total.parts["cost"]["cost_source"],
         )
 
     def rows(self, page: Page | None = None) -> Iterator[tuple[Key, Mapping[str, Any]]]:
         by = self.filters["by"]
         if self.stream:
-            buckets: Iterator[tuple[Any, Bucket]] = self._session_buckets()
-        else:
-            keys = sorted(self.buckets, key=lambda k: (k is None, k if k is not None else ""))
-            buckets = ((k, self.buckets[k]) for k in keys)
-        for key, bucket in buckets:
-            if self.stream:  # one session: every breakdown entry is that session
-                for acc in (bucket.total, *bucket.by_model.values(), *bucket.by_project.values(),
-                            *bucket.by_source.values()):  # fmt: skip
-                    acc.sessions = 1
-            row: dict[str, Any] = {"type": "usage", "by": by, "key": None, "source": None,
-                                   "start": None, "end": None}  # fmt: skip
+            for key, parts in self._session_rows():
+                source, sid = key.split(_SEP.decode(), 1)
+                row = {"type": "usage", "by": by, "key": self.render.session(source, sid), "source": source,
+                       "start": None, "end": None, **parts}  # fmt: skip
+                yield (key,), row
+            return
+        for key in sorted(self.by_key, key=_sort_key):
+            start = end = None
+            shown = key
             if by in _TIME:
                 start, end = _bounds(key, by, self.tz)
-                row.update(key=key, start=start, end=end)
-            elif by == "session":
-                source, sid = key.split(_SEP.decode(), 1)
-                row.update(key=self.render.session(source, sid), source=source)
             elif by == "project":
-                row["key"] = self.render.key(key)
-            else:
-                row["key"] = key
-            row.update(bucket.parts(self.render))
+                shown = self._project(key)
+            row = {"type": "usage", "by": by, "key": shown, "source": None, "start": start, "end": end,
+                   **self._row_parts(self.by_key[key])}  # fmt: skip
             yield (key,), row
 
     def summary(self) -> Mapping[str, Any] | None:
-        return {"totals": self.total.parts(self.render)}
+        return {"totals": self._row_parts(self.total)}
 
     def watermark(self) -> int:
         return 0
