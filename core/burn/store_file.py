@@ -114,6 +114,7 @@ class FileStore:
         # The index is a cache rebuilt from the ledger when it lags, so durability is not needed.
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=OFF")
+        db.execute("PRAGMA cache_size=-65536")  # KiB: keep a large index B-tree in memory
         db.executescript(_INDEX_SCHEMA)
         return db
 
