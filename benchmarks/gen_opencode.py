@@ -22,9 +22,10 @@ write ``tokens.total`` with reasoning outside ``output`` (AI SDK v6) beside buil
 subscription providers with ``cost: 0``, an unpriced model with a reported cost, aborted and
 all-zero messages, and compaction summaries.
 
-Expected totals per assistant message (burn's turn), tallied when generated (``oracle.py``): the
-sum of its steps' tokens, ``input`` non-cached, ``cache.write`` as 5-minute writes, ``output``
-including reasoning; the cost computed with burn's bundled table, else the reported cost.
+Expected totals per API request (burn's turn: one per ``step-finish`` part, or the message when it
+has none), tallied when generated (``oracle.py``): ``input`` non-cached, ``cache.write`` as
+5-minute writes, ``output`` including reasoning; the cost computed per request with burn's bundled
+table, else the step's (message's) reported cost.
 """
 
 from __future__ import annotations
@@ -186,6 +187,7 @@ class Stats:
     assistant_messages: int = 0
     counted_messages: int = 0
     multi_step_messages: int = 0
+    extra_step_turns: int = 0  # burn's turns beyond one per message (the ccusage view's count)
     sdk6_messages: int = 0
     subscription_messages: int = 0
     unpriced_messages: int = 0
@@ -506,7 +508,10 @@ class Session:
         stats.assistant_messages += 1
         stats.zero_messages += zero
         if not zero:
-            self.tally(msg, steps, created, sum(costs))
+            # burn's turns: one per step-finish part; an aborted message (its last step has none,
+            # and it is never multi-step here) is one turn of the message's tokens and cost.
+            requests = [(steps[-1], sum(costs))] if aborted else list(zip(steps, costs, strict=True))
+            self.tally(msg, requests, created)
         return not aborted and finish == "tool-calls"
 
     def content_parts(self, mid: str, parts: list[Json], final: bool, aborted: bool) -> list[str]:
@@ -660,19 +665,16 @@ class Session:
         # micro-USD / 1e6 as a float: its repr is the exact decimal, as a JSON number is read.
         return micros / 1_000_000 if micros else 0
 
-    def tally(self, msg: Json, steps: list[Json], created: int, cost_micros: int) -> None:
-        """burn's turn: one per message, the sum of its steps (priced once, on the sum — so
-        multi-step messages are only generated with a summed prompt under the 200k tier)."""
+    def tally(self, msg: Json, requests: list[tuple[Json, int]], created: int) -> None:
+        """burn's turns: one per API request (step), each priced on its own prompt with the step's
+        own reported cost. (Multi-step messages are still generated with a summed prompt under the
+        200k tier, so pricing the sum would give the same tokens; the turn count differs.)"""
         stats = self.ctx.stats
-        usage = {
-            k: 0 for k in ("input", "output", "reasoning", "cache_read", "cache_write_5m", "cache_write_1h")
-        }
-        for tokens in steps:
-            for k, v in self.usage_of(tokens).items():
-                usage[k] += v
         ts = CLOCK.iso(created)
-        cost = self.ctx.pricer.cost(self.model, usage, ts, cost_micros or None)
-        self.ctx.tally.add(ts[:10], {**usage, "turns": 1, "cost_usd_micros": cost})
+        for tokens, cost_micros in requests:
+            usage = self.usage_of(tokens)
+            cost = self.ctx.pricer.cost(self.model, usage, ts, cost_micros or None)
+            self.ctx.tally.add(ts[:10], {**usage, "turns": 1, "cost_usd_micros": cost})
         last = msg["tokens"]
         peer = {
             "input": last["input"],
@@ -683,7 +685,8 @@ class Session:
         }
         self.ctx.peer.add(ts[:10], peer)
         stats.counted_messages += 1
-        stats.multi_step_messages += len(steps) > 1
+        stats.multi_step_messages += len(requests) > 1
+        stats.extra_step_turns += len(requests) - 1
         stats.sdk6_messages += self.sdk6
         stats.subscription_messages += self.free
         stats.unpriced_messages += not self.ctx.pricer.priced(self.model)

@@ -25,6 +25,8 @@ from burn.merge import merge
 from burn.plugins import Plugins
 from burn.reader import Diagnostics, FileCursor, SourceUnit
 from burn.records import Record, SessionInfo, ToolCall, ToolResultEvent, Turn, UserTurn
+from burn.summary import summarize
+from burn.timeutil import resolve_timezone
 from burn_opencode import OpenCodeReader
 from burn_opencode.discover import ORDER_DB, ORDER_MESSAGE, ORDER_SESSION, locations
 from burn_opencode.ids import ms_to_iso
@@ -238,11 +240,13 @@ def test_database_current_schema_in_wal_mode(oenv: Env) -> None:
     turns = oenv.turns()
     assert set(turns) == {"msg_a1", "msg_a2", "msg_c1"}
     a1 = turns["msg_a1"]
-    # sum of the two step-finish parts, not the message's (last-step) tokens
-    assert (a1["input"], a1["output"], a1["cache_read"], a1["cache_write_5m"]) == (130, 100, 2200, 210)
+    # one turn per step-finish part (one API request each), not the message's (last-step) tokens
+    assert oenv.rows(
+        "SELECT request_id, input, output, cache_read, cache_write_5m, reported_cost_usd FROM turns"
+        " WHERE message_id = 'msg_a1' ORDER BY request_id"
+    ) == [("msg_a1_p1", 100, 40, 1000, 200, "0.1"), ("msg_a1_p3", 30, 60, 1200, 10, "0.2")]
     assert a1["cache_write_1h"] == 0 and a1["web_search_requests"] is None
-    assert a1["reported_cost_usd"] == "0.3"
-    assert a1["request_id"] is None and a1["provider"] == "anthropic"
+    assert a1["provider"] == "anthropic"
     assert a1["model"] == "claude-sonnet-4-20250514" and a1["stop_reason"] == "stop"
     assert a1["ts"] == "2026-01-01T00:00:00.000Z"
     assert "cache_write_ttl_unknown" in a1["fidelity_notes"]
@@ -312,9 +316,11 @@ def test_new_step_finish_part_rereads_its_message_and_revises_the_turn(oenv: Env
     db.part(oc.step_finish("p2", "msg_1", SES, s2, cost=0.25))  # the message row is unchanged
     t = oenv.ingest()
     assert t["lines_read"] == 1 + 2  # the message and all its parts
-    assert t["revisions"] == 1
+    assert t["records_appended"] == 1  # the new step's turn; the first one is a duplicate
     assert oenv.totals() == (30, 13, 0, 0)
-    assert oenv.turns()["msg_1"]["reported_cost_usd"] == "0.75"
+    assert oenv.rows("SELECT request_id, reported_cost_usd FROM turns ORDER BY request_id") == [
+        ("p1", "0.5"), ("p2", "0.25")
+    ]  # fmt: skip
     db.close()
 
 
@@ -407,20 +413,113 @@ def test_json_copy_with_more_output_wins(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------ accounting
 
 
-def test_json_multi_step_message_sums_step_finish_parts(oenv: Env) -> None:
+def test_json_multi_step_message_makes_one_turn_per_step_finish_part(oenv: Env) -> None:
     msg, parts = multi_step()
     write_message(oenv.storage, msg, *parts)
     records, diag = fold([oenv.data])
-    (turn,) = of(records, Turn)
-    u = turn.usage
-    assert (u.input, u.output, u.reasoning, u.cache_read, u.cache_write_5m, u.cache_write_1h) == (
-        130, 100, 0, 2200, 210, 0
-    )  # fmt: skip
-    assert u.output > msg["tokens"]["output"]
-    assert turn.reported_cost_usd == "0.3"  # Decimal("0.1") + Decimal("0.2"), not 0.30000000000000004
-    assert turn.message_id == "msg_a1" and turn.request_id is None and turn.session_id == SES
-    assert attrs.evolve(turn, session_id="other", ts="2030-01-01T00:00:00.000Z").event_id() == turn.event_id()
+    t1, t2 = sorted(of(records, Turn), key=lambda t: t.request_id or "")
+    usage = [(t.usage.input, t.usage.output, t.usage.reasoning, t.usage.cache_read, t.usage.cache_write_5m,
+              t.usage.cache_write_1h) for t in (t1, t2)]  # fmt: skip
+    assert usage == [(100, 40, 0, 1000, 200, 0), (30, 60, 0, 1200, 10, 0)]
+    assert (t1.reported_cost_usd, t2.reported_cost_usd) == ("0.1", "0.2")  # each step's own cost
+    assert (t1.message_id, t1.request_id, t2.request_id) == ("msg_a1", "msg_a1_p1", "msg_a1_p3")
+    assert t1.session_id == SES and t1.event_id() != t2.event_id()
+    assert attrs.evolve(t1, session_id="other", ts="2030-01-01T00:00:00.000Z").event_id() == t1.event_id()
     assert diag.files_read == 5
+
+
+SONNET_45_STEP = oc.tokens(input=5, output=500, read=110_000, write=2_000)
+
+
+def _summary_cost(oenv: Env) -> tuple[int | None, int]:
+    archive = Archive.in_home(oenv.home, readonly=True)
+    try:
+        data = summarize(archive, *resolve_timezone("UTC"))
+    finally:
+        archive.close()
+    return data["totals"]["cost_usd_micros"], data["totals"]["turns"]
+
+
+def test_each_step_is_priced_on_its_own_prompt(oenv: Env) -> None:
+    # Two requests of 112,005 prompt tokens each: base rates, 48,015 µ$ each. Summed into one
+    # turn they would be one 224,010-token prompt, all of it at the >200k tier: 184,560 µ$.
+    mid = "msg_s45"
+    msg = oc.assistant(mid, SES, model="claude-sonnet-4-5-20250929", tokens=SONNET_45_STEP, cost=0.09603)
+    parts = [
+        oc.step_start("p0", mid, SES),
+        oc.step_finish("p1", mid, SES, SONNET_45_STEP, cost=0.048015),
+        oc.step_start("p2", mid, SES),
+        oc.step_finish("p3", mid, SES, SONNET_45_STEP, cost=0.048015),
+    ]
+    db = oenv.db()
+    db.session(SES)
+    db_message(db, msg, *parts)
+    db.close()
+    write_message(oenv.storage, msg, *parts)  # the leftover JSON copy: same event ids
+    oenv.ingest()
+    assert oenv.rows("SELECT request_id, cost_usd_micros, cost_source FROM turns ORDER BY request_id") == [
+        ("p1", 48_015, "computed"), ("p3", 48_015, "computed")
+    ]  # fmt: skip
+    assert _summary_cost(oenv) == (96_030, 2)
+    assert oenv.totals() == (10, 1_000, 4_000, 220_000)
+
+
+def test_message_seen_before_and_after_its_steps_counts_once(oenv: Env) -> None:
+    mid = "msg_live"
+    s1 = oc.tokens(input=10, output=20, read=300, write=40)
+    s2 = oc.tokens(input=1, output=7, read=350, write=2)
+    live = oc.assistant(mid, SES, tokens=s1, finish=None)
+    del live["time"]["completed"]
+    # Message tokens written, its step-finish part not (yet) visible: nothing is emitted, since
+    # the step's usage will arrive as the part.
+    write_message(oenv.storage, live, oc.step_start("p0", mid, SES))
+    oenv.ingest()
+    assert oenv.turns() == {}
+    oc.write_part(oenv.storage, oc.step_finish("p1", mid, SES, s1, cost=0.01))
+    oenv.ingest()
+    assert oenv.totals() == (10, 20, 40, 300)
+    # second step, then the message completes (tokens = the last step's)
+    oc.write_part(oenv.storage, oc.step_start("p2", mid, SES))
+    oc.write_part(oenv.storage, oc.step_finish("p3", mid, SES, s2, cost=0.02))
+    oenv.ingest()
+    write_message(oenv.storage, oc.assistant(mid, SES, tokens=s2, cost=0.03))
+    oenv.ingest()
+    assert oenv.totals() == (11, 27, 42, 650)
+    assert oenv.rows("SELECT request_id FROM turns ORDER BY request_id") == [("p1",), ("p3",)]
+    # the same message in a database, completed: one event per step, nothing added
+    db = oenv.db()
+    db.session(SES)
+    db_message(db, oc.assistant(mid, SES, tokens=s2, cost=0.03), oc.step_finish("p1", mid, SES, s1, cost=0.01),
+               oc.step_finish("p3", mid, SES, s2, cost=0.02))  # fmt: skip
+    db.close()
+    oenv.ingest()
+    assert oenv.rows("SELECT COUNT(*) FROM turns") == [(2,)]
+    assert oenv.totals() == (11, 27, 42, 650)
+
+
+def test_step_finish_part_listed_after_discovery_is_not_missed(tmp_path: Path) -> None:
+    # The message file was read complete, but the part file appeared after discovery listed the
+    # companions: the parts are listed again, so no message-level turn is emitted beside the step.
+    storage = tmp_path / "storage"
+    mid = "msg_r"
+    s1 = oc.tokens(3, 4)
+    write_message(storage, oc.assistant(mid, SES, tokens=s1))
+    reader = OpenCodeReader()
+    diag = Diagnostics()
+    (unit,) = [u for u in reader.discover([tmp_path], diag) if u.path.name == f"{mid}.json"]
+    oc.write_part(storage, oc.step_finish("p1", mid, SES, s1))
+    turns = [r for r in reader.read(unit, None).records if isinstance(r, Turn)]
+    assert [(t.request_id, t.usage.output) for t in turns] == [("p1", 4)]
+
+
+def test_unfinished_message_with_a_step_under_way_waits_for_the_step(oenv: Env) -> None:
+    live = oc.assistant("m_live", SES, tokens=oc.tokens(5, 5), finish=None)
+    del live["time"]["completed"]
+    write_message(oenv.storage, live, oc.step_start("p0", "m_live", SES))
+    done = oc.assistant("m_done", SES, tokens=oc.tokens(2, 3))  # completed, no step-finish part
+    write_message(oenv.storage, done, oc.step_start("q0", "m_done", SES))
+    oenv.ingest()
+    assert set(oenv.turns()) == {"m_done"} and oenv.turns()["m_done"]["request_id"] is None
 
 
 def test_message_tokens_used_without_nonzero_step_parts(oenv: Env) -> None:
@@ -625,7 +724,7 @@ def test_json_noop_opens_nothing_and_new_part_rereads_the_message(oenv: Env) -> 
     assert (second["files_changed"], second["lines_read"], second["bytes_read"]) == (0, 0, 0)
     oc.write_part(oenv.storage, oc.step_finish("p2", "msg_1", SES, oc.tokens(3, 4)))
     third = oenv.ingest()
-    assert (third["files_changed"], third["lines_read"], third["revisions"]) == (1, 3, 1)
+    assert (third["files_changed"], third["lines_read"], third["records_appended"]) == (1, 3, 1)
     assert oenv.totals() == (16, 12, 0, 0)
 
 

@@ -26,7 +26,7 @@ the mark are read again with ``>=`` (their event ids make them duplicates). A ta
 (new inode) is read from the start.
 
 **What is read.** A message is affected when its row or any of its parts changed; each affected
-message is read whole — its row and *all* its parts (a new ``step-finish`` part changes the sum) —
+message is read whole — its row and *all* its parts (a new ``step-finish`` part is a new turn) —
 in batches of :data:`BATCH` ids through the primary key and the ``part(message_id)`` index, and
 fed to the same parser as the JSON files. ``diag.lines_read`` counts the database rows whose data
 was read (session, message and part rows); ``bytes_read`` the JSON text of those rows.

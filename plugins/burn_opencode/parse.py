@@ -4,12 +4,31 @@ The JSON files of ``storage/`` and the ``data`` column of ``opencode.db`` hold t
 (the database drops the id fields, which the caller puts back), so this one parser serves both
 (FORMATS §3.2–3.5).
 
-Per assistant message, one :class:`Turn` keyed by the message id (``request_id`` is ``None``), so
-a message seen in the database and in a leftover JSON file is one event. Its usage is the sum of
-its ``step-finish`` parts when at least one has non-zero tokens (a message's ``tokens`` are only
-its *last* step's), otherwise the message's own ``tokens``; the reported cost follows the same
-choice. Messages without ``tokens`` or with all-zero tokens bill nothing and make no turn
-(counted as ``dropped["no_usage"]`` / ``dropped["zero_usage"]``).
+**Turns: one per API request.** burn prices each turn on its own prompt (the long-context tier is
+decided per request, docs/pricing.md), so the turns of an assistant message are its requests:
+
+* one :class:`Turn` per ``step-finish`` part with non-zero tokens (each step is one request),
+  keyed ``(message id, part id)``, with that part's tokens and its own ``cost`` (a single step
+  without one takes the message's); the message's own ``tokens`` (only its *last* step's) are
+  then not used;
+* otherwise one message-level Turn (``request_id`` ``None``) from the message's ``tokens`` and
+  ``cost`` — but, when the message has ``step-start``/``step-finish`` parts, only once it is
+  final (``time.completed`` or ``error`` set). Without non-zero tokens: no turn
+  (``dropped["no_usage"]`` / ``dropped["zero_usage"]``).
+
+Why this cannot count a request twice: a message's step turns and its message-level turn have
+different event ids, so the rule must never emit both for one message. A step turn is emitted as
+soon as its part exists (a ``step-finish`` part is written once, final). The message-level turn is
+emitted only from a snapshot that has no step usage and either (a) is final — OpenCode writes every
+``step-finish`` part before it marks the message completed or failed, so a final message without
+one never gets one — or (b) has no step part at all — builds that write steps write ``step-start``
+before the step has any tokens, so tokens without any step part mean a build that writes none. An
+unfinished message with a step under way waits: its usage arrives as the ``step-finish`` part.
+Both facts hold for one snapshot: the database is read in one read transaction, and for JSON
+storage the part files are listed again after the message file is read when none has step usage
+(storage.py). The database and a leftover JSON copy give the same ids (part ids are kept). Not
+covered: a copy of a stepped message stripped of its part files, which neither OpenCode nor its
+migration produces.
 
 Records that would be frozen in an unfinished state are deferred until the data is final: a tool
 call once its input is known (``running``/``completed``/``error``), a tool result once the tool
@@ -39,7 +58,7 @@ from burn.records import (
 )
 from burn_opencode.content import TOOL_TARGETS
 from burn_opencode.ids import SOURCE, ms_value
-from burn_opencode.tokens import Counts, combine, cost_decimal, cost_string, parse_tokens, to_usage
+from burn_opencode.tokens import Counts, cost_decimal, cost_string, parse_tokens, to_usage
 
 MODEL_UNKNOWN = "model_unknown"
 PARTIAL = "output_may_be_partial"
@@ -98,11 +117,10 @@ def message_records(
             records.append(SessionInfo(source=SOURCE, session_id=session_id, cwd=cwd, first_seen_ts=ts))
     # The toktrack fixture's messages carry no ``role``: usage fields make them assistant messages.
     if role == "assistant" or (role is None and (type(tokens) is dict or s(msg.get("modelID")))):
-        turn = _turn(msg, parts, message_id, session_id, ts, notes, diag)
-        if turn is not None:
-            records.append(turn)
+        turns = _turns(msg, parts, message_id, session_id, ts, notes, diag)
+        records.extend(turns)
         if msg.get("summary") is True:
-            compaction = _compaction(msg, message_id, session_id, ts, turn, parent_parts)
+            compaction = _compaction(msg, message_id, session_id, ts, turns, parent_parts)
             if compaction is not None:
                 records.append(compaction)
         _tool_records(parts, message_id, session_id, ts, records)
@@ -115,7 +133,21 @@ def message_records(
     return records
 
 
-def _turn(
+def has_step_usage(parts: Sequence[dict[str, Any]]) -> bool:
+    """Whether ``parts`` hold a ``step-finish`` part with non-zero tokens (per-step turns)."""
+    for p in parts:
+        if p.get("type") == "step-finish":
+            t = p.get("tokens")
+            if type(t) is dict and not parse_tokens(t).is_zero():
+                return True
+    return False
+
+
+def _is_final(msg: dict[str, Any]) -> bool:
+    return _time(msg).get("completed") is not None or msg.get("error") is not None
+
+
+def _turns(
     msg: dict[str, Any],
     parts: Sequence[dict[str, Any]],
     message_id: str,
@@ -123,39 +155,77 @@ def _turn(
     ts: str,
     notes: set[str],
     diag: Diagnostics,
-) -> Turn | None:
-    steps: list[Counts] = []
-    step_costs: list[Decimal] = []
-    for p in parts:
-        if p.get("type") == "step-finish":
+) -> list[Turn]:
+    """The turns of one assistant message: one per API request (see the module docstring)."""
+    steps: list[tuple[str, dict[str, Any], Counts]] = []
+    step_parts = False
+    for i, p in enumerate(parts):
+        kind = p.get("type")
+        if kind == "step-start" or kind == "step-finish":
+            step_parts = True
+        if kind == "step-finish":
             t = p.get("tokens")
             if type(t) is dict:
-                steps.append(parse_tokens(t))
-                c = cost_decimal(p.get("cost"))
-                if c is not None:
-                    step_costs.append(c)
-    counts: Counts | None = None
-    cost: Decimal | None = None
-    if any(not c.is_zero() for c in steps):
-        counts = combine(steps)
-        cost = sum(step_costs, Decimal(0)) if step_costs else cost_decimal(msg.get("cost"))
-    else:
-        tokens = msg.get("tokens")
-        if type(tokens) is dict:
-            counts = parse_tokens(tokens)
-            cost = cost_decimal(msg.get("cost"))
-        elif tokens is not None:
+                c = parse_tokens(t)
+                if c.wrong_type:
+                    diag.skip("wrong_type", f"message {message_id}: step tokens")
+                if not c.is_zero():
+                    steps.append((s(p.get("id")) or f"step-{i}", p, c))
+    if steps:
+        single = cost_decimal(msg.get("cost")) if len(steps) == 1 else None
+        out = []
+        for part_id, p, counts in steps:
+            cost = cost_decimal(p.get("cost"))
+            reason = s(p.get("reason"))
+            turn = _make_turn(
+                msg,
+                message_id,
+                part_id,
+                session_id,
+                ts,
+                counts,
+                single if cost is None else cost,
+                notes,
+                reason,
+                False,
+            )
+            out.append(turn)
+        return out
+    tokens = msg.get("tokens")
+    if type(tokens) is not dict:
+        if tokens is not None:
             diag.skip("wrong_type", f"message {message_id}: tokens")
-            return None
-    if counts is None:
-        diag.dropped["no_usage"] += 1
-        return None
+        else:
+            diag.dropped["no_usage"] += 1
+        return []
+    counts = parse_tokens(tokens)
     if counts.wrong_type:
         diag.skip("wrong_type", f"message {message_id}: tokens")
     if counts.is_zero():
         diag.dropped["zero_usage"] += 1
-        return None
+        return []
+    if step_parts and not _is_final(msg):
+        return []  # a step is under way: its usage arrives as a step-finish part (never both)
+    turn = _make_turn(
+        msg, message_id, None, session_id, ts, counts, cost_decimal(msg.get("cost")), notes, None, True
+    )
+    return [turn]
+
+
+def _make_turn(
+    msg: dict[str, Any],
+    message_id: str,
+    request_id: str | None,
+    session_id: str,
+    ts: str,
+    counts: Counts,
+    cost: Decimal | None,
+    message_notes: set[str],
+    step_reason: str | None,
+    whole_message: bool,
+) -> Turn:
     usage, fidelity = to_usage(counts)
+    notes = set(message_notes)
     notes.update(counts.notes)
     model = s(msg.get("modelID"))
     provider = s(msg.get("providerID"))
@@ -169,14 +239,16 @@ def _turn(
     error = msg.get("error")
     error_name = s(error.get("name")) if type(error) is dict else None
     aborted = error_name == ABORTED_ERROR or _time(msg).get("completed") is None
-    if aborted:
+    if aborted and whole_message:  # a finished step's own usage is complete
         notes.add(PARTIAL)
-    stop = s(msg.get("finish")) or ("aborted" if aborted else ("error" if error_name else None))
+    stop = (
+        step_reason or s(msg.get("finish")) or ("aborted" if aborted else ("error" if error_name else None))
+    )
     return Turn(
         source=SOURCE,
         session_id=session_id,
         message_id=message_id,
-        request_id=None,
+        request_id=request_id,
         ts=ts,
         model=model,
         usage=usage,
@@ -192,7 +264,7 @@ def _compaction(
     message_id: str,
     session_id: str,
     ts: str,
-    turn: Turn | None,
+    turns: Sequence[Turn],
     parent_parts: PartsLookup | None,
 ) -> Compaction | None:
     """A compaction, from the assistant message that wrote the summary (``summary: true``).
@@ -211,10 +283,11 @@ def _compaction(
                 trigger = "auto" if p.get("auto") is True else "manual"
                 break
     before = after = None
-    if turn is not None:
-        u = turn.usage
+    if turns:  # the prompt of the summary request, and everything it wrote
+        u = turns[0].usage
         before = (u.input or 0) + (u.cache_read or 0) + (u.cache_write_5m or 0)
-        after = u.output
+        outputs = [t.usage.output for t in turns if t.usage.output is not None]
+        after = sum(outputs) if outputs else None
     return Compaction(
         source=SOURCE,
         session_id=session_id,

@@ -22,7 +22,7 @@ import orjson
 
 from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
 from burn_opencode.discover import LEGACY
-from burn_opencode.parse import message_records, session_info
+from burn_opencode.parse import has_step_usage, message_records, session_info
 
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # never block on a FIFO that took a file's name
 _INVALID = object()
@@ -122,6 +122,12 @@ def read_message(unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
         return ReadResult((), _cursor(st), diag)
     parts = _load_parts(unit.companions, diag)
     parts_root = unit.hints.get("parts_root")
+    if parts_root is not None and not has_step_usage(parts):
+        # The companions were listed at discovery, before this read: a step-finish part written
+        # since would be missed, and the message-level turn emitted in its place (parse.py).
+        fresh = _part_files(Path(parts_root) / path.name[: -len(".json")])
+        if [str(f) for f in fresh] != [str(c) for c in unit.companions]:
+            parts = _load_parts(fresh, diag)
 
     def parent_parts(message_id: str) -> list[dict[str, Any]]:
         if parts_root is None or not message_id or "/" in message_id or message_id.startswith("."):
