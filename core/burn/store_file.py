@@ -260,15 +260,14 @@ class FileStore:
         self, db: sqlite3.Connection, pending: dict[str, Encoded], keys: dict[str, bytes | str]
     ) -> dict[str, bytes | None]:
         """The stored record JSON of every known id in ``pending`` (``None``: not mergeable)."""
-        ids = {key: rid for rid, key in keys.items()}
-        wanted = list(ids)
+        wanted = list(keys.values())
         found: dict[str, bytes | None] = {}
         where: list[tuple[int, int, str]] = []
         for i in range(0, len(wanted), self._chunk):
             chunk = wanted[i : i + self._chunk]
             marks = ",".join("?" * len(chunk))
             for key, pos, n in db.execute(f"SELECT id, pos, len FROM events WHERE id IN ({marks})", chunk):
-                rid = ids[key]
+                rid = key.hex() if isinstance(key, bytes) else key  # the inverse of _key
                 found[rid] = None
                 if pos is not None:
                     where.append((pos, n, rid))
