@@ -270,3 +270,20 @@ def test_non_hex_ids_are_indexed_as_text(tmp_path: Path) -> None:
     keys = {k for (k,) in db.execute("SELECT id FROM events")}
     db.close()
     assert {"x", hexid.upper()} <= keys and len(keys) == 4
+
+
+def test_index_is_rebuilt_when_the_ledger_shrank(tmp_path: Path) -> None:
+    a, b = FileStore(tmp_path / "a"), FileStore(tmp_path / "b")
+    with a.lock():
+        a.append([turn("x", 1), turn("y", 1), turn("z", 1)])
+    with b.lock():
+        b.append([turn("y", 1)])
+    a.path.write_bytes(b.path.read_bytes())  # a shorter ledger: the index covers more than it holds
+    with a.lock():
+        res = a.append([turn("x", 1), turn("y", 1), turn("y", 2)])
+    assert res.appended["turn"] == 1 and res.revised["turn"] == 1
+    assert [(e.record["message_id"], e.record["usage"]["output"]) for e in a.read()] == [  # type: ignore[index]
+        ("y", 1),
+        ("x", 1),
+        ("y", 2),
+    ]
