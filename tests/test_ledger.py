@@ -206,7 +206,7 @@ def test_index_keeps_offsets_not_bodies(tmp_path: Path) -> None:
         store.append([turn("a", 5), ToolCall("test", "s1", "toolu_1", "a", "2026-01-01T10:00:00Z", "Read")])
         store.append([turn("a", 9)])
     db = sqlite3.connect(store.index_path)
-    rows = db.execute("SELECT id, pos, len FROM events").fetchall()
+    rows = db.execute("SELECT id, pos, len FROM event_lines").fetchall()
     db.close()
     data = store.path.read_bytes()
     lines = {e.id: e for e in store.read()}
@@ -267,7 +267,7 @@ def test_non_hex_ids_are_indexed_as_text(tmp_path: Path) -> None:
     with store.lock():
         store.append([turn("b", 1)])
     db = sqlite3.connect(store.index_path)
-    keys = {k for (k,) in db.execute("SELECT id FROM events")}
+    keys = {k for (k,) in db.execute("SELECT id FROM event_lines")}
     db.close()
     assert {"x", hexid.upper()} <= keys and len(keys) == 4
 
@@ -287,3 +287,24 @@ def test_index_is_rebuilt_when_the_ledger_shrank(tmp_path: Path) -> None:
         ("x", 1),
         ("y", 2),
     ]
+
+
+def test_an_older_burn_writing_the_index_does_not_corrupt_it(tmp_path: Path) -> None:
+    """Format 1 code opening a format-2 index adds its own ``events`` table and byte count."""
+    store = FileStore(tmp_path)
+    with store.lock():
+        store.append([turn("a", 5)])
+    with open(store.path, "ab") as f:  # an older burn appends a line and indexes it its own way
+        f.write(store.path.read_bytes().replace(b'"output":5', b'"output":7'))
+    db = sqlite3.connect(store.index_path)
+    db.execute("CREATE TABLE events (id TEXT PRIMARY KEY, kind TEXT NOT NULL, body BLOB) WITHOUT ROWID")
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('ledger_bytes', ?)", (str(store.path.stat().st_size),))
+    db.commit()
+    db.close()
+    with store.lock():
+        same = store.append([turn("a", 7)])
+        grown = store.append([turn("a", 8)])
+    assert same.dropped["duplicate"] == 1 and grown.revised["turn"] == 1
+    db = sqlite3.connect(store.index_path)
+    assert db.execute("SELECT name FROM sqlite_master WHERE name='events'").fetchall() == []
+    db.close()

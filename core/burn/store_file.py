@@ -36,12 +36,15 @@ from burn.store import LEDGER_VERSION, AppendResult, Encoded, LedgerEntry, ReadS
 # Kinds whose later sightings can supersede the stored state; only these keep a ledger offset.
 MERGEABLE = frozenset({"turn", "session", "user_turn", "project"})
 _SQL_CHUNK = 4000  # ids per ``IN (…)`` query, capped by SQLite's variable limit
-_INDEX_FORMAT = "2"  # bump when the index schema changes: an index of another format is rebuilt
+# Bump when the index schema changes: an index of another format is rebuilt. Format 2 keeps its
+# tables and byte count under names format 1 never used, so an older burn writing to the same file
+# cannot corrupt it.
+_INDEX_FORMAT = "2"
 _INDEX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- id: 16-byte blob (text for a non-hex id); pos/len: the current revision's ledger line (mergeable
 -- kinds only; len excludes the newline).
-CREATE TABLE IF NOT EXISTS events (id BLOB PRIMARY KEY, pos INTEGER, len INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_lines (id BLOB PRIMARY KEY, pos INTEGER, len INTEGER) WITHOUT ROWID;
 -- request id of every non-sidechain turn by message id: recognises /btw sidechain replays.
 CREATE TABLE IF NOT EXISTS main_messages (message_id TEXT PRIMARY KEY, request_id TEXT) WITHOUT ROWID;
 """
@@ -103,7 +106,12 @@ class FileStore:
                 self._delete_index()
                 db = self._connect()
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (_INDEX_FORMAT,))
-            row = db.execute("SELECT value FROM meta WHERE key='ledger_bytes'").fetchone()
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name='events'").fetchone():
+                # An older burn indexed into this file with its own table and byte count (which
+                # this format never reads): drop both, so that burn rebuilds its table if run again.
+                db.execute("DROP TABLE events")
+                db.execute("DELETE FROM meta WHERE key='ledger_bytes'")
+            row = db.execute("SELECT value FROM meta WHERE key='indexed_bytes'").fetchone()
             self._indexed = int(row[0]) if row else 0
             self._chunk = min(_SQL_CHUNK, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
             self._index = db
@@ -139,7 +147,7 @@ class FileStore:
         size = self.path.stat().st_size if self.path.exists() else 0
         if self._indexed > size:  # the ledger was replaced or truncated behind our back
             db.execute("BEGIN")
-            db.execute("DELETE FROM events")
+            db.execute("DELETE FROM event_lines")
             db.execute("DELETE FROM main_messages")
             db.execute("COMMIT")
             self._indexed = 0
@@ -159,7 +167,7 @@ class FileStore:
                     batch.clear()
             self._index_items(db, batch)
             self._indexed = max(end, self._complete_end(size))
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('ledger_bytes', ?)", (str(self._indexed),))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_bytes', ?)", (str(self._indexed),))
             db.execute("COMMIT")
         return db
 
@@ -182,7 +190,7 @@ class FileStore:
     def _index_items(self, db: sqlite3.Connection, items: Sequence[_Placed]) -> None:
         """Index items with their keys and the ``(offset, length)`` of their ledger lines."""
         db.executemany(
-            "INSERT OR REPLACE INTO events VALUES (?, ?, ?)",
+            "INSERT OR REPLACE INTO event_lines VALUES (?, ?, ?)",
             [(key, pos, n) if i.kind in MERGEABLE else (key, None, None) for i, key, pos, n in items],
         )
         db.executemany(
@@ -252,7 +260,7 @@ class FileStore:
                 start += len(line) + 1
             db.execute("BEGIN")
             self._index_items(db, placed)
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('ledger_bytes', ?)", (str(self._indexed),))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_bytes', ?)", (str(self._indexed),))
             db.execute("COMMIT")
         return result
 
@@ -266,7 +274,9 @@ class FileStore:
         for i in range(0, len(wanted), self._chunk):
             chunk = wanted[i : i + self._chunk]
             marks = ",".join("?" * len(chunk))
-            for key, pos, n in db.execute(f"SELECT id, pos, len FROM events WHERE id IN ({marks})", chunk):
+            for key, pos, n in db.execute(
+                f"SELECT id, pos, len FROM event_lines WHERE id IN ({marks})", chunk
+            ):
                 rid = key.hex() if isinstance(key, bytes) else key  # the inverse of _key
                 found[rid] = None
                 if pos is not None:
