@@ -314,11 +314,13 @@ def _merge(db: sqlite3.Connection) -> int:
     db.execute("DELETE FROM temp.changed_sessions")
     db.executemany("INSERT INTO temp.changed_sessions VALUES (?, ?)", changed)
     new_cols = ", ".join(f"n.{c}" for c in FACT_COLUMNS)
+    # Rows go in in export order, so that the export's ordered scan reads the table front to back.
     db.execute(
         f"""INSERT OR REPLACE INTO session_rollup (source, session_id, created_seq, revision, {cols})
         SELECT n.source, n.session_id, COALESCE(r.created_seq, ?), ?, {new_cols}
         FROM temp.changed_sessions c JOIN temp.new_rollup n USING (source, session_id)
-        LEFT JOIN session_rollup r USING (source, session_id)""",
+        LEFT JOIN session_rollup r USING (source, session_id)
+        ORDER BY n.sort_ms, n.source, n.session_id""",
         (seq, seq),
     )
     db.execute(

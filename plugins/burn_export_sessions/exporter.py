@@ -22,7 +22,7 @@ from burn.errors import BurnError
 from burn.exporter import Facts, Key, Page
 from burn.pricing.totals import group_cost_source
 from burn.session_rollup import M_COST
-from burn_export_sessions.rows import session_row
+from burn_export_sessions.rows import COLUMNS, FULL_COLUMNS, row_builder
 
 ORDER = "started_at,source,session_id"
 _KEY = "r.sort_ms, r.source, r.session_id"
@@ -133,30 +133,58 @@ class SessionsQuery:
         return int(n), int(changed)
 
     def facts(self, page: Page | None = None) -> Facts:
-        sql, args = self._page_sql(page, "r.project_key, r.by_model, r.computed_turns, r.reported_turns")
-        models = self.db.execute(
-            f"""WITH p AS ({sql}) SELECT json_extract(j.value, '$[0]') AS model,
-            SUM(json_extract(j.value, '$[{M_COST + 7}]')), SUM(json_extract(j.value, '$[{M_COST + 9}]'))
-            FROM p, json_each(p.by_model) j GROUP BY model ORDER BY model""",
+        # One pass over the page's rows, grouped by project and list of models (a few groups);
+        # without a limit the order does not matter (a plain scan, not the order index). The
+        # per-model arrays are read only when some session has unpriced or fallback turns.
+        def page_sql(columns: str) -> tuple[str, list[Any]]:
+            if page is None or page.limit is None:
+                where, args = self._where(page)
+                return f"SELECT {columns} FROM session_rollup r {where}", args
+            return self._page_sql(page, columns)
+
+        sql, args = page_sql("r.project_key, r.models, r.computed_turns, r.reported_turns, r.unpriced_turns, "
+                             "r.fallback_turns")  # fmt: skip
+        comp = rep = priced = 0
+        keys: list[str] = []
+        models: dict[str, tuple[int, int]] = {}
+        for kind, name, a, b, c in self.db.execute(
+            f"""WITH g AS MATERIALIZED (
+              SELECT project_key, models, SUM(computed_turns) AS comp, SUM(reported_turns) AS rep,
+                     MAX(unpriced_turns OR fallback_turns) AS priced
+              FROM ({sql}) GROUP BY project_key, models)
+            SELECT 0, NULL, COALESCE(SUM(comp), 0), COALESCE(SUM(rep), 0), COALESCE(MAX(priced), 0) FROM g
+            UNION ALL SELECT 1, project_key, 0, 0, 0 FROM g WHERE project_key IS NOT NULL GROUP BY project_key
+            UNION ALL SELECT 2, j.value, 0, 0, 0 FROM g, json_each(g.models) j GROUP BY j.value""",
             args,
-        ).fetchall()
-        sums = "COALESCE(SUM(computed_turns), 0), COALESCE(SUM(reported_turns), 0)"
-        comp, rep = self.db.execute(f"WITH p AS ({sql}) SELECT {sums} FROM p", args).fetchone()
-        distinct = "SELECT DISTINCT project_key FROM p WHERE project_key IS NOT NULL"
-        keys = [k for (k,) in self.db.execute(f"WITH p AS ({sql}) {distinct}", args)]
-        return Facts(
-            models=[{"model": m, "unpriced": {"turns": u}, "fallback_turns": fb} for m, u, fb in models],
-            project_keys=keys,
-            cost_source=group_cost_source(comp, rep),
-        )
+        ):
+            if kind == 0:
+                comp, rep, priced = a, b, c
+            elif kind == 1:
+                keys.append(name)
+            else:
+                models[name] = (0, 0)
+        if priced:
+            sql, args = page_sql("r.unpriced_turns, r.fallback_turns, r.by_model")
+            models.update(
+                (name, (unpriced, fallback))
+                for name, unpriced, fallback in self.db.execute(
+                    f"""WITH p AS ({sql}) SELECT json_extract(j.value, '$[0]'),
+                      SUM(json_extract(j.value, '$[{M_COST + 7}]')),
+                      SUM(json_extract(j.value, '$[{M_COST + 9}]'))
+                    FROM p, json_each(p.by_model) j WHERE p.unpriced_turns OR p.fallback_turns GROUP BY 1""",
+                    args,
+                )
+            )
+        per_model = []
+        for m in sorted(models):
+            unpriced, fallback = models[m]
+            per_model.append({"model": m, "unpriced": {"turns": unpriced}, "fallback_turns": fallback})
+        return Facts(models=per_model, project_keys=keys, cost_source=group_cost_source(comp, rep))
 
     def rows(self, page: Page | None = None) -> Iterator[tuple[Key, Mapping[str, Any]]]:
-        sql, args = self._page_sql(page, "r.*")
-        cur = self.db.execute(sql, args)
-        names = [d[0] for d in cur.description]
-        for values in cur:
-            r = dict(zip(names, values, strict=True))
-            yield (r["sort_ms"], r["source"], r["session_id"]), session_row(r, self.render, self.machine)
+        columns = COLUMNS + (FULL_COLUMNS if self.render.full else "")
+        sql, args = self._page_sql(page, columns)
+        yield from map(row_builder(self.render, self.machine), self.db.execute(sql, args))
 
     def summary(self) -> Mapping[str, Any] | None:
         return None

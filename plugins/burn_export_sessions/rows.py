@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,16 +23,20 @@ def _day(day: int) -> str:
     return datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%dT")
 
 
+_HM = [f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)]
+_SS = [f"{s:02d}." for s in range(60)]
+_FRAC = [f"{f:03d}Z" for f in range(1000)]
+
+
 def iso_ms(ms: int | None) -> str | None:
-    """``YYYY-MM-DDTHH:MM:SS.sssZ`` (UTC) of epoch milliseconds: arithmetic below the day, because
-    three timestamps per row made formatting a visible share of an export."""
+    """``YYYY-MM-DDTHH:MM:SS.sssZ`` (UTC) of epoch milliseconds: arithmetic and small tables below
+    the day, because timestamps per row made formatting a visible share of an export."""
     if ms is None:
         return None
     s, frac = divmod(ms, 1000)
     day, sec = divmod(s, 86400)
-    h, rem = divmod(sec, 3600)
-    m, ss = divmod(rem, 60)
-    return f"{_day(day)}{h:02d}:{m:02d}:{ss:02d}.{frac:03d}Z"
+    minute, ss = divmod(sec, 60)
+    return f"{_day(day)}{_HM[minute]}{_SS[ss]}{_FRAC[frac]}"
 
 
 def tokens(sums: Sequence[int | None], known: Sequence[int]) -> dict[str, int | None]:
@@ -66,47 +70,139 @@ def by_model(entries: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def session_row(r: Mapping[str, Any], render: Renderer, machine: str) -> dict[str, Any]:
-    source = r["source"]
-    started, ended = r["started_ms"], r["ended_ms"]
-    turns = r["assistant_turns"]
-    unknown = {f: turns - r[f"{f}_n"] for f in USAGE_FIELDS if r[f"{f}_n"] < turns}
-    row: dict[str, Any] = {
-        "type": "session",
-        "session_id": render.session(source, r["session_id"]),
-        "source": source,
-        "machine": machine,
-        "project_key": render.key(r["project_key"]),
-        "relationship": r["relationship"],
-        "parent_session_id": render.session(source, r["parent_session_id"]),
-        "classification": r["classification"],
-        "started_at": iso_ms(started),
-        "ended_at": iso_ms(ended),
-        "last_activity_at": iso_ms(r["last_activity_ms"]),
-        "duration_seconds": (ended - started) // 1000 if started is not None and ended is not None else None,
-        "models": orjson.loads(r["models"]),
-        "counts": {
-            "assistant_turns": turns,
-            "user_turns": r["user_turns"],
-            "tool_calls": r["tool_calls"],
-            "compactions": r["compactions"],
-            "subagents": r["subagents"],
-        },
-        "tokens": tokens([r[f] for f in USAGE_FIELDS], [r[f"{f}_n"] for f in USAGE_FIELDS]),
-        "cost": {
-            "total_usd_micros": r["cost"],
-            "including_children_usd_micros": r["incl_cost"],
-            "cost_source": group_cost_source(r["computed_turns"], r["reported_turns"]),
-        },
-        "by_model": by_model(orjson.loads(r["by_model"])),
-        "fidelity": {
-            "usage": r["usage_fidelity"] or ("partial" if r["partial_turns"] else "full"),
-            "unknown_fields": unknown,
-            "notes": r["notes"].split(",") if r["notes"] else [],
-            "unpriced_turns": r["unpriced_turns"],
-            "fallback_turns": r["fallback_turns"],
-        },
-    }
-    if render.full:
-        row.update(machine_name=render.hostname, cwd=r["cwd"], branch=r["branch"], title=r["title"])
-    return row
+def _flag(column: str) -> str:
+    return f"r.{column}_n"
+
+
+# The columns a session row is built from, in order, several shaped by SQL so that Python only
+# places values: usage fields as session rows show them (null when no turn reported the field,
+# then their total), the cost source, the usage fidelity and the unknown fields.
+_TOKENS_SQL = ", ".join(f"CASE WHEN {_flag(f)} THEN COALESCE(r.{f}, 0) END" for f in USAGE_FIELDS)
+_TOTAL_SQL = (
+    f"CASE WHEN {' OR '.join(_flag(f) for f in TOTAL_FIELDS)} THEN "
+    + " + ".join(f"(CASE WHEN {_flag(f)} THEN COALESCE(r.{f}, 0) ELSE 0 END)" for f in TOTAL_FIELDS)
+    + " END"
+)
+# Unknown fields: a bit per field that some turn did not report (usually none did: the count is
+# then the session's turns), and only when some field was reported by some turns but not all, the
+# object itself as JSON.
+_UNKNOWN_MASK_SQL = " + ".join(
+    f"(({_flag(f)} < r.assistant_turns) << {i})" for i, f in enumerate(USAGE_FIELDS)
+)
+_PARTIAL_SQL = (
+    f"CASE WHEN {' OR '.join(f'({_flag(f)} > 0 AND {_flag(f)} < r.assistant_turns)' for f in USAGE_FIELDS)} "
+    "THEN '{' || substr("
+    + " || ".join(
+        f"""(CASE WHEN {_flag(f)} < r.assistant_turns THEN ',"{f}":' || (r.assistant_turns - {_flag(f)})
+        ELSE '' END)"""
+        for f in USAGE_FIELDS
+    )
+    + ", 2) || '}' END"
+)
+_MASK_FIELDS = [
+    tuple(f for i, f in enumerate(USAGE_FIELDS) if mask >> i & 1) for mask in range(1 << len(USAGE_FIELDS))
+]
+COLUMNS = f"""r.sort_ms, r.source, r.session_id, r.project_key, r.relationship, r.parent_session_id,
+    r.classification, r.started_ms, r.ended_ms, r.last_activity_ms, r.models, r.assistant_turns,
+    r.user_turns, r.tool_calls, r.compactions, r.subagents, {_TOKENS_SQL}, {_TOTAL_SQL}, r.cost,
+    r.incl_cost,
+    CASE WHEN r.computed_turns THEN (CASE WHEN r.reported_turns THEN 'mixed' ELSE 'computed' END)
+      WHEN r.reported_turns THEN 'reported' ELSE 'none' END,
+    CASE WHEN r.usage_fidelity != '' THEN r.usage_fidelity WHEN r.partial_turns THEN 'partial'
+      ELSE 'full' END,
+    {_UNKNOWN_MASK_SQL},
+    {_PARTIAL_SQL},
+    r.notes, r.unpriced_turns, r.fallback_turns, r.by_model"""
+FULL_COLUMNS = ", r.cwd, r.branch, r.title"
+
+_TOKEN_KEYS = (*USAGE_FIELDS, "total")
+_N = len(_TOKEN_KEYS)
+
+RowBuilder = Callable[[Sequence[Any]], tuple[tuple[Any, ...], dict[str, Any]]]
+
+
+def row_builder(render: Renderer, machine: str) -> RowBuilder:
+    """A function from one row of ``SELECT COLUMNS (+ FULL_COLUMNS under full)`` to its keyset
+    key and its session row (docs/contracts.md)."""
+    full = render.full
+    anonymous = render.profile == "anonymous"
+    projects: dict[str | None, str | None] = {}
+    loads = orjson.loads
+    mask_fields = _MASK_FIELDS
+
+    def build(v: Sequence[Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        (sort_ms, source, sid, project, relationship, parent, classification, started, ended, last,
+         models_json, turns, user_turns, tool_calls, compactions, subagents) = v[:16]  # fmt: skip
+        toks = v[16 : 16 + _N]
+        (cost, incl_cost, cost_source, usage, unknown_mask, unknown_json, notes, unpriced, fallback,
+         by_model_json) = v[16 + _N : 26 + _N]  # fmt: skip
+        if anonymous:
+            shown_id = render.session(source, sid)
+            shown_parent = render.session(source, parent)
+            if project not in projects:
+                projects[project] = render.key(project)
+            shown_project = projects[project]
+        else:
+            shown_id, shown_parent, shown_project = sid, parent, project
+        tokens_row = dict(zip(_TOKEN_KEYS, toks, strict=False))  # as many values as keys
+        models = loads(models_json)
+        if len(models) == 1:  # the session's own sums are its one model's
+            per_model = [
+                {
+                    "model": models[0],
+                    "turns": turns,
+                    "tokens": dict(tokens_row),
+                    "cost": {"total_usd_micros": cost, "cost_source": cost_source},
+                    "unpriced_turns": unpriced,
+                    "fallback_turns": fallback,
+                }
+            ]
+        elif models:
+            per_model = by_model(loads(by_model_json))
+        else:
+            per_model = []
+        ended_at = iso_ms(ended)
+        row: dict[str, Any] = {
+            "type": "session",
+            "session_id": shown_id,
+            "source": source,
+            "machine": machine,
+            "project_key": shown_project,
+            "relationship": relationship,
+            "parent_session_id": shown_parent,
+            "classification": classification,
+            "started_at": iso_ms(started),
+            "ended_at": ended_at,
+            "last_activity_at": ended_at if last == ended else iso_ms(last),
+            "duration_seconds": None if started is None or ended is None else (ended - started) // 1000,
+            "models": models,
+            "counts": {
+                "assistant_turns": turns,
+                "user_turns": user_turns,
+                "tool_calls": tool_calls,
+                "compactions": compactions,
+                "subagents": subagents,
+            },
+            "tokens": tokens_row,
+            "cost": {
+                "total_usd_micros": cost,
+                "including_children_usd_micros": incl_cost,
+                "cost_source": cost_source,
+            },
+            "by_model": per_model,
+            "fidelity": {
+                "usage": usage,
+                "unknown_fields": (
+                    loads(unknown_json) if unknown_json else dict.fromkeys(mask_fields[unknown_mask], turns)
+                ),
+                "notes": notes.split(",") if notes else [],
+                "unpriced_turns": unpriced,
+                "fallback_turns": fallback,
+            },
+        }
+        if full:
+            cwd, branch, title = v[26 + _N :]
+            row.update(machine_name=render.hostname, cwd=cwd, branch=branch, title=title)
+        return (sort_ms, source, sid), row
+
+    return build

@@ -20,6 +20,7 @@ import orjson
 from burn.contract.canonical import RowsDigest
 
 Format = Literal["json", "ndjson"]
+_CHUNK = 1 << 16
 
 
 def _dumps(value: Any) -> bytes:
@@ -34,6 +35,17 @@ class Framer:
         self.fmt = fmt
         self.count = 0
         self.digest = RowsDigest()
+        # Rows are written in chunks of about _CHUNK bytes (flat memory): one write per row costs
+        # a system call each when the output is unbuffered (PYTHONUNBUFFERED, a raw pipe).
+        self._buf = bytearray()
+
+    def _flush(self) -> None:
+        view = memoryview(self._buf)
+        while view:  # a raw (unbuffered) stream may take part of a large write
+            written = self.out.write(view)
+            view = view[written if written is not None else len(view) :]
+        view.release()
+        self._buf.clear()
 
     def meta(self, meta: Mapping[str, Any]) -> None:
         if self.fmt == "ndjson":
@@ -43,13 +55,18 @@ class Framer:
 
     def row(self, row: Mapping[str, Any]) -> None:
         self.digest.add(row)
+        buf = self._buf
         if self.fmt == "ndjson":
-            self.out.write(_dumps(row) + b"\n")
+            buf += orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
         else:
-            self.out.write((b"\n" if self.count == 0 else b",\n") + _dumps(row))
+            buf += b"\n" if self.count == 0 else b",\n"
+            buf += _dumps(row)
+        if len(buf) >= _CHUNK:
+            self._flush()
         self.count += 1
 
     def end(self, cursor_next: str | None, summary: Mapping[str, Any] | None = None) -> None:
+        self._flush()
         tail = {"count": self.count, "rows_digest": self.digest.hexdigest(), "cursor": {"next": cursor_next}}
         if self.fmt == "ndjson":
             if summary:

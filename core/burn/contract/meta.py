@@ -30,13 +30,24 @@ def pricing_block(home: Path, state: Mapping[str, str], facts: Facts) -> dict[st
     return pricing_meta(load_pricing(home), state, facts.cost_source, facts.models)
 
 
-def quality_block(db: sqlite3.Connection) -> dict[str, Any]:
+# The archive's unpriced turns and tokens per source that has sessions: from the hourly rollup
+# when it is current (the same sums as over the session rollup, without reading every session).
+_UNPRICED_HOURLY = """
+SELECT s.source, COALESCE(u.turns, 0), COALESCE(u.tokens, 0)
+FROM (SELECT DISTINCT source FROM session_rollup) s
+LEFT JOIN (SELECT source, SUM(cost_7) AS turns, SUM(cost_8) AS tokens FROM usage_hourly GROUP BY source) u
+  ON u.source = s.source"""
+_UNPRICED_SESSIONS = (
+    "SELECT source, SUM(unpriced_turns), SUM(unpriced_tokens) FROM session_rollup GROUP BY source"
+)
+
+
+def quality_block(db: sqlite3.Connection, state: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Ingest counters summed over every ingest (:mod:`burn.quality`) and the archive's unpriced
     turns and tokens, per source. They describe the whole archive, not the filtered payload."""
     sources = quality.read(db)
-    for source, turns, tokens in db.execute(
-        "SELECT source, SUM(unpriced_turns), SUM(unpriced_tokens) FROM session_rollup GROUP BY source"
-    ):
+    current = state is not None and state.get("rollup") == "ok"
+    for source, turns, tokens in db.execute(_UNPRICED_HOURLY if current else _UNPRICED_SESSIONS):
         entry = sources.setdefault(
             source, {"lines_read": 0, "records_kept": 0, "duplicates_dropped": {}, "invalid_skipped": {}}
         )

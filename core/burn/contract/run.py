@@ -118,19 +118,21 @@ def _export(exporter: ContractExporter, archive: Archive, req: Request, out: Bin
         profile=profile,
         pricing=metas.pricing_block(ctx.home, state, facts),
         projects=render.projects(archive.db, facts.project_keys),
-        quality=metas.quality_block(archive.db),
+        quality=metas.quality_block(archive.db, state),
         page=page_meta,
     )
     framer = Framer(out, req.fmt)
     framer.meta(meta)
     more = False
     last: tuple[Any, ...] | None = None
-    fetch = None if page is None or page.limit is None else attrs.evolve(page, limit=page.limit + 1)
+    limit = None if page is None else page.limit
+    fetch = None if page is None or limit is None else attrs.evolve(page, limit=limit + 1)
+    emit = framer.row
     for key, row in query.rows(fetch or page):
-        if page is not None and page.limit is not None and framer.count == page.limit:
+        if limit is not None and framer.count == limit:
             more = True
             break
-        framer.row(row)
+        emit(row)
         last = key
     token = None
     if more and page is not None and page_meta is not None and last is not None:
