@@ -21,7 +21,7 @@ from burn.contract import run as runner
 from burn.contract.cursor import CursorReset
 from burn.records import SessionInfo, Turn, Usage
 from burn.store_file import FileStore
-from burn_export_sessions import SessionsExporter
+from burn_export_sessions.exporter import SessionsExporter
 from tests.contract_fixture import NOW, build_fixture, end_of, parse, pin, rows_of, run, validate
 
 FILTERS = {"timezone": "UTC", "since": None, "until": None, "sources": [], "projects": [], "models": [],

@@ -25,11 +25,13 @@ def _print_json(data: Any) -> None:
     sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
 
 
-def _load_plugins() -> Plugins:
+def _load_plugins(kinds: tuple[str, ...] = ("readers", "exporters", "stores")) -> Plugins:
+    """Load plugins and warn once per failure among the registrations of ``kinds`` (a command that
+    uses no exporter does not import them)."""
     from burn.plugins import Plugins
 
     plugins = Plugins()
-    plugins.warn_failures()
+    plugins.warn_failures(kinds=kinds)
     return plugins
 
 
@@ -46,7 +48,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from burn.ingest import ingest
     from burn.render import ingest_text, progress_printer
 
-    plugins = _load_plugins()
+    plugins = _load_plugins(("readers", "stores"))
     progress = None if args.quiet or args.json or not sys.stderr.isatty() else progress_printer(sys.stderr)
     report = ingest(_home(), plugins, progress=progress)
     if progress is not None:
@@ -121,7 +123,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
     home = _home()
     if args.action == "status":
         return _archive_status(home, args.json)
-    store = open_store(home, os.environ, _load_plugins())
+    store = open_store(home, os.environ, _load_plugins(("stores",)))
     if args.action == "vacuum":
         a = arch.Archive.in_home(home, readonly=False)
         a.vacuum()
@@ -158,7 +160,7 @@ def _archive_status(home: Any, as_json: bool) -> int:
     archive = Archive.in_home(home, readonly=True)
     try:
         state = archive.state()
-        store = open_store(home, os.environ, _load_plugins())
+        store = open_store(home, os.environ, _load_plugins(("stores",)))
         data = {
             "archive": str(archive.path),
             "archive_bytes": archive.path.stat().st_size,

@@ -184,11 +184,10 @@ class Plugins:
 
     # -- reporting -------------------------------------------------------------------------------
 
-    def collect(self) -> None:
-        """Call every registration hook now, so that their failures are known (and, strict, raised)."""
-        self.readers()
-        self.exporters()
-        self.stores()
+    def collect(self, kinds: tuple[str, ...] = ("readers", "exporters", "stores")) -> None:
+        """Call registration hooks now, so that their failures are known (and, strict, raised)."""
+        for kind in kinds:
+            getattr(self, kind)()
 
     def infos(self) -> list[PluginInfo]:
         """Every plugin: registered ones with their hooks, and those that failed to load or register."""
@@ -224,13 +223,17 @@ class Plugins:
                 )
         return out
 
-    def warn_failures(self, write: Callable[[str], object] | None = None) -> None:
+    def warn_failures(
+        self,
+        write: Callable[[str], object] | None = None,
+        kinds: tuple[str, ...] = ("readers", "exporters", "stores"),
+    ) -> None:
         """One warning line per plugin failure, on stderr unless ``write`` is given.
 
         Registration hooks are called first, so that a plugin whose ``register_*`` raises is
         reported too, not only plugins that failed to import.
         """
-        self.collect()
+        self.collect(kinds)
         # sys.stderr is looked up now, not at import time, so redirected stderr is honoured.
         out = sys.stderr.write if write is None else write
         for f in self.failures:

@@ -9,11 +9,13 @@ from collections.abc import Callable
 
 from burn import hookimpl
 from burn.exporter import Exporter
-from burn_export_activity.exporter import ActivityExporter
 
-__all__ = ["ActivityExporter", "register_exporters"]
+__all__ = ["register_exporters"]
 
 
 @hookimpl
 def register_exporters(register: Callable[[Exporter], None]) -> None:
+    # Imported here: commands that need no exporter (ingest, summary) never pay for it.
+    from burn_export_activity.exporter import ActivityExporter
+
     register(ActivityExporter())

@@ -9,11 +9,13 @@ from collections.abc import Callable
 
 from burn import hookimpl
 from burn.exporter import Exporter
-from burn_export_usage.exporter import UsageExporter
 
-__all__ = ["UsageExporter", "register_exporters"]
+__all__ = ["register_exporters"]
 
 
 @hookimpl
 def register_exporters(register: Callable[[Exporter], None]) -> None:
+    # Imported here: commands that need no exporter (ingest, summary) never pay for it.
+    from burn_export_usage.exporter import UsageExporter
+
     register(UsageExporter())
