@@ -115,3 +115,17 @@ class ContractExporter(Exporter, Protocol):
         """A query for canonical ``filters`` (its own plus the core's ``since``, ``until``,
         ``sources``, ``projects``, ``models`` and ``timezone``)."""
         ...
+
+
+def plain_rows(
+    exp: ContractExporter, archive: Any, options: Mapping[str, Any]
+) -> Iterator[Mapping[str, Any]]:
+    """:meth:`Exporter.rows` for a contract exporter: every row under the shareable profile, days
+    in UTC unless ``options`` names a time zone (what ``burn export`` frames for a plain exporter)."""
+    from burn.contract.profile import Renderer
+    from burn.identity import local_secret
+
+    render = Renderer("shareable", local_secret(archive.path.parent), "")
+    q = exp.open(archive, {"timezone": "UTC", **exp.filters(archive, options), **options}, render)
+    for _key, row in q.rows(Page(q.watermark()) if exp.paged else None):
+        yield row

@@ -20,7 +20,7 @@ from burn.archive import Archive
 from burn.contract.filters import bound_ms
 from burn.contract.profile import Renderer
 from burn.errors import UsageError
-from burn.exporter import Facts, Key, Page
+from burn.exporter import Facts, Key, Page, plain_rows
 from burn.pricing.totals import group_cost_source
 from burn_export_activity.timeline import GAP_CAP, SIZES, boundaries, intervals, peak, split
 
@@ -51,13 +51,8 @@ class ActivityExporter:
         return q
 
     def rows(self, archive: Any, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-        from burn.identity import local_secret
-
-        a: Archive = archive
-        render = Renderer("shareable", local_secret(a.path.parent), "")
-        q = self.open(a, {"timezone": "UTC", **self.filters(a, options), **options}, render)
-        for _key, row in q.rows():
-            yield row
+        """Every row under the shareable profile (the plain :class:`Exporter` use)."""
+        return plain_rows(self, archive, options)
 
 
 class Acc:

@@ -15,11 +15,10 @@ from typing import Any
 import attrs
 
 from burn import session_rollup
-from burn.archive import Archive
 from burn.contract.filters import bound_ms
 from burn.contract.profile import Renderer
 from burn.errors import BurnError
-from burn.exporter import Facts, Key, Page
+from burn.exporter import Facts, Key, Page, plain_rows
 from burn.pricing.totals import group_cost_source
 from burn.session_rollup import M_COST
 from burn_export_sessions.rows import COLUMNS, FULL_COLUMNS, row_builder
@@ -66,14 +65,8 @@ class SessionsExporter:
         return SessionsQuery(archive.db, dict(filters), render, render.machine)
 
     def rows(self, archive: Any, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-        """Every session under the shareable profile (the plain :class:`Exporter` use)."""
-        from burn.identity import local_secret
-
-        a: Archive = archive
-        render = Renderer("shareable", local_secret(a.path.parent), "")
-        q = self.open(a, {**self.filters(a, options), **options}, render)
-        for _key, row in q.rows(Page(q.watermark())):
-            yield row
+        """Every row under the shareable profile (the plain :class:`Exporter` use)."""
+        return plain_rows(self, archive, options)
 
 
 @attrs.define

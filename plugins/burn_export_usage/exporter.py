@@ -24,7 +24,7 @@ from burn import buckets, rollup
 from burn.archive import Archive
 from burn.contract.filters import bound_ms
 from burn.contract.profile import Renderer
-from burn.exporter import Facts, Key, Page
+from burn.exporter import Facts, Key, Page, plain_rows
 from burn.records import USAGE_FIELDS
 from burn_export_sessions.rows import TOTAL_FIELDS
 
@@ -98,13 +98,8 @@ class UsageExporter:
         return q
 
     def rows(self, archive: Any, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-        from burn.identity import local_secret
-
-        a: Archive = archive
-        render = Renderer("shareable", local_secret(a.path.parent), "")
-        q = self.open(a, {"timezone": "UTC", **self.filters(a, options), **options}, render)
-        for _key, row in q.rows():
-            yield row
+        """Every row under the shareable profile (the plain :class:`Exporter` use)."""
+        return plain_rows(self, archive, options)
 
 
 def _tz(name: str) -> ZoneInfo:
