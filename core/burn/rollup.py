@@ -7,9 +7,9 @@ aggregates of :mod:`burn.pricing.totals` — so any coarser grouping (a local da
 time zone, a source, a model, a project) is an exact sum of rollup rows.
 
 ``session_hours``: one row per (UTC hour, source, session id, model) that has turns, with the
-session's project key. Distinct session counts are not additive; counted over these rows (a few
-per session instead of one per turn) they are exact for any grouping by hours, source, model and
-project.
+session's project key, stored session by session. Distinct session counts are not additive;
+counted over these rows (a few per session instead of one per turn) they are exact for any
+grouping by hours, source, model and project.
 
 Maintenance (by :class:`burn.archive.Archive`): a batch that changes turns, sessions or projects
 recomputes the hours it touched inside the batch's own transaction; a cold build, a rebuild and a
@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS usage_hourly (
 CREATE INDEX IF NOT EXISTS usage_hourly_by_hour ON usage_hourly (hour);
 CREATE TABLE IF NOT EXISTS session_hours (
   hour INTEGER NOT NULL, source TEXT NOT NULL, session_id TEXT NOT NULL, model TEXT NOT NULL,
-  project_key TEXT, PRIMARY KEY (hour, source, session_id, model)) WITHOUT ROWID;
+  project_key TEXT, PRIMARY KEY (source, session_id, hour, model)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS session_hours_by_hour ON session_hours (hour);
 """
 
 

@@ -2,10 +2,11 @@
 project, each row with breakdowns by model, project and source.
 
 One SQL statement, like ``burn summary``: a materialized CTE of the sums per (row key, source,
-model, project) and one of the distinct (row key, session, model, project) rows, then a UNION ALL
-of the GROUP BYs every row, breakdown and total needs, so Python converts each output entry once.
-Both read the hourly rollups (``usage_hourly``, ``session_hours``) when they answer exactly, else
-``turns`` in small buckets; local days are computed in SQL, exact across daylight-saving changes
+model, project), then a UNION ALL of the GROUP BYs every row, breakdown and total needs, so Python
+converts each output entry once. Distinct sessions, which do not add up, are counted in one pass
+over (row key, session, model, project) rows read session by session. Both read the hourly
+rollups (``usage_hourly``, ``session_hours``) when they answer exactly, else ``turns`` in small
+buckets; local days are computed in SQL, exact across daylight-saving changes
 (:mod:`burn.buckets`). By session, rows stream from one ordered grouped query over ``turns``.
 Rows are sorted by key ascending (time buckets chronologically).
 """
@@ -13,7 +14,7 @@ Rows are sorted by key ascending (time buckets chronologically).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,7 +41,6 @@ _COLUMNS = ("turns", *(c for f in USAGE_FIELDS for c in (f, f"{f}_n")),
 # unpriced tokens and fallback turns.
 _TOKENS = (*USAGE_FIELDS, "total")
 _NAMES = {1: "model", 3: "source"}
-_WIDTH = 1 + len(_TOKENS) + 2 + 3
 _COST = 1 + len(_TOKENS)
 
 
@@ -114,6 +114,41 @@ def _parts(v: Sequence[Any], sessions: int) -> dict[str, Any]:
         "tokens": dict(zip(_TOKENS, v[1:_COST], strict=True)),
         "cost": {"total_usd_micros": v[_COST], "cost_source": v[_COST + 1]},
     }
+
+
+def _count_sessions(rows: Iterable[Sequence[Any]], totals_only: bool) -> dict[tuple[int, int, Any, Any], int]:
+    """Distinct sessions per (level, breakdown, key, breakdown key) — level 1 a row's, 0 the
+    totals'; breakdown 0 none, 1 model, 2 project, 3 source — from ``(key, source, session id,
+    model, project)`` rows ordered by session (memory: one session's keys at a time)."""
+    counts: dict[tuple[int, int, Any, Any], int] = {}
+    get = counts.get
+    session: tuple[str, str] | None = None
+    models: set[str] = set()
+    keys: set[Any] = set()
+    key_models: set[tuple[Any, str]] = set()
+    for k, source, sid, model, project in rows:
+        if session is None or session[0] != source or session[1] != sid:
+            session = (source, sid)
+            models.clear()
+            keys.clear()
+            key_models.clear()
+            for c in ((0, 0, None, None), (0, 2, None, project), (0, 3, None, source)):
+                counts[c] = get(c, 0) + 1
+        if model not in models:
+            models.add(model)
+            c = (0, 1, None, model)
+            counts[c] = get(c, 0) + 1
+        if totals_only:
+            continue
+        if k not in keys:
+            keys.add(k)
+            for c in ((1, 0, k, None), (1, 2, k, project), (1, 3, k, source)):
+                counts[c] = get(c, 0) + 1
+        if (k, model) not in key_models:
+            key_models.add((k, model))
+            c = (1, 1, k, model)
+            counts[c] = get(c, 0) + 1
+    return counts
 
 
 def _sort_key(k: str | None) -> tuple[bool, str]:
@@ -203,23 +238,14 @@ class UsageQuery:
         sessions_key = self._key_sql(periods, sessions_ms)
         sums = ", ".join(f"SUM(b.{c}) AS {c}" for c in _COLUMNS)
         resum = ", ".join(f"SUM({c}) AS {c}" for c in _COLUMNS)
-        pad = ", NULL" * (_WIDTH - 1)
-        # Sums: r per (key, source, model, project), then per key and model, project or source;
-        # everything else adds those up. Sessions are not additive: distinct (key, session, model,
-        # project) rows in d, counted per key, model and source and per key, project and source —
-        # a session has one source and one project, so those counts add up to the per key, per
-        # model, per project and per source counts (in Python). Tags: 1 row sums, 0 total sums,
-        # 3 row counts, 2 total counts; then the breakdown (0 none, 1 model, 2 project, 3 source,
-        # 4 project and source, 5 model and source), the row key and the breakdown keys.
+        # r: sums per (key, source, model, project), then per key and model, project or source;
+        # everything else adds those up. Tags: 1 a row's entries, 0 the totals'; then the
+        # breakdown (0 none, 1 model, 2 project, 3 source), the row key and the breakdown key.
         rows_sql = f"""
-            SELECT 1, 0, k, NULL, NULL, {_shape("SUM")} FROM ks GROUP BY k
-            UNION ALL SELECT 1, 1, k, model, NULL, {_shape("")} FROM km
-            UNION ALL SELECT 1, 2, k, project_key, NULL, {_shape("")} FROM kp
-            UNION ALL SELECT 1, 3, k, source, NULL, {_shape("")} FROM ks
-            UNION ALL SELECT 3, 5, k, model, source, COUNT(DISTINCT session_id){pad} FROM d
-              GROUP BY k, model, source
-            UNION ALL SELECT 3, 4, k, project_key, source, COUNT(DISTINCT session_id){pad} FROM d
-              GROUP BY k, project_key, source
+            SELECT 1, 0, k, NULL, {_shape("SUM")} FROM ks GROUP BY k
+            UNION ALL SELECT 1, 1, k, model, {_shape("")} FROM km
+            UNION ALL SELECT 1, 2, k, project_key, {_shape("")} FROM kp
+            UNION ALL SELECT 1, 3, k, source, {_shape("")} FROM ks
             UNION ALL"""
         sql = f"""WITH
             r AS MATERIALIZED (
@@ -228,34 +254,24 @@ class UsageQuery:
               FROM ({sums_base}) b GROUP BY 1, 2, 3, 4),
             km AS MATERIALIZED (SELECT k, model, {resum} FROM r GROUP BY k, model),
             kp AS MATERIALIZED (SELECT k, project_key, {resum} FROM r GROUP BY k, project_key),
-            ks AS MATERIALIZED (SELECT k, source, {resum} FROM r GROUP BY k, source),
-            d AS MATERIALIZED (
-              SELECT DISTINCT {sessions_key} AS k, b.source AS source, b.session_id AS session_id,
-                     b.model AS model, b.project_key AS project_key
-              FROM ({sessions_base}) b)
+            ks AS MATERIALIZED (SELECT k, source, {resum} FROM r GROUP BY k, source)
             {"" if self.stream else rows_sql}
-            SELECT 0, 0, NULL, NULL, NULL, {_shape("SUM")} FROM ks
-            UNION ALL SELECT 0, 1, NULL, model, NULL, {_shape("SUM")} FROM km GROUP BY model
-            UNION ALL SELECT 0, 2, NULL, project_key, NULL, {_shape("SUM")} FROM kp GROUP BY project_key
-            UNION ALL SELECT 0, 3, NULL, source, NULL, {_shape("SUM")} FROM ks GROUP BY source
-            UNION ALL SELECT 2, 5, NULL, model, source, COUNT(DISTINCT session_id){pad} FROM d
-              GROUP BY model, source
-            UNION ALL SELECT 2, 4, NULL, project_key, source, COUNT(DISTINCT session_id){pad} FROM d
-              GROUP BY project_key, source"""
-        counts: dict[tuple[int, int, Any, Any], int] = {}
-        values: list[tuple[int, int, Any, Any, Sequence[Any]]] = []
-        for tag, part, k, sub, source, *v in db.execute(sql, params):
-            if tag < 2:
-                values.append((tag, part, k, sub, v))
-                continue
-            level, n = tag - 2, v[0]
-            if part == 5:
-                keys: tuple[tuple[int, int, Any, Any], ...] = ((level, 1, k, sub),)
-            else:
-                keys = ((level, 0, k, None), (level, 2, k, sub), (level, 3, k, source))
-            for key in keys:
-                counts[key] = counts.get(key, 0) + n
-        for level, part, k, sub, v in values:
+            SELECT 0, 0, NULL, NULL, {_shape("SUM")} FROM ks
+            UNION ALL SELECT 0, 1, NULL, model, {_shape("SUM")} FROM km GROUP BY model
+            UNION ALL SELECT 0, 2, NULL, project_key, {_shape("SUM")} FROM kp GROUP BY project_key
+            UNION ALL SELECT 0, 3, NULL, source, {_shape("SUM")} FROM ks GROUP BY source"""
+        values = db.execute(sql, params).fetchall()
+        # Sessions are not additive: counted from (key, session, model, project) rows, one session
+        # after the other (a session has one source and one project).
+        counts = _count_sessions(
+            db.execute(
+                f"""SELECT {sessions_key}, b.source, b.session_id, b.model, b.project_key
+                FROM ({sessions_base}) b ORDER BY b.source, b.session_id""",
+                params,
+            ),
+            self.stream,
+        )
+        for level, part, k, sub, *v in values:
             if level:
                 target = self.by_key.get(k)
                 if target is None:
