@@ -974,7 +974,7 @@ def test_subagent_meta_sidecar_and_compaction_agent(tmp_path: Path) -> None:
     # The sidecar is a companion of the unit: written later, it is reported on the next read
     # even though the transcript did not grow.
     unit = unit_for(broken)
-    assert unit.companions == (subdir / "agent-b2.meta.json",)
+    assert unit.companions == (str(subdir / "agent-b2.meta.json"),)
     (subdir / "agent-b2.meta.json").write_text('{"agentType": "Plan", "toolUseId": "toolu_parent_2"}')
     again = ClaudeReader().read(unit, result.cursor)
     assert not of(again, Turn)

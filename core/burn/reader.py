@@ -37,18 +37,24 @@ class SourceUnit:
     discovery learned from the layout (e.g. the parent session of a subagent file).
     ``companions`` are files whose changes also mean the unit changed (a SQLite database's
     ``-wal`` file): the core's stat-only fingerprint covers them too.
+
+    ``path`` may be given as a string or a path and reads back as a :class:`~pathlib.Path`;
+    ``key`` is the same location as a string (the cursor's key).
     """
 
-    path: Path
+    # Stored as the string: discovery builds one unit per file on every ingest, no-op or not, and
+    # a no-op needs only the string (to stat it and to look its cursor up). The Path is built when
+    # a reader asks for it, i.e. only for the units that are read.
+    key: str = attrs.field(alias="path", converter=os.fspath)
     order: int = 0
     hints: Mapping[str, str] = attrs.field(factory=dict)
     # Strings are accepted as well as paths: a reader with hundreds of thousands of companions
     # (OpenCode's part files) saves building a Path for each on every no-op ingest.
     companions: tuple[str | Path, ...] = ()
-    key: str = attrs.field(init=False, eq=False, repr=False)  # str(path): the cursor's key
 
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "key", str(self.path))  # computed once: ingest uses it per unit
+    @property
+    def path(self) -> Path:
+        return Path(self.key)
 
 
 @attrs.frozen
@@ -76,15 +82,17 @@ def fingerprint(unit: SourceUnit) -> str | None:
     ``None`` when the unit's path cannot be stat'ed. Equal fingerprints mean "unchanged": a no-op
     ingest compares these and opens nothing.
     """
-    parts = []
-    for path in (unit.path, *unit.companions):
+    try:
+        st = os.stat(unit.key)
+    except OSError:
+        return None
+    parts = [f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"]
+    for path in unit.companions:
         try:
             st = os.stat(path)
         except FileNotFoundError:
-            if path != unit.path:
-                parts.append("-")  # a companion that does not exist (yet) is a state too
-                continue
-            return None
+            parts.append("-")  # a companion that does not exist (yet) is a state too
+            continue
         except OSError:
             return None
         parts.append(f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")

@@ -63,16 +63,16 @@ def unit_for(path: Path, sibling_names: AbstractSet[str] | None = None) -> Sourc
     A subagent file lists its sidecar path (existing or not) as a companion, so that the core's
     stat fingerprint notices when the sidecar appears or changes.
     """
-    return _unit(str(path), sibling_names, path)
+    return _unit(str(path), sibling_names)
 
 
-def _unit(path_str: str, sibling_names: AbstractSet[str] | None, path: Path | None = None) -> SourceUnit:
+def _unit(path_str: str, sibling_names: AbstractSet[str] | None) -> SourceUnit:
     # String operations only: discovery builds one unit per transcript on every ingest, no-op or not.
     directory, _, name = path_str.rpartition(os.sep)
     stem = name[: -len(".jsonl")] if name.endswith(".jsonl") else name.rsplit(".", 1)[0]
     parts = directory.split(os.sep)
     hints: dict[str, str] = {}
-    companions: tuple[Path, ...] = ()
+    companions: tuple[str, ...] = ()
     sub = len(parts) - 1
     while sub >= 0 and parts[sub] != "subagents":
         sub -= 1
@@ -88,7 +88,7 @@ def _unit(path_str: str, sibling_names: AbstractSet[str] | None, path: Path | No
             hints["agent_type"] = "compaction"
         meta = stem + ".meta.json"
         meta_path = directory + os.sep + meta
-        companions = (Path(meta_path),)  # a sidecar written or changed later means "re-read"
+        companions = (meta_path,)  # a sidecar written or changed later means "re-read"
         has_meta = meta in sibling_names if sibling_names is not None else os.path.isfile(meta_path)
         if has_meta:
             hints["meta_path"] = meta_path
@@ -96,7 +96,7 @@ def _unit(path_str: str, sibling_names: AbstractSet[str] | None, path: Path | No
         hints["session_id"] = stem
     subagent = in_subagents or "agent_id" in hints
     return SourceUnit(
-        path=path if path is not None else Path(path_str),
+        path=path_str,
         order=ORDER_SUBAGENT if subagent else ORDER_MAIN,
         hints=hints,
         companions=companions,

@@ -14,6 +14,7 @@ the ledger keeps its events once whichever copy is read first.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -41,10 +42,10 @@ def locations(env: Mapping[str, str], home: Path) -> list[Path]:
     return out
 
 
-def unit_for(path: Path, archived: bool = False) -> SourceUnit:
+def unit_for(path: str | Path, archived: bool = False) -> SourceUnit:
     """The source unit of one rollout file; ``hints["session_id"]`` is the thread id its name
     carries (the fallback when the file has no ``session_meta``)."""
-    hints = {"session_id": file_session_id(path.name)}
+    hints = {"session_id": file_session_id(os.path.basename(path))}
     if archived:
         hints["archived"] = "1"
     return SourceUnit(path=path, order=ORDER_ARCHIVED if archived else ORDER_ACTIVE, hints=hints)
@@ -60,4 +61,4 @@ def discover(roots: Sequence[Path], diagnostics: Diagnostics) -> Iterator[Source
     for archived, sub in ((False, SESSIONS), (True, ARCHIVED)):
         for root in roots:
             for path, _names in walk_files(root / sub, ".jsonl", diagnostics, visited=visited, sort=True):
-                yield unit_for(Path(path), archived)
+                yield unit_for(path, archived)

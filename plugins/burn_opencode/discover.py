@@ -162,7 +162,7 @@ def _storage_units(storage: Path, diagnostics: Diagnostics) -> Iterator[SourceUn
                     )
         elif group.name != "part":  # session/<projectID>/<sessionID>.json (legacy: session/info/…)
             for f in _json_files(Path(group.path), diagnostics):
-                yield SourceUnit(path=Path(f.path), order=ORDER_SESSION, hints={"kind": KIND_SESSION})
+                yield SourceUnit(path=f.path, order=ORDER_SESSION, hints={"kind": KIND_SESSION})
     sessions = [e for e in _scan(storage / "message", diagnostics) if _is_dir(e)]
     if sessions:
         parts_root = storage / "part"
@@ -191,13 +191,13 @@ def _message_units(
     a regular file is stat'ed harmlessly and counted by the read), paths are built by joining a
     name to a parent, and the units of one session share one hints mapping.
     """
-    hints = {"kind": KIND_MESSAGE, "session": session, "parts_root": str(parts_root), "layout": layout}
+    parts_root_str = str(parts_root)
+    hints = {"kind": KIND_MESSAGE, "session": session, "parts_root": parts_root_str, "layout": layout}
     for f in _json_files(directory, diagnostics):
-        name = f.name
-        stem = name[: -len(".json")]
+        stem = f.name[: -len(".json")]
         companions: tuple[str, ...] = ()
         if stem in with_parts:
-            part_dir = parts_root / stem
+            part_dir = f"{parts_root_str}{os.sep}{stem}"
             try:
                 names = sorted(n for n in os.listdir(part_dir) if n.endswith(".json"))
             except OSError as exc:
@@ -205,4 +205,4 @@ def _message_units(
                 names = []
             prefix = f"{part_dir}{os.sep}"
             companions = tuple([prefix + n for n in names])  # strings: no Path per part on a no-op
-        yield SourceUnit(path=directory / name, order=ORDER_MESSAGE, hints=hints, companions=companions)
+        yield SourceUnit(path=f.path, order=ORDER_MESSAGE, hints=hints, companions=companions)
