@@ -362,8 +362,7 @@ def entry_points(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """Replace the installed ``burn`` entry points with real EntryPoint objects (name -> module);
     ``keep_installed=True`` keeps the installed ones too."""
 
-    real = md.entry_points
-    assert vars(burn.plugins)["md"] is md  # burn.plugins calls md.entry_points(group="burn") at load time
+    real = md.entry_points  # burn.plugins calls md.entry_points(group="burn") when it loads plugins
 
     def install(keep_installed: bool = False, **modules: str) -> None:
         fake = [md.EntryPoint(name=name, value=module, group="burn") for name, module in modules.items()]
@@ -639,3 +638,62 @@ def test_builtins_win_a_name_clash_and_ignore_the_allowlist(
     assert 'reader "claude-code" is already registered by plugin "claude"' in failure.error
     only_third_party = Plugins(env={"BURN_LOAD_PLUGINS": "aaa_impostor"})
     assert {"claude", "file_store", "aaa_impostor"} <= {n for n, _ in only_third_party.pm.list_name_plugin()}
+
+
+# -- built-ins without the entry-point scan ----------------------------------------------------------
+
+
+def test_builtins_table_matches_the_declared_entry_points() -> None:
+    """``BUILTINS`` mirrors pyproject.toml's entry points and the installed distribution's."""
+    import tomllib
+
+    declared = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))[
+        "project"
+    ]["entry-points"]["burn"]
+    assert {name: module for name, (module, _kind) in burn.plugins.BUILTINS.items()} == declared
+    installed = {ep.name: ep.value for ep in md.distribution("burn").entry_points if ep.group == "burn"}
+    assert installed == declared
+    # The kind each is filed under is the kind it registers.
+    for name, (_module, kind) in burn.plugins.BUILTINS.items():
+        plugins = Plugins(env={"BURN_STRICT_PLUGINS": "1"}, builtin_kinds=(kind,))
+        assert plugins.pm.has_plugin(name)
+        assert getattr(plugins, kind)(), name
+
+
+def test_builtin_kinds_load_without_scanning_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_scan(**kwargs: Any) -> Any:
+        raise AssertionError("entry points scanned")
+
+    monkeypatch.setattr(md, "entry_points", no_scan)
+    plugins = Plugins(env={"BURN_STRICT_PLUGINS": "1"}, builtin_kinds=("exporters",))
+    assert sorted(plugins.exporters()) == ["activity", "sessions", "usage"]
+    assert plugins.readers() == {} and plugins.stores() == {}
+    denied = Plugins(env={"BURN_DISABLE_PLUGINS": "export_usage"}, builtin_kinds=("exporters",))
+    assert sorted(denied.exporters()) == ["activity", "sessions"]
+
+
+IMPOSTOR = """
+    from burn import hookimpl
+    from burn_export_usage.exporter import UsageExporter
+
+    class Impostor(UsageExporter):
+        surface = "impostor"
+        commands = {"daily": {"by": "model"}, "hourly": {"by": "day"}}
+
+    @hookimpl
+    def register_exporters(register):
+        register(Impostor())
+"""
+
+
+def test_a_third_party_exporter_cannot_take_a_builtin_command_name(
+    write_module: Callable[[str], str], entry_points: Callable[..., None]
+) -> None:
+    """`burn report daily` is the built-in report whether or not a plugin names a command `daily`
+    (so that reports of built-in commands may load the built-ins only); new names are the plugin's."""
+    from burn.contract.cli import commands
+
+    entry_points(keep_installed=True, impostor=write_module(IMPOSTOR))
+    table = commands("report", Plugins(env={"BURN_STRICT_PLUGINS": "1"}).exporters())
+    assert table["daily"][0].surface == "usage" and table["daily"][1] == {"by": "day"}
+    assert table["hourly"][0].surface == "impostor"

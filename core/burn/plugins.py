@@ -12,11 +12,16 @@ Switches (environment):
   none); burn's own built-ins always load unless denied;
 * ``BURN_DISABLE_PLUGINS=a,b`` — entry-point names to block;
 * ``BURN_STRICT_PLUGINS=1`` — plugin failures raise :class:`~burn.errors.PluginError`.
+
+``Plugins(builtin_kinds=("exporters",))`` loads only burn's own plugins of those kinds
+(:data:`BUILTINS`), without scanning the installed distributions: a report or export of a built-in
+surface needs nothing else, and the scan (importing :mod:`importlib.metadata`, reading every
+distribution's entry points) and the readers' imports cost more than its query.
 """
 
 from __future__ import annotations
 
-import importlib.metadata as md
+import importlib
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -29,11 +34,25 @@ from burn import hookspecs
 from burn.errors import PluginError
 
 if TYPE_CHECKING:
+    import importlib.metadata as md
+
     from burn.exporter import Exporter
     from burn.reader import Reader
     from burn.store import StoreFactory
 
 GROUP = "burn"
+
+# burn's own plugins: the entry points pyproject.toml declares in the ``burn`` group, name → (module,
+# the kind of thing it registers); tests/test_plugins.py checks that the two agree.
+BUILTINS: dict[str, tuple[str, str]] = {
+    "claude": ("burn_claude", "readers"),
+    "codex": ("burn_codex", "readers"),
+    "opencode": ("burn_opencode", "readers"),
+    "file_store": ("burn.store_file", "stores"),
+    "export_sessions": ("burn_export_sessions", "exporters"),
+    "export_usage": ("burn_export_usage", "exporters"),
+    "export_activity": ("burn_export_activity", "exporters"),
+}
 
 
 @attrs.frozen
@@ -65,7 +84,13 @@ def _split(value: str | None) -> set[str] | None:
 class Plugins:
     """The plugin manager plus what it loaded, failed on, and registered."""
 
-    def __init__(self, env: Mapping[str, str] | None = None, *, load_entrypoints: bool = True) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        load_entrypoints: bool = True,
+        builtin_kinds: tuple[str, ...] = (),
+    ) -> None:
         self.env = os.environ if env is None else env
         self.strict = self.env.get("BURN_STRICT_PLUGINS", "") not in ("", "0")
         self.pm = pluggy.PluginManager(GROUP)
@@ -75,7 +100,9 @@ class Plugins:
         self._readers: dict[str, Reader] | None = None
         self._exporters: dict[str, Exporter] | None = None
         self._stores: dict[str, StoreFactory] | None = None
-        if load_entrypoints:
+        if builtin_kinds:
+            self._load_builtins(builtin_kinds)
+        elif load_entrypoints:
             self._load_entrypoints()
         self._validate()
 
@@ -88,7 +115,19 @@ class Plugins:
         if failure not in self.failures:  # registrations are re-collected after register()
             self.failures.append(failure)
 
+    def _load_builtins(self, kinds: tuple[str, ...]) -> None:
+        deny = _split(self.env.get("BURN_DISABLE_PLUGINS")) or set()
+        for name, (module, kind) in sorted(BUILTINS.items()):
+            if name in deny or kind not in kinds:
+                continue
+            try:
+                self._register(importlib.import_module(module), name)
+            except Exception as exc:
+                self._fail(name, "load", exc)
+
     def _load_entrypoints(self) -> None:
+        import importlib.metadata as md
+
         allow = _split(self.env.get("BURN_LOAD_PLUGINS"))
         deny = _split(self.env.get("BURN_DISABLE_PLUGINS")) or set()
         seen: dict[str, md.EntryPoint] = {}

@@ -28,6 +28,10 @@ from burn.records import Record
 MAX_WARNINGS = 20
 
 
+def _location(path: str | os.PathLike[str]) -> str:
+    return os.fspath(path)
+
+
 @attrs.frozen
 class SourceUnit:
     """One thing a reader reads incrementally: normally one file.
@@ -45,7 +49,7 @@ class SourceUnit:
     # Stored as the string: discovery builds one unit per file on every ingest, no-op or not, and
     # a no-op needs only the string (to stat it and to look its cursor up). The Path is built when
     # a reader asks for it, i.e. only for the units that are read.
-    key: str = attrs.field(alias="path", converter=os.fspath)
+    key: str = attrs.field(alias="path", converter=_location)
     order: int = 0
     hints: Mapping[str, str] = attrs.field(factory=dict)
     # Strings are accepted as well as paths: a reader with hundreds of thousands of companions

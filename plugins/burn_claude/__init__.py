@@ -6,14 +6,28 @@ Registered through the ``burn`` entry-point group exactly as a third-party plugi
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from burn import hookimpl
-from burn.reader import Reader
-from burn_claude.reader import ClaudeReader
+
+if TYPE_CHECKING:
+    from burn.reader import Reader
+    from burn_claude.reader import ClaudeReader
 
 __all__ = ["ClaudeReader", "register_readers"]
 
 
 @hookimpl
 def register_readers(register: Callable[[Reader], None]) -> None:
+    # Imported here: commands that read no agent data (reports, exports) never pay for it.
+    from burn_claude.reader import ClaudeReader
+
     register(ClaudeReader())
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ClaudeReader":
+        from burn_claude.reader import ClaudeReader
+
+        return ClaudeReader
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,12 +33,15 @@ class _Parser(argparse.ArgumentParser):
 def commands(verb: str, exporters: Mapping[str, Exporter]) -> dict[str, tuple[Exporter, Mapping[str, Any]]]:
     """Command name → (exporter, preset options) for ``verb``."""
     out: dict[str, tuple[Exporter, Mapping[str, Any]]] = {}
+    # The first exporter to claim a name keeps it: built-ins register first, and a third-party
+    # exporter must not take over `burn report daily` by naming a command like a built-in one.
     for exp in exporters.values():
         if isinstance(exp, ContractExporter):
             if exp.verb == verb:
-                out.update({name: (exp, preset) for name, preset in exp.commands.items()})
+                for name, preset in exp.commands.items():
+                    out.setdefault(name, (exp, preset))
         elif verb == "export":
-            out[exp.surface] = (exp, {})
+            out.setdefault(exp.surface, (exp, {}))
     return dict(sorted(out.items()))
 
 
@@ -80,9 +83,14 @@ def build_parser(verb: str, name: str, exp: Exporter) -> argparse.ArgumentParser
 def run(verb: str, argv: Sequence[str], out: BinaryIO | None = None) -> int:
     from burn.plugins import Plugins
 
-    plugins = Plugins()
-    plugins.warn_failures()
+    # A built-in command needs only the built-in exporters (a third-party one cannot take its name,
+    # see commands()); everything else — help, other names — looks at every installed plugin.
+    plugins = Plugins(builtin_kinds=("exporters",))
     table = commands(verb, plugins.exporters())
+    if not argv or argv[0] not in table:
+        plugins = Plugins()
+        table = commands(verb, plugins.exporters())
+    plugins.warn_failures(kinds=("exporters",))
     if not argv or argv[0] in ("-h", "--help"):
         sys.stdout.write(f"usage: burn {verb} {{{','.join(table)}}} [options]\n")
         for name, (exp, _preset) in table.items():
