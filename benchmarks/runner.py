@@ -128,6 +128,7 @@ class Burn:
     exe: str
     version: str
     commands: frozenset[str]
+    python: str | None  # the interpreter of the console script: its bare start-up is burn's floor
 
     def report_argv(self) -> tuple[list[str], str]:
         """The daily report, and its label: ``burn report daily`` when this burn has it."""
@@ -150,7 +151,22 @@ def find_burn(explicit: str | None) -> Burn:
     version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=120, check=False)
     if out.returncode != 0 or m is None or version.returncode != 0:
         raise BenchError(f"`{exe} --help` failed: {out.stderr.strip()[-500:]}")
-    return Burn(os.path.abspath(exe), version.stdout.strip(), frozenset(m.group(1).split(",")))
+    return Burn(
+        os.path.abspath(exe), version.stdout.strip(), frozenset(m.group(1).split(",")), _interpreter(exe)
+    )
+
+
+def _interpreter(script: str) -> str | None:
+    """The Python a console script runs (its ``#!`` line), when it names one that exists."""
+    try:
+        with open(script, "rb") as f:
+            first = f.readline(4096)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    exe = first[2:].strip().split(b" ")[0].decode(errors="replace")
+    return exe if os.path.isfile(exe) and "python" in os.path.basename(exe) else None
 
 
 @dataclass(frozen=True)
@@ -544,6 +560,11 @@ class Bench:
             self.export(home)
             self.incremental(home, i)
             self.res.s("burn_version").add_run(self.burn_cmd(home, "--version"))
+            if self.burn.python is not None:
+                env = corpus_env(self.corpus, self.empty, home)
+                self.res.s("python_startup").add_run(
+                    run_sampled([self.burn.python, "-c", "pass"], env, self.timeout)
+                )
             self.res.home_bytes.append(dir_bytes(home))
         finally:
             shutil.rmtree(home, ignore_errors=True)
@@ -831,6 +852,14 @@ def markdown(data: Mapping[str, Any]) -> str:
         lines.append(_row("`burn export sessions --all --ndjson`", s["burn_export"], note))
     lines.append(_row("`burn summary --json`", s["burn_summary"]))
     lines.append(_row("`burn --version`", s["burn_version"], "start-up"))
+    if s.get("python_startup"):
+        lines.append(
+            _row(
+                "`python -c pass`",
+                s["python_startup"],
+                "burn's interpreter, bare: the floor of every command",
+            )
+        )
     lines.append("")
     lines.append(f"burn home after ingest: {data['burn_home_bytes'] / 1e6:,.0f} MB.")
     lines.append("")
