@@ -697,3 +697,18 @@ def test_a_third_party_exporter_cannot_take_a_builtin_command_name(
     table = commands("report", Plugins(env={"BURN_STRICT_PLUGINS": "1"}).exporters())
     assert table["daily"][0].surface == "usage" and table["daily"][1] == {"by": "day"}
     assert table["hourly"][0].surface == "impostor"
+
+
+def test_a_third_party_entry_point_cannot_take_a_builtin_name(
+    write_module: Callable[[str], str], entry_points: Callable[..., None]
+) -> None:
+    """An installed plugin whose entry point is called ``claude`` is ignored and reported; burn's
+    Claude Code reader stays."""
+    other = write_module(GOOD)
+    entry_points(keep_installed=True, claude=other)
+    plugins = Plugins(env={})
+    assert type(plugins.pm.get_plugin("claude")).__name__ == "module"
+    assert plugins.pm.get_plugin("claude").__name__ == "burn_claude"
+    assert "claude-code" in plugins.readers()
+    [failure] = [f for f in plugins.failures if f.plugin == "claude"]
+    assert f"entry point {other!r} ignored: name taken by 'burn_claude'" in failure.error

@@ -131,9 +131,9 @@ class Plugins:
         allow = _split(self.env.get("BURN_LOAD_PLUGINS"))
         deny = _split(self.env.get("BURN_DISABLE_PLUGINS")) or set()
         seen: dict[str, md.EntryPoint] = {}
-        # Built-ins register last so that pluggy (last registered, first called) calls them first:
-        # a third-party plugin can add readers, never take the name of a built-in one.
-        for ep in sorted(md.entry_points(group=GROUP), key=lambda e: (_is_builtin(e), e.name)):
+        # Built-ins claim their names first: a third-party entry point called "claude" is ignored
+        # (and reported), never loaded in place of burn's reader.
+        for ep in sorted(md.entry_points(group=GROUP), key=lambda e: (not _is_builtin(e), e.name)):
             if ep.name in deny or (allow is not None and ep.name not in allow and not _is_builtin(ep)):
                 continue
             if ep.name in seen:
@@ -143,6 +143,9 @@ class Plugins:
                 self._fail(ep.name, "load", clash)
                 continue
             seen[ep.name] = ep
+        # Built-ins register last so that pluggy (last registered, first called) calls them first:
+        # a third-party plugin can add readers, never take the name of a built-in one.
+        for ep in sorted(seen.values(), key=lambda e: (_is_builtin(e), e.name)):
             if ep.dist is not None:  # known even when loading fails, for `burn plugins`
                 self._dists[ep.name] = ep.dist
             try:
@@ -284,8 +287,10 @@ def _from(ep: md.EntryPoint) -> str:
 
 
 def _is_builtin(ep: md.EntryPoint) -> bool:
-    """Entry points of burn's own distribution, which the allowlist never filters out."""
-    return ep.dist is not None and ep.dist.metadata["Name"] == "burn"
+    """burn's own entry points (:data:`BUILTINS`), which the allowlist never filters out. Matched by
+    name and module rather than by reading each distribution's metadata on every command."""
+    builtin = BUILTINS.get(ep.name)
+    return builtin is not None and builtin[0] == ep.value
 
 
 def _name_of(obj: Any, kind: str) -> str:
