@@ -385,3 +385,69 @@ def test_cli_summary_by_one_breakdown(env: dict[str, str]) -> None:
     assert data["by_project"][0]["project_key"].startswith("sha256:")
     text = subprocess.run([*cli, "summary", "--by", "model"], env=env, check=True, capture_output=True, text=True)
     assert "claude-sonnet-4-5-20250929" in text.stdout and "project" not in text.stdout.splitlines()[-2]
+
+
+def many_sessions(claude: Path, n: int, turns: int) -> None:
+    for i in range(n):
+        sid = f"{i:08d}-0000-4000-8000-000000000000"
+        lines = [user(f"u{i}", "go", session=sid)]
+        lines += [assistant(f"msg_{i}_{k}", k + 1, session=sid, ts=f"2026-03-0{1 + k % 3}T10:{k:02d}:00.000Z") for k in range(turns)]
+        write_session(claude, lines, session=sid)
+
+
+def rebuilt(home: Path) -> tuple[str, dict[str, int]]:
+    store = FileStore(home)
+    with store.lock():
+        a, _ = rebuild(home, store)
+    try:
+        return a.digest(), a.counts()
+    finally:
+        a.close()
+
+
+def test_ingest_applies_appended_entries_without_reading_the_ledger_back(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small append and archive batches: many appends, each fed to the archive as it is written.
+    monkeypatch.setattr("burn.ingest.APPEND_BATCH", 7)
+    monkeypatch.setattr("burn.archive.BATCH", 11)
+    many_sessions(Path(env["CLAUDE_CONFIG_DIR"]), 6, 9)
+    lines_read = []
+    real_scan = FileStore._scan
+
+    def counting_scan(self: FileStore, *args: Any, **kwargs: Any) -> Any:
+        for item in real_scan(self, *args, **kwargs):
+            lines_read.append(item)
+            yield item
+
+    monkeypatch.setattr(FileStore, "_scan", counting_scan)
+    report = ingest(Path(env["RELAYBURN_HOME"]), Plugins(env=env), env)
+    assert report.archive is not None and report.archive.entries == report.totals()["records_appended"] > 6 * 9
+    assert lines_read == []  # neither the index nor the archive read a ledger line back
+    home = Path(env["RELAYBURN_HOME"])
+    archive = Archive.in_home(home, readonly=True)
+    live = (archive.digest(), archive.counts(), archive.state()["ledger_position"])
+    archive.close()
+    assert live[2] == str((home / "ledger.jsonl").stat().st_size)
+    assert live[:2] == rebuilt(home)
+
+
+def test_archive_behind_or_torn_ledger_is_read_from_the_ledger(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("burn.ingest.APPEND_BATCH", 5)
+    claude = Path(env["CLAUDE_CONFIG_DIR"])
+    many_sessions(claude, 2, 4)
+    run(env)
+    home = Path(env["RELAYBURN_HOME"])
+    with open(home / "ledger.jsonl", "ab") as f:
+        f.write(b'{"v":1,"kind":"turn"')  # a crash mid-write: the next append starts after a newline
+    (home / "archive.sqlite").unlink()  # and an archive that starts from nothing
+    for suffix in ("-wal", "-shm"):
+        (home / f"archive.sqlite{suffix}").unlink(missing_ok=True)
+    many_sessions(claude, 4, 4)  # two new sessions
+    report = ingest(home, Plugins(env=env), env)
+    assert report.archive is not None and report.archive.ledger.invalid == 1
+    archive = Archive.in_home(home, readonly=True)
+    live = (archive.digest(), archive.counts())
+    archive.close()
+    assert live == rebuilt(home)
+    assert live[1]["turns"] == 4 * 4

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,17 +17,17 @@ from typing import Any
 import attrs
 
 from burn import quality
-from burn.archive import Archive, BuildResult, SchemaMismatch, rebuild
+from burn.archive import Archive, Build, BuildResult, SchemaMismatch, rebuild
 from burn.cursors import CursorFile
 from burn.errors import PluginError
 from burn.identity import observe
-from burn.parallel import Prepared, ReadFailure, read_units, workers_for
+from burn.parallel import Pool, Prepare, Prepared, ReadFailure, unit_size, workers_for
 from burn.paths import user_home
 from burn.plugins import Plugins
 from burn.reader import Diagnostics, FileCursor, Reader, ReadResult, SourceUnit, fingerprint
 from burn.records import USAGE_FIELDS, Record, SessionInfo, ToolCall, Turn
 from burn.redact import redact
-from burn.store import AppendResult, Encoded, Store, append_encoded, encode
+from burn.store import AppendResult, Encoded, LedgerEntry, Sink, Store, append_encoded, encode
 from burn.stores import open_store
 
 APPEND_BATCH = 50_000
@@ -98,15 +98,20 @@ def ingest(
     report = IngestReport()
     with store.lock():
         cursors = CursorFile.load(home)
-        for name, reader in sorted(plugins.readers().items()):
-            report.sources[name] = _ingest_source(reader, store, cursors, env, progress, plugins)
+        live = _LiveArchive(home, store)
+        readers = sorted(plugins.readers().items())
+        with Pool({name: (reader, _preparer()) for name, reader in readers}) as pool:
+            for name, reader in readers:
+                report.sources[name] = _ingest_source(
+                    name, reader, pool, store, cursors, env, progress, plugins, live
+                )
         cursors.save()
         cursors.close()
         if progress is not None:
             progress("building the archive", 0, 0, 0)
         try:
-            archive = Archive.in_home(home)
-            report.archive = archive.build(store)
+            archive = Archive.in_home(home) if live.archive is None else live.archive
+            report.archive = archive.build(store) if live.build is None else live.build.finish(store)
         except SchemaMismatch:
             # The archive is disposable: a new burn rebuilds it from the ledger instead of failing.
             archive, report.archive = rebuild(home, store)
@@ -119,13 +124,56 @@ def ingest(
     return report
 
 
+class _LiveArchive:
+    """The archive build that applies entries while they are appended (:meth:`Archive.begin`), so a
+    cold ingest neither reads the ledger back nor leaves all of the archive's work for the end.
+    Begun at the first append that writes something, so that a no-op ingest keeps the build's
+    no-op path; an archive of another schema is left to the rebuild after the appends."""
+
+    def __init__(self, home: Path, store: Store) -> None:
+        self.home = home
+        self.store = store
+        self.archive: Archive | None = None
+        self.build: Build | None = None
+        self.failed = False
+
+    def __call__(self, start: int, entries: Iterable[LedgerEntry]) -> None:
+        if self.build is None:
+            if self.failed:
+                return
+            try:
+                self.archive = Archive.in_home(self.home)
+            except SchemaMismatch:
+                self.failed = True
+                return
+            self.build = self.archive.begin(self.store)
+            if self.build is None:  # cannot happen after an append; read it all at the end then
+                self.failed = True
+                return
+        self.build.feed(start, entries)
+
+
+def _preparer() -> Prepare:
+    observed: set[str] = set()  # one reader's working directories (per process: each observes its own)
+
+    def prepare(result: ReadResult) -> Prepared:
+        # Runs in the worker that read the unit (or in-process): sanitize, then encode.
+        diag = result.diagnostics
+        return Prepared([encode(r) for r in _sanitize(result.records, observed, diag)], result.cursor, diag)
+
+    return prepare
+
+
 def _ingest_source(
+    name: str,
     reader: Reader,
+    pool: Pool,
     store: Store,
     cursors: CursorFile,
     env: Mapping[str, str],
     progress: Progress | None,
     plugins: Plugins,
+    sink: Sink | None = None,
 ) -> SourceReport:
     rep = SourceReport()
     diag = rep.diagnostics
@@ -149,15 +197,8 @@ def _ingest_source(
         before[unit.key] = stamp
         jobs.append((unit, cursors.get(reader.name, unit.key)))
     rep.files_changed = len(jobs)
-    workers = workers_for(env, sum(_size(unit) for unit, _ in jobs))
-    observed: set[str] = set()
-
-    def prepare(result: ReadResult) -> Prepared:
-        # Runs in the worker that read the unit (or in-process): sanitize, then encode.
-        diag = result.diagnostics
-        return Prepared([encode(r) for r in _sanitize(result.records, observed, diag)], result.cursor, diag)
-
-    for done, (unit, prepared) in enumerate(read_units(reader, jobs, workers, prepare), 1):
+    workers = workers_for(env, sum(unit_size(unit) for unit, _ in jobs))
+    for done, (unit, prepared) in enumerate(pool.read_units(name, jobs, workers), 1):
         if isinstance(prepared, ReadFailure):
             _reader_failed(plugins, reader, f"read {unit.path}", RuntimeError(prepared.message), diag)
             continue
@@ -166,20 +207,13 @@ def _ingest_source(
         if prepared.cursor is not None:
             cursors.set(reader.name, unit.key, attrs.evolve(prepared.cursor, fingerprint=before[unit.key]))
         if len(pending) >= APPEND_BATCH:
-            rep.appended.add(append_encoded(store, pending))
+            rep.appended.add(append_encoded(store, pending, sink))
             pending = []
         if progress is not None:
             progress(reader.name, done, len(jobs), diag.bytes_read)
-    rep.appended.add(append_encoded(store, pending))
+    rep.appended.add(append_encoded(store, pending, sink))
     cursors.prune(reader.name, seen_keys)
     return rep
-
-
-def _size(unit: SourceUnit) -> int:
-    try:
-        return os.stat(unit.path).st_size
-    except OSError:
-        return 0
 
 
 def _sanitize(records: Sequence[Record], observed: set[str], diag: Diagnostics) -> list[Record]:

@@ -4,9 +4,11 @@ Parsing JSON and encoding records are CPU-bound and Python runs them on one core
 gigabytes therefore reads units in ``workers`` forked processes, each of which also prepares what
 it read for the ledger (see ``prepare``: sanitizing and :func:`burn.store.encode`), so that only
 tuples of strings and bytes travel back. Results come back in unit order (readers rely on it:
-Claude Code main transcripts before subagent files), and at most ``workers × 4`` units are in
-flight, so memory stays bounded however many units there are. Readers never write, so running
-them in other processes changes nothing but the speed.
+Claude Code main transcripts before subagent files). Consecutive small units travel as one task
+(up to :data:`TASK_BYTES` of source or :data:`TASK_UNITS` units): a task per unit costs a round trip
+through the pool's management thread, which competes for the GIL with the main thread. At most ``workers × 4`` tasks are in
+flight, so memory stays bounded however many units there are. One :class:`Pool` serves every reader
+of an ingest. Readers never write, so running them in other processes changes nothing but the speed.
 
 ``BURN_WORKERS`` sets the number of processes (``1`` reads in-process); the default is the number
 of CPUs, used only when the changed units hold more than :data:`PARALLEL_MIN_BYTES`.
@@ -26,6 +28,8 @@ from burn.reader import Diagnostics, FileCursor, Reader, ReadResult, SourceUnit
 from burn.store import Encoded
 
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+TASK_BYTES = 2 * 1024 * 1024
+TASK_UNITS = 64
 
 
 @attrs.frozen
@@ -40,8 +44,7 @@ class Prepared:
 Prepare = Callable[[ReadResult], Prepared]
 
 # Set in the parent before forking; inherited by the workers.
-_reader: Reader | None = None
-_prepare: Prepare | None = None
+_readers: dict[str, tuple[Reader, Prepare]] = {}
 
 
 @attrs.frozen
@@ -60,9 +63,12 @@ def workers_for(env: Mapping[str, str], total_bytes: int) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def _read(job: tuple[SourceUnit, FileCursor | None]) -> Prepared | ReadFailure:
-    assert _reader is not None and _prepare is not None
-    return _safe_read(_reader, _prepare, *job)
+Job = tuple[SourceUnit, FileCursor | None]
+
+
+def _read(name: str, task: list[Job]) -> list[Prepared | ReadFailure]:
+    reader, prepare = _readers[name]
+    return [_safe_read(reader, prepare, *job) for job in task]
 
 
 def _safe_read(
@@ -75,31 +81,77 @@ def _safe_read(
     return prepare(result)
 
 
-def read_units(
-    reader: Reader, jobs: Sequence[tuple[SourceUnit, FileCursor | None]], workers: int, prepare: Prepare
-) -> Iterator[tuple[SourceUnit, Prepared | ReadFailure]]:
-    """``(unit, prepared result)`` for every job, in job order."""
-    if workers <= 1 or len(jobs) < 2:
-        for unit, cursor in jobs:
-            yield unit, _safe_read(reader, prepare, unit, cursor)
-        return
-    global _reader, _prepare
-    _reader, _prepare = reader, prepare
+class Pool:
+    """The worker processes of one ingest, shared by its readers (``readers``: name → reader and
+    its ``prepare``). They are forked at the first parallel read, while the main process is still
+    small: forked later, each would start with a copy of everything the main process holds by
+    then (its append batch, the archive's page cache), and their peak memory would be its."""
+
+    def __init__(self, readers: Mapping[str, tuple[Reader, Prepare]]) -> None:
+        self.readers = dict(readers)
+        self.executor: ProcessPoolExecutor | None = None
+        self.workers = 1
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _readers
+        if self.executor is not None:
+            self.executor.shutdown()
+            self.executor = None
+            _readers = {}
+
+    def read_units(
+        self, name: str, jobs: Sequence[Job], workers: int
+    ) -> Iterator[tuple[SourceUnit, Prepared | ReadFailure]]:
+        """``(unit, prepared result)`` for every job of reader ``name``, in job order; in
+        ``workers`` processes (the number of the first parallel read, for all of them)."""
+        reader, prepare = self.readers[name]
+        if workers <= 1 or len(jobs) < 2:
+            for unit, cursor in jobs:
+                yield unit, _safe_read(reader, prepare, unit, cursor)
+            return
+        if self.executor is None:
+            global _readers
+            _readers = self.readers
+            self.workers = workers
+            self.executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        pool = self.executor
+        pending = _tasks(jobs)
+        window: deque[tuple[list[Job], Future[list[Prepared | ReadFailure]]]] = deque()
+
+        def submit() -> None:
+            task = next(pending, None)
+            if task is not None:
+                window.append((task, pool.submit(_read, name, task)))
+
+        for _ in range(self.workers * 4):
+            submit()
+        while window:
+            task, future = window.popleft()
+            submit()
+            yield from zip((unit for unit, _ in task), future.result(), strict=True)
+
+
+def _tasks(jobs: Sequence[Job]) -> Iterator[list[Job]]:
+    """Consecutive jobs grouped into tasks of at most :data:`TASK_BYTES` (a larger unit alone)."""
+    task: list[Job] = []
+    size = 0
+    for job in jobs:
+        n = unit_size(job[0])
+        if task and (size + n > TASK_BYTES or len(task) >= TASK_UNITS):
+            yield task
+            task, size = [], 0
+        task.append(job)
+        size += n
+    if task:
+        yield task
+
+
+def unit_size(unit: SourceUnit) -> int:
+    """The unit's size in bytes (0 when it cannot be stat'ed: the reader reports why)."""
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            pending = iter(jobs)
-            window: deque[tuple[SourceUnit, Future[Prepared | ReadFailure]]] = deque()
-
-            def submit() -> None:
-                job = next(pending, None)
-                if job is not None:
-                    window.append((job[0], pool.submit(_read, job)))
-
-            for _ in range(workers * 4):
-                submit()
-            while window:
-                unit, future = window.popleft()
-                submit()
-                yield unit, future.result()
-    finally:
-        _reader = _prepare = None
+        return os.stat(unit.path).st_size
+    except OSError:
+        return 0

@@ -12,7 +12,7 @@ Readers of the ledger skip kinds they do not know, so new kinds never break old 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -68,11 +68,18 @@ def decode(item: Encoded) -> Record:
     return from_dict(item.kind, orjson.loads(item.data))
 
 
-def append_encoded(store: Store, items: Sequence[Encoded]) -> AppendResult:
-    """Append encoded records to any store, through its fast path when it has one."""
+# Told what an append wrote: the position of its first entry and the entries, exactly as
+# ``Store.read(position)`` would give them (the archive applies them without reading them back).
+# The entries are decoded as the sink iterates them: a sink that does not want them costs nothing.
+Sink = Callable[[int, Iterable[LedgerEntry]], object]
+
+
+def append_encoded(store: Store, items: Sequence[Encoded], sink: Sink | None = None) -> AppendResult:
+    """Append encoded records to any store, through its fast path when it has one. A store whose
+    fast path writes entries tells ``sink``; other stores never do (their readers read them)."""
     fast = getattr(store, "append_encoded", None)
     if fast is not None:
-        result: AppendResult = fast(items)
+        result: AppendResult = fast(items, sink)
         return result
     return store.append([decode(i) for i in items])
 
@@ -114,9 +121,10 @@ class Store(Protocol):
         (see :mod:`burn.merge`). Must be called with :meth:`lock` held."""
         ...
 
-    # Optional: ``append_encoded(items: Sequence[Encoded]) -> AppendResult``, :meth:`append` for
-    # records already passed through :func:`encode`. Ingest uses it when a store has it (the file
-    # store does: it writes the encoded bytes as they are) and calls :meth:`append` otherwise.
+    # Optional: ``append_encoded(items: Sequence[Encoded], sink: Sink | None) -> AppendResult``,
+    # :meth:`append` for records already passed through :func:`encode`, which also tells ``sink``
+    # (when given) the entries it wrote. Ingest uses it when a store has it (the file store does: it
+    # writes the encoded bytes as they are) and calls :meth:`append` otherwise.
 
     def read(self, since: int = 0, stats: ReadStats | None = None) -> Iterator[LedgerEntry]:
         """Change feed: every complete entry after ``since``, in append order."""

@@ -31,11 +31,21 @@ from burn.errors import LedgerError
 from burn.hookspecs import hookimpl
 from burn.merge import merge
 from burn.records import RECORD_TYPES, Record
-from burn.store import LEDGER_VERSION, AppendResult, Encoded, LedgerEntry, ReadStats, StoreFactory, encode
+from burn.store import (
+    LEDGER_VERSION,
+    AppendResult,
+    Encoded,
+    LedgerEntry,
+    ReadStats,
+    Sink,
+    StoreFactory,
+    encode,
+)
 
 # Kinds whose later sightings can supersede the stored state; only these keep a ledger offset.
 MERGEABLE = frozenset({"turn", "session", "user_turn", "project"})
 _SQL_CHUNK = 4000  # ids per ``IN (…)`` query, capped by SQLite's variable limit
+_WRITE_LINES = 2000  # ledger lines per write
 # Bump when the index schema changes: an index of another format is rebuilt. Format 2 keeps its
 # tables and byte count under names format 1 never used, so an older burn writing to the same file
 # cannot corrupt it.
@@ -207,7 +217,7 @@ class FileStore:
     def append(self, records: Sequence[Record]) -> AppendResult:
         return self.append_encoded([encode(r) for r in records])
 
-    def append_encoded(self, items: Sequence[Encoded]) -> AppendResult:
+    def append_encoded(self, items: Sequence[Encoded], sink: Sink | None = None) -> AppendResult:
         if self._lock_depth == 0:
             raise LedgerError("internal error: ledger append without the writer lock")
         result = AppendResult()
@@ -258,10 +268,17 @@ class FileStore:
             for line, item in zip(lines, written, strict=True):
                 placed.append((item, keys[item.id], start, len(line)))
                 start += len(line) + 1
+            del lines, written  # written; the sink below decodes entries in their place
             db.execute("BEGIN")
             self._index_items(db, placed)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_bytes', ?)", (str(self._indexed),))
             db.execute("COMMIT")
+            if sink is not None:
+                # What read() would give from ``placed[0]``'s offset: every line written is an entry.
+                sink(
+                    placed[0][2],
+                    (LedgerEntry(p + n + 1, i.kind, i.id, orjson.loads(i.data)) for i, _, p, n in placed),
+                )
         return result
 
     def _lookup(
@@ -313,16 +330,16 @@ class FileStore:
         return found
 
     def _write(self, lines: list[bytes]) -> int:
-        """Append ``lines``; returns the ledger offset of the first one."""
-        body = b"\n".join(lines) + b"\n"
-        payload = body
+        """Append ``lines``; returns the ledger offset of the first one. Written in slices, so that
+        a large append never holds a second copy of all its lines (the writer lock is held)."""
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             size = os.fstat(fd).st_size
             if size and self._complete_end(size) != size:
-                payload = b"\n" + payload  # terminate a torn line left by a crash
-            os.write(fd, payload)
-            start = os.lseek(fd, 0, os.SEEK_CUR) - len(body)  # O_APPEND: the offset is our write's end
+                os.write(fd, b"\n")  # terminate a torn line left by a crash
+            start = os.lseek(fd, 0, os.SEEK_END)
+            for i in range(0, len(lines), _WRITE_LINES):
+                os.write(fd, b"\n".join(lines[i : i + _WRITE_LINES]) + b"\n")
         finally:
             os.close(fd)
         self._indexed = self._complete_end(self.path.stat().st_size)
