@@ -7,6 +7,7 @@ in between re-reads those lines next time, and their ids make the ledger drop th
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -100,10 +101,15 @@ def ingest(
         cursors = CursorFile.load(home)
         live = _LiveArchive(home, store)
         readers = sorted(plugins.readers().items())
+        plans = [_discover(name, reader, report, cursors, env, plugins) for name, reader in readers]
+        # One stream of reads over every reader, so the workers start on the next reader's units
+        # (the OpenCode database, say) while the main process still appends this one's.
+        workers = workers_for(env, sum(unit_size(unit) for plan in plans for unit, _ in plan.jobs))
         with Pool({name: (reader, _preparer()) for name, reader in readers}) as pool:
-            for name, reader in readers:
-                report.sources[name] = _ingest_source(
-                    name, reader, pool, store, cursors, env, progress, plugins, live
+            results = pool.read([(plan.name, plan.jobs) for plan in plans], workers)
+            for plan in plans:
+                _append_source(
+                    plan, itertools.islice(results, len(plan.jobs)), store, cursors, progress, plugins, live
                 )
         cursors.save()
         cursors.close()
@@ -164,18 +170,30 @@ def _preparer() -> Prepare:
     return prepare
 
 
-def _ingest_source(
+@attrs.define
+class _Plan:
+    """What one reader has to read: its changed units, with their cursors and fingerprints."""
+
+    name: str
+    reader: Reader
+    report: SourceReport
+    jobs: list[tuple[SourceUnit, FileCursor | None]] = attrs.field(factory=list)
+    before: dict[str, str | None] = attrs.field(factory=dict)
+    seen_keys: set[str] = attrs.field(factory=set)
+    discovered: bool = False
+
+
+def _discover(
     name: str,
     reader: Reader,
-    pool: Pool,
-    store: Store,
+    report: IngestReport,
     cursors: CursorFile,
     env: Mapping[str, str],
-    progress: Progress | None,
     plugins: Plugins,
-    sink: Sink | None = None,
-) -> SourceReport:
-    rep = SourceReport()
+) -> _Plan:
+    """Find one reader's units and which of them changed (a stat each); nothing is read yet."""
+    rep = report.sources[name] = SourceReport()
+    plan = _Plan(name, reader, rep)
     diag = rep.diagnostics
     try:
         roots = reader.locations(env, user_home(env))
@@ -183,37 +201,52 @@ def _ingest_source(
         units = sorted(reader.discover(roots, diag), key=lambda u: (u.order, u.key))
     except Exception as exc:  # a reader plugin's bug must not take ingest down
         _reader_failed(plugins, reader, "discover", exc, diag)
-        return rep
+        return plan
+    plan.discovered = True
     rep.files_seen = len(units)
-    pending: list[Encoded] = []
-    seen_keys: set[str] = set()
-    jobs: list[tuple[SourceUnit, FileCursor | None]] = []
-    before: dict[str, str | None] = {}
     for unit in units:
-        seen_keys.add(unit.key)
+        plan.seen_keys.add(unit.key)
         stamp = fingerprint(unit)
         if stamp is not None and cursors.fingerprint(reader.name, unit.key) == stamp:
             continue  # the stat-only fast path: the unit is not even opened
-        before[unit.key] = stamp
-        jobs.append((unit, cursors.get(reader.name, unit.key)))
-    rep.files_changed = len(jobs)
-    workers = workers_for(env, sum(unit_size(unit) for unit, _ in jobs))
-    for done, (unit, prepared) in enumerate(pool.read_units(name, jobs, workers), 1):
+        plan.before[unit.key] = stamp
+        plan.jobs.append((unit, cursors.get(reader.name, unit.key)))
+    rep.files_changed = len(plan.jobs)
+    return plan
+
+
+def _append_source(
+    plan: _Plan,
+    results: Iterable[tuple[SourceUnit, Prepared | ReadFailure]],
+    store: Store,
+    cursors: CursorFile,
+    progress: Progress | None,
+    plugins: Plugins,
+    sink: Sink | None = None,
+) -> None:
+    """Append one reader's prepared results, in unit order, and move its cursors."""
+    if not plan.discovered:
+        return
+    reader, rep = plan.reader, plan.report
+    diag = rep.diagnostics
+    pending: list[Encoded] = []
+    for done, (unit, prepared) in enumerate(results, 1):
         if isinstance(prepared, ReadFailure):
             _reader_failed(plugins, reader, f"read {unit.path}", RuntimeError(prepared.message), diag)
             continue
         diag.add(prepared.diagnostics)
         pending.extend(prepared.items)
         if prepared.cursor is not None:
-            cursors.set(reader.name, unit.key, attrs.evolve(prepared.cursor, fingerprint=before[unit.key]))
+            cursors.set(
+                reader.name, unit.key, attrs.evolve(prepared.cursor, fingerprint=plan.before[unit.key])
+            )
         if len(pending) >= APPEND_BATCH:
             rep.appended.add(append_encoded(store, pending, sink))
             pending = []
         if progress is not None:
-            progress(reader.name, done, len(jobs), diag.bytes_read)
+            progress(reader.name, done, len(plan.jobs), diag.bytes_read)
     rep.appended.add(append_encoded(store, pending, sink))
-    cursors.prune(reader.name, seen_keys)
-    return rep
+    cursors.prune(reader.name, plan.seen_keys)
 
 
 def _sanitize(records: Sequence[Record], observed: set[str], diag: Diagnostics) -> list[Record]:
