@@ -310,3 +310,32 @@ def test_pricing_check_lists_unpriced_and_fallback_models_with_tokens(
     assert meta["stale"] is True and meta["digest"] != meta["effective_digest"] and "models" not in meta
     assert main(["summary"]) == 0
     assert "run `burn archive build` to re-price" in capsys.readouterr().out
+
+
+def test_the_digest_of_unchanged_pricing_inputs_is_taken_from_the_archive(
+    isolated_env: dict[str, Path], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report (or build) whose pricing inputs are those the archive was priced with takes the
+    archive's digest instead of canonicalizing the table; any change to the inputs recomputes it."""
+    import burn.pricing.load as load
+
+    _session(isolated_env["CLAUDE_CONFIG_DIR"])
+    _ingest()
+    archive = Archive.in_home(home, readonly=True)
+    state = archive.state()
+    archive.close()
+    computed = load_pricing(home).digest
+    assert state["pricing_digest"] == computed
+
+    def no_canonicalizing(table: Any) -> str:
+        raise AssertionError("canonicalized the table")
+
+    monkeypatch.setattr(load, "digest", no_canonicalizing)
+    assert load_pricing(home, state).digest == computed
+    assert main(["report", "daily", "--json", "--timezone", "UTC"]) == 0
+    # An override written since: a different table, so its digest is computed, not taken.
+    (home / "pricing.json").write_text(json.dumps({"models": {"x-model": {"provider": "x", "input": "1", "output": "2"}}}))
+    with pytest.raises(AssertionError, match="canonicalized"):
+        load_pricing(home, state)
+    monkeypatch.undo()
+    assert load_pricing(home, state).digest != computed

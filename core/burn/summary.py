@@ -133,7 +133,8 @@ def _pricing(archive: Archive, cost_source: str, by_model: list[dict[str, Any]])
     from burn.pricing.load import load_pricing
     from burn.pricing.meta import pricing_meta
 
-    return pricing_meta(load_pricing(archive.path.parent), archive.state(), cost_source, by_model)
+    state = archive.state()
+    return pricing_meta(load_pricing(archive.path.parent, state), state, cost_source, by_model)
 
 
 def _sorted(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ def pricing_block(home: Path, state: Mapping[str, str], facts: Facts) -> dict[st
     from burn.pricing.load import load_pricing
     from burn.pricing.meta import pricing_meta
 
-    return pricing_meta(load_pricing(home), state, facts.cost_source, facts.models)
+    return pricing_meta(load_pricing(home, state), state, facts.cost_source, facts.models)
 
 
 # The archive's unpriced turns and tokens per source that has sessions: from the hourly rollup

@@ -25,10 +25,9 @@ from typing import Any
 import attrs
 
 from burn.errors import BurnError
+from burn.pricing.inputs import OVERRIDE_FILE, inputs_fingerprint
 from burn.pricing.match import Match, Matcher
 from burn.pricing.table import PriceRow, canonical_bytes, digest, normalize_row, parse_row
-
-OVERRIDE_FILE = "pricing.json"
 
 
 @lru_cache(maxsize=1)
@@ -90,20 +89,29 @@ class Pricing:
     """An effective table, parsed for pricing, with its digest and provenance."""
 
     table: dict[str, Any]
-    rows: dict[str, PriceRow]
     digest: str
     matcher: Matcher
+    # Rows are parsed when a model is first priced: an archive uses a dozen of the table's ~160, and
+    # a report that only shows rates parses none.
+    _rows: dict[str, PriceRow] = attrs.field(factory=dict, init=False, repr=False)
 
     @classmethod
-    def from_table(cls, table: dict[str, Any]) -> Pricing:
-        rows = {model: parse_row(model, row) for model, row in table["models"].items()}
-        return cls(table, rows, digest(table), Matcher(rows))
+    def from_table(cls, table: dict[str, Any], known_digest: str | None = None) -> Pricing:
+        """``known_digest``: the digest of this very table, when the caller knows it (it is the
+        digest of canonical bytes that take milliseconds to produce)."""
+        return cls(table, known_digest or digest(table), Matcher(table["models"]))
 
     def match(self, model: str) -> Match:
         return self.matcher.match(model)
 
     def row_for(self, match: Match) -> PriceRow | None:
-        return self.rows.get(match.matched) if match.matched is not None else None
+        name = match.matched
+        if name is None or name not in self.table["models"]:
+            return None
+        row = self._rows.get(name)
+        if row is None:
+            row = self._rows[name] = parse_row(name, self.table["models"][name])
+        return row
 
     def canonical(self) -> bytes:
         return canonical_bytes(self.table)
@@ -123,6 +131,16 @@ class Pricing:
         return row
 
 
-def load_pricing(home: Path) -> Pricing:
-    """The effective pricing for a burn home (bundled table + ``home/pricing.json``)."""
-    return Pricing.from_table(effective_table(home))
+def load_pricing(home: Path, archive_state: Mapping[str, str] | None = None) -> Pricing:
+    """The effective pricing for a burn home (bundled table + ``home/pricing.json``).
+
+    ``archive_state``: the state of an archive priced in this home. When it records that its
+    digest came from the very inputs present now (:func:`inputs_fingerprint`), that digest is
+    taken instead of canonicalizing the table again.
+    """
+    known = None
+    if archive_state is not None:
+        digest_then = archive_state.get("pricing_digest")
+        if digest_then and archive_state.get("pricing_inputs") == f"{inputs_fingerprint(home)}|{digest_then}":
+            known = digest_then
+    return Pricing.from_table(effective_table(home), known)

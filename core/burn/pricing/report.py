@@ -7,7 +7,8 @@ from typing import Any
 from burn.archive import Archive
 from burn.errors import BurnError
 from burn.pricing.cost import price_turn
-from burn.pricing.load import OVERRIDE_FILE, Pricing
+from burn.pricing.inputs import OVERRIDE_FILE
+from burn.pricing.load import Pricing
 from burn.records import USAGE_FIELDS, Usage
 from burn.render import num, table
 
