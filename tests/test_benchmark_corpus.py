@@ -47,13 +47,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     return out, gen_corpus.generate(out, SIZE, seed=SEED, jobs=1)
 
 
-@pytest.fixture(scope="module")
-def burn_summary(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """``burn ingest`` then ``summarize`` over the corpus, nothing else on the machine visible."""
-    root, _ = corpus
-    tmp = tmp_path_factory.mktemp("burn")
+def corpus_env(root: Path, tmp: Path) -> dict[str, str]:
+    """An environment in which burn sees the corpus and nothing else of the machine."""
     (tmp / "home").mkdir()
-    env = {
+    return {
         "HOME": str(tmp / "home"),
         "RELAYBURN_HOME": str(tmp / "burn"),
         "CLAUDE_CONFIG_DIR": str(root / "claude"),
@@ -61,6 +58,13 @@ def burn_summary(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -> di
         "OPENCODE_DATA_DIR": str(root / "opencode"),
         "BURN_STRICT_PLUGINS": "1",
     }
+
+
+@pytest.fixture(scope="module")
+def burn_summary(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """``burn ingest`` then ``summarize`` over the corpus, nothing else on the machine visible."""
+    root, _ = corpus
+    env = corpus_env(root, tmp_path_factory.mktemp("burn"))
     home = Path(env["RELAYBURN_HOME"])
     report = ingest(home, Plugins(env=env), env)
     assert not report.totals()["invalid_skipped"], report.totals()
@@ -171,3 +175,27 @@ def test_peer_view_differs_only_by_named_rules(corpus: Corpus) -> None:
     assert extra > 0 and peer["opencode"]["turns"] == by_source["opencode"]["turns"] - extra
     assert peer["opencode"]["output"] < by_source["opencode"]["output"]  # last step only, no reasoning
     assert peer["claude"] != {k: by_source["claude"][k] for k in peer["claude"] if k in by_source["claude"]}
+
+
+def test_parallel_cold_ingest_gives_the_archive_a_rebuild_gives(
+    corpus: Corpus, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A cold ingest feeds the archive each append's entries as it writes them, while its workers
+    read on; a rebuild reads them back from the ledger. Same rows, same digest."""
+    from burn.archive import rebuild
+    from burn.store_file import FileStore
+
+    root, _ = corpus
+    env = dict(corpus_env(root, tmp_path_factory.mktemp("derived")), BURN_WORKERS="2")
+    home = Path(env["RELAYBURN_HOME"])
+    report = ingest(home, Plugins(env=env), env)
+    assert report.archive is not None and report.archive.ledger.lines == 0  # nothing read back
+    live = Archive.in_home(home, readonly=True)
+    expected = (live.digest(), live.counts())
+    live.close()
+    store = FileStore(home)
+    with store.lock():
+        rebuilt, result = rebuild(home, store)
+    assert result.ledger.lines == result.entries > 1000
+    assert (rebuilt.digest(), rebuilt.counts()) == expected
+    rebuilt.close()

@@ -358,12 +358,7 @@ def test_noop_ingest_does_not_load_pricing_but_an_override_change_reprices(
 
 
 def test_parallel_ingest_gives_the_same_ledger_and_archive(env: dict[str, str], tmp_path: Path) -> None:
-    claude = Path(env["CLAUDE_CONFIG_DIR"])
-    for i in range(12):
-        sid = f"{i:08d}-0000-4000-8000-000000000000"
-        lines = [user(f"u{i}", "go", session=sid)]
-        lines += [assistant(f"msg_{i}_{k}", k + 1, session=sid, ts=f"2026-03-0{1 + k % 3}T10:{k:02d}:00.000Z") for k in range(25)]
-        write_session(claude, lines, session=sid)
+    many_sessions(Path(env["CLAUDE_CONFIG_DIR"]), 12, 25)
     outcomes = []
     for workers in ("1", "2"):
         run_env = dict(env, RELAYBURN_HOME=str(tmp_path / f"w{workers}"), BURN_WORKERS=workers)

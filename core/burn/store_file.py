@@ -244,7 +244,7 @@ class FileStore:
             known = self._lookup(db, pending, keys)
         main_requests = self._main_requests(db, pending.values())
 
-        lines: list[bytes] = []
+        heads: list[bytes] = []
         written: list[Encoded] = []
         for rid, item in pending.items():
             if _is_btw_replay(item, main_requests):
@@ -260,15 +260,16 @@ class FileStore:
                 result.revised[item.kind] += 1
             else:
                 result.appended[item.kind] += 1
-            lines.append(_line(item))
+            heads.append(_head(item.kind, item.id))
             written.append(item)
-        if lines:
-            start = self._write(lines)
+        if written:
+            start = self._write(heads, written)
             placed: list[_Placed] = []
-            for line, item in zip(lines, written, strict=True):
-                placed.append((item, keys[item.id], start, len(line)))
-                start += len(line) + 1
-            del lines, written  # written; the sink below decodes entries in their place
+            for head, item in zip(heads, written, strict=True):
+                n = len(head) + len(item.data) + 1  # its line, without the newline
+                placed.append((item, keys[item.id], start, n))
+                start += n + 1
+            del heads, written  # written; the sink below decodes entries in their place
             db.execute("BEGIN")
             self._index_items(db, placed)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_bytes', ?)", (str(self._indexed),))
@@ -329,17 +330,19 @@ class FileStore:
                 found[mid] = batch_main[mid]
         return found
 
-    def _write(self, lines: list[bytes]) -> int:
-        """Append ``lines``; returns the ledger offset of the first one. Written in slices, so that
-        a large append never holds a second copy of all its lines (the writer lock is held)."""
+    def _write(self, heads: list[bytes], items: list[Encoded]) -> int:
+        """Append the ledger lines of ``items``, ``head + data + b"}"`` (the record's JSON spliced in
+        as encoded, never re-serialized); returns the ledger offset of the first. Built and written
+        in slices, so that a large append never holds a copy of all its lines (the lock is held)."""
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             size = os.fstat(fd).st_size
             if size and self._complete_end(size) != size:
                 os.write(fd, b"\n")  # terminate a torn line left by a crash
             start = os.lseek(fd, 0, os.SEEK_END)
-            for i in range(0, len(lines), _WRITE_LINES):
-                os.write(fd, b"\n".join(lines[i : i + _WRITE_LINES]) + b"\n")
+            for i in range(0, len(items), _WRITE_LINES):
+                chunk = zip(heads[i : i + _WRITE_LINES], items[i : i + _WRITE_LINES], strict=True)
+                os.write(fd, b"".join(part for head, item in chunk for part in (head, item.data, b"}\n")))
         finally:
             os.close(fd)
         self._indexed = self._complete_end(self.path.stat().st_size)
@@ -413,7 +416,8 @@ def _key(rid: str) -> bytes | str:
 
 
 def _record_json(line: bytes, kind: str, rid: str) -> bytes:
-    """The record JSON of the ledger line of ``rid`` (written by :func:`_line`, or equivalent)."""
+    """The record JSON of the ledger line of ``rid`` (as :meth:`FileStore._write` writes it, or
+    equivalent)."""
     head = _head(kind, rid)
     if line.startswith(head) and line.endswith(b"}"):
         return line[len(head) : -1]
@@ -448,11 +452,6 @@ def _merge_encoded(old: Encoded, new: Encoded) -> Encoded | None:
 
     merged = merge(from_dict(old.kind, orjson.loads(old.data)), from_dict(new.kind, orjson.loads(new.data)))
     return None if merged is None else encode(merged)
-
-
-def _line(item: Encoded) -> bytes:
-    # The ledger line without re-serializing the record: its JSON is spliced in as encoded.
-    return _head(item.kind, item.id) + item.data + b"}"
 
 
 @hookimpl
