@@ -199,3 +199,26 @@ def test_parallel_cold_ingest_gives_the_archive_a_rebuild_gives(
     assert result.ledger.lines == result.entries > 1000
     assert (rebuilt.digest(), rebuilt.counts()) == expected
     rebuilt.close()
+
+
+def test_every_record_the_readers_make_encodes_as_the_cattrs_converter_does(
+    corpus: Corpus, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """``to_dict`` (compiled per class) against ``converter.unstructure``, on real records: the
+    ledger line of every record of the corpus is the same bytes either way."""
+    import orjson
+
+    from burn.convert import converter, to_dict
+    from burn.paths import user_home
+    from burn.reader import Diagnostics
+
+    root, _ = corpus
+    env = corpus_env(root, tmp_path_factory.mktemp("convert"))
+    kinds: set[str] = set()
+    for reader in Plugins(env=env).readers().values():
+        diag = Diagnostics()
+        for unit in reader.discover(reader.locations(env, user_home(env)), diag):
+            for record in reader.read(unit, None).records:
+                kinds.add(record.KIND)
+                assert orjson.dumps(to_dict(record)) == orjson.dumps(converter.unstructure(record))
+    assert {"turn", "tool_call", "tool_result", "user_turn", "session"} <= kinds

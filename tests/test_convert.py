@@ -1,0 +1,157 @@
+"""``to_dict``'s compiled functions give what the cattrs converter gives, byte for byte once
+serialized; the readers' real records are checked in test_benchmark_corpus.py."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from burn.convert import converter, from_dict, to_dict
+from burn.records import (
+    Compaction,
+    Fidelity,
+    ProjectObservation,
+    Record,
+    SessionInfo,
+    ToolCall,
+    ToolResultEvent,
+    Turn,
+    Usage,
+    UserBlock,
+    UserTurn,
+)
+
+RECORDS: list[Record] = [
+    Turn(
+        source="claude-code",
+        session_id="s",
+        message_id=None,
+        request_id=None,
+        ts="t",
+        model="m",
+        usage=Usage(),
+    ),
+    Turn(
+        source="codex",
+        session_id="s",
+        message_id="m1",
+        request_id="r1",
+        ts="t",
+        model="m",
+        usage=Usage(
+            input=0,
+            output=5,
+            reasoning=2,
+            cache_read=7,
+            cache_write_5m=1,
+            cache_write_1h=0,
+            web_search_requests=3,
+        ),
+        provider="openai",
+        reported_cost_usd="0.25",
+        speed="fast",
+        service_tier="flex",
+        stop_reason="end",
+        is_sidechain=True,
+        agent_id="a",
+        fidelity=Fidelity(usage="partial", notes=("x", "y")),
+        line_hash="h",
+    ),
+    Turn(
+        source="c",
+        session_id="s",
+        message_id="m",
+        request_id=None,
+        ts="t",
+        model="m",
+        usage=Usage(output=1),
+        fidelity=Fidelity(usage="none"),
+    ),
+    ToolCall(source="c", session_id="s", tool_use_id="t", message_id=None, ts="t", name="Bash"),
+    ToolCall(
+        source="c",
+        session_id="s",
+        tool_use_id="t",
+        message_id="m",
+        ts="t",
+        name="Read",
+        target="f",
+        args_hash="h",
+    ),
+    ToolResultEvent(source="c", session_id="s", tool_use_id="t", ts="t"),
+    ToolResultEvent(
+        source="c",
+        session_id="s",
+        tool_use_id="t",
+        ts="t",
+        status="error",
+        content_length=9,
+        content_hash="h",
+        subagent_session_id="sub",
+    ),
+    UserTurn(source="c", session_id="s", user_uuid="u", ts="t"),
+    UserTurn(
+        source="c",
+        session_id="s",
+        user_uuid="u",
+        ts="t",
+        preceding_message_id="p",
+        following_message_id="f",
+        blocks=(
+            UserBlock(kind="text", byte_length=3, approx_tokens=1),
+            UserBlock(
+                kind="tool_result",
+                byte_length=0,
+                approx_tokens=0,
+                content_hash="h",
+                tool_use_id="t",
+                is_error=False,
+            ),
+        ),
+        is_meta=True,
+        is_compact_summary=True,
+    ),
+    Compaction(source="c", session_id="s", ts="t"),
+    Compaction(
+        source="c", session_id="s", ts="t", trigger="auto", tokens_before=10, tokens_after=0, uuid="u"
+    ),
+    SessionInfo(source="c", session_id="s"),
+    SessionInfo(
+        source="c",
+        session_id="s",
+        cwd="/w",
+        git_branch="b",
+        git_remote="r",
+        git_commit="c",
+        harness_version="1",
+        slug="sl",
+        title="t",
+        parent_session_id="p",
+        relationship="subagent",
+        agent_id="a",
+        agent_type="ty",
+        parent_tool_use_id="pt",
+        originator="o",
+        classification="automated",
+        first_seen_ts="f",
+        usage_fidelity="full",
+    ),
+    ProjectObservation(cwd="/w", observed_at="t"),
+    ProjectObservation(
+        cwd="/w",
+        observed_at="t",
+        exists=False,
+        git_root="/w",
+        is_worktree=True,
+        branch="b",
+        remotes=(("origin", "github.com/o/r"), ("up", "github.com/u/r")),
+    ),
+    ProjectObservation(cwd="/w", observed_at="t", remotes=()),
+]
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: type(r).__name__)
+def test_compiled_unstructuring_equals_the_converter(record: Record) -> None:
+    fast = to_dict(record)
+    assert orjson.dumps(fast) == orjson.dumps(converter.unstructure(record))
+    assert from_dict(record.KIND, orjson.loads(orjson.dumps(fast))) == record
