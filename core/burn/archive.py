@@ -32,6 +32,7 @@ import orjson
 from burn import quality, rollup, session_rollup
 from burn.errors import BurnError
 from burn.pricing.columns import COST_COLUMNS_SQL
+from burn.pricing.inputs import inputs_fingerprint
 from burn.store import LedgerEntry, ReadStats, Store
 
 if TYPE_CHECKING:
@@ -278,7 +279,7 @@ class Archive:
         applies what remains in the ledger. ``None`` when nothing is new (the no-op ingest path)."""
         started = time.perf_counter()
         state = self.state()
-        inputs = _pricing_inputs(self.path.parent) if pricing is None else None
+        inputs = inputs_fingerprint(self.path.parent) if pricing is None else None
         if (
             inputs is not None
             and state.get("pricing_inputs") == f"{inputs}|{state.get('pricing_digest')}"
@@ -290,7 +291,7 @@ class Archive:
         if pricing is None:
             from burn.pricing.load import load_pricing
 
-            pricing = load_pricing(self.path.parent)
+            pricing = load_pricing(self.path.parent, state)
         result = BuildResult()
         self._ensure_priced(pricing, result)
         if self.state().get("rollup") == "ok" and self.state().get("session_hours") != "ok":
@@ -539,25 +540,6 @@ def rebuild(home: Path, store: Store) -> tuple[Archive, BuildResult]:
     for stale in _db_files(tmp):
         stale.unlink(missing_ok=True)
     return Archive(path), result
-
-
-def _pricing_inputs(home: Path) -> str:
-    """Stat fingerprint of what the effective pricing table is made of (burn's version, the bundled
-    table, the user's override file): unchanged inputs mean an unchanged digest, so a no-op build
-    need not load and canonicalize the table to find out."""
-    from importlib import resources
-
-    from burn import __version__
-
-    parts = [__version__]
-    bundled = resources.files("burn.pricing").joinpath("data", "pricing.json")
-    for path in (Path(str(bundled)), home / "pricing.json"):
-        try:
-            st = path.stat()
-            parts.append(f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
-        except OSError:
-            parts.append("-")
-    return "|".join(parts)
 
 
 def _db_files(path: Path) -> list[Path]:
