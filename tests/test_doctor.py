@@ -21,7 +21,7 @@ import burn.store_file
 import burn_claude
 import burn_codex
 import burn_opencode
-from burn.archive import SCHEMA_VERSION
+from burn.archive_state import SCHEMA_VERSION
 from burn.cli import main
 from burn.cursors import CursorFile
 from burn.doctor import MARGIN_DAYS, DoctorReport, SourceHealth, diagnose

@@ -76,7 +76,33 @@ def test_ingest_then_noop_parses_zero_lines_and_writes_nothing(env: dict[str, st
     assert second["records_appended"] == 0
     after = {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in home.iterdir() if p.is_file()}
     changed = {k for k in before if before[k] != after.get(k)} - {"ledger.lock"}
-    assert not {"ledger.jsonl", "cursors.sqlite"} & changed
+    assert not {"ledger.jsonl", "cursors.sqlite", "archive.sqlite"} & changed
+
+
+NOOP_IMPORTS = """
+import sys
+from burn.cli import main
+assert main(["ingest", "--quiet"]) == 0
+heavy = ["burn.archive", "burn.parallel", "burn.sanitize", "burn.identity", "burn.pricing.load", "multiprocessing"]
+print(",".join(m for m in heavy if m in sys.modules))
+"""
+
+
+def test_noop_ingest_imports_neither_the_archive_builder_nor_the_worker_pool(env: dict[str, str]) -> None:
+    """Work count of a no-op, in imports: nothing is read, so nothing that reads, sanitizes or builds
+    is loaded (each costs milliseconds on every run of a status bar's `burn ingest`)."""
+    write_session(Path(env["CLAUDE_CONFIG_DIR"]), basic_session())
+
+    def imported() -> str:
+        done = subprocess.run([sys.executable, "-c", NOOP_IMPORTS], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert "burn.archive" in imported()  # the first ingest reads and builds
+    assert imported() == ""
+    (Path(env["RELAYBURN_HOME"]) / "archive.sqlite").unlink()
+    assert "burn.archive" in imported()  # a missing archive is rebuilt from the ledger
+    assert imported() == ""
 
 
 def test_appended_lines_are_the_only_bytes_read(env: dict[str, str]) -> None:
@@ -351,7 +377,9 @@ def test_noop_ingest_does_not_load_pricing_but_an_override_change_reprices(
     with monkeypatch.context() as m:
         m.setattr(burn.pricing.load, "load_pricing", refuse)
         run(env)  # nothing new, same pricing inputs
-    override = {"models": {"claude-sonnet-4-5-20250929": {"provider": "anthropic", "input": "30", "output": "150"}}}
+    override = {
+        "models": {"claude-sonnet-4-5-20250929": {"provider": "anthropic", "input": "30", "output": "150"}}
+    }
     (Path(env["RELAYBURN_HOME"]) / "pricing.json").write_bytes(orjson.dumps(override))
     run(env)
     assert totals(env)["cost_usd_micros"] > before
@@ -364,7 +392,13 @@ def test_parallel_ingest_gives_the_same_ledger_and_archive(env: dict[str, str], 
         run_env = dict(env, RELAYBURN_HOME=str(tmp_path / f"w{workers}"), BURN_WORKERS=workers)
         report = run(run_env)
         archive = Archive.in_home(Path(run_env["RELAYBURN_HOME"]), readonly=True)
-        outcomes.append((report["records_appended"], archive.digest(), (Path(run_env["RELAYBURN_HOME"]) / "ledger.jsonl").read_bytes()))
+        outcomes.append(
+            (
+                report["records_appended"],
+                archive.digest(),
+                (Path(run_env["RELAYBURN_HOME"]) / "ledger.jsonl").read_bytes(),
+            )
+        )
         archive.close()
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] > 12 * 25
@@ -374,11 +408,15 @@ def test_cli_summary_by_one_breakdown(env: dict[str, str]) -> None:
     write_session(Path(env["CLAUDE_CONFIG_DIR"]), basic_session())
     cli = [sys.executable, "-m", "burn.cli"]
     subprocess.run([*cli, "ingest", "--quiet"], env=env, check=True)
-    out = subprocess.run([*cli, "summary", "--json", "--by", "project"], env=env, check=True, capture_output=True)
+    out = subprocess.run(
+        [*cli, "summary", "--json", "--by", "project"], env=env, check=True, capture_output=True
+    )
     data = orjson.loads(out.stdout)
     assert "by_project" in data and not {"by_source", "by_model", "by_day"} & set(data)
     assert data["by_project"][0]["project_key"].startswith("sha256:")
-    text = subprocess.run([*cli, "summary", "--by", "model"], env=env, check=True, capture_output=True, text=True)
+    text = subprocess.run(
+        [*cli, "summary", "--by", "model"], env=env, check=True, capture_output=True, text=True
+    )
     assert "claude-sonnet-4-5-20250929" in text.stdout and "project" not in text.stdout.splitlines()[-2]
 
 
@@ -386,7 +424,10 @@ def many_sessions(claude: Path, n: int, turns: int) -> None:
     for i in range(n):
         sid = f"{i:08d}-0000-4000-8000-000000000000"
         lines = [user(f"u{i}", "go", session=sid)]
-        lines += [assistant(f"msg_{i}_{k}", k + 1, session=sid, ts=f"2026-03-0{1 + k % 3}T10:{k:02d}:00.000Z") for k in range(turns)]
+        lines += [
+            assistant(f"msg_{i}_{k}", k + 1, session=sid, ts=f"2026-03-0{1 + k % 3}T10:{k:02d}:00.000Z")
+            for k in range(turns)
+        ]
         write_session(claude, lines, session=sid)
 
 
@@ -417,7 +458,9 @@ def test_ingest_applies_appended_entries_without_reading_the_ledger_back(
 
     monkeypatch.setattr(FileStore, "_scan", counting_scan)
     report = ingest(Path(env["RELAYBURN_HOME"]), Plugins(env=env), env)
-    assert report.archive is not None and report.archive.entries == report.totals()["records_appended"] > 6 * 9
+    assert (
+        report.archive is not None and report.archive.entries == report.totals()["records_appended"] > 6 * 9
+    )
     assert lines_read == []  # neither the index nor the archive read a ledger line back
     home = Path(env["RELAYBURN_HOME"])
     archive = Archive.in_home(home, readonly=True)
@@ -427,7 +470,9 @@ def test_ingest_applies_appended_entries_without_reading_the_ledger_back(
     assert live[:2] == rebuilt(home)
 
 
-def test_archive_behind_or_torn_ledger_is_read_from_the_ledger(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_archive_behind_or_torn_ledger_is_read_from_the_ledger(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("burn.ingest.APPEND_BATCH", 5)
     claude = Path(env["CLAUDE_CONFIG_DIR"])
     many_sessions(claude, 2, 4)

@@ -30,6 +30,7 @@ import attrs
 import orjson
 
 from burn import quality, rollup, session_rollup
+from burn.archive_state import SCHEMA_VERSION, is_current
 from burn.errors import BurnError
 from burn.pricing.columns import COST_COLUMNS_SQL
 from burn.pricing.inputs import inputs_fingerprint
@@ -38,7 +39,6 @@ from burn.store import LedgerEntry, ReadStats, Store
 if TYPE_CHECKING:
     from burn.pricing.load import Pricing
 
-SCHEMA_VERSION = 6  # 5: usage_hourly rollup; 6: session_rollup, ingest_quality, user_turns.ts_ms
 BATCH = 20_000
 
 _SCHEMA = f"""
@@ -280,13 +280,7 @@ class Archive:
         started = time.perf_counter()
         state = self.state()
         inputs = inputs_fingerprint(self.path.parent) if pricing is None else None
-        if (
-            inputs is not None
-            and state.get("pricing_inputs") == f"{inputs}|{state.get('pricing_digest')}"
-            and state.get("rollup") == "ok"
-            and state.get("session_hours") == "ok"
-            and store.position() == int(state["ledger_position"])
-        ):
+        if inputs is not None and is_current(state, store.position(), inputs):
             return None  # nothing new and the same pricing inputs: the no-op ingest path
         if pricing is None:
             from burn.pricing.load import load_pricing

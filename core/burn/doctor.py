@@ -29,7 +29,8 @@ from typing import Any, Literal
 import attrs
 import orjson
 
-from burn.archive import SCHEMA_VERSION, Archive
+from burn.archive import Archive
+from burn.archive_state import SCHEMA_VERSION
 from burn.cursors import CursorFile
 from burn.errors import BurnError
 from burn.paths import user_home

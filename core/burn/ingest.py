@@ -10,26 +10,29 @@ from __future__ import annotations
 import itertools
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from burn import quality
-from burn.archive import Archive, Build, BuildResult, SchemaMismatch, rebuild
+from burn.archive_state import is_current, read_state
 from burn.cursors import CursorFile
 from burn.errors import PluginError
-from burn.identity import observe
-from burn.parallel import Pool, Prepare, Prepared, ReadFailure, unit_size, workers_for
 from burn.paths import user_home
 from burn.plugins import Plugins
-from burn.reader import Diagnostics, FileCursor, Reader, ReadResult, SourceUnit, fingerprint
-from burn.records import USAGE_FIELDS, Record, SessionInfo, ToolCall, Turn
-from burn.redact import redact
-from burn.store import AppendResult, Encoded, LedgerEntry, Sink, Store, append_encoded, encode
+from burn.pricing.inputs import inputs_fingerprint
+from burn.reader import Diagnostics, FileCursor, Reader, SourceUnit, fingerprint
+from burn.store import AppendResult, Encoded, LedgerEntry, Sink, Store, append_encoded
 from burn.stores import open_store
+
+if TYPE_CHECKING:
+    from burn.archive import Archive, Build, BuildResult
+    from burn.parallel import Prepared, ReadFailure
+
+# A no-op ingest imports neither the worker pool (multiprocessing) nor the archive's builder nor
+# the sanitizer (identity, redaction): those are imported when there is something to read or build.
 
 APPEND_BATCH = 50_000
 
@@ -102,32 +105,69 @@ def ingest(
         live = _LiveArchive(home, store)
         readers = sorted(plugins.readers().items())
         plans = [_discover(name, reader, report, cursors, env, plugins) for name, reader in readers]
-        # One stream of reads over every reader, so the workers start on the next reader's units
-        # (the OpenCode database, say) while the main process still appends this one's.
-        workers = workers_for(env, sum(unit_size(unit) for plan in plans for unit, _ in plan.jobs))
-        with Pool({name: (reader, _preparer()) for name, reader in readers}) as pool:
-            results = pool.read([(plan.name, plan.jobs) for plan in plans], workers)
+        if any(plan.jobs for plan in plans):
+            _read_and_append(plans, readers, store, cursors, env, progress, plugins, live)
+        else:
             for plan in plans:
-                _append_source(
-                    plan, itertools.islice(results, len(plan.jobs)), store, cursors, progress, plugins, live
-                )
+                if plan.discovered:
+                    cursors.prune(plan.reader.name, plan.seen_keys)  # units that are gone
         cursors.save()
         cursors.close()
         if progress is not None:
             progress("building the archive", 0, 0, 0)
-        try:
-            archive = Archive.in_home(home) if live.archive is None else live.archive
-            report.archive = archive.build(store) if live.build is None else live.build.finish(store)
-        except SchemaMismatch:
-            # The archive is disposable: a new burn rebuilds it from the ledger instead of failing.
-            archive, report.archive = rebuild(home, store)
-            report.warnings.append("the archive was built by another burn version and was rebuilt")
-        # The counters contract documents report (DESIGN §10 quality), summed over every ingest.
-        quality.add(archive.db, quality.rows_of({n: s.quality() for n, s in report.sources.items()}))
-        archive.close()
+        rows = quality.rows_of({n: s.quality() for n, s in report.sources.items()})
+        state = read_state(home / "archive.sqlite") if live.archive is None else None
+        if state is not None and not rows and is_current(state, store.position(), inputs_fingerprint(home)):
+            pass  # nothing read, nothing to build: the archive is not even opened for writing
+        else:
+            report.archive = _build_archive(home, store, live, report, rows)
     for src in report.sources.values():
         report.warnings.extend(src.diagnostics.warnings)
     return report
+
+
+def _read_and_append(
+    plans: list[_Plan],
+    readers: list[tuple[str, Reader]],
+    store: Store,
+    cursors: CursorFile,
+    env: Mapping[str, str],
+    progress: Progress | None,
+    plugins: Plugins,
+    live: _LiveArchive,
+) -> None:
+    from burn.parallel import Pool, unit_size, workers_for
+    from burn.sanitize import preparer
+
+    # One stream of reads over every reader, so the workers start on the next reader's units
+    # (the OpenCode database, say) while the main process still appends this one's.
+    workers = workers_for(env, sum(unit_size(unit) for plan in plans for unit, _ in plan.jobs))
+    with Pool({name: (reader, preparer()) for name, reader in readers}) as pool:
+        results = pool.read([(plan.name, plan.jobs) for plan in plans], workers)
+        for plan in plans:
+            _append_source(
+                plan, itertools.islice(results, len(plan.jobs)), store, cursors, progress, plugins, live
+            )
+
+
+def _build_archive(
+    home: Path, store: Store, live: _LiveArchive, report: IngestReport, rows: list[quality.Row]
+) -> BuildResult:
+    """Finish the archive build the appends began (or build what the ledger holds beyond it), and
+    add this run's quality counters."""
+    from burn.archive import Archive, SchemaMismatch, rebuild
+
+    try:
+        archive = Archive.in_home(home) if live.archive is None else live.archive
+        result = archive.build(store) if live.build is None else live.build.finish(store)
+    except SchemaMismatch:
+        # The archive is disposable: a new burn rebuilds it from the ledger instead of failing.
+        archive, result = rebuild(home, store)
+        report.warnings.append("the archive was built by another burn version and was rebuilt")
+    # The counters contract documents report (DESIGN §10 quality), summed over every ingest.
+    quality.add(archive.db, rows)
+    archive.close()
+    return result
 
 
 class _LiveArchive:
@@ -147,6 +187,8 @@ class _LiveArchive:
         if self.build is None:
             if self.failed:
                 return
+            from burn.archive import Archive, SchemaMismatch
+
             try:
                 self.archive = Archive.in_home(self.home)
             except SchemaMismatch:
@@ -157,17 +199,6 @@ class _LiveArchive:
                 self.failed = True
                 return
         self.build.feed(start, entries)
-
-
-def _preparer() -> Prepare:
-    observed: set[str] = set()  # one reader's working directories (per process: each observes its own)
-
-    def prepare(result: ReadResult) -> Prepared:
-        # Runs in the worker that read the unit (or in-process): sanitize, then encode.
-        diag = result.diagnostics
-        return Prepared([encode(r) for r in _sanitize(result.records, observed, diag)], result.cursor, diag)
-
-    return prepare
 
 
 @attrs.define
@@ -204,10 +235,11 @@ def _discover(
         return plan
     plan.discovered = True
     rep.files_seen = len(units)
+    stored = cursors.fingerprints(reader.name)
+    plan.seen_keys.update(unit.key for unit in units)
     for unit in units:
-        plan.seen_keys.add(unit.key)
         stamp = fingerprint(unit)
-        if stamp is not None and cursors.fingerprint(reader.name, unit.key) == stamp:
+        if stamp is not None and stored.get(unit.key) == stamp:
             continue  # the stat-only fast path: the unit is not even opened
         plan.before[unit.key] = stamp
         plan.jobs.append((unit, cursors.get(reader.name, unit.key)))
@@ -225,6 +257,8 @@ def _append_source(
     sink: Sink | None = None,
 ) -> None:
     """Append one reader's prepared results, in unit order, and move its cursors."""
+    from burn.parallel import ReadFailure
+
     if not plan.discovered:
         return
     reader, rep = plan.reader, plan.report
@@ -247,59 +281,6 @@ def _append_source(
             progress(reader.name, done, len(plan.jobs), diag.bytes_read)
     rep.appended.add(append_encoded(store, pending, sink))
     cursors.prune(reader.name, plan.seen_keys)
-
-
-def _sanitize(records: Sequence[Record], observed: set[str], diag: Diagnostics) -> list[Record]:
-    """Redact credentials from free-form strings, refuse implausible token counts, and observe each
-    new working directory's project.
-
-    Readers are third-party code; this is the one place every record passes before the ledger, so
-    "credentials never reach the ledger" and "counts fit every consumer" hold whatever a reader emits.
-    """
-    out: list[Record] = []
-    for rec in records:
-        if isinstance(rec, Turn):
-            rec = _checked_counts(rec, diag)
-        elif isinstance(rec, SessionInfo):
-            if rec.cwd and rec.cwd not in observed:
-                observed.add(rec.cwd)  # observe the real directory; the observation is redacted
-                out.append(observe(rec.cwd, rec.first_seen_ts or _now()))
-            fields = ("cwd", "title", "git_remote", "slug")
-            clean: dict[str, Any] = {f: redact(getattr(rec, f)) for f in fields}
-            if any(clean[f] != getattr(rec, f) for f in fields):
-                rec = attrs.evolve(rec, **clean)
-        elif isinstance(rec, ToolCall) and rec.target:
-            target = redact(rec.target)
-            if target != rec.target:
-                rec = attrs.evolve(rec, target=target)
-        out.append(rec)
-    return out
-
-
-# Counts must survive SQLite (64-bit signed) and JSON consumers that use doubles (2^53).
-MAX_COUNT = 2**53 - 1
-
-
-def _checked_counts(turn: Turn, diag: Diagnostics) -> Turn:
-    usage = turn.usage
-    bad = [
-        f
-        for f in USAGE_FIELDS
-        if (v := getattr(usage, f)) is not None and not (isinstance(v, int) and 0 <= v <= MAX_COUNT)
-    ]
-    if not bad:
-        return turn
-    diag.skip("implausible_count", f"{turn.source} message {turn.message_id}: {', '.join(bad)}")
-    notes = (*turn.fidelity.notes, "implausible_count")
-    return attrs.evolve(
-        turn,
-        usage=attrs.evolve(usage, **dict.fromkeys(bad)),
-        fidelity=attrs.evolve(turn.fidelity, usage="partial", notes=notes),
-    )
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _reader_failed(plugins: Plugins, reader: Reader, what: str, exc: Exception, diag: Diagnostics) -> None:

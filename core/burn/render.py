@@ -47,7 +47,9 @@ def ingest_text(totals: dict[str, Any], report: Any) -> str:
         lines.append(
             "invalid skipped: " + ", ".join(f"{k} {v:,}" for k, v in totals["invalid_skipped"].items())
         )
-    if report.archive is not None:
+    if report.archive is None:
+        lines.append("archive: up to date")  # nothing was read and the archive had nothing to apply
+    else:
         lines.append(
             f"archive: {report.archive.entries:,} entries applied in {report.archive.seconds:.2f}s"
             + (f", {report.archive.repriced:,} turns re-priced" if report.archive.repriced else "")

@@ -1,0 +1,86 @@
+"""What every record goes through between a reader and the ledger: sanitizing, then encoding.
+
+Readers are third-party code; this is the one place every record passes before the ledger, so
+"credentials never reach the ledger" and "counts fit every consumer" hold whatever a reader emits.
+It runs in the worker process that read the unit (or in-process); ingest imports it only when
+something is to be read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from burn.identity import observe
+from burn.parallel import Prepare, Prepared
+from burn.reader import Diagnostics, ReadResult
+from burn.records import USAGE_FIELDS, Record, SessionInfo, ToolCall, Turn
+from burn.redact import redact
+from burn.store import encode
+
+
+def preparer() -> Prepare:
+    observed: set[str] = set()  # one reader's working directories (per process: each observes its own)
+
+    def prepare(result: ReadResult) -> Prepared:
+        # Runs in the worker that read the unit (or in-process): sanitize, then encode.
+        diag = result.diagnostics
+        return Prepared([encode(r) for r in sanitize(result.records, observed, diag)], result.cursor, diag)
+
+    return prepare
+
+
+def sanitize(records: Sequence[Record], observed: set[str], diag: Diagnostics) -> list[Record]:
+    """Redact credentials from free-form strings, refuse implausible token counts, and observe each
+    new working directory's project.
+
+    Readers are third-party code; this is the one place every record passes before the ledger, so
+    "credentials never reach the ledger" and "counts fit every consumer" hold whatever a reader emits.
+    """
+    out: list[Record] = []
+    for rec in records:
+        if isinstance(rec, Turn):
+            rec = checked_counts(rec, diag)
+        elif isinstance(rec, SessionInfo):
+            if rec.cwd and rec.cwd not in observed:
+                observed.add(rec.cwd)  # observe the real directory; the observation is redacted
+                out.append(observe(rec.cwd, rec.first_seen_ts or _now()))
+            fields = ("cwd", "title", "git_remote", "slug")
+            clean: dict[str, Any] = {f: redact(getattr(rec, f)) for f in fields}
+            if any(clean[f] != getattr(rec, f) for f in fields):
+                rec = attrs.evolve(rec, **clean)
+        elif isinstance(rec, ToolCall) and rec.target:
+            target = redact(rec.target)
+            if target != rec.target:
+                rec = attrs.evolve(rec, target=target)
+        out.append(rec)
+    return out
+
+
+# Counts must survive SQLite (64-bit signed) and JSON consumers that use doubles (2^53).
+MAX_COUNT = 2**53 - 1
+
+
+def checked_counts(turn: Turn, diag: Diagnostics) -> Turn:
+    usage = turn.usage
+    bad = [
+        f
+        for f in USAGE_FIELDS
+        if (v := getattr(usage, f)) is not None and not (isinstance(v, int) and 0 <= v <= MAX_COUNT)
+    ]
+    if not bad:
+        return turn
+    diag.skip("implausible_count", f"{turn.source} message {turn.message_id}: {', '.join(bad)}")
+    notes = (*turn.fidelity.notes, "implausible_count")
+    return attrs.evolve(
+        turn,
+        usage=attrs.evolve(usage, **dict.fromkeys(bad)),
+        fidelity=attrs.evolve(turn.fidelity, usage="partial", notes=notes),
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
