@@ -11,7 +11,7 @@ import pytest
 
 from burn.errors import LedgerError
 from burn.records import SessionInfo, ToolCall, Turn, Usage
-from burn.store import ReadStats
+from burn.store import ReadStats, encode
 from burn.store_file import FileStore
 
 
@@ -308,3 +308,48 @@ def test_an_older_burn_writing_the_index_does_not_corrupt_it(tmp_path: Path) -> 
     db = sqlite3.connect(store.index_path)
     assert db.execute("SELECT name FROM sqlite_master WHERE name='events'").fetchall() == []
     db.close()
+
+
+@pytest.mark.parametrize("kind", ["turn", "session", "user_turn", "not_a_kind", 'a"kind'])
+@pytest.mark.parametrize(
+    "rid", ["0123456789abcdef0123456789abcdef", "ABCdef012", "x", "", "a b", 'a"b', "a\\b", "é", "\x1f"]
+)
+def test_line_head_is_what_orjson_writes(kind: str, rid: str) -> None:
+    # The head is spliced from a per-kind prefix for plain ids, and serialized for any other id.
+    from burn.store_file import _head
+
+    assert _head(kind, rid) == orjson.dumps({"v": 1, "kind": kind, "id": rid})[:-1] + b',"record":'
+
+
+def test_gc_paused_restores_the_collector_and_nests() -> None:
+    import gc
+
+    from burn.gcpause import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner pause leaves the outer one in force
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a collector the caller disabled stays disabled
+    finally:
+        gc.enable()
+
+
+def test_append_pauses_the_collector_only_while_it_runs(tmp_path: Path) -> None:
+    import gc
+
+    seen: list[bool] = []
+    store = FileStore(tmp_path)
+    with store.lock():
+        store.append_encoded([encode(turn("m1", 1))], lambda _start, _entries: seen.append(gc.isenabled()))
+    assert seen == [False] and gc.isenabled()

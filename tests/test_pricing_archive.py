@@ -339,3 +339,16 @@ def test_the_digest_of_unchanged_pricing_inputs_is_taken_from_the_archive(
         load_pricing(home, state)
     monkeypatch.undo()
     assert load_pricing(home, state).digest != computed
+
+
+def test_turn_columns_read_every_usage_field_in_order() -> None:
+    # turn_columns builds Usage positionally: the same as by field name, for every field.
+    from burn.pricing.archive_cost import price_values, turn_columns
+    from burn.records import USAGE_FIELDS, Usage
+
+    pricing = load_pricing(Path("/nonexistent-burn-home"), {})
+    for i, field in enumerate(USAGE_FIELDS):
+        usage = {f: (j + 1) * 1000 for j, f in enumerate(USAGE_FIELDS) if j != i}
+        record = {"model": "claude-sonnet-4-5", "usage": usage, "ts": "2026-01-01T00:00:00Z"}
+        expected = price_values(pricing, "claude-sonnet-4-5", Usage(**usage), None, record["ts"], None)
+        assert turn_columns(pricing, record) == expected, field

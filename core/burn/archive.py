@@ -32,6 +32,7 @@ import orjson
 from burn import quality, rollup, session_rollup
 from burn.archive_state import SCHEMA_VERSION, is_current
 from burn.errors import BurnError
+from burn.gcpause import gc_paused
 from burn.pricing.columns import COST_COLUMNS_SQL
 from burn.pricing.inputs import inputs_fingerprint
 from burn.store import LedgerEntry, ReadStats, Store
@@ -351,7 +352,7 @@ class Archive:
     def _apply(
         self, rows: dict[str, list[tuple[Any, ...]]], position: int, result: BuildResult, incremental: bool
     ) -> None:
-        """Write one batch's rows (:func:`_add_row`) in one transaction that moves the position."""
+        """Write one batch's rows (:func:`_add_rows`) in one transaction that moves the position."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             turns = rows.get("turns", [])
@@ -402,22 +403,37 @@ class Archive:
         self.db.execute("VACUUM")
 
 
-def _add_row(
-    entry: LedgerEntry, rows: dict[str, list[tuple[Any, ...]]], pricing: Pricing, result: BuildResult
-) -> None:
-    """Add the row of ``entry`` (turns with their cost columns) to ``rows``, or count it invalid."""
+def _add_rows(
+    entries: Iterable[LedgerEntry], build: Build, rows: dict[str, list[tuple[Any, ...]]]
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Add the row of each entry (turns with their cost columns) to ``rows``, or count it invalid;
+    flush ``build`` every :data:`BATCH` entries. Returns the batch's rows as they stand."""
     from burn.pricing.archive_cost import turn_columns
 
-    table, to_row = _ROWS[entry.kind]
-    try:
-        row = to_row(entry.id, entry.record)
-        if table == "turns":
-            row = (*row, *turn_columns(pricing, entry.record))
-    except (KeyError, TypeError, ValueError, AttributeError):
-        result.invalid_rows += 1
-        return
-    rows.setdefault(table, []).append(row)
-    result.applied[entry.kind] += 1
+    pricing, result = build.pricing, build.result
+    applied = result.applied
+    for entry in entries:
+        kind = entry.kind
+        table, to_row = _ROWS[kind]
+        record = entry.record
+        try:
+            row = to_row(entry.id, record)
+            if table == "turns":
+                row = (*row, *turn_columns(pricing, record))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            result.invalid_rows += 1
+        else:
+            values = rows.get(table)
+            if values is None:
+                values = rows[table] = []
+            values.append(row)
+            applied[kind] += 1
+        build.position = entry.position
+        build.count += 1
+        if build.count >= BATCH:
+            build._flush()
+            rows = build.rows
+    return rows
 
 
 class Build:
@@ -460,17 +476,13 @@ class Build:
             self.live = False
             return False
         started = time.perf_counter()
-        self._add(entries)
+        with gc_paused():
+            self._add(entries)
         self.seconds += time.perf_counter() - started
         return True
 
     def _add(self, entries: Iterable[LedgerEntry]) -> None:
-        for entry in entries:
-            _add_row(entry, self.rows, self.pricing, self.result)
-            self.position = entry.position
-            self.count += 1
-            if self.count >= BATCH:
-                self._flush()
+        _add_rows(entries, self, self.rows)
 
     def _flush(self) -> None:
         if self.count:
@@ -480,6 +492,10 @@ class Build:
 
     def finish(self, store: Store) -> BuildResult:
         """Apply the rest of the ledger, recreate deferred indexes, refresh stale rollups."""
+        with gc_paused():  # rows and rollup aggregates make no reference cycles
+            return self._finish(store)
+
+    def _finish(self, store: Store) -> BuildResult:
         started = time.perf_counter()
         archive, db, result = self.archive, self.archive.db, self.result
         self._add(store.read(self.position, result.ledger))

@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from burn.errors import LedgerError
+from burn.gcpause import gc_paused
 from burn.hookspecs import hookimpl
 from burn.merge import merge
 from burn.records import RECORD_TYPES, Record
@@ -220,9 +221,13 @@ class FileStore:
     def append_encoded(self, items: Sequence[Encoded], sink: Sink | None = None) -> AppendResult:
         if self._lock_depth == 0:
             raise LedgerError("internal error: ledger append without the writer lock")
-        result = AppendResult()
         if not items:
-            return result
+            return AppendResult()
+        with gc_paused():  # the batch, its lookups and the sink's rows make no reference cycles
+            return self._append_encoded(items, sink)
+
+    def _append_encoded(self, items: Sequence[Encoded], sink: Sink | None) -> AppendResult:
+        result = AppendResult()
         db = self._catch_up()
 
         pending: dict[str, Encoded] = {}
@@ -431,7 +436,16 @@ def _record_json(line: bytes, kind: str, rid: str) -> bytes:
 
 
 def _head(kind: str, rid: str) -> bytes:
-    return orjson.dumps({"v": LEDGER_VERSION, "kind": kind, "id": rid})[:-1] + b',"record":'
+    """``{"v":1,"kind":…,"id":…,"record":`` as orjson writes it. An id of ASCII letters and digits
+    (every id burn makes) needs no escaping: it is spliced after its kind's prefix."""
+    prefix = _HEADS.get(kind)
+    if prefix is None or not (rid.isascii() and rid.isalnum()):
+        return orjson.dumps({"v": LEDGER_VERSION, "kind": kind, "id": rid})[:-1] + b',"record":'
+    return prefix + rid.encode() + b'","record":'
+
+
+# '{"v":1,"kind":"turn","id":"' for each kind: its head up to the id's characters.
+_HEADS = {kind: orjson.dumps({"v": LEDGER_VERSION, "kind": kind, "id": ""})[:-2] for kind in RECORD_TYPES}
 
 
 def _is_btw_replay(item: Encoded, main_requests: dict[str, str | None]) -> bool:

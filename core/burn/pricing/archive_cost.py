@@ -40,7 +40,16 @@ def price_values(
 def turn_columns(pricing: Pricing, record: Mapping[str, Any]) -> tuple[Any, ...]:
     """The cost column values of one ledger turn record (a dict as the ledger stores it)."""
     u = record.get("usage") or {}
-    usage = Usage(**{k: u.get(k) for k in USAGE_FIELDS})
+    g = u.get
+    usage = Usage(
+        g("input"),
+        g("output"),
+        g("reasoning"),
+        g("cache_read"),
+        g("cache_write_5m"),
+        g("cache_write_1h"),
+        g("web_search_requests"),
+    )
     return price_values(
         pricing,
         record["model"],

@@ -77,16 +77,13 @@ def reported_micros(reported_cost_usd: str | None) -> int | None:
 
 
 def _known(usage: Usage) -> bool:
-    return any(
-        v is not None
-        for v in (
-            usage.input,
-            usage.output,
-            usage.cache_read,
-            usage.cache_write_5m,
-            usage.cache_write_1h,
-            usage.web_search_requests,
-        )
+    return (
+        usage.input is not None
+        or usage.output is not None
+        or usage.cache_read is not None
+        or usage.cache_write_5m is not None
+        or usage.cache_write_1h is not None
+        or usage.web_search_requests is not None
     )
 
 
