@@ -47,7 +47,10 @@ EXTRA: dict[str, tuple[str, str, list[str]]] = {
     "activity-15m": (
         "activity",
         "report",
-        ["activity", "--since", "2026-03-02T09:00:00Z", "--until", "2026-03-02T10:00:00Z", "--bucket", "15m"],
+        # The zone is explicit: a golden must not depend on the machine's local zone (TZ=UTC names
+        # it "UTC", /etc/localtime "Etc/UTC").
+        ["activity", "--since", "2026-03-02T09:00:00Z", "--until", "2026-03-02T10:00:00Z", "--bucket", "15m",
+         "--timezone", "Etc/UTC"],  # fmt: skip
     ),
 }
 GOLDEN_DIR = GOLDEN / "test_contract_golden"
