@@ -50,7 +50,7 @@ EXTRA: dict[str, tuple[str, str, list[str]]] = {
         # The zone is explicit: a golden must not depend on the machine's local zone (TZ=UTC names
         # it "UTC", /etc/localtime "Etc/UTC").
         ["activity", "--since", "2026-03-02T09:00:00Z", "--until", "2026-03-02T10:00:00Z", "--bucket", "15m",
-         "--timezone", "Etc/UTC"],  # fmt: skip
+         "--timezone", "Etc/UTC"],
     ),
 }
 GOLDEN_DIR = GOLDEN / "test_contract_golden"
