@@ -155,3 +155,35 @@ def test_compiled_unstructuring_equals_the_converter(record: Record) -> None:
     fast = to_dict(record)
     assert orjson.dumps(fast) == orjson.dumps(converter.unstructure(record))
     assert from_dict(record.KIND, orjson.loads(orjson.dumps(fast))) == record
+
+
+def test_encoded_records_hold_their_json_not_the_serializer_buffer() -> None:
+    """Encoded records wait in lists (a unit's in a worker, a batch before it is appended): each
+    must hold about its JSON's size. orjson 3.13 returns a buffer of ~4 KB for any small document,
+    which made a 37 MB transcript's records hold 40 MB instead of 4."""
+    import tracemalloc
+
+    from burn.store import encode
+
+    records = [
+        Turn(
+            source="claude-code",
+            session_id=f"session-{i}",
+            message_id=f"msg_{i:08d}",
+            request_id=f"req_{i:08d}",
+            ts="2026-03-01T10:00:00.000Z",
+            model="claude-sonnet-4-5",
+            usage=Usage(input=i, output=2 * i, cache_read=3 * i),
+        )
+        for i in range(2_000)
+    ]
+    tracemalloc.start()
+    try:
+        items = [encode(r) for r in records]
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    json_bytes = sum(len(item.data) for item in items)
+    assert 200_000 < json_bytes < 2_000 * 1_000
+    # The JSON plus the tuple, id and header of each item: well under a buffer of 4 KB apiece.
+    assert held < json_bytes + 2_000 * 600, (held, json_bytes)
