@@ -90,6 +90,12 @@ def load_corpus(root: Path) -> Corpus:
         dirs = {a: root / a for a in AGENT_ENV if (root / a).is_dir()}
     if not dirs:
         raise BenchError(f"{root} holds no corpus (make one with gen_corpus.py or gen_claude.py)")
+    if expected is not None:
+        fields = set(next(iter(expected["by_source"].values()), {}))
+        missing = {"turns", "cost_usd_micros"} - fields
+        if missing:  # checked now, not after minutes of runs
+            lacks = ", ".join(sorted(missing))
+            raise BenchError(f"{expected_path} lacks {lacks}: an older generator wrote it; generate it again")
     files = [p for d in dirs.values() for p in d.rglob("*") if p.is_file() and p.name != "expected.json"]
     return Corpus(root, dirs, expected, sum(p.stat().st_size for p in files), len(files))
 
