@@ -87,7 +87,12 @@ def main() -> None:
     if args.synthetic:
         t = time.perf_counter()
         synthesize(args.home, args.synthetic)
-        print(f"synthetic archive: {args.synthetic:,} sessions in {time.perf_counter() - t:.1f}s")
+        print(f"synthetic archive: {args.synthetic:,} sessions in {time.perf_counter() - t:.1f}s", flush=True)
+        # Measure from a fresh process: on Linux a child's ru_maxrss starts from its parent's RSS at
+        # fork, and building the archive made this process large.
+        os.execv(
+            sys.executable, [sys.executable, __file__, "--home", str(args.home), "--runs", str(args.runs)]
+        )
     db = sqlite3.connect(f"file:{args.home / 'archive.sqlite'}?mode=ro", uri=True)
     rows = db.execute("SELECT count(*) FROM session_rollup").fetchone()[0]
     turns = db.execute("SELECT count(*) FROM turns").fetchone()[0]
