@@ -116,10 +116,10 @@ def ingest(
         if progress is not None:
             progress("building the archive", 0, 0, 0)
         rows = quality.rows_of({n: s.quality() for n, s in report.sources.items()})
+        # Nothing read and nothing to build (report.archive stays None): the archive is not even
+        # opened for writing.
         state = read_state(home / "archive.sqlite") if live.archive is None else None
-        if state is not None and not rows and is_current(state, store.position(), inputs_fingerprint(home)):
-            pass  # nothing read, nothing to build: the archive is not even opened for writing
-        else:
+        if state is None or rows or not is_current(state, store.position(), inputs_fingerprint(home)):
             report.archive = _build_archive(home, store, live, report, rows)
     for src in report.sources.values():
         report.warnings.extend(src.diagnostics.warnings)
