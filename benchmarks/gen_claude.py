@@ -33,7 +33,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1500,40 +1500,62 @@ def generate(out: Path, size: int, seed: int = 1, files_per_project: int = 40) -
     return expected
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, required=True, help="directory to create the Claude config tree in")
+def corpus_parser(doc: str | None, out_help: str) -> argparse.ArgumentParser:
+    """The options every generator takes (``gen_codex.py`` and ``gen_opencode.py`` use it too)."""
+    ap = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    ap.add_argument("--out", type=Path, required=True, help=out_help)
     ap.add_argument("--size", type=parse_size, required=True, help="total bytes, e.g. 1MB, 500MB, 2GB, 1GiB")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--force", action="store_true", help="replace an existing corpus in --out")
+    ap.add_argument("--quiet", action="store_true")
+    return ap
+
+
+def replace_corpus(
+    ap: argparse.ArgumentParser, out: Path, force: bool, dirs: Sequence[str], files: Sequence[str]
+) -> None:
+    """Make ``out`` ready for a new corpus: a generator's ``dirs`` and ``files`` in it are an older
+    corpus, removed with ``--force`` and an error without (``expected.json`` always counts)."""
+    files = (*files, "expected.json")
+    if any((out / name).exists() for name in (*dirs, *files)):
+        if not force:
+            ap.error(f"{out} already holds a corpus; pass --force to replace it")
+        for name in dirs:
+            shutil.rmtree(out / name, ignore_errors=True)
+        for name in files:
+            (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def print_summary(expected: Json, out: Path, started: float, turns_are: str) -> None:
+    """The line a generator prints on stderr when it is done."""
+    secs = time.perf_counter() - started
+    mb = expected["size_bytes"] / 1e6
+    lines = f" ({expected['lines']:,} lines)" if expected["lines"] else ""  # a database has none
+    print(
+        f"wrote {mb:,.1f} MB in {expected['files']:,} files{lines} to {out} in {secs:.1f} s "
+        f"({mb / secs:,.0f} MB/s); {expected['totals']['turns']:,} {turns_are}",
+        file=sys.stderr,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = corpus_parser(__doc__, "directory to create the Claude config tree in")
     ap.add_argument(
         "--files-per-project",
         type=int,
         default=40,
         help="main session transcripts per project directory (default 40)",
     )
-    ap.add_argument("--force", action="store_true", help="replace an existing corpus in --out")
-    ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     if args.files_per_project < 1:
         ap.error("--files-per-project must be >= 1")
     out: Path = args.out
-    if (out / "projects").exists() or (out / "expected.json").exists():
-        if not args.force:
-            ap.error(f"{out} already holds a corpus; pass --force to replace it")
-        shutil.rmtree(out / "projects", ignore_errors=True)
-        (out / "expected.json").unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
+    replace_corpus(ap, out, args.force, ["projects"], [])
     started = time.perf_counter()
     expected = generate(out, args.size, args.seed, args.files_per_project)
     if not args.quiet:
-        secs = time.perf_counter() - started
-        mb = expected["size_bytes"] / 1e6
-        print(
-            f"wrote {mb:,.1f} MB in {expected['files']:,} files ({expected['lines']:,} lines) "
-            f"to {out} in {secs:.1f} s ({mb / secs:,.0f} MB/s); {expected['totals']['turns']:,} "
-            "unique API responses",
-            file=sys.stderr,
-        )
+        print_summary(expected, out, started, "unique API responses")
     return 0
 
 

@@ -28,18 +28,16 @@ burn's bundled table. Replayed copies, re-emits and archived copies are never ta
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gen_claude import CLOCK, DAY_MS, CorpusWriter, TextPool, parse_size
+from gen_claude import CLOCK, DAY_MS, CorpusWriter, TextPool, corpus_parser, print_summary, replace_corpus
 from oracle import Pricer, Tally
 
 GENERATOR = "burn-bench-gen-codex"
@@ -718,31 +716,14 @@ def generate(out: Path, size: int, seed: int = 1) -> Json:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, required=True, help="the Codex home to create")
-    ap.add_argument("--size", type=parse_size, required=True, help="total bytes, e.g. 10MB, 500MB, 2GB")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--force", action="store_true", help="replace an existing corpus in --out")
-    ap.add_argument("--quiet", action="store_true")
+    ap = corpus_parser(__doc__, "the Codex home to create")
     args = ap.parse_args(argv)
     out: Path = args.out
-    if any((out / name).exists() for name in ("sessions", "archived_sessions", "expected.json")):
-        if not args.force:
-            ap.error(f"{out} already holds a corpus; pass --force to replace it")
-        for name in ("sessions", "archived_sessions"):
-            shutil.rmtree(out / name, ignore_errors=True)
-        (out / "expected.json").unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
+    replace_corpus(ap, out, args.force, ["sessions", "archived_sessions"], [])
     started = time.perf_counter()
     expected = generate(out, args.size, args.seed)
     if not args.quiet:
-        secs = time.perf_counter() - started
-        mb = expected["size_bytes"] / 1e6
-        print(
-            f"wrote {mb:,.1f} MB in {expected['files']:,} files to {out} in {secs:.1f} s "
-            f"({mb / secs:,.0f} MB/s); {expected['totals']['turns']:,} model responses",
-            file=sys.stderr,
-        )
+        print_summary(expected, out, started, "model responses")
     return 0
 
 

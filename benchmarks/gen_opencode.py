@@ -30,12 +30,10 @@ table, else the step's (message's) reported cost.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
 import random
-import shutil
 import sqlite3
 import sys
 import time
@@ -43,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gen_claude import CLOCK, DAY_MS, CorpusWriter, TextPool, parse_size
+from gen_claude import CLOCK, DAY_MS, CorpusWriter, TextPool, corpus_parser, print_summary, replace_corpus
 from oracle import Pricer, Tally
 
 GENERATOR = "burn-bench-gen-opencode"
@@ -742,32 +740,14 @@ def generate(out: Path, size: int, seed: int = 1) -> Json:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, required=True, help="the OpenCode data directory to create")
-    ap.add_argument("--size", type=parse_size, required=True, help="total bytes, e.g. 10MB, 500MB, 2GB")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--force", action="store_true", help="replace an existing corpus in --out")
-    ap.add_argument("--quiet", action="store_true")
+    ap = corpus_parser(__doc__, "the OpenCode data directory to create")
     args = ap.parse_args(argv)
     out: Path = args.out
-    names = ("storage", "opencode.db", "expected.json")
-    if any((out / name).exists() for name in names):
-        if not args.force:
-            ap.error(f"{out} already holds a corpus; pass --force to replace it")
-        shutil.rmtree(out / "storage", ignore_errors=True)
-        for name in ("opencode.db", "opencode.db-wal", "opencode.db-shm", "expected.json"):
-            (out / name).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
+    replace_corpus(ap, out, args.force, ["storage"], ["opencode.db", "opencode.db-wal", "opencode.db-shm"])
     started = time.perf_counter()
     expected = generate(out, args.size, args.seed)
     if not args.quiet:
-        secs = time.perf_counter() - started
-        mb = expected["size_bytes"] / 1e6
-        print(
-            f"wrote {mb:,.1f} MB in {expected['files']:,} files to {out} in {secs:.1f} s "
-            f"({mb / secs:,.0f} MB/s); {expected['totals']['turns']:,} assistant messages with usage",
-            file=sys.stderr,
-        )
+        print_summary(expected, out, started, "assistant messages with usage")
     return 0
 
 
