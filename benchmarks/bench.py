@@ -79,15 +79,22 @@ def _maxrss_mb(ru_maxrss: int) -> float:
     return ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else ru_maxrss / 1024
 
 
-def run_child(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> Run:
+def run_child(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    timeout: float,
+    watch: Callable[[int], Callable[[], object]] | None = None,
+) -> Run:
     """Run ``argv`` and measure it with ``os.wait4``, which returns the child's own rusage.
 
     Output goes to temporary files rather than pipes: ``communicate()`` would reap the child
-    itself and lose its rusage.
+    itself and lose its rusage. ``watch`` is called with the child's pid once it started and
+    returns what to call once it ended (``runner.py`` samples the process tree's memory so).
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(list(argv), env=dict(env), stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        ended = watch(proc.pid) if watch is not None else None
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:
@@ -95,6 +102,8 @@ def run_child(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> Ru
         finally:
             timer.cancel()
         seconds = time.perf_counter() - start
+        if ended is not None:
+            ended()
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keep Popen from waiting
         out.seek(0)
         err.seek(0)

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import BenchError, Run, dir_bytes, fmt_s, require_ok
+from bench import BenchError, Run, dir_bytes, fmt_s, require_ok, run_child
 
 HERE = Path(__file__).resolve().parent
 CCUSAGE_VERSION = "20.0.24"
@@ -415,25 +415,16 @@ class Measured:
 
 
 def run_sampled(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> Measured:
-    """:func:`bench.run_child` plus the peak PSS of the child's whole process tree."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(list(argv), env=dict(env), stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        sampler = TreeSampler(proc.pid) if sys.platform == "linux" else None
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        seconds = time.perf_counter() - start
-        tree_mb = sampler.stop() if sampler else 0.0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        rss = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
-        run = Run(tuple(argv), seconds, rss, proc.returncode, out.read(), err.read())
-        return Measured(run, tree_mb if sampler else rss)
+    """:func:`bench.run_child` plus the peak PSS of the child's whole process tree (Linux; elsewhere
+    the child's peak RSS stands in)."""
+    samplers: list[TreeSampler] = []
+
+    def watch(pid: int) -> Callable[[], float]:
+        samplers.append(TreeSampler(pid))
+        return samplers[0].stop
+
+    run = run_child(argv, env, timeout, watch if sys.platform == "linux" else None)
+    return Measured(run, samplers[0].peak_kb / 1024 if samplers else run.peak_rss_mb)
 
 
 # ----------------------------------------------------------------------------------------------
