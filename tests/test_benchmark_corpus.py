@@ -5,7 +5,6 @@ UTC day. This is the "correct at scale" check of benchmarks/run, in miniature.""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import sys
@@ -28,17 +27,11 @@ if str(ROOT / "benchmarks") not in sys.path:
 import gen_corpus  # noqa: E402
 from oracle import FIELDS  # noqa: E402
 
+from tests.test_benchmark_generator import tree_digest  # noqa: E402
+
 SIZE = 3_000_000
 SEED = 11
 Corpus = tuple[Path, dict[str, Any]]
-
-
-def tree_digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        h.update(path.relative_to(root).as_posix().encode() + b"\0")
-        h.update(path.read_bytes() + b"\0")
-    return h.hexdigest()
 
 
 @pytest.fixture(scope="module")
