@@ -84,10 +84,6 @@ class CursorFile:
         """Every stored unit key of ``reader`` with its stat fingerprint."""
         return self._known(reader)
 
-    def fingerprint(self, reader: str, key: str) -> str | None:
-        """The stored stat fingerprint of a unit (the no-op fast path: no cursor is built)."""
-        return self._known(reader).get(key)
-
     def get(self, reader: str, key: str) -> FileCursor | None:
         if (reader, key) in self._changed:
             return self._changed[reader, key]
