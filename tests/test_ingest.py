@@ -83,18 +83,28 @@ NOOP_IMPORTS = """
 import sys
 from burn.cli import main
 assert main(["ingest", "--quiet"]) == 0
-heavy = ["burn.archive", "burn.parallel", "burn.sanitize", "burn.identity", "burn.pricing.load", "multiprocessing"]
+heavy = [
+    "burn.archive", "burn.parallel", "burn.sanitize", "burn.identity", "burn.pricing.load", "multiprocessing",
+    "importlib.metadata",
+]
 print(",".join(m for m in heavy if m in sys.modules))
 """
 
 
-def test_noop_ingest_imports_neither_the_archive_builder_nor_the_worker_pool(env: dict[str, str]) -> None:
+def test_noop_ingest_imports_neither_the_archive_builder_nor_the_worker_pool(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     """Work count of a no-op, in imports: nothing is read, so nothing that reads, sanitizes or builds
-    is loaded (each costs milliseconds on every run of a status bar's `burn ingest`)."""
+    is loaded (each costs milliseconds on every run of a status bar's `burn ingest`), and the
+    installed plugins come from the entry-point cache the first run wrote, not from a scan."""
     write_session(Path(env["CLAUDE_CONFIG_DIR"]), basic_session())
+    cwd = tmp_path / "cwd"  # on the probe's sys.path (``-c``): a directory nothing writes to
+    cwd.mkdir()
 
     def imported() -> str:
-        done = subprocess.run([sys.executable, "-c", NOOP_IMPORTS], env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", NOOP_IMPORTS], env=env, capture_output=True, text=True, cwd=cwd
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 

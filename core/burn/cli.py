@@ -16,6 +16,8 @@ from burn import __version__
 from burn.errors import BurnError, UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from burn.plugins import Plugins
 
 
@@ -25,17 +27,22 @@ def _print_json(data: Any) -> None:
     sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
 
 
-def _load_plugins(kinds: tuple[str, ...] = ("readers", "exporters", "stores")) -> Plugins:
+def _load_plugins(
+    kinds: tuple[str, ...] = ("readers", "exporters", "stores"), cached: bool = True
+) -> Plugins:
     """Load plugins and warn once per failure among the registrations of ``kinds`` (a command that
-    uses no exporter does not import them)."""
+    uses no exporter does not import them). The installed entry points come from the cache in
+    burn's home (:mod:`burn.entrypoints`) unless ``cached`` is false: the commands that diagnose
+    plugins scan what is installed, and write nothing."""
+    from burn.entrypoints import CACHE_NAME
     from burn.plugins import Plugins
 
-    plugins = Plugins()
+    plugins = Plugins(entry_point_cache=_home() / CACHE_NAME if cached else None)
     plugins.warn_failures(kinds=kinds)
     return plugins
 
 
-def _home() -> Any:
+def _home() -> Path:
     from burn.paths import burn_home
 
     return burn_home()
@@ -233,7 +240,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
     from burn.render import table
 
-    plugins = _load_plugins()
+    plugins = _load_plugins(cached=False)
     infos = plugins.infos()
     if args.json:
         _print_json([attrs.asdict(i) for i in infos])
@@ -250,7 +257,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from burn.doctor import diagnose
     from burn.doctor_render import doctor_text
 
-    data = diagnose(_home(), _load_plugins()).to_json()
+    data = diagnose(_home(), _load_plugins(cached=False)).to_json()
     if args.json:
         _print_json(data)
     else:

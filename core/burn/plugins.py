@@ -17,6 +17,8 @@ Switches (environment):
 (:data:`BUILTINS`), without scanning the installed distributions: a report or export of a built-in
 surface needs nothing else, and the scan (importing :mod:`importlib.metadata`, reading every
 distribution's entry points) and the readers' imports cost more than its query.
+``Plugins(entry_point_cache=path)`` keeps the scan's result in ``path`` between runs
+(:mod:`burn.entrypoints` says when it is current).
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from burn import hookspecs
 from burn.errors import PluginError
 
 if TYPE_CHECKING:
-    import importlib.metadata as md
+    from pathlib import Path
 
+    from burn.entrypoints import EntryPointSpec
     from burn.exporter import Exporter
     from burn.reader import Reader
     from burn.store import StoreFactory
@@ -90,20 +93,21 @@ class Plugins:
         *,
         load_entrypoints: bool = True,
         builtin_kinds: tuple[str, ...] = (),
+        entry_point_cache: Path | None = None,
     ) -> None:
         self.env = os.environ if env is None else env
         self.strict = self.env.get("BURN_STRICT_PLUGINS", "") not in ("", "0")
         self.pm = pluggy.PluginManager(GROUP)
         self.pm.add_hookspecs(hookspecs)
         self.failures: list[PluginFailure] = []
-        self._dists: dict[str, md.Distribution] = {}
+        self._dists: dict[str, tuple[str, str | None]] = {}  # plugin name → (distribution, version)
         self._readers: dict[str, Reader] | None = None
         self._exporters: dict[str, Exporter] | None = None
         self._stores: dict[str, StoreFactory] | None = None
         if builtin_kinds:
             self._load_builtins(builtin_kinds)
         elif load_entrypoints:
-            self._load_entrypoints()
+            self._load_entrypoints(entry_point_cache)
         self._validate()
 
     # -- loading ---------------------------------------------------------------------------------
@@ -125,15 +129,16 @@ class Plugins:
             except Exception as exc:
                 self._fail(name, "load", exc)
 
-    def _load_entrypoints(self) -> None:
-        import importlib.metadata as md
+    def _load_entrypoints(self, cache: Path | None) -> None:
+        from burn.entrypoints import entry_points
 
         allow = _split(self.env.get("BURN_LOAD_PLUGINS"))
         deny = _split(self.env.get("BURN_DISABLE_PLUGINS")) or set()
-        seen: dict[str, md.EntryPoint] = {}
+        seen: dict[str, EntryPointSpec] = {}
         # Built-ins claim their names first: a third-party entry point called "claude" is ignored
         # (and reported), never loaded in place of burn's reader.
-        for ep in sorted(md.entry_points(group=GROUP), key=lambda e: (not _is_builtin(e), e.name)):
+        installed = entry_points(GROUP, cache)
+        for ep in sorted(installed, key=lambda e: (not _is_builtin(e), e.name)):
             if ep.name in deny or (allow is not None and ep.name not in allow and not _is_builtin(ep)):
                 continue
             if ep.name in seen:
@@ -146,8 +151,8 @@ class Plugins:
         # Built-ins register last so that pluggy (last registered, first called) calls them first:
         # a third-party plugin can add readers, never take the name of a built-in one.
         for ep in sorted(seen.values(), key=lambda e: (_is_builtin(e), e.name)):
-            if ep.dist is not None:  # known even when loading fails, for `burn plugins`
-                self._dists[ep.name] = ep.dist
+            if ep.distribution is not None:  # known even when loading fails, for `burn plugins`
+                self._dists[ep.name] = (ep.distribution, ep.version)
             try:
                 self._register(ep.load(), ep.name)
             except Exception as exc:  # a plugin may raise anything while importing
@@ -237,13 +242,13 @@ class Plugins:
         out: list[PluginInfo] = []
         for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda np: np[0]):
             hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or []))
-            dist = self._dists.get(name)
+            dist, version = self._dists.get(name, (None, None))
             errors = [f.error for f in self.failures if f.plugin == name]
             out.append(
                 PluginInfo(
                     name=name,
-                    distribution=dist.metadata["Name"] if dist else None,
-                    version=dist.version if dist else None,
+                    distribution=dist,
+                    version=version,
                     hooks=hooks,
                     error="; ".join(errors) or None,
                 )
@@ -252,13 +257,13 @@ class Plugins:
         for f in self.failures:
             if f.plugin not in registered:
                 registered.add(f.plugin)
-                dist = self._dists.get(f.plugin)
+                dist, version = self._dists.get(f.plugin, (None, None))
                 errors = [g.error for g in self.failures if g.plugin == f.plugin]
                 out.append(
                     PluginInfo(
                         name=f.plugin,
-                        distribution=dist.metadata["Name"] if dist else None,
-                        version=dist.version if dist else None,
+                        distribution=dist,
+                        version=version,
                         hooks=(),
                         error="; ".join(errors),
                     )
@@ -282,11 +287,11 @@ class Plugins:
             out(f"burn: warning: {f.message()}\n")
 
 
-def _from(ep: md.EntryPoint) -> str:
-    return f" (distribution {ep.dist.name})" if ep.dist is not None else ""
+def _from(ep: EntryPointSpec) -> str:
+    return f" (distribution {ep.distribution})" if ep.distribution is not None else ""
 
 
-def _is_builtin(ep: md.EntryPoint) -> bool:
+def _is_builtin(ep: EntryPointSpec) -> bool:
     """burn's own entry points (:data:`BUILTINS`), which the allowlist never filters out. Matched by
     name and module rather than by reading each distribution's metadata on every command."""
     builtin = BUILTINS.get(ep.name)
