@@ -3,6 +3,9 @@ serialized; the readers' real records are checked in test_benchmark_corpus.py.""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import orjson
 import pytest
 
@@ -187,3 +190,22 @@ def test_encoded_records_hold_their_json_not_the_serializer_buffer() -> None:
     assert 200_000 < json_bytes < 2_000 * 1_000
     # The JSON plus the tuple, id and header of each item: well under a buffer of 4 KB apiece.
     assert held < json_bytes + 2_000 * 600, (held, json_bytes)
+
+
+ENCODE_ONLY = """
+import sys
+from burn.records import Turn, Usage
+from burn.store import encode
+encode(Turn(source="codex", session_id="s", message_id="m", request_id=None, ts="t", model="m", usage=Usage(input=1)))
+print("cattrs" in sys.modules)
+from burn.convert import converter
+print("cattrs" in sys.modules, type(converter).__name__)
+"""
+
+
+def test_encoding_needs_no_cattrs_until_the_converter_is_asked_for() -> None:
+    """The ledger's encoder runs on compiled functions: an ingest that only appends (incremental)
+    does not import cattrs; ``converter`` is built on first access."""
+    done = subprocess.run([sys.executable, "-c", ENCODE_ONLY], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["False", "True OrjsonConverter"]

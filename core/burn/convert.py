@@ -3,22 +3,40 @@
 Fields equal to their default (``None`` counts, empty tuples, ``False`` flags) are omitted when
 unstructuring, which keeps the ledger compact; structuring restores them, so an unknown count
 round-trips as ``None`` and never as zero.
+
+The converter (``converter``) is built on first use: encoding records for the ledger goes through
+functions compiled here from the attrs classes (:func:`to_dict`) and needs no cattrs, so an
+ingest that only appends (an incremental one) does not import it (~15 ms).
 """
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
-from cattrs.preconf.orjson import make_converter
 
 from burn.records import RECORD_TYPES, Record
 
+if TYPE_CHECKING:
+    from cattrs.preconf.orjson import OrjsonConverter
+
 T = TypeVar("T")
 
-converter = make_converter(omit_if_default=True, forbid_extra_keys=False)
+
+@functools.cache
+def _converter() -> OrjsonConverter:
+    from cattrs.preconf.orjson import make_converter
+
+    return make_converter(omit_if_default=True, forbid_extra_keys=False)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "converter":  # ``from burn.convert import converter`` builds it
+        return _converter()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def to_dict(record: Record) -> dict[str, Any]:
@@ -26,7 +44,7 @@ def to_dict(record: Record) -> dict[str, Any]:
     function compiled per record class (the converter's generic dispatch was a third of the cost
     of encoding a record for the ledger). ``tests/test_convert.py`` holds the two to equal bytes."""
     fn = _DICT_FNS.get(type(record))
-    out: dict[str, Any] = converter.unstructure(record) if fn is None else fn(record)
+    out: dict[str, Any] = _converter().unstructure(record) if fn is None else fn(record)
     return out
 
 
@@ -81,10 +99,10 @@ for _cls in RECORD_TYPES.values():
 def from_dict(kind: str, data: dict[str, Any]) -> Record:
     """Rebuild a record of ``kind`` from :func:`to_dict` output. Raises KeyError for unknown kinds."""
     cls = RECORD_TYPES[kind]
-    record: Record = converter.structure(data, cls)
+    record: Record = _converter().structure(data, cls)
     return record
 
 
 def structure(data: Any, cls: type[T]) -> T:
     """Structure arbitrary data into ``cls`` with the shared converter."""
-    return converter.structure(data, cls)
+    return _converter().structure(data, cls)

@@ -19,16 +19,18 @@ of CPUs, used only when the changed units hold more than :data:`PARALLEL_MIN_BYT
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 import attrs
 
 from burn.reader import Diagnostics, FileCursor, Reader, ReadResult, SourceUnit
 from burn.store import Encoded
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 TASK_BYTES = 2 * 1024 * 1024
@@ -65,7 +67,12 @@ def workers_for(env: Mapping[str, str], total_bytes: int) -> int:
     value = env.get("BURN_WORKERS", "").strip()
     if value.isdigit() and int(value) > 0:
         return int(value)
-    if total_bytes < PARALLEL_MIN_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+    if total_bytes < PARALLEL_MIN_BYTES:
+        return 1
+    # Imported here: an incremental ingest reads in-process and spares the ~10 ms of importing it.
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     return max(1, min(os.cpu_count() or 1, 8))
 
@@ -121,6 +128,9 @@ class Pool:
                     yield unit, _safe_read(reader, prepare, unit, cursor)
             return
         if self.executor is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             global _readers
             _readers = self.readers
             self.workers = workers

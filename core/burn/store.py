@@ -52,7 +52,7 @@ class Encoded(NamedTuple):
 
 
 def encode(record: Record) -> Encoded:
-    from burn.convert import to_dict  # cattrs is only needed when something is encoded
+    from burn.convert import to_dict  # its compiled encoders are built when something is encoded
 
     # A copy of exactly the JSON's size: orjson (3.13) hands back its output buffer, about 4 KB
     # even for a 400-byte record, and encoded records wait in lists (a unit's records in a worker,
