@@ -81,3 +81,66 @@ def test_revisions_move_only_for_changed_sessions_and_their_ancestors(tmp_path: 
     root = "f38b2ffc-80a4-4f5a-81c9-bc701e7ea419"
     assert [m for (m,) in moved] == [root, f"{root}/agent-d8e93ef"]
     assert created == 0
+
+
+# Tables with a session_id column: what a refresh reads (and session_rollup, which it also writes).
+SESSION_TABLES = ("sessions", "turns", "user_turns", "tool_calls", "tool_result_events", "compactions",
+                  "session_rollup", "session_models", "session_hours")  # fmt: skip
+
+
+def _refresh_work(db: sqlite3.Connection, sessions: list[tuple[str, str]]) -> int:
+    """SQLite virtual-machine steps (in hundreds) of refreshing ``sessions``, rolled back."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    db.set_progress_handler(count, 100)
+    db.execute("BEGIN")
+    session_rollup.refresh(db, sessions)
+    db.execute("ROLLBACK")
+    db.set_progress_handler(None, 0)
+    return steps
+
+
+def _add_other_sessions(db: sqlite3.Connection, copies: int) -> None:
+    """``copies`` copies of every session in every session table, under other session ids (and
+    other ``id`` keys): an archive that many times larger whose extra sessions are unrelated."""
+    db.execute("BEGIN")
+    for table in SESSION_TABLES:
+        cols = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
+        rows = db.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall()
+        marks = ", ".join("?" * len(cols))
+        for n in range(copies):
+            db.executemany(
+                f"INSERT INTO {table} VALUES ({marks})",
+                [
+                    tuple(f"{v}~{n}" if c in ("id", "session_id", "parent_session_id") and v else v
+                          for c, v in zip(cols, row, strict=True))
+                    for row in rows
+                ],
+            )  # fmt: skip
+    db.execute("COMMIT")
+
+
+def test_refreshing_a_session_does_work_of_its_subtree_not_of_the_archive(tmp_path: Path) -> None:
+    """Work count of an incremental refresh: the same for one session (and its subagent) whether
+    the archive holds 8 sessions or 1,608. Joins that put the archive's tables in the outer loop
+    (the planner knows nothing of the temp tables' size) made every incremental ingest scan them."""
+    claude, codex = tmp_path / "claude", tmp_path / "codex"
+    env = env_for(tmp_path, claude, codex)
+    _grow(FIXTURE / "claude", claude, 1, 1)
+    _grow(FIXTURE / "codex", codex, 1, 1)
+    run_ingest(env)
+    db = sqlite3.connect(Path(env["RELAYBURN_HOME"]) / "archive.sqlite", isolation_level=None)
+    root = [("claude-code", "f38b2ffc-80a4-4f5a-81c9-bc701e7ea419")]
+    small = _refresh_work(db, root)
+    sessions = db.execute("SELECT COUNT(*) FROM session_rollup").fetchone()[0]
+    _add_other_sessions(db, 200)
+    assert db.execute("SELECT COUNT(*) FROM session_rollup").fetchone()[0] == sessions * 201
+    large = _refresh_work(db, root)
+    db.close()
+    assert small > 0
+    assert large <= small * 1.2 + 5

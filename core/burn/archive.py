@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS sessions (
   first_seen_ts TEXT, usage_fidelity TEXT, project_key TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS sessions_by_source ON sessions (source, session_id);
 CREATE INDEX IF NOT EXISTS sessions_by_cwd ON sessions (cwd);
+CREATE INDEX IF NOT EXISTS sessions_by_parent ON sessions (source, parent_session_id);
 -- One row per observed working directory; many directories can share one project key.
 CREATE TABLE IF NOT EXISTS projects (
   id TEXT PRIMARY KEY, cwd TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
@@ -89,6 +90,7 @@ CREATE INDEX IF NOT EXISTS user_turns_by_time ON user_turns (ts_ms);
 CREATE TABLE IF NOT EXISTS compactions (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, ts TEXT NOT NULL,
   trigger TEXT, tokens_before INTEGER, tokens_after INTEGER);
+CREATE INDEX IF NOT EXISTS compactions_by_session ON compactions (source, session_id);
 """
 
 # Tables whose rows come from the ledger, in digest order.
