@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import attrs
 import orjson
 import pytest
 
@@ -160,6 +161,50 @@ def test_compiled_unstructuring_equals_the_converter(record: Record) -> None:
     assert from_dict(record.KIND, orjson.loads(orjson.dumps(fast))) == record
 
 
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: type(r).__name__)
+def test_compiled_structuring_equals_the_converter(record: Record) -> None:
+    data = orjson.loads(orjson.dumps(to_dict(record)))  # a ledger line's record, as read back
+    fast = from_dict(record.KIND, data)
+    assert fast == converter.structure(data, type(record)) == record
+    assert all(
+        type(getattr(fast, a.name)) is type(getattr(record, a.name)) for a in attrs.fields(type(record))
+    )
+
+
+TURN = {"source": "codex", "session_id": "s", "message_id": "m", "request_id": None, "ts": "t", "model": "x"}
+# Values that are not already of their field's type, or missing: cattrs converts or refuses them,
+# and from_dict must do exactly what it does.
+NOT_PLAIN: list[tuple[str, dict[str, object]]] = [
+    ("turn", {**TURN, "usage": {"input": "5"}}),  # a count as a string: cattrs converts it
+    ("turn", {**TURN, "usage": {"input": True}}),  # a bool where an int goes
+    ("turn", {**TURN, "usage": {"input": 1.0}}),
+    ("turn", {**TURN, "usage": {}, "is_sidechain": 1}),
+    ("turn", {**TURN, "usage": {}, "fidelity": {"usage": "most"}}),  # not a UsageFidelity
+    ("turn", {**TURN, "usage": {}, "fidelity": {"notes": "a"}}),  # a string where a tuple goes
+    ("turn", {**TURN, "usage": []}),
+    ("turn", {k: v for k, v in TURN.items() if k != "model"} | {"usage": {}}),  # a required field missing
+    (
+        "user_turn",
+        {"source": "c", "session_id": "s", "user_uuid": "u", "ts": "t", "blocks": [{"kind": "text"}]},
+    ),
+    ("project", {"cwd": "/w", "observed_at": "t", "remotes": [["origin"]]}),
+    ("session", {"source": "c", "session_id": "s", "relationship": 7}),
+]
+
+
+@pytest.mark.parametrize(("kind", "data"), NOT_PLAIN, ids=lambda x: str(x)[:40])
+def test_values_of_other_types_get_the_converters_answer(kind: str, data: dict[str, object]) -> None:
+    from burn.records import RECORD_TYPES
+
+    try:
+        expected: object = converter.structure(data, RECORD_TYPES[kind])
+    except Exception as exc:  # cattrs's answer may be an error: from_dict must give the same one
+        with pytest.raises(type(exc)):
+            from_dict(kind, data)
+        return
+    assert from_dict(kind, data) == expected
+
+
 def test_encoded_records_hold_their_json_not_the_serializer_buffer() -> None:
     """Encoded records wait in lists (a unit's in a worker, a batch before it is appended): each
     must hold about its JSON's size. orjson 3.13 returns a buffer of ~4 KB for any small document,
@@ -195,17 +240,19 @@ def test_encoded_records_hold_their_json_not_the_serializer_buffer() -> None:
 ENCODE_ONLY = """
 import sys
 from burn.records import Turn, Usage
-from burn.store import encode
-encode(Turn(source="codex", session_id="s", message_id="m", request_id=None, ts="t", model="m", usage=Usage(input=1)))
+from burn.store import decode, encode
+turn = Turn(source="codex", session_id="s", message_id="m", request_id=None, ts="t", model="m", usage=Usage(input=1))
+assert decode(encode(turn)) == turn
 print("cattrs" in sys.modules)
 from burn.convert import converter
 print("cattrs" in sys.modules, type(converter).__name__)
 """
 
 
-def test_encoding_needs_no_cattrs_until_the_converter_is_asked_for() -> None:
-    """The ledger's encoder runs on compiled functions: an ingest that only appends (incremental)
-    does not import cattrs; ``converter`` is built on first access."""
+def test_encoding_and_decoding_need_no_cattrs_until_the_converter_is_asked_for() -> None:
+    """Records go to the ledger and back through compiled functions: an ingest (an incremental one
+    merges revised records, which decodes them) does not import cattrs; ``converter`` is built on
+    first access."""
     done = subprocess.run([sys.executable, "-c", ENCODE_ONLY], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["False", "True OrjsonConverter"]

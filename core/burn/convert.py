@@ -4,17 +4,20 @@ Fields equal to their default (``None`` counts, empty tuples, ``False`` flags) a
 unstructuring, which keeps the ledger compact; structuring restores them, so an unknown count
 round-trips as ``None`` and never as zero.
 
-The converter (``converter``) is built on first use: encoding records for the ledger goes through
-functions compiled here from the attrs classes (:func:`to_dict`) and needs no cattrs, so an
-ingest that only appends (an incremental one) does not import it (~15 ms).
+The converter (``converter``) is built on first use: records are encoded for the ledger by
+functions compiled here from the attrs classes (:func:`to_dict`), and read back from it by
+functions that take the values as they are when they already have the field's types
+(:func:`from_dict`), so an ingest does not import cattrs (~15 ms) unless a ledger value needs its
+conversions (or its error message).
 """
 
 from __future__ import annotations
 
 import functools
+import types
 import typing
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 
@@ -97,12 +100,93 @@ for _cls in RECORD_TYPES.values():
 
 
 def from_dict(kind: str, data: dict[str, Any]) -> Record:
-    """Rebuild a record of ``kind`` from :func:`to_dict` output. Raises KeyError for unknown kinds."""
+    """Rebuild a record of ``kind`` from :func:`to_dict` output. Raises KeyError for unknown kinds.
+
+    What burn wrote is taken as it is (lists become tuples); anything else (a value of another
+    type, a missing field) goes to the cattrs converter, which converts it or says what is wrong,
+    so the result is always what ``converter.structure`` gives (``tests/test_convert.py``)."""
     cls = RECORD_TYPES[kind]
-    record: Record = _converter().structure(data, cls)
+    try:
+        record: Record = _FROM_FNS[cls](data)
+    except _NotPlain:
+        record = _converter().structure(data, cls)
     return record
+
+
+class _NotPlain(Exception):
+    """A value that is not already of its field's type: the cattrs converter decides."""
+
+
+def _plain(tp: Any) -> Callable[[Any], Any]:
+    """A function returning a JSON value as a value of type ``tp`` when it already is one (a list
+    becomes a tuple), and raising :class:`_NotPlain` otherwise. Only the types records use."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:
+        inner = _plain(args[0] if args[1] is type(None) else args[1])
+        return lambda v: None if v is None else inner(v)
+    if tp in (str, int, bool):
+
+        def exact(v: Any) -> Any:
+            if type(v) is not tp:  # not isinstance: cattrs turns True into 1 for an int
+                raise _NotPlain
+            return v
+
+        return exact
+    if origin is Literal and all(type(a) is str for a in args):
+        allowed = frozenset(args)
+
+        def literal(v: Any) -> Any:
+            if type(v) is not str or v not in allowed:
+                raise _NotPlain
+            return v
+
+        return literal
+    if attrs.has(tp):
+        return _from_fn(tp)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _plain(args[0])
+
+            def var_tuple(v: Any) -> Any:
+                if type(v) is not list:
+                    raise _NotPlain
+                return tuple([item(x) for x in v])
+
+            return var_tuple
+        items = [_plain(a) for a in args]
+
+        def fixed_tuple(v: Any) -> Any:
+            if type(v) is not list or len(v) != len(items):
+                raise _NotPlain
+            return tuple([f(x) for f, x in zip(items, v, strict=True)])
+
+        return fixed_tuple
+    raise TypeError(f"no plain structuring for {tp!r}")
+
+
+def _from_fn(cls: type) -> Callable[[Any], Any]:
+    """The structuring function of attrs class ``cls``: fields by name, absent ones defaulted (as
+    ``omit_if_default`` wrote them), unknown keys ignored (``forbid_extra_keys=False``)."""
+    attrs.resolve_types(cls)
+    fields = [(a.name, a.alias, _plain(a.type), a.default is attrs.NOTHING) for a in attrs.fields(cls)]
+
+    def structure(data: Any) -> Any:
+        if type(data) is not dict:
+            raise _NotPlain
+        kwargs = {}
+        for name, alias, plain, required in fields:
+            if name in data:
+                kwargs[alias] = plain(data[name])
+            elif required:
+                raise _NotPlain
+        return cls(**kwargs)
+
+    return structure
 
 
 def structure(data: Any, cls: type[T]) -> T:
     """Structure arbitrary data into ``cls`` with the shared converter."""
     return _converter().structure(data, cls)
+
+
+_FROM_FNS: dict[type, Callable[[Any], Any]] = {cls: _from_fn(cls) for cls in RECORD_TYPES.values()}
