@@ -100,6 +100,7 @@ def test_noop_ingest_imports_neither_the_archive_builder_nor_the_worker_pool(
     write_session(Path(env["CLAUDE_CONFIG_DIR"]), basic_session())
     cwd = tmp_path / "cwd"  # on the probe's sys.path (``-c``): a directory nothing writes to
     cwd.mkdir()
+    Path(env["RELAYBURN_HOME"]).rmdir()  # a first ingest makes the home, and the cache in it
 
     def imported() -> str:
         done = subprocess.run(

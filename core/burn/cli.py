@@ -7,6 +7,7 @@ Modules are imported inside commands so that ``burn --version`` and reports star
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -55,9 +56,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from burn.ingest import ingest
     from burn.render import ingest_text, progress_printer
 
+    home = _home()
+    # Ingest makes the home anyway; made first, it also keeps the entry-point cache from the first
+    # run on (a home that cannot be made is reported where it is used, as before).
+    with contextlib.suppress(OSError):
+        home.mkdir(parents=True, exist_ok=True)
     plugins = _load_plugins(("readers", "stores"))
     progress = None if args.quiet or args.json or not sys.stderr.isatty() else progress_printer(sys.stderr)
-    report = ingest(_home(), plugins, progress=progress)
+    report = ingest(home, plugins, progress=progress)
     if progress is not None:
         sys.stderr.write("\r\x1b[K")
     totals = report.totals()
