@@ -229,7 +229,7 @@ def _discover(
     try:
         roots = reader.locations(env, user_home(env))
         rep.roots = [str(r) for r in roots]
-        units = sorted(reader.discover(roots, diag), key=lambda u: (u.order, u.key))
+        units = list(reader.discover(roots, diag))
     except Exception as exc:  # a reader plugin's bug must not take ingest down
         _reader_failed(plugins, reader, "discover", exc, diag)
         return plan
@@ -243,6 +243,9 @@ def _discover(
             continue  # the stat-only fast path: the unit is not even opened
         plan.before[unit.key] = stamp
         plan.jobs.append((unit, cursors.get(reader.name, unit.key)))
+    # Read in the reader's order (Claude Code: main transcripts before subagent files); only what
+    # is read needs it, and a no-op sorts nothing.
+    plan.jobs.sort(key=lambda job: (job[0].order, job[0].key))
     rep.files_changed = len(plan.jobs)
     return plan
 

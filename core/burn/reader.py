@@ -90,7 +90,10 @@ def fingerprint(unit: SourceUnit) -> str | None:
         st = os.stat(unit.key)
     except OSError:
         return None
-    parts = [f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"]
+    own = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+    if not unit.companions:  # most units: no list to build and join
+        return own
+    parts = [own]
     for path in unit.companions:
         try:
             st = os.stat(path)
