@@ -218,3 +218,22 @@ def test_every_record_the_readers_make_encodes_as_the_cattrs_converter_does(
                 assert line == orjson.dumps(converter.unstructure(record))
                 assert from_dict(record.KIND, orjson.loads(line)) == record
     assert {"turn", "tool_call", "tool_result", "user_turn", "session"} <= kinds
+
+
+def test_compare_runs_two_burns_alternately_and_leaves_the_corpus_as_it_was(
+    corpus: Corpus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """benchmarks/compare.py end to end, with the installed burn on both sides: every command is
+    timed once per side and round, and the 1 MB append is undone."""
+    import compare
+    from runner import find_burn
+
+    root, _ = corpus
+    before = tree_digest(root)
+    burn = find_burn(None).exe
+    assert compare.main(["--corpus", str(root), "--a", burn, "--b", burn, "--rounds", "2", "--cold"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    assert set(rows) == {"command", "cold", "noop", "warm", "incremental"}
+    assert "2 rounds" in out
+    assert tree_digest(root) == before
