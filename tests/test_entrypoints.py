@@ -133,3 +133,19 @@ def test_load_of_a_missing_module_or_attribute_raises() -> None:
         EntryPointSpec("x", "burn_no_such_module_for_tests").load()
     with pytest.raises(AttributeError):
         EntryPointSpec("x", "burn.plugins:NoSuchThing").load()
+
+
+def test_the_cache_is_private_and_one_others_can_write_is_not_used(tmp_path: Path) -> None:
+    """The cache names modules to import: burn writes it 0600, and reads it only while no one else
+    can write it (a group- or world-writable file is rescanned and replaced)."""
+    cache = tmp_path / CACHE_NAME
+    entry_points("burn", cache)
+    assert cache.stat().st_mode & 0o777 == 0o600
+    data = json.loads(cache.read_bytes())
+    data["entry_points"].append(["planted", "os:getcwd", None, None])
+    cache.write_text(json.dumps(data))
+    assert "planted" in {ep.name for ep in entry_points("burn", cache)}  # the user's own file: used
+    cache.chmod(0o666)
+    assert "planted" not in {ep.name for ep in entry_points("burn", cache)}
+    assert cache.stat().st_mode & 0o777 == 0o600
+    assert "planted" not in cache.read_text()

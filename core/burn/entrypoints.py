@@ -15,10 +15,13 @@ changes:
   ``sys.path``) changes no directory.
 
 Checking the key costs one listing per path entry and one stat per installed distribution (well
-under a millisecond). Any difference, and a missing, unreadable or corrupt cache, means a scan with
-:mod:`importlib.metadata`; the cache is then rewritten (atomically; a cache that cannot be written
-is not an error, the next run scans again). ``burn plugins`` and ``burn doctor`` do not use the
-cache: they scan, so what they show is what is installed, and they write nothing.
+under a millisecond). Any difference, and a missing, unreadable or corrupt cache, means a scan
+with :mod:`importlib.metadata`; the cache is then rewritten (atomically; a cache that cannot be
+written is not an error, the next run scans again). ``burn plugins`` and ``burn doctor`` do not
+use the cache: they scan, so what they show is what is installed, and they write nothing.
+
+The cache names modules to import, so it is written private (``0600``) and ignored unless it is
+the user's own file and writable by no one else.
 """
 
 from __future__ import annotations
@@ -109,12 +112,22 @@ def _read(cache: Path, group: str, key: list[Any]) -> list[EntryPointSpec] | Non
     import orjson
 
     try:
-        data = orjson.loads(cache.read_bytes())
+        with open(cache, "rb") as f:
+            if not _trusted(os.fstat(f.fileno())):
+                return None
+            data = orjson.loads(f.read())
         if data["version"] != CACHE_VERSION or data["group"] != group or data["key"] != key:
             return None
         return [EntryPointSpec(*spec) for spec in data["entry_points"]]
     except (OSError, ValueError, KeyError, TypeError):  # missing, unreadable or not ours: rescan
         return None
+
+
+def _trusted(st: os.stat_result) -> bool:
+    """The cache names modules to import, so it is used only as burn writes it: the user's own file,
+    writable by no one else (as ssh treats its files). Elsewhere than POSIX, any file is."""
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or (st.st_uid == getuid() and not st.st_mode & 0o022)
 
 
 def _write(cache: Path, group: str, key: list[Any], found: list[EntryPointSpec]) -> None:
@@ -123,7 +136,9 @@ def _write(cache: Path, group: str, key: list[Any], found: list[EntryPointSpec])
     data = {"version": CACHE_VERSION, "group": group, "key": key, "entry_points": [list(s) for s in found]}
     tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(orjson.dumps(data))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(orjson.dumps(data))
         os.replace(tmp, cache)
     except OSError:  # no home yet, read-only home: the next run scans again
         with contextlib.suppress(OSError):
