@@ -50,9 +50,9 @@ class EntryPointSpec(NamedTuple):
     def load(self) -> Any:
         """Import the module and resolve the attribute path (``EntryPoint.load``'s rules)."""
         target = self.value.split("[", 1)[0]  # extras (``mod:obj [extra]``) do not change what loads
-        module, _, attrs = target.partition(":")
+        module, _, attr_path = target.partition(":")
         obj: Any = importlib.import_module(module.strip())
-        for attr in filter(None, attrs.strip().split(".")):
+        for attr in filter(None, attr_path.strip().split(".")):
             obj = getattr(obj, attr)
         return obj
 
