@@ -405,14 +405,13 @@ class Archive:
         self.db.execute("VACUUM")
 
 
-def _add_rows(
-    entries: Iterable[LedgerEntry], build: Build, rows: dict[str, list[tuple[Any, ...]]]
-) -> dict[str, list[tuple[Any, ...]]]:
-    """Add the row of each entry (turns with their cost columns) to ``rows``, or count it invalid;
-    flush ``build`` every :data:`BATCH` entries. Returns the batch's rows as they stand."""
+def _add_rows(entries: Iterable[LedgerEntry], build: Build) -> None:
+    """Add the row of each entry (turns with their cost columns) to ``build``'s batch, or count it
+    invalid; flush the batch every :data:`BATCH` entries. (A function, not a method: the loop runs
+    once per ledger entry and reads its names from locals.)"""
     from burn.pricing.archive_cost import turn_columns
 
-    pricing, result = build.pricing, build.result
+    pricing, result, rows = build.pricing, build.result, build.rows
     applied = result.applied
     for entry in entries:
         kind = entry.kind
@@ -435,7 +434,6 @@ def _add_rows(
         if build.count >= BATCH:
             build._flush()
             rows = build.rows
-    return rows
 
 
 class Build:
@@ -479,12 +477,9 @@ class Build:
             return False
         started = time.perf_counter()
         with gc_paused():
-            self._add(entries)
+            _add_rows(entries, self)
         self.seconds += time.perf_counter() - started
         return True
-
-    def _add(self, entries: Iterable[LedgerEntry]) -> None:
-        _add_rows(entries, self, self.rows)
 
     def _flush(self) -> None:
         if self.count:
@@ -500,7 +495,7 @@ class Build:
     def _finish(self, store: Store) -> BuildResult:
         started = time.perf_counter()
         archive, db, result = self.archive, self.archive.db, self.result
-        self._add(store.read(self.position, result.ledger))
+        _add_rows(store.read(self.position, result.ledger), self)
         self._flush()
         for sql in self.deferred:
             db.execute(sql)
