@@ -18,21 +18,20 @@ import json
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from burn.errors import BurnError
-from burn.pricing.inputs import OVERRIDE_FILE, inputs_fingerprint
+from burn.pricing.inputs import BUNDLED_FILE, OVERRIDE_FILE, inputs_fingerprint
 from burn.pricing.match import Match, Matcher
 from burn.pricing.table import PriceRow, canonical_bytes, digest, normalize_row, parse_row
 
 
 @lru_cache(maxsize=1)
 def _bundled_text() -> str:
-    return resources.files("burn.pricing").joinpath("data", "pricing.json").read_text(encoding="utf-8")
+    return BUNDLED_FILE.read_text(encoding="utf-8")
 
 
 def bundled_table() -> dict[str, Any]:
