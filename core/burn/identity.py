@@ -96,10 +96,36 @@ def _remotes(common: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     for section in parser.sections():
         if section.startswith('remote "') and section.endswith('"'):
-            normalized = normalize_remote(parser.get(section, "url", fallback=None))
+            raw = parser.get(section, "url", fallback=None)
+            normalized = normalize_remote(None if raw is None else _config_value(raw))
             if normalized:
                 out[section[8:-1]] = normalized
     return out
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "b": "\b", "\\": "\\", '"': '"'}
+
+
+def _config_value(raw: str) -> str | None:
+    """A git config value as git reads it: double quotes group, backslash escapes, an unquoted
+    ``#`` or ``;`` starts a comment. ``None`` for an escape git would refuse (a remote that does
+    not read cleanly is dropped, never guessed at)."""
+    out: list[str] = []
+    quoted = False
+    chars = iter(raw.strip())
+    for c in chars:
+        if c == '"':
+            quoted = not quoted
+        elif c == "\\":
+            escaped = _ESCAPES.get(next(chars, ""))
+            if escaped is None:
+                return None
+            out.append(escaped)
+        elif c in "#;" and not quoted:
+            break
+        else:
+            out.append(c)
+    return None if quoted else "".join(out).strip()
 
 
 def _branch(git_dir: Path) -> str | None:
@@ -126,7 +152,7 @@ def observe(cwd: str, ts: str) -> ProjectObservation:
         exists=True,
         git_root=redact(str(root)),
         is_worktree=common != git_dir and (common / "worktrees") in git_dir.parents,
-        branch=_branch(git_dir),
+        branch=redact(_branch(git_dir)),  # people do name branches after tickets and paste tokens
         remotes=tuple(sorted(remotes.items())),
     )
 

@@ -12,25 +12,37 @@ from urllib.parse import unquote
 
 REDACTED = "[redacted]"
 
+# Well-known token shapes: applied to free-form strings, branch names and remote path segments.
+_TOKENS = [
+    # Bounded by letters and digits only, not \b: "fix_ghp_…" and "AKIA…_tmp" hold tokens too.
+    re.compile(r"(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{16,}"),
+    re.compile(r"(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{20,}"),
+    re.compile(r"(?<![A-Za-z0-9])glpat-[A-Za-z0-9_\-]{16,}"),
+    re.compile(r"(?<![A-Za-z0-9])xox[abposre]-[A-Za-z0-9\-]{10,}"),
+    re.compile(r"(?<![A-Za-z0-9])sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}"),
+    re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])"),
+    # JSON Web Tokens: base64url header and payload (both JSON objects, so "eyJ"), signature.
+    re.compile(r"(?<![A-Za-z0-9])eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"),
+    re.compile(r"(?<![A-Za-z0-9])x-access-token:[^\s@/]+"),
+]
 _PATTERNS = [
     # userinfo in anything URL-like: scheme://user:secret@host or user:secret@host
     re.compile(r"(?<=://)[^/\s@]+@"),
     re.compile(r"\b[^/\s:@]+:[^/\s@]+@(?=[A-Za-z0-9.\-]+)"),
-    # well-known token shapes
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{16,}"),
-    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
-    re.compile(r"\bglpat-[A-Za-z0-9_\-]{16,}"),
-    re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"),
-    re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}"),
-    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
-    re.compile(r"\bx-access-token:[^\s@/]+"),
+    *_TOKENS,
     # secrets in query strings
     re.compile(
         r"(?i)([?&](?:access_token|token|private_token|api_key|apikey|key|password|passwd|secret|sig)=)[^&#\s]+"
     ),
 ]
-# Cheap gate: most strings contain none of these characters, so the regexes never run on them.
-_SUSPECT = re.compile(r"[@=%]|_[A-Za-z0-9]{8}|-[A-Za-z0-9]{12}|AKIA|sk-")
+# Cheap gate: most strings contain none of these, so the regexes never run on them. It must admit
+# every string some pattern above matches (each pattern's fixed prefix or character is listed).
+_SUSPECT = re.compile(r"[@=%]|gh[pousr]_|github_pat_|glpat-|xox[abposre]-|sk-|AKIA|ASIA|eyJ|x-access-token:")
+
+
+def looks_secret(value: str) -> bool:
+    """Whether ``value`` holds a well-known token shape (``ghp_…``, ``xoxb-…``, ``AKIA…``, a JWT …)."""
+    return any(p.search(value) for p in _TOKENS)
 
 
 def redact(value: str | None) -> str | None:

@@ -19,6 +19,7 @@ from burn.parallel import Prepare, Prepared
 from burn.reader import Diagnostics, ReadResult
 from burn.records import USAGE_FIELDS, Record, SessionInfo, ToolCall, Turn
 from burn.redact import redact
+from burn.remotes import clean_remote
 from burn.store import encode
 
 
@@ -48,8 +49,10 @@ def sanitize(records: Sequence[Record], observed: set[str], diag: Diagnostics) -
             if rec.cwd and rec.cwd not in observed:
                 observed.add(rec.cwd)  # observe the real directory; the observation is redacted
                 out.append(observe(rec.cwd, rec.first_seen_ts or _now()))
-            fields = ("cwd", "title", "git_remote", "slug")
-            clean: dict[str, Any] = {f: redact(getattr(rec, f)) for f in fields}
+            fields = ("cwd", "title", "git_branch", "slug", "git_remote")
+            clean: dict[str, Any] = {f: redact(getattr(rec, f)) for f in fields[:-1]}
+            # A remote is kept only as host/owner/repo: what does not normalize is dropped, not redacted.
+            clean["git_remote"] = clean_remote(rec.git_remote)
             if any(clean[f] != getattr(rec, f) for f in fields):
                 rec = attrs.evolve(rec, **clean)
         elif isinstance(rec, ToolCall) and rec.target:
