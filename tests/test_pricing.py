@@ -222,3 +222,12 @@ def test_matcher_prefers_the_longest_known_id() -> None:
     m = Matcher(["gpt-5", "gpt-5-codex"])
     assert m.match("acme-gpt-5-codex").matched == "gpt-5-codex"
     assert m.match("gpt-5-codex-high").matched == "gpt-5-codex"
+
+
+def test_an_absurd_reported_cost_is_ignored_not_fatal() -> None:
+    """A source-reported cost of "1e400" USD does not fit a micro-USD count: it is ignored like any
+    unreadable report, where it used to stop every ingest with decimal.InvalidOperation."""
+    from burn.pricing.cost import reported_micros
+
+    assert reported_micros("1e400") is None
+    assert reported_micros("0.25") == 250_000

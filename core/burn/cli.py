@@ -105,11 +105,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from burn.archive import Archive
     from burn.render import summary_text
     from burn.summary import summarize
-    from burn.timeutil import parse_bound, resolve_timezone, to_ms
+    from burn.timeutil import resolve_timezone, to_ms, window
 
     tz, tz_name = resolve_timezone(args.timezone)
-    since = to_ms(parse_bound(args.since, tz, end=False)) if args.since else None
-    until = to_ms(parse_bound(args.until, tz, end=True)) if args.until else None
+    since, until = (None if b is None else to_ms(b) for b in window(args.since, args.until, tz))
     archive = Archive.in_home(_home(), readonly=True)
     try:
         data = summarize(archive, tz, tz_name, since, until)

@@ -91,11 +91,13 @@ def run(verb: str, argv: Sequence[str], out: BinaryIO | None = None) -> int:
         plugins = Plugins()
         table = commands(verb, plugins.exporters())
     plugins.warn_failures(kinds=("exporters",))
-    if not argv or argv[0] in ("-h", "--help"):
+    if not argv:  # a usage error like any other: one line on stderr, nothing on stdout
+        raise UsageError(f"which {verb}? (known: {', '.join(table) or 'none'}; see `burn {verb} --help`)")
+    if argv[0] in ("-h", "--help"):
         sys.stdout.write(f"usage: burn {verb} {{{','.join(table)}}} [options]\n")
         for name, (exp, _preset) in table.items():
             sys.stdout.write(f"  {name:<10} surface {exp.surface} v{exp.schema_version}\n")
-        return 0 if argv else 2
+        return 0
     name = argv[0]
     if name not in table:
         raise UsageError(f"unknown {verb} {name!r} (known: {', '.join(table) or 'none'})")

@@ -15,7 +15,7 @@ from typing import Any
 
 from burn.errors import UsageError
 from burn.identity import anonymous_key
-from burn.timeutil import parse_bound, resolve_timezone, to_ms
+from burn.timeutil import resolve_timezone, to_ms, window
 
 
 def iso(dt: datetime) -> str:
@@ -28,23 +28,30 @@ def bound_ms(filters: Mapping[str, Any], name: str) -> int | None:
     return None if value is None else to_ms(datetime.fromisoformat(str(value)))
 
 
-def split(values: Iterable[str] | None) -> list[str]:
-    """Repeated and comma-separated values, trimmed, unique, sorted."""
-    return sorted({v.strip() for value in values or () for v in value.split(",") if v.strip()})
+def split(values: Iterable[str] | None, option: str = "") -> list[str]:
+    """Repeated and comma-separated values, trimmed, unique, sorted. A given value that names
+    nothing (``--source ""``) is a :class:`UsageError` for ``option``, not "no filter"."""
+    out: set[str] = set()
+    for value in values or ():
+        names = {v.strip() for v in value.split(",") if v.strip()}
+        if not names and option:
+            raise UsageError(f"{option}: empty value")
+        out |= names
+    return sorted(out)
 
 
 def common(
     db: sqlite3.Connection, options: Mapping[str, Any], now: datetime, secret: bytes
 ) -> dict[str, Any]:
     tz, tz_name = resolve_timezone(options.get("timezone"))
-    since, until = options.get("since"), options.get("until")
+    since, until = window(options.get("since"), options.get("until"), tz, now)
     return {
         "timezone": tz_name,
-        "since": iso(parse_bound(since, tz, end=False, now=now)) if since else None,
-        "until": iso(parse_bound(until, tz, end=True, now=now)) if until else None,
-        "sources": split(options.get("source")),
-        "projects": resolve_projects(db, split(options.get("project")), secret),
-        "models": split(options.get("model")),
+        "since": None if since is None else iso(since),
+        "until": None if until is None else iso(until),
+        "sources": split(options.get("source"), "--source"),
+        "projects": resolve_projects(db, split(options.get("project"), "--project"), secret),
+        "models": split(options.get("model"), "--model"),
     }
 
 

@@ -72,7 +72,7 @@ def reported_micros(reported_cost_usd: str | None) -> int | None:
         return None
     try:
         return usd_to_micros(parse_decimal(reported_cost_usd))
-    except ValueError:
+    except (ValueError, ArithmeticError):  # ArithmeticError: "1e400" does not fit a micro-USD count
         return None
 
 

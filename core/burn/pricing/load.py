@@ -50,8 +50,10 @@ def read_override(path: Path) -> dict[str, dict[str, Any]] | None:
         raise BurnError(f"pricing override {path}: cannot read it: {exc}") from None
     try:
         data = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, or an integer of more digits than Python reads
         raise BurnError(f"pricing override {path}: invalid JSON: {exc}") from None
+    except RecursionError:
+        raise BurnError(f"pricing override {path}: invalid JSON: nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
         raise BurnError(f'pricing override {path}: expected an object {{"models": {{"<model id>": {{…}}}}}}')
     extra = sorted(set(data) - {"models"})

@@ -38,6 +38,28 @@ def parse_decimal(value: object) -> Decimal:
     return d
 
 
+# Bounds of a rate (USD per million tokens, or per request): 10,000 is over 16 times the dearest
+# published price, yet keeps a turn's cost, and the sum of millions of them, inside SQLite's 64-bit
+# integers of micro-USD; 12 decimal places are far below a micro-USD for any count of tokens. A
+# rate outside them is a typo (``1e400``), refused with the field's name rather than failing every
+# ingest on the first cost it would take part in.
+MAX_RATE = Decimal(10_000)
+RATE_PLACES = 12
+
+
+def parse_rate(value: object) -> Decimal:
+    """:func:`parse_decimal`, bounded to what a price can be: at most ``MAX_RATE``, at most
+    ``RATE_PLACES`` decimal places."""
+    d = parse_decimal(value)
+    shown = str(value) if isinstance(value, Decimal) else repr(value)  # a JSON number: its text
+    if d > MAX_RATE:
+        raise ValueError(f"{shown} is more than {MAX_RATE} (USD per million tokens)")
+    exponent = d.normalize().as_tuple().exponent  # an int: parse_decimal refused what is not finite
+    if isinstance(exponent, int) and exponent < -RATE_PLACES:
+        raise ValueError(f"{shown} has more than {RATE_PLACES} decimal places")
+    return d
+
+
 def dec_str(d: Decimal) -> str:
     """The one spelling of a decimal in burn's tables: no exponent, no trailing zeros (``3.75``,
     ``0.3``, ``15``, ``0``), so equal values always serialize to equal bytes."""

@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 import rfc8785
 
-from burn.pricing.money import dec_str, parse_decimal
+from burn.pricing.money import dec_str, parse_rate
 
 RATE_FIELDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 ROW_FIELDS = frozenset(
@@ -126,7 +126,7 @@ def _rates_in(raw: Mapping[str, Any], where: str, required: tuple[str, ...]) -> 
     for name in RATE_FIELDS:
         if name in raw and raw[name] is not None:
             try:
-                given[name] = parse_decimal(raw[name])
+                given[name] = parse_rate(raw[name])
             except ValueError as exc:
                 raise ValueError(f"{where}.{name}: {exc}") from None
     for name in required:
@@ -209,7 +209,7 @@ def normalize_row(model: str, raw: Mapping[str, Any], *, where: str | None = Non
     web = raw.get("web_search_per_request")
     if web is not None:
         try:
-            row["web_search_per_request"] = dec_str(parse_decimal(web))
+            row["web_search_per_request"] = dec_str(parse_rate(web))
         except ValueError as exc:
             raise ValueError(f"{where}.web_search_per_request: {exc}") from None
     valid_from = raw.get("valid_from")
