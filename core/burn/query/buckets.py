@@ -80,6 +80,12 @@ def offset_periods(tz: tzinfo, lo_ms: int, hi_ms: int) -> Periods:
             while b - a > 1000:
                 mid = (a + b) // 2
                 a, b = (mid, b) if _offset_ms(tz, mid) == offset else (a, mid)
+            # Zones change offset on a whole second: the one in (a, b]. Without this snap the
+            # change sat up to a second late, off the hour, and reports over a daylight-saving
+            # change never used the hourly rollup (nor 15-minute buckets of turns).
+            second = (a // 1000 + 1) * 1000
+            if _offset_ms(tz, second) != offset:
+                b = second
             offset = _offset_ms(tz, b)
             periods.append((b, offset))
         t = nxt
