@@ -12,7 +12,8 @@ reused by later runs: the archive id, the local secret (anonymous keys) and the 
 there, so outputs of the same archive compare byte for byte. Each command's stdout is hashed with
 ``generated_at`` values removed. Besides the defaults, the commands run in zones and windows that take the
 other read path: a 30-minute-offset zone (Asia/Kolkata) and a window that does not start on an
-hour read ``turns`` instead of the hourly rollup.
+hour read ``turns`` instead of the hourly rollup; Africa/Casablanca changes its offset inside the
+seed-7 corpus's months.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ COMMANDS: dict[str, list[str]] = {
         "--until",
         "2026-02-15",
     ],
+    # A daylight-saving change inside the data (Morocco, 2026-02-15 02:00 UTC): whole hours.
+    "usage_day_casablanca": ["report", "usage", "--by", "day", "--json", "--timezone", "Africa/Casablanca"],
+    "summary_casablanca": ["summary", "--json", "--timezone", "Africa/Casablanca"],
     "summary_json": ["summary", "--json"],
     "summary_kolkata": ["summary", "--json", "--timezone", "Asia/Kolkata"],
     "summary_odd_window": ["summary", "--json", *ODD],
@@ -83,8 +87,10 @@ def digest(data: bytes) -> str:
 
 def corpus_env(corpus: Path, tmp: Path) -> dict[str, str]:
     (tmp / "home").mkdir(exist_ok=True)
+    # PYTHONPATH passes through: point it at another checkout's core:plugins to digest that one.
+    passed = {k: os.environ[k] for k in ("PATH", "PYTHONPATH") if k in os.environ}
     return {
-        "PATH": os.environ.get("PATH", ""),
+        **passed,
         "HOME": str(tmp / "home"),
         "TZ": "UTC",
         "RELAYBURN_HOME": str(tmp / "burn"),
