@@ -16,8 +16,8 @@ import pytest
 from burn.archive import Archive
 from burn.ingest import ingest
 from burn.plugins import Plugins
+from burn.query import Filters
 from burn.summary import summarize
-from burn.timeutil import resolve_timezone
 
 ROOT = Path(__file__).resolve().parents[1]
 # The generators import their sibling modules by name, as they do when run as scripts.
@@ -63,7 +63,7 @@ def burn_summary(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -> di
     assert not report.totals()["invalid_skipped"], report.totals()
     archive = Archive.in_home(home, readonly=True)
     try:
-        return summarize(archive, *resolve_timezone("UTC"))
+        return summarize(archive, Filters.for_zone("UTC"))
     finally:
         archive.close()
 

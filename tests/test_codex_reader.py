@@ -29,10 +29,10 @@ from burn.archive import Archive
 from burn.convert import to_dict
 from burn.ingest import IngestReport, ingest
 from burn.plugins import Plugins
+from burn.query import Filters
 from burn.reader import Diagnostics, FileCursor, Reader, ReadResult
 from burn.records import Compaction, Record, SessionInfo, ToolCall, ToolResultEvent, Turn, UserTurn
 from burn.summary import summarize
-from burn.timeutil import resolve_timezone
 from burn_codex import CodexReader
 from burn_codex.discover import ORDER_ACTIVE, ORDER_ARCHIVED, locations, unit_for
 from burn_codex.timefmt import normalize_ts, uuid7_ts
@@ -186,7 +186,7 @@ def run_ingest(tmp_path: Path, codex_home: Path) -> tuple[IngestReport, dict[str
     report = ingest(home, Plugins(env=env), env)
     archive = Archive.in_home(home, readonly=True)
     try:
-        rows = summarize(archive, *resolve_timezone("UTC"))["by_source"]
+        rows = summarize(archive, Filters.for_zone("UTC"))["by_source"]
     finally:
         archive.close()
     row: dict[str, Any] = next((r for r in rows if r["source"] == "codex"), {})

@@ -19,8 +19,8 @@ import pytest
 from burn.archive import Archive
 from burn.ingest import IngestReport, ingest
 from burn.plugins import Plugins
+from burn.query import Filters
 from burn.summary import summarize
-from burn.timeutil import resolve_timezone
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "codex"
 DAAAIN = SAMPLES / "daaain_claude-code-log" / "sessions"
@@ -47,7 +47,7 @@ def _ingest(tmp_path: Path, codex_home: Path) -> tuple[IngestReport, dict[str, A
     report = ingest(home, Plugins(env=env), env)
     archive = Archive.in_home(home, readonly=True)
     try:
-        rows = summarize(archive, *resolve_timezone("UTC"))["by_source"]
+        rows = summarize(archive, Filters.for_zone("UTC"))["by_source"]
     finally:
         archive.close()
     return report, next((r for r in rows if r["source"] == "codex"), {}), home

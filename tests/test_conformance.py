@@ -11,6 +11,7 @@ import pytest
 from burn.archive import Archive
 from burn.ingest import ingest
 from burn.plugins import Plugins
+from burn.query import Filters
 from burn.summary import summarize
 from burn.timeutil import resolve_timezone
 
@@ -31,7 +32,7 @@ def _ingest_tree(tmp_path: Path, config_dir: Path) -> dict[str, object]:
     archive = Archive.in_home(home, readonly=True)
     try:
         tz, name = resolve_timezone("UTC")
-        return summarize(archive, tz, name)["totals"]
+        return summarize(archive, Filters(tz=tz, timezone=name))["totals"]
     finally:
         archive.close()
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from burn.archive import Archive
 from burn.ingest import ingest
 from burn.plugins import Plugins
+from burn.query import Filters
 from burn.summary import summarize
-from burn.timeutil import resolve_timezone
 
 DEMO_SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "make_claude_demo.py"
 DEMO = DEMO_SCRIPT.parent / "claude-demo"
@@ -64,7 +64,7 @@ def test_demo_totals_match_an_independent_recount(tmp_path: Path) -> None:
     env = {"HOME": str(tmp_path), "CLAUDE_CONFIG_DIR": str(DEMO), "RELAYBURN_HOME": str(tmp_path / "burn")}
     ingest(tmp_path / "burn", Plugins(env=env), env)
     archive = Archive.in_home(tmp_path / "burn", readonly=True)
-    totals = summarize(archive, *resolve_timezone("UTC"))["totals"]
+    totals = summarize(archive, Filters.for_zone("UTC"))["totals"]
     archive.close()
     expected = _recount(DEMO)
     assert {k: totals[k] for k in expected} == expected

@@ -16,6 +16,7 @@ import rfc8785
 
 from burn.archive import Archive
 from burn.errors import UsageError
+from burn.query import Filters
 from burn.summary import summarize
 from burn.timeutil import resolve_timezone
 from tests.contract_fixture import (
@@ -94,7 +95,7 @@ def test_totals_match_the_summary(home: Path) -> None:
     archive = Archive.in_home(home, readonly=True)
     try:
         tz, name = resolve_timezone("UTC")
-        summary = summarize(archive, tz, name)
+        summary = summarize(archive, Filters(tz=tz, timezone=name))
     finally:
         archive.close()
     t = summary["totals"]

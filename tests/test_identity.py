@@ -16,10 +16,10 @@ from burn.archive import Archive
 from burn.identity import identify, local_secret, observe, project_key, render
 from burn.ingest import ingest
 from burn.plugins import Plugins
+from burn.query import Filters
 from burn.redact import redact
 from burn.remotes import normalize_remote
 from burn.summary import summarize
-from burn.timeutil import resolve_timezone
 from tests.claude_lines import assistant, user, write_session
 
 GIT = shutil.which("git")
@@ -184,7 +184,7 @@ def test_credentials_never_reach_ledger_archive_or_output(tmp_path_factory: pyte
     env = {"HOME": str(tmp), "CLAUDE_CONFIG_DIR": str(claude), "RELAYBURN_HOME": str(home)}
     ingest(home, Plugins(env=env), env)
     archive = Archive.in_home(home, readonly=True)
-    summary = summarize(archive, *resolve_timezone("UTC"))
+    summary = summarize(archive, Filters.for_zone("UTC"))
     dump = "\n".join(archive.db.iterdump())
     archive.close()
     assert summary["totals"]["output"] == 5

@@ -16,6 +16,7 @@ import burn.tail
 from burn.archive import Archive, rebuild
 from burn.ingest import IngestReport, ingest
 from burn.plugins import Plugins
+from burn.query import Filters
 from burn.store_file import FileStore
 from burn.summary import summarize
 from burn.timeutil import resolve_timezone
@@ -48,7 +49,7 @@ def totals(env: dict[str, str]) -> dict[str, Any]:
     archive = Archive.in_home(Path(env["RELAYBURN_HOME"]), readonly=True)
     try:
         tz, name = resolve_timezone("UTC")
-        return summarize(archive, tz, name)["totals"]
+        return summarize(archive, Filters(tz=tz, timezone=name))["totals"]
     finally:
         archive.close()
 
@@ -306,9 +307,9 @@ def test_summary_groups_by_day_in_the_requested_timezone(env: dict[str, str]) ->
     run(env)
     archive = Archive.in_home(Path(env["RELAYBURN_HOME"]), readonly=True)
     tz, name = resolve_timezone("Asia/Kolkata")  # +05:30: both land on 2 March
-    kolkata = summarize(archive, tz, name)
+    kolkata = summarize(archive, Filters(tz=tz, timezone=name))
     tz, name = resolve_timezone("America/New_York")  # -05:00: both land on 1 March
-    new_york = summarize(archive, tz, name)
+    new_york = summarize(archive, Filters(tz=tz, timezone=name))
     archive.close()
     assert [(d["day"], d["output"]) for d in kolkata["by_day"]] == [("2026-03-02", 30)]
     assert [(d["day"], d["output"]) for d in new_york["by_day"]] == [("2026-03-01", 30)]

@@ -23,10 +23,10 @@ from burn.archive import Archive
 from burn.ingest import ingest
 from burn.merge import merge
 from burn.plugins import Plugins
+from burn.query import Filters
 from burn.reader import Diagnostics, FileCursor, SourceUnit
 from burn.records import Record, SessionInfo, ToolCall, ToolResultEvent, Turn, UserTurn
 from burn.summary import summarize
-from burn.timeutil import resolve_timezone
 from burn_opencode import OpenCodeReader
 from burn_opencode.discover import ORDER_DB, ORDER_MESSAGE, ORDER_SESSION, locations
 from burn_opencode.ids import ms_to_iso
@@ -434,7 +434,7 @@ SONNET_45_STEP = oc.tokens(input=5, output=500, read=110_000, write=2_000)
 def _summary_cost(oenv: Env) -> tuple[int | None, int]:
     archive = Archive.in_home(oenv.home, readonly=True)
     try:
-        data = summarize(archive, *resolve_timezone("UTC"))
+        data = summarize(archive, Filters.for_zone("UTC"))
     finally:
         archive.close()
     return data["totals"]["cost_usd_micros"], data["totals"]["turns"]

@@ -15,8 +15,8 @@ import pytest
 from burn.archive import Archive
 from burn.ingest import ingest
 from burn.plugins import Plugins
+from burn.query import Filters
 from burn.summary import summarize
-from burn.timeutil import resolve_timezone
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "opencode"
 
@@ -43,7 +43,7 @@ class Run:
     def summary(self) -> dict[str, Any]:
         archive = Archive.in_home(self.home, readonly=True)
         try:
-            return summarize(archive, *resolve_timezone("UTC"))
+            return summarize(archive, Filters.for_zone("UTC"))
         finally:
             archive.close()
 

@@ -15,6 +15,7 @@ from burn.archive import Archive
 from burn.pricing.cost import price_turn
 from burn.pricing.load import Pricing, load_pricing
 from burn.pricing.money import allocate, dec_str
+from burn.query import Filters
 from burn.records import Turn, Usage
 from burn.store_file import FileStore
 from burn.summary import summarize
@@ -147,7 +148,7 @@ def test_summary_groupings_all_sum_to_the_archive_total(
                 for t in turns
             )  # fmt: skip
             tz, name = resolve_timezone("UTC")
-            data = summarize(archive, tz, name)
+            data = summarize(archive, Filters(tz=tz, timezone=name))
         finally:
             archive.close()
     assert (data["totals"]["cost_usd_micros"] or 0) == expected

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from burn.archive import Archive
+from burn.query import Filters
 from burn.summary import summarize
 from burn.timeutil import resolve_timezone
 from tests.contract_fixture import build_fixture, copy_home, parse, rows_of, run, validate
@@ -25,7 +26,7 @@ def summary(home: Path) -> dict[str, Any]:
     archive = Archive.in_home(home, readonly=True)
     try:
         tz, name = resolve_timezone("Europe/Berlin")
-        return summarize(archive, tz, name)
+        return summarize(archive, Filters(tz=tz, timezone=name))
     finally:
         archive.close()
 

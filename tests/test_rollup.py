@@ -12,6 +12,7 @@ from burn import rollup
 from burn.archive import Archive
 from burn.ingest import ingest
 from burn.plugins import Plugins
+from burn.query import Filters
 from burn.summary import summarize
 from burn.timeutil import resolve_timezone
 from tests.claude_lines import assistant, dumps, user, write_session
@@ -114,14 +115,14 @@ def test_reports_agree_between_rollup_and_turns(tmp_path: Path) -> None:
     home = Path(env["RELAYBURN_HOME"])
     tz, name = resolve_timezone("Europe/Berlin")
     archive = Archive.in_home(home, readonly=True)
-    from_rollup = summarize(archive, tz, name)
+    from_rollup = summarize(archive, Filters(tz=tz, timezone=name))
     archive.close()
     db = sqlite3.connect(home / "archive.sqlite")
     db.execute("UPDATE archive_state SET value = 'stale' WHERE key = 'rollup'")  # force the turns path
     db.commit()
     db.close()
     archive = Archive.in_home(home, readonly=True)
-    from_turns = summarize(archive, tz, name)
+    from_turns = summarize(archive, Filters(tz=tz, timezone=name))
     archive.close()
     assert from_rollup == from_turns
     assert from_rollup["totals"]["output"] == sum(10 + i for i in range(40))

@@ -35,6 +35,7 @@ from burn.errors import BurnError
 from burn.gcpause import gc_paused
 from burn.pricing.columns import COST_COLUMNS_SQL
 from burn.pricing.inputs import inputs_fingerprint
+from burn.records import ts_to_ms
 from burn.store import LedgerEntry, ReadStats, Store
 
 if TYPE_CHECKING:
@@ -103,14 +104,6 @@ CONTENT_TABLES = (
     "compactions",
     "projects",
 )
-
-
-def ts_to_ms(ts: str) -> int:
-    """Milliseconds since the epoch of an ISO-8601 timestamp (naive values are taken as UTC)."""
-    dt = datetime.fromisoformat(ts)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)
 
 
 def _session_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:

@@ -103,15 +103,14 @@ def _sources_json(report: Any) -> dict[str, Any]:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from burn.archive import Archive
+    from burn.query import Filters
     from burn.render import summary_text
     from burn.summary import summarize
-    from burn.timeutil import resolve_timezone, to_ms, window
 
-    tz, tz_name = resolve_timezone(args.timezone)
-    since, until = (None if b is None else to_ms(b) for b in window(args.since, args.until, tz))
+    filters = Filters.from_options(vars(args))
     archive = Archive.in_home(_home(), readonly=True)
     try:
-        data = summarize(archive, tz, tz_name, since, until)
+        data = summarize(archive, filters)
     finally:
         archive.close()
     if args.by:  # keep one breakdown

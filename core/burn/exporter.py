@@ -11,6 +11,11 @@ Two levels:
   options, canonical filters and a :class:`Query` opened inside the export's read transaction:
   the meta block's facts, the rows, optional summary sections and, for ``paged`` surfaces, keyset
   pages under a watermark. burn's own sessions, usage and activity surfaces are built this way.
+
+An exporter reads the archive through :mod:`burn.query` (filters, SQL conditions, the rollup or
+``turns`` choice, named aggregates) and renders identities with :class:`Renderer`. Together with
+:mod:`burn.records`, :mod:`burn.reader`, :mod:`burn.readkit` and :mod:`burn.store` these are the
+public plugin API: an exporter plugin imports nothing else of burn (docs/plugin-hooks.md).
 """
 
 from __future__ import annotations
@@ -21,8 +26,39 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
+from burn.errors import BurnError, UsageError
+
 if TYPE_CHECKING:
     from burn.contract.profile import Renderer
+    from burn.query.view import ArchiveView
+
+__all__ = [
+    "ArchiveView",
+    "BurnError",
+    "ContractExporter",
+    "Exporter",
+    "Facts",
+    "Key",
+    "Page",
+    "Query",
+    "Renderer",
+    "UsageError",
+    "plain_rows",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: every plugin module imports this one when plugins load, and a
+    # command that runs no exporter (ingest) must not pay for identities or the query layer.
+    if name == "Renderer":
+        from burn.contract.profile import Renderer
+
+        return Renderer
+    if name == "ArchiveView":
+        from burn.query.view import ArchiveView
+
+        return ArchiveView
+    raise AttributeError(f"module 'burn.exporter' has no attribute {name!r}")
 
 
 @runtime_checkable
@@ -34,8 +70,8 @@ class Exporter(Protocol):
     surface: str
     schema_version: int
 
-    def rows(self, archive: Any, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-        """Yield the surface's rows from the archive (a :class:`burn.archive.Archive`)."""
+    def rows(self, archive: ArchiveView, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+        """Yield the surface's rows from the archive."""
         ...
 
 
@@ -107,21 +143,23 @@ class ContractExporter(Exporter, Protocol):
         """Add the surface's own options (the core adds format, time, filter and identity ones)."""
         ...
 
-    def filters(self, archive: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    def filters(self, archive: ArchiveView, options: Mapping[str, Any]) -> dict[str, Any]:
         """The surface's own canonical filters from parsed options (JSON values, sorted lists)."""
         ...
 
-    def open(self, archive: Any, filters: Mapping[str, Any], render: Renderer) -> Query:
+    def open(self, archive: ArchiveView, filters: Mapping[str, Any], render: Renderer) -> Query:
         """A query for canonical ``filters`` (its own plus the core's ``since``, ``until``,
-        ``sources``, ``projects``, ``models`` and ``timezone``)."""
+        ``sources``, ``projects``, ``models`` and ``timezone``: read them with
+        :meth:`burn.query.Filters.from_canonical`)."""
         ...
 
 
 def plain_rows(
-    exp: ContractExporter, archive: Any, options: Mapping[str, Any]
+    exp: ContractExporter, archive: ArchiveView, options: Mapping[str, Any]
 ) -> Iterator[Mapping[str, Any]]:
     """:meth:`Exporter.rows` for a contract exporter: every row under the shareable profile, days
-    in UTC unless ``options`` names a time zone (what ``burn export`` frames for a plain exporter)."""
+    in UTC unless ``options`` names a time zone (a library call does not depend on the machine's
+    zone; the commands default to the local zone, see :mod:`burn.query.filters`)."""
     from burn.contract.profile import Renderer
     from burn.identity import local_secret
 

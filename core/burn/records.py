@@ -13,6 +13,7 @@ event twice (from two processes, or after a transcript was rewritten) stores it 
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import ClassVar, Literal
 
 import attrs
@@ -49,14 +50,22 @@ class Usage:
         return (self.output or 0, self.total())
 
     def total(self) -> int:
-        """input + output + cache reads + cache writes (reasoning is inside output)."""
-        return sum(
-            v or 0
-            for v in (self.input, self.output, self.cache_read, self.cache_write_5m, self.cache_write_1h)
-        )
+        """The total tokens: the sum of the :data:`TOTAL_FIELDS` (reasoning is inside output)."""
+        return sum(getattr(self, f) or 0 for f in TOTAL_FIELDS)
 
 
 USAGE_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Usage))
+# The token fields "total tokens" adds, everywhere: input + output + cache reads + cache writes.
+# Reasoning is part of output; web searches are requests, not tokens.
+TOTAL_FIELDS: tuple[str, ...] = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+
+
+def ts_to_ms(ts: str) -> int:
+    """Milliseconds since the epoch of an ISO-8601 timestamp (naive values are taken as UTC)."""
+    dt = datetime.fromisoformat(ts)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
 
 
 @attrs.frozen

@@ -70,10 +70,12 @@ def _url(url: str) -> tuple[str, str] | None:
     scheme = scheme.lower().split("+")[-1]
     if scheme not in _DEFAULT_PORTS:  # file:// and anything unknown identify nothing
         return None
-    # The userinfo is everything up to the last "@", as in the scp-like form: a raw password may
-    # hold "/", "?" or "#", which would otherwise end the authority early and leave its tail in
-    # the path. (A path or query holding "@" is thereby dropped: ambiguous.)
-    rest = rest.rpartition("@")[2]
+    # The userinfo is everything up to the last "@". When that span holds "/", "?" or "#", either a
+    # raw password holds them or the "@" belongs to the path, query or fragment: the two cannot be
+    # told apart, and either reading may keep part of a secret, so the remote is dropped.
+    userinfo, at, rest = rest.rpartition("@")
+    if at and any(c in userinfo for c in "/?#"):
+        return None
     try:
         parts = urlsplit(f"{scheme}://{rest}")
         hostname = parts.hostname or ""

@@ -29,15 +29,23 @@ from burn.records import USAGE_FIELDS
 
 HOUR_MS = 3_600_000
 
-# (column, aggregate over ``turns t``), in the order reports read them.
-AGGREGATES: tuple[tuple[str, str], ...] = (
-    ("turns", "COUNT(*)"),
-    *((col, expr) for f in USAGE_FIELDS for col, expr in ((f, f"SUM(t.{f})"), (f"{f}_n", f"COUNT(t.{f})"))),
-    *((f"cost_{i}", expr) for i, expr in enumerate(COST_AGGREGATES)),
+# (name, stored column, aggregate over ``turns t``), in table order. Readers use the names; the
+# cost aggregates are stored as cost_0…cost_9 (the archive's schema: renaming them would rebuild
+# every archive for no change in what it holds), and :data:`HOURLY` maps them back to names.
+AGGREGATES: tuple[tuple[str, str, str], ...] = (
+    ("turns", "turns", "COUNT(*)"),
+    *((n, n, e) for f in USAGE_FIELDS for n, e in ((f, f"SUM(t.{f})"), (f"{f}_n", f"COUNT(t.{f})"))),
+    *((name, f"cost_{i}", expr) for i, (name, expr) in enumerate(COST_AGGREGATES)),
 )
-COLUMNS = tuple(name for name, _ in AGGREGATES)
-# The aggregates as a select list over ``turns t`` (0, never NULL, for a field no turn reported).
-SELECT_AGGS = ", ".join(f"COALESCE({expr}, 0) AS {name}" for name, expr in AGGREGATES)
+COLUMNS = tuple(column for _, column, _ in AGGREGATES)  # as stored
+NAMES = tuple(name for name, _, _ in AGGREGATES)  # as read
+# The aggregates as a select list over ``turns t``, by name (0, never NULL, for a field no turn
+# reported). Inserted into usage_hourly by position.
+SELECT_AGGS = ", ".join(f"COALESCE({expr}, 0) AS {name}" for name, _, expr in AGGREGATES)
+# usage_hourly's columns, by name.
+HOURLY = "source, model, project_key, hour, " + ", ".join(
+    column if column == name else f"{column} AS {name}" for name, column, _ in AGGREGATES
+)
 _FROM = "FROM turns t LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id"
 
 SCHEMA = f"""
@@ -52,9 +60,15 @@ CREATE INDEX IF NOT EXISTS session_hours_by_hour ON session_hours (hour);
 """
 
 
+def hourly_sql(where: str = "") -> str:
+    """``usage_hourly``'s rows with the aggregates by name (:data:`NAMES`)."""
+    return f"SELECT {HOURLY} FROM usage_hourly {where}"
+
+
 def grouped_turns_sql(bucket_ms: int, where: str = "") -> str:
-    """The rollup's shape computed from ``turns`` at ``bucket_ms`` granularity (column ``hour``
-    holds the bucket number); reports use it directly when the rollup cannot serve them."""
+    """The rollup's shape, aggregates by name, computed from ``turns`` at ``bucket_ms``
+    granularity (column ``hour`` holds the bucket number); reports use it directly when the
+    rollup cannot serve them."""
     return f"""
         SELECT t.source AS source, t.model AS model, s.project_key AS project_key,
                t.ts_ms / {bucket_ms} AS hour, {SELECT_AGGS}

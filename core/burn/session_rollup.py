@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from burn.pricing.totals import COST_AGGREGATES
-from burn.records import USAGE_FIELDS
+from burn.records import USAGE_FIELDS, ts_to_ms
 
 # Columns after (source, session_id, created_seq, revision), in table order.
 FACT_COLUMNS = (
@@ -51,21 +51,16 @@ CREATE TABLE IF NOT EXISTS session_models (
 CREATE INDEX IF NOT EXISTS session_models_by_model ON session_models (model);
 """
 
-# Per-model aggregates over ``turns t`` (the by_model array stores them in this order).
-_MODEL_AGGS = (
-    "COUNT(*)",
-    *(e for f in USAGE_FIELDS for e in (f"SUM(t.{f})", f"COUNT(t.{f})")),
+# Per-model aggregates over ``turns t`` by name; a by_model entry stores [model, *their values].
+_MODEL_AGGS: tuple[tuple[str, str], ...] = (
+    ("turns", "COUNT(*)"),
+    *((n, e) for f in USAGE_FIELDS for n, e in ((f, f"SUM(t.{f})"), (f"{f}_n", f"COUNT(t.{f})"))),
     *COST_AGGREGATES,
-    "SUM(t.fidelity_usage != 'full')",
-    "MIN(t.ts_ms)",
-    "MAX(t.ts_ms)",
-    "group_concat(DISTINCT t.fidelity_notes)",
+    ("partial_turns", "SUM(t.fidelity_usage != 'full')"),
 )
-# Index of each value in a by_model entry ([model, *aggregates]).
-M_TURNS = 1
-M_FIELDS = 2  # then (sum, count) per usage field
-M_COST = M_FIELDS + 2 * len(USAGE_FIELDS)  # then the COST_AGGREGATES
-_M_PARTIAL = M_COST + len(COST_AGGREGATES)
+# The names of a by_model entry's values, and where each sits (``entry[MODEL_ENTRY["turns"]]``).
+MODEL_ENTRY: dict[str, int] = {name: i for i, name in enumerate(("model", *(n for n, _ in _MODEL_AGGS)))}
+_SUMS = len(_MODEL_AGGS)  # the entry's values after the model: what a session's row sums
 
 _ALL_SESSIONS = """
 SELECT source, session_id FROM sessions UNION SELECT DISTINCT source, session_id FROM turns
@@ -157,7 +152,10 @@ def _own_rows(db: sqlite3.Connection) -> dict[tuple[str, str], dict[str, Any]]:
             "tool_calls": 0,
             "compactions": 0,
         }
-    aggs = ", ".join(_MODEL_AGGS)
+    aggs = (
+        ", ".join(e for _, e in _MODEL_AGGS)
+        + ", MIN(t.ts_ms), MAX(t.ts_ms), group_concat(DISTINCT t.fidelity_notes)"
+    )
     for source, sid, model, *values in db.execute(
         f"""SELECT t.source, t.session_id, t.model, {aggs} FROM temp.dirty_sessions d
         CROSS JOIN turns t ON t.source = d.source AND t.session_id = d.session_id
@@ -194,8 +192,6 @@ def _own_rows(db: sqlite3.Connection) -> dict[tuple[str, str], dict[str, Any]]:
 def _ms(ts: str | None) -> int | None:
     if not ts:
         return None
-    from burn.archive import ts_to_ms
-
     try:
         return ts_to_ms(ts)
     except ValueError:
@@ -216,11 +212,12 @@ def _write_temp(db: sqlite3.Connection, own: dict[tuple[str, str], dict[str, Any
         started, ended = (min(times), max(times)) if times else (None, None)
         # Column sums over the session's models (most sessions have one: no summing needed).
         if len(models) == 1:
-            sums = models[0][1 : _M_PARTIAL + 1]
+            totals = models[0][1:]
         elif models:
-            sums = [sum(col) for col in zip(*(m[1 : _M_PARTIAL + 1] for m in models), strict=True)]
+            totals = [sum(col) for col in zip(*(m[1:] for m in models), strict=True)]
         else:
-            sums = [0] * _M_PARTIAL
+            totals = [0] * _SUMS
+        sums = dict(zip((n for n, _ in _MODEL_AGGS), totals, strict=True))
         fields: dict[str, Any] = {
             "sort_ms": started if started is not None else 0,
             "started_ms": started,
@@ -228,26 +225,20 @@ def _write_temp(db: sqlite3.Connection, own: dict[tuple[str, str], dict[str, Any
             "last_activity_ms": ended,
             **{k: r[k] for k in ("parent_session_id", "relationship", "classification", "project_key")},
             **{k: r[k] for k in ("cwd", "branch", "title", "usage_fidelity")},
-            "assistant_turns": sums[0],
+            "assistant_turns": sums["turns"],
             "user_turns": r["user_turns"],
             "tool_calls": r["tool_calls"],
             "compactions": r["compactions"],
             "subagents": 0,
         }
-        for i, f in enumerate(USAGE_FIELDS):
-            fields[f] = sums[M_FIELDS - 1 + 2 * i]
-            fields[f"{f}_n"] = sums[M_FIELDS + 2 * i]
-        c = M_COST - 1
-        cost, cost_n, _comp, _rep, _rep_n, n_comp, n_rep, unpriced, unpriced_tok, fallback = sums[c : c + 10]
+        for f in USAGE_FIELDS:
+            fields[f] = sums[f]
+            fields[f"{f}_n"] = sums[f"{f}_n"]
         fields.update(
-            cost=cost if cost_n else None,
-            cost_n=cost_n,
-            computed_turns=n_comp,
-            reported_turns=n_rep,
-            unpriced_turns=unpriced,
-            unpriced_tokens=unpriced_tok,
-            fallback_turns=fallback,
-            partial_turns=sums[_M_PARTIAL - 1],
+            cost=sums["cost_usd_micros"] if sums["costed_turns"] else None,
+            cost_n=sums["costed_turns"],
+            **{k: sums[k] for k in ("computed_turns", "reported_turns", "unpriced_turns")},
+            **{k: sums[k] for k in ("unpriced_tokens", "fallback_turns", "partial_turns")},
             notes=",".join(sorted(r.get("notes", ()))) or None,
             models=orjson.dumps([m[0] for m in models]).decode(),
             by_model=orjson.dumps(models).decode(),

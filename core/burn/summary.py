@@ -4,7 +4,7 @@ Reports read the hourly rollup (:mod:`burn.rollup`) when it can answer exactly: 
 current, the time zone's offsets are whole hours, and the window starts and ends on hours.
 Otherwise the same aggregation runs over ``turns`` in 15-minute buckets (every UTC offset in use
 is a multiple of 15 minutes). Either way one SQL statement computes every breakdown. Local days
-are computed in SQL, exact across daylight-saving changes (:mod:`burn.buckets`).
+are computed in SQL, exact across daylight-saving changes (:mod:`burn.query.buckets`).
 
 Unknown is never zero: a field no turn reported sums to ``null``, and ``unknown`` counts the turns
 whose value for a field was not reported. Costs are exact sums of the archive's per-turn micro-USD
@@ -13,50 +13,32 @@ values (``cost_usd_micros``), with the token volume of ``unpriced`` models besid
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from typing import Any
 
-from burn import rollup
-from burn.archive import Archive
-from burn.buckets import (
-    day_expr,
-    day_sql,
-    offset_periods,
-    rollup_answers,
-    time_range,
-    turns_bucket_ms,
-    window,
-)
-from burn.pricing.totals import CostAcc
-from burn.records import USAGE_FIELDS
+from burn.query import ArchiveView, Filters
+from burn.query.base import usage_base
+from burn.query.buckets import day_expr, day_sql, offset_periods, time_range
+from burn.query.sums import UsageSums
+from burn.query.where import window
+from burn.rollup import NAMES
 
 __all__ = ["day_sql", "offset_periods", "summarize"]
 
-TOKEN_FIELDS = USAGE_FIELDS
 _DIMENSIONS = ("source", "model", "project", "day")
 
 
-def summarize(
-    archive: Archive,
-    tz: tzinfo,
-    tz_name: str,
-    since_ms: int | None = None,
-    until_ms: int | None = None,
-) -> dict[str, Any]:
+def summarize(archive: ArchiveView, filters: Filters) -> dict[str, Any]:
+    """Totals and the breakdowns by source, model, local day (in ``filters.tz``) and project of
+    the turns in the filters' window, with the pricing block (see the module's docstring)."""
+    since_ms, until_ms = filters.since_ms, filters.until_ms
     lo, hi = time_range(archive.db, since_ms, until_ms)
-    periods = offset_periods(tz, lo, hi)
-    if rollup_answers(archive.state(), periods, since_ms, until_ms):
-        bucket_ms = rollup.HOUR_MS
-        where = window("hour", since_ms, until_ms, bucket_ms)
-        base = f"SELECT * FROM usage_hourly {where}"
-    else:
-        bucket_ms = turns_bucket_ms(periods)
-        base = rollup.grouped_turns_sql(bucket_ms, window("t.ts_ms", since_ms, until_ms, 1))
-    sums = ", ".join(f"SUM(r.{c})" for c in rollup.COLUMNS)
-    day = day_expr(periods, f"(r.hour * {bucket_ms})")
+    periods = offset_periods(filters.tz, lo, hi)
+    base = usage_base(archive.state(), filters, periods)
+    sums = ", ".join(f"SUM(r.{c})" for c in NAMES)
+    day = day_expr(periods, f"(r.hour * {base.bucket_ms})")
     sql = f"""
-        WITH r AS MATERIALIZED ({base})
+        WITH r AS MATERIALIZED ({base.sql})
         SELECT 'total', NULL, {sums} FROM r
         UNION ALL SELECT 'source', r.source, {sums} FROM r GROUP BY r.source
         UNION ALL SELECT 'model', r.model, {sums} FROM r GROUP BY r.model
@@ -64,18 +46,21 @@ def summarize(
         UNION ALL SELECT 'day', {day}, {sums} FROM r GROUP BY 2
     """
     groups: dict[str, list[dict[str, Any]]] = {d: [] for d in _DIMENSIONS}
-    totals = _group([])
-    for dimension, key, *values in archive.db.execute(sql):
+    totals = _group(UsageSums.of({}))
+    for dimension, key, *values in archive.db.execute(sql, base.params):
         if dimension == "total":
-            totals = _group(values)
+            totals = _group(UsageSums.of_row(values))
         else:
             groups[dimension].append(
-                {("project_key" if dimension == "project" else dimension): key, **_group(values)}
+                {
+                    ("project_key" if dimension == "project" else dimension): key,
+                    **_group(UsageSums.of_row(values)),
+                }
             )
     totals["sessions"] = _sessions(archive, since_ms, until_ms)
     by_model = _sorted(groups["model"], "model")
     return {
-        "timezone": tz_name,
+        "timezone": filters.timezone,
         "since": _iso(since_ms),
         "until": _iso(until_ms),
         "pricing": _pricing(archive, totals["cost_source"], by_model),
@@ -87,35 +72,26 @@ def summarize(
     }
 
 
-def _group(values: Sequence[int | None]) -> dict[str, Any]:
-    """One breakdown row from the summed rollup columns (turns, sum/count per field, costs)."""
-    v = [x or 0 for x in values] or [0] * len(rollup.COLUMNS)
-    turns = v[0]
-    out: dict[str, Any] = {}
-    unknown: dict[str, int] = {}
-    for i, name in enumerate(TOKEN_FIELDS):
-        total, known = v[1 + 2 * i], v[2 + 2 * i]
-        out[name] = total if known else None
-        if known < turns:
-            unknown[name] = turns - known
+def _group(sums: UsageSums) -> dict[str, Any]:
+    """One breakdown row: the usage fields, cache writes together, the total, turns, unknown
+    fields and the cost block."""
+    out: dict[str, Any] = dict(sums.tokens)
     cache_write = [out["cache_write_5m"], out["cache_write_1h"]]
     out["cache_write"] = None if all(x is None for x in cache_write) else sum(x or 0 for x in cache_write)
-    out["total"] = sum(out[f] or 0 for f in ("input", "output", "cache_read")) + (out["cache_write"] or 0)
-    out["turns"] = turns
-    out["unknown"] = unknown
-    cost = CostAcc()
-    cost.add(v[1 + 2 * len(TOKEN_FIELDS) :])
-    out.update(cost.as_dict())
+    out["total"] = sums.total
+    out["turns"] = sums.turns
+    out["unknown"] = dict(sums.unknown)
+    out.update(sums.cost.as_dict())
     return out
 
 
-def _sessions(archive: Archive, since_ms: int | None, until_ms: int | None) -> int:
-    where = window("ts_ms", since_ms, until_ms, 1)
+def _sessions(archive: ArchiveView, since_ms: int | None, until_ms: int | None) -> int:
+    where = window("ts_ms", since_ms, until_ms).sql()
     sql = f"SELECT COUNT(*) FROM (SELECT DISTINCT source, session_id FROM turns {where})"
     return int(archive.db.execute(sql).fetchone()[0])
 
 
-def _project_rows(archive: Archive, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _project_rows(archive: ArchiveView, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Project rows carry the stable key and a label (the repository, or the directory's name)."""
     labels = {
         key: (label, kind)
@@ -128,7 +104,7 @@ def _project_rows(archive: Archive, rows: list[dict[str, Any]]) -> list[dict[str
     return _sorted(out, "project")
 
 
-def _pricing(archive: Archive, cost_source: str, by_model: list[dict[str, Any]]) -> dict[str, Any]:
+def _pricing(archive: ArchiveView, cost_source: str, by_model: list[dict[str, Any]]) -> dict[str, Any]:
     """Which pricing table produced the archive's costs, and the rates of the models shown."""
     from burn.pricing.load import load_pricing
     from burn.pricing.meta import pricing_meta

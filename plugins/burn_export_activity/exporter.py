@@ -12,16 +12,11 @@ import bisect
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import attrs
 
-from burn.archive import Archive
-from burn.contract.filters import bound_ms
-from burn.contract.profile import Renderer
-from burn.errors import UsageError
-from burn.exporter import Facts, Key, Page, plain_rows
-from burn.pricing.totals import group_cost_source
+from burn.exporter import ArchiveView, Facts, Key, Page, Renderer, UsageError, plain_rows
+from burn.query import Filters, group_cost_source, matching, window
 from burn_export_activity.timeline import GAP_CAP, SIZES, boundaries, intervals, peak, split
 
 MAX_BUCKETS = 100_000
@@ -42,15 +37,17 @@ class ActivityExporter:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--bucket", choices=sorted(SIZES), default="1h", help="bucket size (default 1h)")
 
-    def filters(self, archive: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    def filters(self, archive: ArchiveView, options: Mapping[str, Any]) -> dict[str, Any]:
         return {"bucket": options.get("bucket") or "1h"}
 
-    def open(self, archive: Any, filters: Mapping[str, Any], render: Renderer) -> ActivityQuery:
-        q = ActivityQuery(archive, dict(filters), render)
+    def open(self, archive: ArchiveView, filters: Mapping[str, Any], render: Renderer) -> ActivityQuery:
+        q = ActivityQuery(
+            archive, Filters.from_canonical(filters), str(filters.get("bucket") or "1h"), render
+        )
         q.load()
         return q
 
-    def rows(self, archive: Any, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    def rows(self, archive: ArchiveView, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         """Every row under the shareable profile (the plain :class:`Exporter` use)."""
         return plain_rows(self, archive, options)
 
@@ -97,8 +94,9 @@ def _iso(s: int | None) -> str | None:
 
 @attrs.define
 class ActivityQuery:
-    archive: Archive
-    filters: dict[str, Any]
+    archive: ArchiveView
+    filters: Filters
+    bucket: str
     render: Renderer
     bounds: list[int] = attrs.field(factory=list)
     buckets: list[Acc] = attrs.field(factory=list)
@@ -108,33 +106,21 @@ class ActivityQuery:
     sessions: dict[tuple[str, str], dict[str, Any]] = attrs.field(factory=dict)
     models: dict[str, list[int]] = attrs.field(factory=dict)  # model -> [unpriced turns, fallback turns]
 
-    def _where(self, alias: str) -> tuple[str, list[Any]]:
-        f = self.filters
-        parts, args = [f"{alias}.ts_ms >= ?", f"{alias}.ts_ms < ?"], [
-            (self.bounds[0] - GAP_CAP) * 1000, self.bounds[-1] * 1000]  # fmt: skip
-        if f.get("sources"):
-            parts.append(f"{alias}.source IN ({','.join('?' * len(f['sources']))})")
-            args.extend(f["sources"])
-        if f.get("projects"):
-            parts.append(f"s.project_key IN ({','.join('?' * len(f['projects']))})")
-            args.extend(f["projects"])
-        if f.get("models"):
-            marks = ",".join("?" * len(f["models"]))
-            parts.append(f"EXISTS (SELECT 1 FROM session_models m WHERE m.source = {alias}.source AND "
-                         f"m.session_id = {alias}.session_id AND m.model IN ({marks}))")  # fmt: skip
-            args.extend(f["models"])
-            if alias == "t":
-                parts.append(f"t.model IN ({marks})")
-                args.extend(f["models"])
+    def _where(self, alias: str) -> tuple[str, dict[str, Any]]:
+        """Messages of the range widened by the gap cap (an interval may start before the range)
+        under the filters; assistant turns (``t``) also of the models filtered."""
+        where = window(f"{alias}.ts_ms", (self.bounds[0] - GAP_CAP) * 1000, self.bounds[-1] * 1000)
+        where += matching(self.filters, source=f"{alias}.source", project="s.project_key",
+                          session_model=(f"{alias}.source", f"{alias}.session_id"),
+                          model="t.model" if alias == "t" else None)  # fmt: skip
         join = f"LEFT JOIN sessions s ON s.source = {alias}.source AND s.session_id = {alias}.session_id"
-        return f"{join} WHERE " + " AND ".join(parts), args
+        return f"{join} {where.sql()}", dict(where.params)
 
     def load(self) -> None:
-        f = self.filters
-        since, until = bound_ms(f, "since"), bound_ms(f, "until")
+        since, until = self.filters.since_ms, self.filters.until_ms
         if since is None or until is None or until <= since:
             raise UsageError("activity needs a range: --since before --until")
-        self.bounds = boundaries(since // 1000, -(-until // 1000), f["bucket"], ZoneInfo(f["timezone"]))
+        self.bounds = boundaries(since // 1000, -(-until // 1000), self.bucket, self.filters.tz)
         n = len(self.bounds) - 1
         if n > MAX_BUCKETS:  # every bucket is a row held until written: bound the document
             raise UsageError(
@@ -244,8 +230,8 @@ class ActivityQuery:
             "range": {
                 "start": _iso(self.bounds[0]),
                 "end": _iso(self.bounds[-1]),
-                "bucket": self.filters["bucket"],
-                "bucket_seconds": SIZES[self.filters["bucket"]],
+                "bucket": self.bucket,
+                "bucket_seconds": SIZES[self.bucket],
                 "gap_cap_seconds": GAP_CAP,
             },
             "peak": {"concurrency": top, "at": _iso(at)},

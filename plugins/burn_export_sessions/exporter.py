@@ -14,13 +14,8 @@ from typing import Any
 
 import attrs
 
-from burn import session_rollup
-from burn.contract.filters import bound_ms
-from burn.contract.profile import Renderer
-from burn.errors import BurnError
-from burn.exporter import Facts, Key, Page, plain_rows
-from burn.pricing.totals import group_cost_source
-from burn.session_rollup import M_COST
+from burn.exporter import ArchiveView, BurnError, Facts, Key, Page, Renderer, plain_rows
+from burn.query import MODEL_ENTRY, Filters, Where, group_cost_source, matching, overlap, session_seq
 from burn_export_sessions.rows import COLUMNS, FULL_COLUMNS, row_builder
 
 ORDER = "started_at,source,session_id"
@@ -48,13 +43,13 @@ class SessionsExporter:
         parser.add_argument("--exclude-automated", action="store_const", const=True, default=None,
                             help="leave out sessions classified automated")  # fmt: skip
 
-    def filters(self, archive: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    def filters(self, archive: ArchiveView, options: Mapping[str, Any]) -> dict[str, Any]:
         return {
             "roots_only": bool(options.get("roots_only")),
             "exclude_automated": bool(options.get("exclude_automated")),
         }
 
-    def open(self, archive: Any, filters: Mapping[str, Any], render: Renderer) -> SessionsQuery:
+    def open(self, archive: ArchiveView, filters: Mapping[str, Any], render: Renderer) -> SessionsQuery:
         if archive.state().get("rollup") != "ok":
             # Mid cold build or re-pricing the session rollup is not current yet: better no answer
             # than rows that silently miss sessions.
@@ -62,9 +57,11 @@ class SessionsExporter:
                 "the archive is being built (its session rollup is not current): try again when "
                 "`burn ingest` has finished, or run `burn archive build`"
             )
-        return SessionsQuery(archive.db, dict(filters), render, render.machine)
+        return SessionsQuery(
+            archive.db, Filters.from_canonical(filters), dict(filters), render, render.machine
+        )
 
-    def rows(self, archive: Any, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    def rows(self, archive: ArchiveView, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         """Every row under the shareable profile (the plain :class:`Exporter` use)."""
         return plain_rows(self, archive, options)
 
@@ -72,56 +69,45 @@ class SessionsExporter:
 @attrs.define
 class SessionsQuery:
     db: sqlite3.Connection
-    filters: dict[str, Any]
+    filters: Filters
+    own: dict[str, Any]  # the surface's own filters (roots_only, exclude_automated)
     render: Renderer
     machine: str
 
-    def _where(self, page: Page | None) -> tuple[str, list[Any]]:
-        f = self.filters
-        parts: list[str] = []
-        args: list[Any] = []
+    def _where(self, page: Page | None) -> tuple[str, dict[str, Any]]:
+        terms: list[str] = []
+        params: dict[str, Any] = {}
         if page is not None:
-            parts.append("r.created_seq <= ?")
-            args.append(page.watermark)
+            terms.append("r.created_seq <= :watermark")
+            params["watermark"] = page.watermark
             if page.after is not None:
-                parts.append(f"({_KEY}) > (?, ?, ?)")
-                args.extend(page.after)
-        since, until = bound_ms(f, "since"), bound_ms(f, "until")
-        if since is not None:  # sessions active in the window: they overlap it
-            parts.append("r.ended_ms >= ?")
-            args.append(since)
-        if until is not None:
-            parts.append("r.started_ms < ?")
-            args.append(until)
-        for column, key in (("r.source", "sources"), ("r.project_key", "projects")):
-            if f.get(key):
-                parts.append(f"{column} IN ({','.join('?' * len(f[key]))})")
-                args.extend(f[key])
-        if f.get("models"):
-            parts.append(
-                "EXISTS (SELECT 1 FROM session_models m WHERE m.source = r.source AND "
-                f"m.session_id = r.session_id AND m.model IN ({','.join('?' * len(f['models']))}))"
-            )
-            args.extend(f["models"])
-        if f.get("roots_only"):
-            parts.append("r.relationship != 'subagent'")
-        if f.get("exclude_automated"):
-            parts.append("COALESCE(r.classification, '') != 'automated'")
-        return ("WHERE " + " AND ".join(parts)) if parts else "", args
+                terms.append(f"({_KEY}) > (:after0, :after1, :after2)")
+                params.update({f"after{i}": v for i, v in enumerate(page.after)})
+        # Sessions active in the window: they overlap it.
+        where = Where(tuple(terms), params) + overlap("r.started_ms", "r.ended_ms", self.filters)
+        where += matching(self.filters, source="r.source", project="r.project_key",
+                          session_model=("r.source", "r.session_id"))  # fmt: skip
+        extra = []
+        if self.own.get("roots_only"):
+            extra.append("r.relationship != 'subagent'")
+        if self.own.get("exclude_automated"):
+            extra.append("COALESCE(r.classification, '') != 'automated'")
+        where += Where(tuple(extra))
+        return where.sql(), dict(where.params)
 
-    def _page_sql(self, page: Page | None, columns: str) -> tuple[str, list[Any]]:
+    def _page_sql(self, page: Page | None, columns: str) -> tuple[str, dict[str, Any]]:
         where, args = self._where(page)
         limit = f"LIMIT {int(page.limit)}" if page is not None and page.limit is not None else ""
         return f"SELECT {columns} FROM session_rollup r {where} ORDER BY {_KEY} {limit}", args
 
     def watermark(self) -> int:
-        return session_rollup.seq(self.db)
+        return session_seq(self.db)
 
     def snapshot(self, watermark: int) -> tuple[int, int]:
         where, args = self._where(Page(watermark))
         n, changed = self.db.execute(
-            f"SELECT COUNT(*), COALESCE(SUM(r.revision > ?), 0) FROM session_rollup r {where}",
-            [watermark, *args],
+            f"SELECT COUNT(*), COALESCE(SUM(r.revision > :changed_after), 0) FROM session_rollup r {where}",
+            {**args, "changed_after": watermark},
         ).fetchone()
         return int(n), int(changed)
 
@@ -129,7 +115,7 @@ class SessionsQuery:
         # One pass over the page's rows, grouped by project and list of models (a few groups);
         # without a limit the order does not matter (a plain scan, not the order index). The
         # per-model arrays are read only when some session has unpriced or fallback turns.
-        def page_sql(columns: str) -> tuple[str, list[Any]]:
+        def page_sql(columns: str) -> tuple[str, dict[str, Any]]:
             if page is None or page.limit is None:
                 where, args = self._where(page)
                 return f"SELECT {columns} FROM session_rollup r {where}", args
@@ -162,8 +148,8 @@ class SessionsQuery:
                 (name, (unpriced, fallback))
                 for name, unpriced, fallback in self.db.execute(
                     f"""WITH p AS ({sql}) SELECT json_extract(j.value, '$[0]'),
-                      SUM(json_extract(j.value, '$[{M_COST + 7}]')),
-                      SUM(json_extract(j.value, '$[{M_COST + 9}]'))
+                      SUM(json_extract(j.value, '$[{MODEL_ENTRY["unpriced_turns"]}]')),
+                      SUM(json_extract(j.value, '$[{MODEL_ENTRY["fallback_turns"]}]'))
                     FROM p, json_each(p.by_model) j WHERE p.unpriced_turns OR p.fallback_turns GROUP BY 1""",
                     args,
                 )

@@ -9,13 +9,17 @@ from typing import Any
 
 import orjson
 
-from burn.contract.profile import Renderer
-from burn.pricing.totals import group_cost_source
-from burn.records import USAGE_FIELDS
-from burn.session_rollup import M_COST, M_FIELDS, M_TURNS
+from burn.exporter import Renderer
+from burn.query import MODEL_ENTRY, group_cost_source
+from burn.records import TOTAL_FIELDS, USAGE_FIELDS
 
-# The token fields a session total adds (reasoning is part of output; web searches are requests).
-TOTAL_FIELDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+# Where a by_model entry's values sit (burn.query.MODEL_ENTRY).
+_M_TURNS = MODEL_ENTRY["turns"]
+_M_SUMS = tuple(MODEL_ENTRY[f] for f in USAGE_FIELDS)
+_M_KNOWN = tuple(MODEL_ENTRY[f"{f}_n"] for f in USAGE_FIELDS)
+_M_COST, _M_COSTED = MODEL_ENTRY["cost_usd_micros"], MODEL_ENTRY["costed_turns"]
+_M_COMPUTED, _M_REPORTED = MODEL_ENTRY["computed_turns"], MODEL_ENTRY["reported_turns"]
+_M_UNPRICED, _M_FALLBACK = MODEL_ENTRY["unpriced_turns"], MODEL_ENTRY["fallback_turns"]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -50,21 +54,20 @@ def tokens(sums: Sequence[int | None], known: Sequence[int]) -> dict[str, int | 
 
 
 def by_model(entries: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Per-model rows from a session's stored by_model entries."""
     out = []
     for e in entries:
-        fields = e[M_FIELDS:M_COST]
-        cost, cost_n, _c, _r, _rn, n_comp, n_rep, unpriced, _ut, fallback = e[M_COST : M_COST + 10]
         out.append(
             {
                 "model": e[0],
-                "turns": e[M_TURNS],
-                "tokens": tokens(fields[0::2], fields[1::2]),
+                "turns": e[_M_TURNS],
+                "tokens": tokens([e[i] for i in _M_SUMS], [e[i] for i in _M_KNOWN]),
                 "cost": {
-                    "total_usd_micros": cost if cost_n else None,
-                    "cost_source": group_cost_source(n_comp, n_rep),
+                    "total_usd_micros": e[_M_COST] if e[_M_COSTED] else None,
+                    "cost_source": group_cost_source(e[_M_COMPUTED], e[_M_REPORTED]),
                 },
-                "unpriced_turns": unpriced,
-                "fallback_turns": fallback,
+                "unpriced_turns": e[_M_UNPRICED],
+                "fallback_turns": e[_M_FALLBACK],
             }
         )
     return out

@@ -21,21 +21,27 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from burn import buckets, rollup
-from burn.archive import Archive
-from burn.contract.filters import bound_ms
-from burn.contract.profile import Renderer
-from burn.exporter import Facts, Key, Page, plain_rows
-from burn.records import USAGE_FIELDS
-from burn_export_sessions.rows import TOTAL_FIELDS
+from burn.exporter import ArchiveView, Facts, Key, Page, Renderer, plain_rows
+from burn.query import (
+    TURN_AGGREGATES,
+    Filters,
+    Periods,
+    day_expr,
+    iso,
+    offset_periods,
+    sessions_base,
+    time_range,
+    turns_where,
+    usage_base,
+)
+from burn.records import TOTAL_FIELDS, USAGE_FIELDS
 
 BY = ("day", "week", "month", "session", "model", "project")
 _TIME = ("day", "week", "month")
-# The rollup columns the report sums: turns, (sum, count) per usage field, and of the cost
-# aggregates (burn.pricing.totals) the cost, the costed, computed and reported turns, and the
-# unpriced turns, unpriced tokens and fallback turns.
-_COLUMNS = ("turns", *(c for f in USAGE_FIELDS for c in (f, f"{f}_n")),
-            *(f"cost_{i}" for i in (0, 1, 5, 6, 7, 8, 9)))  # fmt: skip
+# The aggregates (burn.query.AGGREGATE_NAMES) the report sums.
+_COST_COLUMNS = ("cost_usd_micros", "costed_turns", "computed_turns", "reported_turns", "unpriced_turns",
+                 "unpriced_tokens", "fallback_turns")  # fmt: skip
+_COLUMNS = ("turns", *(c for f in USAGE_FIELDS for c in (f, f"{f}_n")), *_COST_COLUMNS)
 # An entry as SQL shapes it (_shape): turns, the usage fields (null when no turn reported one)
 # and their total, the cost (null when no turn was costed), its source, then unpriced turns,
 # unpriced tokens and fallback turns.
@@ -54,18 +60,18 @@ def _shape(agg: str) -> str:
         return f"{agg}({column})"
 
     total_known = " OR ".join(a(f"{f}_n") for f in TOTAL_FIELDS)
-    comp, rep = a("cost_5"), a("cost_6")
+    comp, rep = a("computed_turns"), a("reported_turns")
     return ", ".join(
         [
             f"COALESCE({a('turns')}, 0)",
             *(f"CASE WHEN {a(f'{f}_n')} THEN {a(f)} END" for f in USAGE_FIELDS),
             f"CASE WHEN {total_known} THEN {' + '.join(a(f) for f in TOTAL_FIELDS)} END",
-            f"CASE WHEN {a('cost_1')} THEN {a('cost_0')} END",
+            f"CASE WHEN {a('costed_turns')} THEN {a('cost_usd_micros')} END",
             f"CASE WHEN {comp} THEN (CASE WHEN {rep} THEN 'mixed' ELSE 'computed' END) "
             f"WHEN {rep} THEN 'reported' ELSE 'none' END",
-            a("cost_7"),
-            a("cost_8"),
-            a("cost_9"),
+            a("unpriced_turns"),
+            a("unpriced_tokens"),
+            a("fallback_turns"),
         ]
     )
 
@@ -89,21 +95,17 @@ class UsageExporter:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--by", choices=BY, default="day", help="grouping of the rows (default day)")
 
-    def filters(self, archive: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    def filters(self, archive: ArchiveView, options: Mapping[str, Any]) -> dict[str, Any]:
         return {"by": options.get("by") or "day"}
 
-    def open(self, archive: Any, filters: Mapping[str, Any], render: Renderer) -> UsageQuery:
-        q = UsageQuery(archive, dict(filters), render)
+    def open(self, archive: ArchiveView, filters: Mapping[str, Any], render: Renderer) -> UsageQuery:
+        q = UsageQuery(archive, Filters.from_canonical(filters), str(filters.get("by") or "day"), render)
         q.load()
         return q
 
-    def rows(self, archive: Any, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    def rows(self, archive: ArchiveView, options: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         """Every row under the shareable profile (the plain :class:`Exporter` use)."""
         return plain_rows(self, archive, options)
-
-
-def _tz(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 def _parts(v: Sequence[Any], sessions: int) -> dict[str, Any]:
@@ -165,37 +167,27 @@ class _Row:
 
 @attrs.define
 class UsageQuery:
-    archive: Archive
-    filters: dict[str, Any]
+    archive: ArchiveView
+    filters: Filters
+    by: str
     render: Renderer
     by_key: dict[Any, _Row] = attrs.field(factory=dict)
     total: _Row = attrs.field(factory=_Row)
     total_models: dict[str, Sequence[Any]] = attrs.field(factory=dict)  # totals by model (facts)
-    tz: ZoneInfo | None = None
     stream: bool = False
     shown: dict[str | None, str | None] = attrs.field(factory=dict)  # project key → as rendered
-    where: tuple[str, dict[str, Any]] = ("", {})  # the turns filter (by session)
 
-    def _terms(self, cols: Mapping[str, str], params: dict[str, Any]) -> list[str]:
-        """Conditions for the source, project and model filters on ``cols`` (named parameters)."""
-        terms = []
-        for name, key in (("source", "sources"), ("project_key", "projects"), ("model", "models")):
-            values = self.filters.get(key)
-            if values:
-                marks = []
-                for i, value in enumerate(values):
-                    params[f"{key}{i}"] = value
-                    marks.append(f":{key}{i}")
-                terms.append(f"{cols[name]} IN ({','.join(marks)})")
-        return terms
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.filters.tz
 
-    def _key_sql(self, periods: buckets.Periods, bucket_ms: int) -> str:
+    def _key_sql(self, periods: Periods, bucket_ms: int) -> str:
         """SQL for a row key over a bucketed base ``b``: a local day, the Monday of a local ISO
         week (labelled after the query), a month, a model or a project."""
-        by = self.filters["by"]
+        by = self.by
         if by not in _TIME:
             return {"model": "b.model", "project": "b.project_key"}.get(by, "NULL")
-        day = buckets.day_expr(periods, f"(b.hour * {bucket_ms})")
+        day = day_expr(periods, f"(b.hour * {bucket_ms})")
         if by == "day":
             return day
         if by == "month":
@@ -203,37 +195,17 @@ class UsageQuery:
         return f"date({day}, 'weekday 0', '-6 days')"  # the next Sunday (or the day), less six days
 
     def load(self) -> None:
-        f = self.filters
-        by = f["by"]
-        self.tz = _tz(f["timezone"])
+        f, by = self.filters, self.by
         self.stream = by == "session"
-        since, until = bound_ms(f, "since"), bound_ms(f, "until")
         db = self.archive.db
-        lo, hi = buckets.time_range(db, since, until)
+        lo, hi = time_range(db, f.since_ms, f.until_ms)
         # Local time matters only to time buckets: other keys take the rollup whatever the zone.
-        periods = buckets.offset_periods(self.tz, lo, hi) if by in _TIME else []
+        periods = offset_periods(f.tz, lo, hi) if by in _TIME else []
         state = self.archive.state()
-        params: dict[str, Any] = {}
-        turn_terms = buckets.window_terms("t.ts_ms", since, until, 1)
-        turn_terms += self._terms({"source": "t.source", "project_key": "s.project_key", "model": "t.model"},
-                                  params)  # fmt: skip
-        turn_where = ("WHERE " + " AND ".join(turn_terms)) if turn_terms else ""
-        plain = {"source": "source", "project_key": "project_key", "model": "model"}
-
-        def hourly_where() -> str:
-            terms = buckets.window_terms("hour", since, until, rollup.HOUR_MS) + self._terms(plain, params)
-            return ("WHERE " + " AND ".join(terms)) if terms else ""
-
-        if buckets.rollup_answers(state, periods, since, until):
-            sums_ms, sums_base = rollup.HOUR_MS, f"SELECT * FROM usage_hourly {hourly_where()}"
-        else:
-            sums_ms = buckets.turns_bucket_ms(periods)
-            sums_base = rollup.grouped_turns_sql(sums_ms, turn_where)
-        if buckets.rollup_answers(state, periods, since, until, sessions=True):
-            sessions_ms, sessions_base = rollup.HOUR_MS, f"SELECT * FROM session_hours {hourly_where()}"
-        else:
-            sessions_ms = buckets.turns_bucket_ms(periods)
-            sessions_base = rollup.session_hours_sql(sessions_ms, turn_where)
+        sums_b, sessions_b = usage_base(state, f, periods), sessions_base(state, f, periods)
+        sums_ms, sums_base = sums_b.bucket_ms, sums_b.sql
+        sessions_ms, sessions_base_sql = sessions_b.bucket_ms, sessions_b.sql
+        params = {**sums_b.params, **sessions_b.params}
         sums_key = self._key_sql(periods, sums_ms)
         sessions_key = self._key_sql(periods, sessions_ms)
         sums = ", ".join(f"SUM(b.{c}) AS {c}" for c in _COLUMNS)
@@ -266,7 +238,7 @@ class UsageQuery:
         counts = _count_sessions(
             db.execute(
                 f"""SELECT {sessions_key}, b.source, b.session_id, b.model, b.project_key
-                FROM ({sessions_base}) b ORDER BY b.source, b.session_id""",
+                FROM ({sessions_base_sql}) b ORDER BY b.source, b.session_id""",
                 params,
             ),
             self.stream,
@@ -289,7 +261,6 @@ class UsageQuery:
                 target.by[part][sub] = {_NAMES[part]: sub, **_parts(v, n)}
         if by == "week":  # Monday → ISO week label (the same order)
             self.by_key = {_iso_week(date.fromisoformat(k)): row for k, row in self.by_key.items()}
-        self.where = (turn_where, params)
 
     def _project(self, key: str | None) -> str | None:
         if key not in self.shown:
@@ -313,9 +284,9 @@ class UsageQuery:
         """By session: one row per session from one ordered query (flat memory): the session's
         total, then its models. A session has one source and one project, so those breakdowns
         have one entry: the session's total."""
-        where, params = self.where
-        aggs = dict(rollup.AGGREGATES)
-        columns = ", ".join(f"COALESCE({aggs[c]}, 0) AS {c}" for c in _COLUMNS)
+        turns = turns_where(self.filters)
+        where, params = turns.sql(), turns.params
+        columns = ", ".join(f"COALESCE({TURN_AGGREGATES[c]}, 0) AS {c}" for c in _COLUMNS)
         sql = f"""WITH g AS MATERIALIZED (
               SELECT t.source || x'{_SEP.hex()}' || t.session_id AS k, t.source AS source, t.model AS model,
                      s.project_key AS project_key, {columns}
@@ -355,7 +326,7 @@ class UsageQuery:
         )
 
     def rows(self, page: Page | None = None) -> Iterator[tuple[Key, Mapping[str, Any]]]:
-        by = self.filters["by"]
+        by = self.by
         if self.stream:
             for key, parts in self._session_rows():
                 source, sid = key.split(_SEP.decode(), 1)
@@ -410,9 +381,7 @@ def _next_first(day: date, by: str) -> date:
     return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
 
 
-def _bounds(key: str, by: str, tz: Any) -> tuple[str, str]:
-    from burn.contract.filters import iso
-
+def _bounds(key: str, by: str, tz: ZoneInfo) -> tuple[str, str]:
     first = _first_day(key, by)
     nxt = _next_first(first, by)
     return iso(datetime(first.year, first.month, first.day, tzinfo=tz)), iso(

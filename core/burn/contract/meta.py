@@ -10,6 +10,7 @@ from typing import Any
 
 from burn import __version__, quality
 from burn.exporter import Facts
+from burn.query import hourly_sql
 
 SCHEMA_BASE = "https://burn.dev/contracts/v1"
 
@@ -32,10 +33,11 @@ def pricing_block(home: Path, state: Mapping[str, str], facts: Facts) -> dict[st
 
 # The archive's unpriced turns and tokens per source that has sessions: from the hourly rollup
 # when it is current (the same sums as over the session rollup, without reading every session).
-_UNPRICED_HOURLY = """
+_UNPRICED_HOURLY = f"""
 SELECT s.source, COALESCE(u.turns, 0), COALESCE(u.tokens, 0)
 FROM (SELECT DISTINCT source FROM session_rollup) s
-LEFT JOIN (SELECT source, SUM(cost_7) AS turns, SUM(cost_8) AS tokens FROM usage_hourly GROUP BY source) u
+LEFT JOIN (SELECT source, SUM(unpriced_turns) AS turns, SUM(unpriced_tokens) AS tokens
+           FROM ({hourly_sql()}) GROUP BY source) u
   ON u.source = s.source"""
 _UNPRICED_SESSIONS = (
     "SELECT source, SUM(unpriced_turns), SUM(unpriced_tokens) FROM session_rollup GROUP BY source"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from burn.archive import Archive
 from burn.errors import BurnError
 from burn.pricing.cost import price_turn
 from burn.pricing.inputs import OVERRIDE_FILE
 from burn.pricing.load import Pricing
 from burn.records import USAGE_FIELDS, Usage
 from burn.render import num, table
+
+if TYPE_CHECKING:
+    from burn.query import ArchiveView
 
 # -- show -------------------------------------------------------------------------------------------
 
@@ -96,7 +98,7 @@ def model_text(data: dict[str, Any]) -> str:
 # -- check ------------------------------------------------------------------------------------------
 
 
-def check(archive: Archive, pricing: Pricing) -> dict[str, Any]:
+def check(archive: ArchiveView, pricing: Pricing) -> dict[str, Any]:
     """Archive models priced by a fallback or not at all under the *current* effective table, with
     their token volumes (the archive's stored costs may be older: ``stale`` says so)."""
     sums = ", ".join(f"SUM({f})" for f in USAGE_FIELDS)

@@ -7,30 +7,33 @@ grouping of the same turns adds up to the same total. A group with no costed tur
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any, Literal
+
+import attrs
+
+from burn.records import TOTAL_FIELDS
 
 GroupCostSource = Literal["computed", "reported", "mixed", "none"]
 
-_TOKENS = "COALESCE(t.input,0)+COALESCE(t.output,0)+COALESCE(t.cache_read,0)" \
-    "+COALESCE(t.cache_write_5m,0)+COALESCE(t.cache_write_1h,0)"  # fmt: skip
+_TOKENS = "+".join(f"COALESCE(t.{f},0)" for f in TOTAL_FIELDS)
 
-# Aggregates over ``turns t``; COST_WIDTH values per group row, in this order. Every one is
-# additive (sums and counts), so the hourly rollup can store them and sum them again.
-COST_AGGREGATES = (
-    "SUM(t.cost_usd_micros)",
-    "COUNT(t.cost_usd_micros)",
-    "SUM(t.computed_cost_micros)",
-    "SUM(t.reported_cost_micros)",
-    "COUNT(t.reported_cost_micros)",
-    "SUM(t.cost_source = 'computed')",
-    "SUM(t.cost_source = 'reported')",
-    "SUM(t.price_match = 'unpriced')",
-    f"SUM(CASE WHEN t.price_match = 'unpriced' THEN {_TOKENS} ELSE 0 END)",
-    "SUM(t.price_match = 'fallback')",
+# Aggregates over ``turns t``, by name, in the order the hourly rollup and the session rollup
+# store them. Every one is additive (sums and counts), so the rollups can store them and sum
+# them again.
+COST_AGGREGATES: tuple[tuple[str, str], ...] = (
+    ("cost_usd_micros", "SUM(t.cost_usd_micros)"),
+    ("costed_turns", "COUNT(t.cost_usd_micros)"),
+    ("computed_usd_micros", "SUM(t.computed_cost_micros)"),
+    ("reported_usd_micros", "SUM(t.reported_cost_micros)"),
+    ("reported_costed_turns", "COUNT(t.reported_cost_micros)"),
+    ("computed_turns", "SUM(t.cost_source = 'computed')"),
+    ("reported_turns", "SUM(t.cost_source = 'reported')"),
+    ("unpriced_turns", "SUM(t.price_match = 'unpriced')"),
+    ("unpriced_tokens", f"SUM(CASE WHEN t.price_match = 'unpriced' THEN {_TOKENS} ELSE 0 END)"),
+    ("fallback_turns", "SUM(t.price_match = 'fallback')"),
 )
-COST_SQL = ", ".join(COST_AGGREGATES)
-COST_WIDTH = len(COST_AGGREGATES)
+COST_NAMES = tuple(name for name, _ in COST_AGGREGATES)
 
 
 def group_cost_source(computed_turns: int, reported_turns: int) -> GroupCostSource:
@@ -42,25 +45,33 @@ def group_cost_source(computed_turns: int, reported_turns: int) -> GroupCostSour
     return "reported" if reported_turns else "none"
 
 
-class CostAcc:
-    """Sums of the COST_SQL aggregates over any number of group rows."""
+@attrs.frozen
+class CostSums:
+    """The :data:`COST_AGGREGATES` of a group of turns, by name."""
 
-    __slots__ = ("v",)
+    cost_usd_micros: int = 0
+    costed_turns: int = 0
+    computed_usd_micros: int = 0
+    reported_usd_micros: int = 0
+    reported_costed_turns: int = 0
+    computed_turns: int = 0
+    reported_turns: int = 0
+    unpriced_turns: int = 0
+    unpriced_tokens: int = 0
+    fallback_turns: int = 0
 
-    def __init__(self) -> None:
-        self.v = [0] * COST_WIDTH
-
-    def add(self, values: Sequence[int | None]) -> None:
-        for i, x in enumerate(values):
-            self.v[i] += x or 0
+    @classmethod
+    def of(cls, values: Mapping[str, int | None]) -> CostSums:
+        """From named sums (``None``, no turn in the group, is 0)."""
+        return cls(**{name: values.get(name) or 0 for name in COST_NAMES})
 
     def as_dict(self) -> dict[str, Any]:
-        cost, costed, computed, reported, reported_n, n_comp, n_rep, unpriced, unpriced_tok, fallback = self.v
+        """The cost block of ``burn summary`` rows (unknown cost is ``None``, never 0)."""
         return {
-            "cost_usd_micros": cost if costed else None,
-            "cost_source": group_cost_source(n_comp, n_rep),
-            "computed_usd_micros": computed if n_comp else None,
-            "reported_usd_micros": reported if reported_n else None,
-            "unpriced": {"turns": unpriced, "tokens": unpriced_tok},
-            "fallback_turns": fallback,
+            "cost_usd_micros": self.cost_usd_micros if self.costed_turns else None,
+            "cost_source": group_cost_source(self.computed_turns, self.reported_turns),
+            "computed_usd_micros": self.computed_usd_micros if self.computed_turns else None,
+            "reported_usd_micros": self.reported_usd_micros if self.reported_costed_turns else None,
+            "unpriced": {"turns": self.unpriced_turns, "tokens": self.unpriced_tokens},
+            "fallback_turns": self.fallback_turns,
         }

@@ -5,7 +5,6 @@ Run them with ``pytest`` from this directory (the plugin and burn installed, e.g
 
 from __future__ import annotations
 
-from datetime import UTC
 from pathlib import Path
 
 import burn.store_file
@@ -13,6 +12,7 @@ import orjson
 from burn.archive import Archive
 from burn.ingest import ingest
 from burn.plugins import Plugins
+from burn.query import Filters
 from burn.summary import summarize
 
 import burn_gateway_log
@@ -63,7 +63,7 @@ def test_ingest_reads_new_lines_once(tmp_path: Path) -> None:
 
     archive = Archive.in_home(home, readonly=True)
     try:
-        [row] = summarize(archive, UTC, "UTC")["by_source"]
+        [row] = summarize(archive, Filters.for_zone("UTC"))["by_source"]
     finally:
         archive.close()
     assert row["source"] == "gateway"

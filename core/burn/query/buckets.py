@@ -4,12 +4,12 @@ Local days are computed in SQL from the UTC time plus the zone's offset, which o
 the zone's transitions: :func:`offset_periods` finds those inside the data's time range and
 :func:`day_sql` emits a ``CASE`` over them, so days are exact across daylight-saving changes.
 
-Reports group time in buckets before they compute days: the hourly rollups (:mod:`burn.rollup`)
-when :func:`rollup_answers` says they can answer exactly — the rollup is current, the window
-starts and ends on hours, and the zone's offsets and transitions are whole hours — otherwise
-``turns`` grouped in buckets of :func:`turns_bucket_ms` (15 minutes: every UTC offset in use is a
-multiple of 15 minutes). A bucket never straddles a window bound or an offset change, so the day
-of a bucket's start is the day of every turn in it.
+Reports group time in buckets before they compute days (:mod:`burn.query.base` chooses): the
+hourly rollups (:mod:`burn.rollup`) when :func:`rollup_answers` says they can answer exactly —
+the rollup is current, the window starts and ends on hours, and the zone's offsets and
+transitions are whole hours — otherwise ``turns`` grouped in buckets of :func:`turns_bucket_ms`
+(15 minutes: every UTC offset in use is a multiple of 15 minutes). A bucket never straddles a
+window bound or an offset change, so the day of a bucket's start is the day of every turn in it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import TypeAlias
 
+from burn.query.where import window
 from burn.rollup import HOUR_MS
 
 DAY_MS = 86_400_000
@@ -29,26 +30,9 @@ Periods: TypeAlias = list[tuple[int, int]]  # (start_ms, utc_offset_ms), as offs
 
 def time_range(db: sqlite3.Connection, since_ms: int | None, until_ms: int | None) -> tuple[int, int]:
     """First and last turn time (UTC ms) inside [since, until); ``(0, 0)`` without turns."""
-    where = window("ts_ms", since_ms, until_ms, 1)
+    where = window("ts_ms", since_ms, until_ms).sql()
     lo, hi = db.execute(f"SELECT MIN(ts_ms), MAX(ts_ms) FROM turns {where}").fetchone()
     return (lo or 0, hi or 0)
-
-
-def window(column: str, since_ms: int | None, until_ms: int | None, unit_ms: int) -> str:
-    """A WHERE clause for [since, until) on ``column`` measured in ``unit_ms`` (ints only: no SQL
-    parameters needed inside the WITH clause)."""
-    parts = window_terms(column, since_ms, until_ms, unit_ms)
-    return ("WHERE " + " AND ".join(parts)) if parts else ""
-
-
-def window_terms(column: str, since_ms: int | None, until_ms: int | None, unit_ms: int) -> list[str]:
-    """The conditions of :func:`window`, to combine with others."""
-    parts = []
-    if since_ms is not None:
-        parts.append(f"{column} >= {int(since_ms) // unit_ms}")
-    if until_ms is not None:
-        parts.append(f"{column} < {-(-int(until_ms) // unit_ms)}")
-    return parts
 
 
 def aligned(periods: Periods, since_ms: int | None, until_ms: int | None, unit_ms: int) -> bool:
@@ -96,6 +80,12 @@ def offset_periods(tz: tzinfo, lo_ms: int, hi_ms: int) -> Periods:
             while b - a > 1000:
                 mid = (a + b) // 2
                 a, b = (mid, b) if _offset_ms(tz, mid) == offset else (a, mid)
+            # Zones change offset on a whole second: the one in (a, b]. Without this snap the
+            # change sat up to a second late, off the hour, and reports over a daylight-saving
+            # change never used the hourly rollup (nor 15-minute buckets of turns).
+            second = (a // 1000 + 1) * 1000
+            if _offset_ms(tz, second) != offset:
+                b = second
             offset = _offset_ms(tz, b)
             periods.append((b, offset))
         t = nxt

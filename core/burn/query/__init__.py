@@ -1,0 +1,64 @@
+"""The read path: one way from an archive to numbers, for ``burn summary``, ``burn report``,
+``burn export`` (every exporter plugin) and whatever reads next (a server, a dashboard).
+
+* :class:`Filters` — what a read selects (window, time zone, sources, projects, models), built in
+  one place from options or from a document's canonical filters;
+* :mod:`~burn.query.where` — filters as SQL conditions (:func:`matching`, :func:`window`,
+  :func:`overlap`);
+* :mod:`~burn.query.base` — the one choice between the hourly rollups and ``turns``
+  (:func:`usage_base`, :func:`sessions_base`), with local days from :mod:`~burn.query.buckets`;
+* named aggregates (:data:`AGGREGATE_NAMES`, :data:`MODEL_ENTRY`) instead of stored positions,
+  and typed rows (:class:`UsageSums`, :class:`CostSums`);
+* :class:`ArchiveView` — what a read needs of an archive.
+
+This package and :mod:`burn.exporter`, :mod:`burn.records`, :mod:`burn.reader`,
+:mod:`burn.readkit` and :mod:`burn.store` are the public plugin API (docs/plugin-hooks.md).
+"""
+
+from __future__ import annotations
+
+from burn.pricing.totals import COST_NAMES, CostSums, group_cost_source
+from burn.query.base import Base, sessions_base, turns_where, usage_base
+from burn.query.buckets import Periods, day_expr, offset_periods, time_range
+from burn.query.filters import Filters, iso, iso_ms
+from burn.query.sums import UsageSums
+from burn.query.view import ArchiveView
+from burn.query.where import Where, matching, overlap, window
+from burn.rollup import AGGREGATES as _AGGREGATES
+from burn.rollup import HOUR_MS, hourly_sql
+from burn.rollup import NAMES as AGGREGATE_NAMES
+from burn.session_rollup import MODEL_ENTRY
+from burn.session_rollup import seq as session_seq
+
+# Each named aggregate as SQL over ``turns t`` (the rollup's definition, for reads that group
+# turns themselves).
+TURN_AGGREGATES: dict[str, str] = {name: expr for name, _, expr in _AGGREGATES}
+
+__all__ = [
+    "AGGREGATE_NAMES",
+    "COST_NAMES",
+    "HOUR_MS",
+    "MODEL_ENTRY",
+    "TURN_AGGREGATES",
+    "ArchiveView",
+    "Base",
+    "CostSums",
+    "Filters",
+    "Periods",
+    "UsageSums",
+    "Where",
+    "day_expr",
+    "group_cost_source",
+    "hourly_sql",
+    "iso",
+    "iso_ms",
+    "matching",
+    "offset_periods",
+    "overlap",
+    "session_seq",
+    "sessions_base",
+    "time_range",
+    "turns_where",
+    "usage_base",
+    "window",
+]

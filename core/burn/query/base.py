@@ -1,0 +1,68 @@
+"""Where usage sums come from, chosen in one place: the hourly rollups or ``turns``.
+
+:func:`usage_base` and :func:`sessions_base` return SQL for bucketed rows — the hourly rollups
+(``usage_hourly``, ``session_hours``) when they answer exactly (:func:`~.buckets.rollup_answers`),
+else the same shape grouped from ``turns`` in buckets of :func:`~.buckets.turns_bucket_ms` — with
+the filters applied. Every report that sums usage (``burn summary``, the usage surface) reads
+through them, so both paths give the same numbers by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from burn import rollup
+from burn.query.buckets import Periods, rollup_answers, turns_bucket_ms
+from burn.query.filters import Filters
+from burn.query.where import Where, matching, window
+
+
+@attrs.frozen
+class Base:
+    """A subquery of bucketed rows (column ``hour`` holds the bucket number, ``bucket_ms`` long)
+    and the named parameters it needs. ``rollup``: whether it reads the hourly rollup."""
+
+    sql: str
+    bucket_ms: int
+    rollup: bool
+    params: Mapping[str, object] = attrs.field(factory=dict)
+
+
+def turns_where(filters: Filters) -> Where:
+    """The filters on ``turns t`` joined with ``sessions s`` (the join every grouped read of
+    turns makes, :func:`burn.rollup.grouped_turns_sql`)."""
+    return window("t.ts_ms", filters.since_ms, filters.until_ms) + matching(
+        filters, source="t.source", project="s.project_key", model="t.model"
+    )
+
+
+def _where(filters: Filters, rolled: bool) -> Where:
+    if rolled:
+        return window("hour", filters.since_ms, filters.until_ms, rollup.HOUR_MS) + matching(
+            filters, source="source", project="project_key", model="model"
+        )
+    return turns_where(filters)
+
+
+def usage_base(state: Mapping[str, str], filters: Filters, periods: Periods) -> Base:
+    """Rows of (source, model, project_key, hour, the :data:`burn.rollup.NAMES` aggregates).
+    ``periods``: the zone's offsets over the data when local time matters (days, weeks,
+    months), else none."""
+    if rollup_answers(state, periods, filters.since_ms, filters.until_ms):
+        where = _where(filters, True)
+        return Base(rollup.hourly_sql(where.sql()), rollup.HOUR_MS, True, where.params)
+    bucket_ms = turns_bucket_ms(periods)
+    where = _where(filters, False)
+    return Base(rollup.grouped_turns_sql(bucket_ms, where.sql()), bucket_ms, False, where.params)
+
+
+def sessions_base(state: Mapping[str, str], filters: Filters, periods: Periods) -> Base:
+    """Rows of (hour, source, session_id, model, project_key): ``session_hours``'s shape."""
+    if rollup_answers(state, periods, filters.since_ms, filters.until_ms, sessions=True):
+        where = _where(filters, True)
+        return Base(f"SELECT * FROM session_hours {where.sql()}", rollup.HOUR_MS, True, where.params)
+    bucket_ms = turns_bucket_ms(periods)
+    where = _where(filters, False)
+    return Base(rollup.session_hours_sql(bucket_ms, where.sql()), bucket_ms, False, where.params)

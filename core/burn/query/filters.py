@@ -1,0 +1,162 @@
+"""The filters every read shares: a time window, a time zone and source/project/model choices.
+
+:class:`Filters` is built in one place from command-line options (:meth:`Filters.from_options`)
+and, for contract documents and their cursors, from the canonical form the meta block shows
+(:meth:`Filters.from_canonical`, :meth:`Filters.canonical`). It carries the resolved
+:class:`~zoneinfo.ZoneInfo` itself, so no reader rebuilds it from a name.
+
+The default time zone is the user's local one (``TZ``, else ``/etc/localtime``, else UTC) for
+every command: ``burn summary``, ``burn report`` and ``burn export``. Only a canonical mapping
+without a ``timezone`` (an exporter called as a library, :func:`burn.exporter.plain_rows`) means
+UTC: documents must not depend on the machine that wrote them unless asked (docs/contracts.md).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from burn.errors import UsageError
+from burn.identity import anonymous_key
+from burn.timeutil import resolve_timezone, to_ms, window
+
+_UTC = ZoneInfo("UTC")
+
+
+def _zone(tz: tzinfo) -> ZoneInfo:
+    # resolve_timezone falls back to datetime.UTC: the same offsets as ZoneInfo("UTC").
+    return tz if isinstance(tz, ZoneInfo) else _UTC
+
+
+def _names(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(values)))
+
+
+def _check_window(instance: Filters, _attribute: Any, until_ms: int | None) -> None:
+    since_ms = instance.since_ms
+    if since_ms is not None and until_ms is not None and until_ms <= since_ms:
+        raise UsageError(
+            f"--until ({iso_ms(until_ms)}) must be after --since ({iso_ms(since_ms)}): the window is empty"
+        )
+
+
+@attrs.frozen
+class Filters:
+    """What a read selects. ``since_ms``/``until_ms``: UTC milliseconds, ``until`` exclusive, None
+    for open; ``tz``: the zone days and buckets are local to (``timezone``: its name, as output
+    shows it); ``sources``, ``projects`` (raw project keys), ``models``: sorted, unique, empty for
+    all. An ``until`` at or before ``since`` is a :class:`UsageError`."""
+
+    tz: ZoneInfo = attrs.field(default=_UTC, converter=_zone)
+    timezone: str = "UTC"
+    since_ms: int | None = None
+    until_ms: int | None = attrs.field(default=None, validator=_check_window)
+    sources: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    projects: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    models: tuple[str, ...] = attrs.field(default=(), converter=_names)
+
+    @classmethod
+    def for_zone(cls, name: str | None, since_ms: int | None = None, until_ms: int | None = None) -> Filters:
+        """A window in a zone by name (``None``: the local zone), nothing else filtered."""
+        tz, tz_name = resolve_timezone(name)
+        return cls(tz=tz, timezone=tz_name, since_ms=since_ms, until_ms=until_ms)
+
+    @classmethod
+    def from_options(
+        cls,
+        options: Mapping[str, Any],
+        *,
+        now: datetime | None = None,
+        db: sqlite3.Connection | None = None,
+        secret: bytes = b"",
+    ) -> Filters:
+        """From parsed options: ``timezone``, ``since``, ``until`` (see
+        :func:`burn.timeutil.parse_bound`), and repeated or comma-separated ``source``, ``project``
+        (a key, an anonymous key or a label: resolved to keys in ``db``) and ``model``."""
+        tz, tz_name = resolve_timezone(options.get("timezone"))
+        since, until = window(options.get("since"), options.get("until"), tz, now or datetime.now(UTC))
+        projects = split(options.get("project"), "--project")
+        return cls(
+            tz=tz,
+            timezone=tz_name,
+            since_ms=None if since is None else to_ms(since),
+            until_ms=None if until is None else to_ms(until),
+            sources=split(options.get("source"), "--source"),
+            projects=resolve_projects(db, projects, secret) if projects and db is not None else projects,
+            models=split(options.get("model"), "--model"),
+        )
+
+    @classmethod
+    def from_canonical(cls, filters: Mapping[str, Any]) -> Filters:
+        """From the canonical mapping (:meth:`canonical`; a cursor's, or an exporter's argument).
+        Without ``timezone``: UTC."""
+        name = str(filters.get("timezone") or "UTC")
+        return cls(
+            tz=ZoneInfo(name),
+            timezone=name,
+            since_ms=_bound(filters.get("since")),
+            until_ms=_bound(filters.get("until")),
+            sources=filters.get("sources") or (),
+            projects=filters.get("projects") or (),
+            models=filters.get("models") or (),
+        )
+
+    def canonical(self) -> dict[str, Any]:
+        """The canonical form contract documents show and cursors bind: ``timezone``, ``since``
+        and ``until`` (``YYYY-MM-DDTHH:MM:SS.sssZ`` or null), ``sources``, ``projects``,
+        ``models`` (sorted lists)."""
+        return {
+            "timezone": self.timezone,
+            "since": iso_ms(self.since_ms),
+            "until": iso_ms(self.until_ms),
+            "sources": list(self.sources),
+            "projects": list(self.projects),
+            "models": list(self.models),
+        }
+
+
+def _bound(value: Any) -> int | None:
+    return None if value is None else to_ms(datetime.fromisoformat(str(value)))
+
+
+def iso_ms(ms: int | None) -> str | None:
+    """``YYYY-MM-DDTHH:MM:SS.sssZ`` of UTC milliseconds (the contracts' instants)."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def iso(dt: datetime) -> str:
+    """:func:`iso_ms` of an aware datetime."""
+    return iso_ms(to_ms(dt)) or ""
+
+
+def split(values: Iterable[str] | None, option: str = "") -> list[str]:
+    """Repeated and comma-separated values, trimmed, unique, sorted. A given value that names
+    nothing (``--source ""``) is a :class:`UsageError` for ``option``, not "no filter"."""
+    out: set[str] = set()
+    for value in values or ():
+        names = {v.strip() for v in value.split(",") if v.strip()}
+        if not names and option:
+            raise UsageError(f"{option}: empty value")
+        out |= names
+    return sorted(out)
+
+
+def resolve_projects(db: sqlite3.Connection, wanted: list[str], secret: bytes) -> list[str]:
+    """Project keys for ``--project`` values: a key, an anonymous key, or a label."""
+    if not wanted:
+        return []
+    keys: set[str] = set()
+    rows = db.execute("SELECT DISTINCT key, label FROM projects").fetchall()
+    for value in wanted:
+        found = {k for k, label in rows if value in (k, label) or value == anonymous_key(k, secret)}
+        if not found:
+            raise UsageError(f"no project matches {value!r} (use a key or label from `burn summary`)")
+        keys |= found
+    return sorted(keys)
