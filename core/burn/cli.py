@@ -25,7 +25,14 @@ if TYPE_CHECKING:
 def _print_json(data: Any) -> None:
     import orjson
 
-    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    from burn.reader import printable_json
+
+    option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+    try:
+        out = orjson.dumps(data, option=option)
+    except TypeError:  # a path that is not valid UTF-8 (surrogate escapes): show its bytes as \xff
+        out = orjson.dumps(printable_json(data), option=option)
+    sys.stdout.buffer.write(out)
 
 
 def _load_plugins(
