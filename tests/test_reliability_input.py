@@ -119,3 +119,41 @@ def test_non_utf8_root_directory_is_read_and_reported(tmp_path: Path) -> None:
     assert report["sources"]["claude-code"]["roots"] == [str(tmp_path / "claude") + "\\xff/projects"]
     doctor = home.burn("doctor", "--json")
     assert b"internal error" not in doctor.stderr and b"\\\\xff" in doctor.stdout
+
+
+@needs_samples
+def test_a_utf8_bom_on_the_first_line_loses_nothing(tmp_path: Path) -> None:
+    plain = Home(tmp_path / "plain")
+    _place(plain.root, b"copy", b"project")
+    bom = Home(tmp_path / "bom")
+    _place(bom.root, b"copy", b"project")
+    files = [
+        *bom.dirs["claude"].rglob("*.jsonl"),
+        *bom.dirs["codex"].rglob("*.jsonl"),
+        *bom.dirs["opencode"].rglob("*.json"),
+    ]
+    assert len(files) == 3
+    for f in files:
+        f.write_bytes(b"\xef\xbb\xbf" + f.read_bytes())
+
+    expected = plain.ingest()["totals"]
+    got = bom.ingest()["totals"]  # before the fix: the first line counted as invalid_json
+    assert got["invalid_skipped"] == expected["invalid_skipped"]
+    assert got["records_read"] == expected["records_read"]
+    assert bom.summary() == plain.summary()
+
+
+def test_lines_after_a_bom_keep_their_byte_offsets(tmp_path: Path) -> None:
+    from burn.reader import Diagnostics
+    from burn.tail import open_tail
+
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"a":1}\n{"b":2}\n')
+    tail = open_tail(path, None, Diagnostics())
+    assert tail is not None
+    assert list(tail.lines()) == [(0, b'{"a":1}\n'), (11, b'{"b":2}\n')]
+    with open(path, "ab") as f:
+        f.write(b'{"c":3}\n')
+    again = open_tail(path, tail.cursor, Diagnostics())
+    assert again is not None and not again.fresh
+    assert list(again.lines()) == [(19, b'{"c":3}\n')]  # the cursor resumes after the BOM'd head
