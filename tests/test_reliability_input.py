@@ -157,3 +157,62 @@ def test_lines_after_a_bom_keep_their_byte_offsets(tmp_path: Path) -> None:
     again = open_tail(path, tail.cursor, Diagnostics())
     assert again is not None and not again.fresh
     assert list(again.lines()) == [(19, b'{"c":3}\n')]  # the cursor resumes after the BOM'd head
+
+
+def test_turns_with_bad_timestamps_reach_the_archive_or_are_counted(tmp_path: Path) -> None:
+    from tests.claude_lines import assistant, write_session
+
+    stamps = [
+        "2026-03-01T10:00:00.000Z",
+        "0001-01-01T00:00:00Z",  # parseable, out of range: the previous line's time is used
+        "0001-01-01T00:00:00.000Z",  # the same in the normalised shape (no parsing on that path)
+        "2026-13-45T99:99:99.000Z",
+        "2026-13-45T99:99:99Z",
+        "yesterday",
+        "",
+        "2026-03-01T10:00:00+99:00",
+        "2026-03-01T10:00:00+05:00",
+    ]
+    home = Home(tmp_path)
+    write_session(home.dirs["claude"], [assistant(f"msg_{i}", 1, ts=ts) for i, ts in enumerate(stamps)])
+    report = home.ingest()
+    skipped = report["totals"]["invalid_skipped"]
+    # before: 5 of these turns in the ledger but not in the archive, and no counter. Now a line
+    # without a usable time takes the previous line's (the Claude reader's rule): all are kept.
+    assert skipped == {}
+    assert home.summary()["turns"] == len(stamps)
+    rebuilt = home.burn("archive", "rebuild", "--json")
+    assert orjson.loads(rebuilt.stdout)["invalid_rows"] == 0 and b"warning" not in rebuilt.stderr
+
+
+def test_archive_build_reports_rows_it_could_not_apply(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    bad = {"source": "claude-code", "session_id": "s", "ts": "not a time", "model": "m", "usage": {}}
+    entry = {"v": 1, "kind": "turn", "id": "0" * 32, "record": bad}  # written by an older burn
+    (home.dirs["burn"] / "ledger.jsonl").write_bytes(orjson.dumps(entry) + b"\n")
+    done = home.burn("archive", "rebuild", "--json")
+    assert done.returncode == 0 and orjson.loads(done.stdout)["invalid_rows"] == 1  # before: not reported
+    assert b"1 ledger entries could not be applied to the archive" in done.stderr
+
+
+def test_a_record_whose_time_the_archive_cannot_place_is_dropped_and_counted() -> None:
+    from burn.reader import Diagnostics
+    from burn.records import Turn, Usage
+    from burn.sanitize import sanitize
+
+    def turn(mid: str, ts: str) -> Turn:
+        return Turn(
+            source="x",
+            session_id="s",
+            message_id=mid,
+            request_id=None,
+            ts=ts,
+            model="m",
+            usage=Usage(input=1),
+        )
+
+    diag = Diagnostics()
+    bad = ["0001-01-01T00:00:00.000Z", "2026-13-45T99:99:99Z", "yesterday", "2026-03-01T10:00:00+99:00"]
+    kept = sanitize([turn("ok", "2026-03-01T10:00:00.000Z"), *(turn(b, b) for b in bad)], set(), diag)
+    assert [t.message_id for t in kept if isinstance(t, Turn)] == ["ok"]
+    assert diag.invalid == {"invalid_timestamp": 4} and "0001-01-01" in diag.warnings[0]

@@ -163,12 +163,18 @@ def cmd_archive(args: argparse.Namespace) -> int:
                 "entries": result.entries,
                 "applied": dict(result.applied),
                 "repriced": result.repriced,
+                "invalid_rows": result.invalid_rows,
                 "seconds": result.seconds,
             }
         )
     else:
         repriced = f", {result.repriced:,} turns re-priced" if result.repriced else ""
         sys.stdout.write(f"archive {args.action}: {result.entries:,} ledger entries applied{repriced}\n")
+    if result.invalid_rows:  # ledger entries the archive has no row for: say so, never silently
+        sys.stderr.write(
+            f"burn: warning: {result.invalid_rows:,} ledger entries could not be applied to the archive "
+            "(invalid fields, e.g. a timestamp it cannot place)\n"
+        )
     return 0
 
 

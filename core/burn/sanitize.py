@@ -17,6 +17,7 @@ import attrs
 from burn.identity import observe
 from burn.parallel import Prepare, Prepared
 from burn.reader import Diagnostics, ReadResult, printable_json
+from burn.readkit.timefmt import valid_ts
 from burn.records import USAGE_FIELDS, Record, SessionInfo, ToolCall, Turn
 from burn.redact import redact
 from burn.store import Encoded, encode
@@ -59,6 +60,13 @@ def sanitize(records: Sequence[Record], observed: set[str], diag: Diagnostics) -
     """
     out: list[Record] = []
     for rec in records:
+        ts = getattr(rec, "ts", "")
+        if ts != "" and not valid_ts(ts):
+            # The archive could not place it in time (docs/accounting.md, "Timestamps"): dropped
+            # here, counted and named, rather than kept in the ledger and missing from reports.
+            where = f"{rec.KIND} in session {getattr(rec, 'session_id', None)}: timestamp {ts!r}"
+            diag.skip("invalid_timestamp", where)
+            continue
         if isinstance(rec, Turn):
             rec = checked_counts(rec, diag)
         elif isinstance(rec, SessionInfo):
