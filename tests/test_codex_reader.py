@@ -6,7 +6,8 @@ last-only, rate-limit-only and zero-delta events, model switches, the fallback m
 compaction), ``fork`` (a parent and a fork that replays it, re-stamped, with UUIDv7 turn ids),
 ``subagent`` (a spawned subagent whose replayed prefix keeps its original timestamps), ``burst``
 (a fork from a build without turn ids: the replay is a burst right after the child's meta) and
-``legacy`` (a mid-2025 rollout without usage). Small single-rule cases are built inline.
+``legacy`` (a mid-2025 rollout without usage) and ``backwards`` (totals that go down: stale and
+replayed events, lines out of order, a context-window fill and a resumed counter). Small single-rule cases are built inline.
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ SUB_CHILD = (
 )
 BURST = "burst/sessions/2026/03/03/rollout-2026-03-03T12-00-00-b0b00000-0000-4000-8000-0000000000c2.jsonl"
 LEGACY = "legacy/sessions/rollout-2025-06-01-1e9ac000-0000-4000-8000-000000000001.jsonl"
-ALL_FIXTURES = (ACCOUNTING, FORK_PARENT, FORK_CHILD, SUB_PARENT, SUB_CHILD, BURST, LEGACY)
+BACKWARDS = (
+    "backwards/sessions/2026/03/04/rollout-2026-03-04T09-00-00-ba0c0000-0000-4000-8000-000000000004.jsonl"
+)
+ALL_FIXTURES = (ACCOUNTING, FORK_PARENT, FORK_CHILD, SUB_PARENT, SUB_CHILD, BURST, LEGACY, BACKWARDS)
 
 
 # ------------------------------------------------------------------------------------ builders
@@ -260,19 +264,65 @@ def test_reemitted_totals_count_once(tmp_path: Path) -> None:
 
 
 def test_reset_uses_last_and_a_repeated_vector_after_a_reset_is_a_new_event(tmp_path: Path) -> None:
-    a, b = usage(100, 0, 10), usage(200, 0, 20)
+    a, b, c = usage(100, 0, 10), usage(200, 0, 20), usage(70, 0, 7)
     path = rollout(
         tmp_path,
         meta(),
         context("gpt-5"),
         tokens(1, a, a),
         tokens(2, b, usage(100, 0, 10)),
-        tokens(3, a, usage(70, 0, 7)),  # lower totals: a reset; count `last`, not the totals
-        tokens(4, usage(50, 0, 5), None),  # lower again, no last: the totals
+        tokens(3, c, c),  # lower totals that are one response: a fresh counter; count `last`
+        tokens(4, a, usage(30, 0, 3)),  # the new counter reaches the vector `a` again
+        tokens(5, usage(50, 0, 5), None),  # lower again, no `last` to check: skipped, counted
+    )
+    result = read(path)
+    turns = of(result.records, Turn)
+    assert [vec(t) for t in turns] == [(100, 0, 10, 0), (100, 0, 10, 0), (70, 0, 7, 0), (30, 0, 3, 0)]
+    assert len({t.event_id() for t in turns}) == 4  # the vector `a` twice, in two epochs
+    assert result.diagnostics.invalid == {"token_count_backwards": 1}
+
+
+def test_totals_that_go_backwards_never_inflate_usage(tmp_path: Path) -> None:
+    """Regression (issue 11, finding 6): a stale copy of an earlier snapshot, two events out of
+    order and a replay of the first event each lowered the baseline, and the next difference
+    counted the same responses again. The fixture holds 16 responses; a context-window fill and a
+    resumed counter are real resets and count. Before the fix: 18 turns, 156,000 input and 844,500
+    cache reads (the truth: 81,000 and 483,000), no warning."""
+    result = read(FIXTURES / BACKWARDS)
+    turns = of(result.records, Turn)
+    # 16 responses; r8 and r9 were written out of order, so one difference holds both
+    assert len(turns) == 15
+    assert tuple(sum(v) for v in zip(*(vec(t) for t in turns), strict=True)) == (
+        81_000,
+        483_000,
+        14_040,
+        4_520,
+    )
+    d = result.diagnostics
+    assert d.invalid == {"token_count_backwards": 3}
+    assert d.dropped == {"zero_delta": 1}
+    assert d.warnings == [f"skipped (token_count_backwards): {FIXTURES / BACKWARDS} (line 9 of this read)"]
+    assert len({t.event_id() for t in turns}) == 15
+
+    report, row = run_ingest(tmp_path, fixture_home(tmp_path, "backwards"))
+    assert totals(row) == (81_000, 483_000, 14_040, 4_520, 15)
+    assert report.totals()["invalid_skipped"] == {"token_count_backwards": 3}
+    assert any("skipped (token_count_backwards)" in w for w in report.warnings)
+
+
+def test_a_stale_fresh_counter_is_not_a_new_baseline_once_the_old_counter_goes_on(tmp_path: Path) -> None:
+    a, b, x = usage(100, 0, 10), usage(200, 0, 20), usage(5, 0, 1)
+    path = rollout(
+        tmp_path,
+        meta(),
+        context("gpt-5"),
+        tokens(1, a, a),
+        tokens(2, b, usage(100, 0, 10)),
+        tokens(3, x, x),  # shaped like a resumed counter: counted once (no look-ahead)
+        tokens(4, usage(250, 0, 25), usage(50, 0, 5)),  # `last` = totals − the old high-water mark
     )
     turns = of(read(path).records, Turn)
-    assert [vec(t) for t in turns] == [(100, 0, 10, 0), (100, 0, 10, 0), (70, 0, 7, 0), (50, 0, 5, 0)]
-    assert len({t.event_id() for t in turns}) == 4  # the vector `a` twice, in two epochs
+    assert [vec(t) for t in turns] == [(100, 0, 10, 0), (100, 0, 10, 0), (5, 0, 1, 0), (50, 0, 5, 0)]
 
 
 def test_totals_only_events_use_deltas_and_recompute_total(tmp_path: Path) -> None:

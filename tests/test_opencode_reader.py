@@ -924,3 +924,28 @@ def test_unlocked_read_of_a_database_that_changed_meanwhile_is_discarded(
     monkeypatch.undo()
     t = oenv.ingest()
     assert t["rereads"] == {} and len(oenv.turns()) == 3
+
+
+def test_a_wal_without_its_shm_is_read_not_discarded(oenv: Env, tmp_path: Path) -> None:
+    # OpenCode killed, its -shm removed (or the data dir copied without it): the committed
+    # transactions in the -wal are not in the main file. Before: every ingest read the main file,
+    # found the -wal, discarded the read as "changed", exit 0, the WAL's turns never ingested.
+    staging = OpenCodeDB(tmp_path / "staging.db")
+    staging.raw("PRAGMA wal_autocheckpoint=0")
+    staging.session(SES)
+    db_message(staging, oc.assistant("msg_1", SES, tokens=oc.tokens(1, 2)))
+    staging.raw("PRAGMA wal_checkpoint(TRUNCATE)")  # msg_1 in the main file …
+    db_message(staging, oc.assistant("msg_2", SES, created=T0 + 5, tokens=oc.tokens(10, 20)))
+    shutil.copyfile(tmp_path / "staging.db", oenv.db_path)  # … msg_2 only in the -wal
+    shutil.copyfile(tmp_path / "staging.db-wal", oenv.data / "opencode.db-wal")
+    staging.close()
+    before = (sha(oenv.db_path), sha(oenv.data / "opencode.db-wal"))
+
+    t = oenv.ingest()
+    assert t["repaired"] == {"wal_without_shm": 1} and t["rereads"] == {}
+    assert set(oenv.turns()) == {"msg_1", "msg_2"} and oenv.totals() == (11, 22, 0, 0)
+    again = oenv.ingest()
+    assert (again["files_changed"], again["lines_read"], again["records_appended"]) == (0, 0, 0)
+    # the agent's files are untouched, and no -shm was created next to them
+    assert (sha(oenv.db_path), sha(oenv.data / "opencode.db-wal")) == before
+    assert not (oenv.data / "opencode.db-shm").exists()

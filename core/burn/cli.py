@@ -25,7 +25,14 @@ if TYPE_CHECKING:
 def _print_json(data: Any) -> None:
     import orjson
 
-    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    from burn.reader import printable_json
+
+    option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+    try:
+        out = orjson.dumps(data, option=option)
+    except TypeError:  # a path that is not valid UTF-8 (surrogate escapes): show its bytes as \xff
+        out = orjson.dumps(printable_json(data), option=option)
+    sys.stdout.buffer.write(out)
 
 
 def _load_plugins(
@@ -154,12 +161,18 @@ def cmd_archive(args: argparse.Namespace) -> int:
                 "entries": result.entries,
                 "applied": dict(result.applied),
                 "repriced": result.repriced,
+                "invalid_rows": result.invalid_rows,
                 "seconds": result.seconds,
             }
         )
     else:
         repriced = f", {result.repriced:,} turns re-priced" if result.repriced else ""
         sys.stdout.write(f"archive {args.action}: {result.entries:,} ledger entries applied{repriced}\n")
+    if result.invalid_rows:  # ledger entries the archive has no row for: say so, never silently
+        sys.stderr.write(
+            f"burn: warning: {result.invalid_rows:,} ledger entries could not be applied to the archive "
+            "(invalid fields, e.g. a timestamp it cannot place)\n"
+        )
     return 0
 
 

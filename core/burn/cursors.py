@@ -13,6 +13,8 @@ or writes it: a missing or unreadable database reads as empty, and :meth:`Cursor
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 from collections.abc import Mapping, Set
 from pathlib import Path
@@ -27,6 +29,41 @@ CREATE TABLE IF NOT EXISTS cursors (
   reader TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT, cursor BLOB NOT NULL,
   PRIMARY KEY (reader, key)) WITHOUT ROWID;
 """
+
+
+def _db_key(key: str) -> str | bytes:
+    """``key`` as stored: text, or — for a path that is not valid UTF-8 (``copy\\xff.jsonl``,
+    decoded by Python with surrogate escapes, which SQLite cannot encode) — its raw bytes, so
+    that every file keeps a cursor and the key reads back exactly (:func:`_str_key`)."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(key)
+    return key
+
+
+def _str_key(stored: str | bytes) -> str:
+    return stored if isinstance(stored, str) else os.fsdecode(stored)
+
+
+def _dump(cursor: FileCursor) -> bytes:
+    try:
+        return orjson.dumps(attrs.asdict(cursor))
+    except TypeError:
+        # Reader state with surrogates (a session id taken from a non-UTF-8 file name): the
+        # standard library writes them as ``\\udcff`` escapes and reads them back exactly.
+        return json.dumps(attrs.asdict(cursor)).encode("ascii")
+
+
+def _load(stored: bytes) -> FileCursor | None:
+    try:
+        try:
+            value = orjson.loads(stored)
+        except orjson.JSONDecodeError:
+            value = json.loads(stored)  # written by the fallback of :func:`_dump`
+        return FileCursor(**value)
+    except (ValueError, TypeError):  # corrupt: read from the start
+        return None
 
 
 class CursorFile:
@@ -77,7 +114,7 @@ class CursorFile:
     def _known(self, reader: str) -> dict[str, str | None]:
         if reader not in self._fingerprints:
             rows = self._conn().execute("SELECT key, fingerprint FROM cursors WHERE reader = ?", (reader,))
-            self._fingerprints[reader] = dict(rows)
+            self._fingerprints[reader] = {_str_key(k): fp for k, fp in rows}
         return self._fingerprints[reader]
 
     def fingerprints(self, reader: str) -> Mapping[str, str | None]:
@@ -89,15 +126,10 @@ class CursorFile:
             return self._changed[reader, key]
         row = (
             self._conn()
-            .execute("SELECT cursor FROM cursors WHERE reader = ? AND key = ?", (reader, key))
+            .execute("SELECT cursor FROM cursors WHERE reader = ? AND key = ?", (reader, _db_key(key)))
             .fetchone()
         )
-        if row is None:
-            return None
-        try:
-            return FileCursor(**orjson.loads(row[0]))
-        except (orjson.JSONDecodeError, TypeError, ValueError):  # corrupt: read from the start
-            return None
+        return None if row is None else _load(row[0])
 
     def set(self, reader: str, key: str, cursor: FileCursor) -> None:
         self._changed[reader, key] = cursor
@@ -119,10 +151,13 @@ class CursorFile:
             raise RuntimeError(f"{self.path} was opened read-only")
         db = self._conn()
         db.execute("BEGIN IMMEDIATE")
-        db.executemany("DELETE FROM cursors WHERE reader = ? AND key = ?", sorted(self._deleted))
+        db.executemany(
+            "DELETE FROM cursors WHERE reader = ? AND key = ?",
+            [(r, _db_key(k)) for r, k in sorted(self._deleted)],
+        )
         db.executemany(
             "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?)",
-            [(r, k, c.fingerprint, orjson.dumps(attrs.asdict(c))) for (r, k), c in self._changed.items()],
+            [(r, _db_key(k), c.fingerprint, _dump(c)) for (r, k), c in self._changed.items()],
         )
         db.execute("COMMIT")
         self._changed.clear()

@@ -35,7 +35,7 @@ from burn.cursors import CursorFile
 from burn.errors import BurnError
 from burn.paths import user_home
 from burn.plugins import Plugins
-from burn.reader import Diagnostics, Reader, SourceUnit, fingerprint
+from burn.reader import Diagnostics, Reader, SourceUnit, fingerprint, printable
 from burn.stores import open_store
 
 CLAUDE_SOURCE = "claude-code"  # the built-in Claude Code reader's name
@@ -191,7 +191,7 @@ def _source(
     diag = Diagnostics()
     try:
         roots = reader.locations(env, user_home(env))
-        health.locations = [Location(str(r), r.exists()) for r in roots]
+        health.locations = [Location(printable(str(r)), r.exists()) for r in roots]
         units = list(reader.discover(roots, diag))
     except Exception as exc:  # a reader plugin's bug is reported, as ingest does, not raised
         health.error = f"{type(exc).__name__}: {exc}"

@@ -23,7 +23,7 @@ from burn.errors import PluginError
 from burn.paths import user_home
 from burn.plugins import Plugins
 from burn.pricing.inputs import inputs_fingerprint
-from burn.reader import Diagnostics, FileCursor, Reader, SourceUnit, fingerprint
+from burn.reader import Diagnostics, FileCursor, Reader, SourceUnit, fingerprint, printable
 from burn.store import AppendResult, Encoded, LedgerEntry, Sink, Store, append_encoded
 from burn.stores import open_store
 
@@ -228,7 +228,7 @@ def _discover(
     diag = rep.diagnostics
     try:
         roots = reader.locations(env, user_home(env))
-        rep.roots = [str(r) for r in roots]
+        rep.roots = [printable(str(r)) for r in roots]  # a non-UTF-8 root must not break --json
         units = list(reader.discover(roots, diag))
     except Exception as exc:  # a reader plugin's bug must not take ingest down
         _reader_failed(plugins, reader, "discover", exc, diag)

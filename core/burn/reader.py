@@ -32,6 +32,37 @@ def _location(path: str | os.PathLike[str]) -> str:
     return os.fspath(path)
 
 
+def printable(text: str) -> str:
+    """``text`` as valid UTF-8 for JSON, SQLite and terminals.
+
+    A file name that is not valid UTF-8 (``copy\\xff.jsonl``) reaches Python as text with
+    surrogate escapes, which no UTF-8 encoder accepts; each such byte is shown as ``\\xff``
+    instead. Text without surrogates is returned as it is (the usual case costs one encode).
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape" if _only_escapes(text) else "backslashreplace")
+        return raw.decode("utf-8", "backslashreplace")
+    return text
+
+
+def printable_json(value: Any) -> Any:
+    """A JSON-able ``value`` with :func:`printable` applied to every string in it (keys too)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(k): printable_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable_json(v) for v in value]
+    return value
+
+
+def _only_escapes(text: str) -> bool:
+    # surrogateescape can encode only the surrogates it produces (U+DC80..U+DCFF)
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
+
+
 @attrs.frozen
 class SourceUnit:
     """One thing a reader reads incrementally: normally one file.
@@ -127,7 +158,7 @@ class Diagnostics:
     def warn(self, message: str) -> None:
         """Record a human-readable warning (bounded, so a corrupt tree cannot flood memory)."""
         if len(self.warnings) < MAX_WARNINGS:
-            self.warnings.append(message)
+            self.warnings.append(printable(message))
 
     def skip(self, reason: str, where: str | None = None) -> None:
         """Count one skipped line or file; warn once per reason with its first location."""

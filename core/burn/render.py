@@ -47,6 +47,8 @@ def ingest_text(totals: dict[str, Any], report: Any) -> str:
         lines.append(
             "invalid skipped: " + ", ".join(f"{k} {v:,}" for k, v in totals["invalid_skipped"].items())
         )
+    if totals["repaired"]:
+        lines.append("repaired: " + ", ".join(f"{k} {v:,}" for k, v in totals["repaired"].items()))
     if report.archive is None:
         lines.append("archive: up to date")  # nothing was read and the archive had nothing to apply
     else:

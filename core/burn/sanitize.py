@@ -16,11 +16,12 @@ import attrs
 
 from burn.identity import observe
 from burn.parallel import Prepare, Prepared
-from burn.reader import Diagnostics, ReadResult
+from burn.reader import Diagnostics, ReadResult, printable_json
+from burn.readkit.timefmt import valid_ts
 from burn.records import USAGE_FIELDS, Record, SessionInfo, ToolCall, Turn
 from burn.redact import redact
 from burn.remotes import clean_remote
-from burn.store import encode
+from burn.store import Encoded, encode
 
 
 def preparer() -> Prepare:
@@ -29,9 +30,26 @@ def preparer() -> Prepare:
     def prepare(result: ReadResult) -> Prepared:
         # Runs in the worker that read the unit (or in-process): sanitize, then encode.
         diag = result.diagnostics
-        return Prepared([encode(r) for r in sanitize(result.records, observed, diag)], result.cursor, diag)
+        return Prepared(
+            [_encode(r, diag) for r in sanitize(result.records, observed, diag)], result.cursor, diag
+        )
 
     return prepare
+
+
+def _encode(record: Record, diag: Diagnostics) -> Encoded:
+    try:
+        return encode(record)
+    except TypeError:
+        # orjson refuses strings with surrogates: a reader took a session id from a file name that
+        # is not valid UTF-8 (``copy\\xff.jsonl``). Keep the record with each such byte spelled
+        # ``\\xff`` (distinct per byte, so two such files stay two sessions); anything else that
+        # cannot be encoded raises again, as before.
+        from burn.convert import from_dict, to_dict
+
+        escaped = from_dict(record.KIND, printable_json(to_dict(record)))
+        diag.repaired["non_utf8_name"] += 1
+        return encode(escaped)
 
 
 def sanitize(records: Sequence[Record], observed: set[str], diag: Diagnostics) -> list[Record]:
@@ -43,6 +61,13 @@ def sanitize(records: Sequence[Record], observed: set[str], diag: Diagnostics) -
     """
     out: list[Record] = []
     for rec in records:
+        ts = getattr(rec, "ts", "")
+        if ts != "" and not valid_ts(ts):
+            # The archive could not place it in time (docs/accounting.md, "Timestamps"): dropped
+            # here, counted and named, rather than kept in the ledger and missing from reports.
+            where = f"{rec.KIND} in session {getattr(rec, 'session_id', None)}: timestamp {ts!r}"
+            diag.skip("invalid_timestamp", where)
+            continue
         if isinstance(rec, Turn):
             rec = checked_counts(rec, diag)
         elif isinstance(rec, SessionInfo):

@@ -7,7 +7,9 @@ Rules (DESIGN §2, issue 2):
 * a file that shrank below the offset, changed inode, or whose first bytes changed (Claude Code
   rewrites transcripts in place on resume and compaction) is read again from the start; record ids
   make the repeated records duplicates, so nothing is counted twice;
-* a line longer than :data:`MAX_LINE_BYTES` is skipped and counted, without holding it in memory.
+* a line longer than :data:`MAX_LINE_BYTES` is skipped and counted, without holding it in memory;
+* a UTF-8 byte order mark at offset 0 (an editor saved the file) is not part of the first line:
+  the line is handed over without it, while offsets still count its three bytes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from burn.reader import Diagnostics, FileCursor
 HEAD_BYTES = 4096
 MAX_LINE_BYTES = 256 * 1024 * 1024
 _CHUNK = 1024 * 1024
+BOM = b"\xef\xbb\xbf"
 
 
 def head_hash(path: Path, length: int) -> str:
@@ -83,6 +86,8 @@ class Tail:
                     skipped = 0
                     self.diagnostics.skip("line_too_long", f"{self.path} at byte {start}")
                     continue
+                if start == 0 and line.startswith(BOM):
+                    line = line[len(BOM) :]
                 yield start, line
 
     @property

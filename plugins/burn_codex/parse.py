@@ -47,7 +47,7 @@ from burn_codex.tools import (
     patch_target,
     text_hash,
 )
-from burn_codex.usage import Accountant, to_usage
+from burn_codex.usage import BACKWARDS, Accountant, to_usage
 
 FALLBACK_MODEL = "gpt-5"
 MODEL_FALLBACK = "model_fallback"
@@ -269,7 +269,10 @@ class RolloutParser:
         if model is not None:
             self.model = model
         if delta is None:
-            self.diag.dropped[key] += 1
+            if key == BACKWARDS:
+                self.skip(key, n)  # not a dedupe: Codex does not write these, so say so
+            else:
+                self.diag.dropped[key] += 1
             return
         self.cpend = None
         ts = self._ts(ts, n)

@@ -8,8 +8,23 @@ per-file rule, one event at a time, with its whole state JSON-able so that readi
 pieces gives exactly the deltas of one read:
 
 * totals equal to the previous totals: a re-emit, skipped;
-* the first event, or totals lower than the previous ones in any field (a reset): the event's
-  ``last_token_usage`` (its totals when it has none), and a new *epoch* begins;
+* the first event: its ``last_token_usage`` (its totals when it has none);
+* totals lower than the baseline in any field (*backwards*), by what Codex itself can write:
+
+  - a **fresh counter** (a resumed session restarts from zero, so its first totals equal that
+    response's ``last_token_usage`` in input, cached, output and reasoning): a reset — the event's
+    ``last_token_usage`` counts and a new *epoch* begins with these totals as the baseline;
+  - **all four counts zero** (Codex's context-window fill snapshot, or a reset to nothing): nothing
+    to count (``zero_delta``) and the baseline stays, so the next event is measured as usual;
+  - anything else — a stale or replayed event (an earlier snapshot written again, lines out of
+    order, a rollout concatenated with itself), or totals-only with no ``last`` to check, or a fresh
+    counter whose totals equal the start of an earlier epoch (a replay of that epoch from its
+    start): **skipped**, counted ``token_count_backwards``, and the baseline stays, so the next
+    event's difference is taken from the highest totals and nothing is counted twice;
+  - after a reset, an event whose ``last_token_usage`` is exactly its totals minus the previous
+    epoch's high-water mark continues the old counter (the reset was a stale insert): that is the
+    baseline it is measured from, so the old counter's usage is not counted again;
+
 * otherwise the difference of the totals;
 * ``last_token_usage`` only: that, unless it repeats the previous last-only event exactly; the
   running totals advance by it, so a later totals event does not count it again;
@@ -39,6 +54,8 @@ from burn_codex.ids import hash_fields
 Vector = tuple[int, int, int, int, int]
 
 MAX_COUNT = 10**15  # a larger "count" is garbage (and would overflow SQLite's 64-bit integers)
+BACKWARDS = "token_count_backwards"  # the skip reason of a stale or replayed event
+MAX_STARTS = 16  # epoch starts kept to recognise a replayed epoch (resets are rare)
 _FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
 
 
@@ -78,7 +95,7 @@ def to_usage(delta: Vector) -> Usage:
 class Accountant:
     """Deltas of one rollout file, event by event; :meth:`state` carries it across reads."""
 
-    __slots__ = ("epoch", "last_only", "ordinal", "prev")
+    __slots__ = ("epoch", "high", "last_only", "ordinal", "prev", "starts")
 
     def __init__(self, state: dict[str, Any]) -> None:
         prev = state.get("prev")
@@ -88,6 +105,12 @@ class Accountant:
         self.epoch: int = epoch if type(epoch) is int else 0
         ordinal = state.get("ordinal")
         self.ordinal: int = ordinal if type(ordinal) is int else 0
+        # the previous epoch's high-water mark, and the first totals of recent epochs
+        self.high: Vector | None = _vec_or_none(state.get("high"))
+        starts = state.get("starts")
+        self.starts: list[Vector] = [
+            v for v in (_vec_or_none(x) for x in (starts if type(starts) is list else ())) if v
+        ]
 
     def state(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -99,12 +122,16 @@ class Accountant:
             out["epoch"] = self.epoch
         if self.ordinal:
             out["ordinal"] = self.ordinal
+        if self.high is not None:
+            out["high"] = list(self.high)
+        if self.starts:
+            out["starts"] = [list(v) for v in self.starts]
         return out
 
     def account(self, info: dict[str, Any], session_id: str) -> tuple[Vector | None, str]:
         """``(delta, line_hash)`` of one event's ``info``; ``(None, reason)`` when it adds nothing
-        (``reemit``, ``zero_delta``, ``no_usage``). Raises :class:`WrongType`, leaving the state
-        unchanged."""
+        (``reemit``, ``zero_delta``, ``no_usage``, ``token_count_backwards``). Raises
+        :class:`WrongType`, leaving the state unchanged."""
         tot = info.get("total_token_usage")
         last = info.get("last_token_usage")
         if (tot is not None and type(tot) is not dict) or (last is not None and type(last) is not dict):
@@ -119,18 +146,24 @@ class Accountant:
             self.last_only = None
             if cur == prev:
                 return None, "reemit"
-            if prev is None or any(c < p for c, p in zip(cur, prev, strict=True)):
-                if prev is not None:
-                    self.epoch += 1
+            if prev is None:
                 delta = lastv if lastv is not None else cur
+                self._start(cur)
+            elif any(c < p for c, p in zip(cur, prev, strict=True)):
+                if not (cur[0] or cur[1] or cur[2] or cur[3]):
+                    return None, "zero_delta"  # the fill snapshot: the next event is a fresh counter
+                if lastv is None or cur[:4] != lastv[:4] or cur in self.starts:
+                    return None, BACKWARDS  # stale or replayed: the baseline stays
+                self.epoch += 1
+                self.high = prev
+                self._start(cur)
+                delta = lastv
             else:
-                delta = (
-                    cur[0] - prev[0],
-                    cur[1] - prev[1],
-                    cur[2] - prev[2],
-                    cur[3] - prev[3],
-                    cur[4] - prev[4],
-                )
+                high = self.high
+                delta = _minus(cur, prev)
+                if lastv is not None and high is not None and delta != lastv and _minus(cur, high) == lastv:
+                    delta = lastv  # the old counter went on: the reset was a stale insert
+                self.high = None
             self.prev = cur
             key = hash_fields("tot", session_id, self.epoch, *cur)
         else:
@@ -150,6 +183,14 @@ class Accountant:
         if not (delta[0] or delta[1] or delta[2] or delta[3]):
             return None, "zero_delta"
         return delta, key
+
+    def _start(self, cur: Vector) -> None:
+        """Remember an epoch's first totals (the recent ones: a bounded cursor state)."""
+        self.starts = [*self.starts[-(MAX_STARTS - 1) :], cur]
+
+
+def _minus(a: Vector, b: Vector) -> Vector:
+    return (a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3], a[4] - b[4])
 
 
 def _vec_or_none(value: object) -> Vector | None:

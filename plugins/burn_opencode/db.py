@@ -11,6 +11,14 @@ otherwise it is discarded, counted in ``rereads["database_changed_during_read"]`
 A locked or busy database (``database is locked``: a rollback-journal writer holds it) is counted
 as ``database_locked`` and keeps the old cursor, so the next ingest retries; nothing is lost.
 
+**A ``-wal`` without its ``-shm``** (OpenCode was killed and the ``-shm`` removed, or the data dir
+was copied without it) holds committed transactions that are not in the main file, and a read-only
+connection can neither recover it nor create the ``-shm``. The database and its WAL are then copied
+into a temporary directory and the copy is opened normally (SQLite replays the WAL into it); the
+read is kept if neither file changed while being copied (otherwise it is discarded and retried like
+an unlocked read that saw a change). Counted in ``repaired["wal_without_shm"]``; a copy that fails
+(no space in the temporary directory) is counted as ``database_unreadable`` and retried next time.
+
 **Schema.** Columns are taken from ``PRAGMA table_info`` and queries are built from what exists:
 older 1.x schemas lack ``session.directory`` (then ``project.worktree`` is the cwd) and the newer
 ``workspace_id``/``path``/``agent``/``model``/cost/``tokens_*`` columns. The session aggregate
@@ -35,8 +43,10 @@ was read (session, message and part rows); ``bytes_read`` the JSON text of those
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import stat
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -75,6 +85,50 @@ def connect(path: Path) -> tuple[sqlite3.Connection, bool]:
         uri += "&immutable=1"
     conn = sqlite3.connect(uri, uri=True, timeout=TIMEOUT_S, isolation_level=None, check_same_thread=False)
     return conn, immutable
+
+
+def _orphan_wal(path: Path) -> bool:
+    """Whether ``path`` is a WAL-mode database with a ``-wal`` file but no ``-shm``."""
+    wal = path.with_name(path.name + "-wal")
+    shm = path.with_name(path.name + "-shm")
+    return _is_wal(path) and wal.exists() and not shm.exists()
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _copy_with_wal(path: Path, into: str) -> Path | None:
+    """Copy the database and its ``-wal`` into the directory ``into``; the copy's path, or ``None``
+    when either file changed while it was copied. Raises :class:`OSError` when it cannot copy."""
+    wal = path.with_name(path.name + "-wal")
+    before = (_stamp(path), _stamp(wal))
+    copy = Path(into) / "opencode.db"
+    shutil.copyfile(path, copy)
+    shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+    return copy if (_stamp(path), _stamp(wal)) == before else None
+
+
+def _read_orphan_wal(path: Path, state: Mapping[str, Any], diag: Diagnostics) -> _Read | None:
+    """Read a copy of a database whose ``-wal`` has no ``-shm`` (module docstring); ``None`` when
+    the files changed during the copy. Raises :class:`OSError` or :class:`sqlite3.Error`."""
+    with tempfile.TemporaryDirectory(prefix="burn-opencode-") as tmp:
+        copy = _copy_with_wal(path, tmp)
+        if copy is None:
+            return None
+        # Our own copy: opened read-write, so that SQLite can build the -shm and replay the WAL.
+        conn = sqlite3.connect(copy, timeout=TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        try:
+            reader = _Read(conn, state, diag)
+            reader.run()
+        finally:
+            conn.close()
+    diag.repaired["wal_without_shm"] += 1
+    return reader
 
 
 def _unchanged(path: Path, st: os.stat_result) -> bool:
@@ -371,16 +425,26 @@ def read_db(unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
 
     reader: _Read | None = None
     try:
-        conn, immutable = connect(path)
-        try:
-            reader = _Read(conn, state, diag)
-            new_state = reader.run()
-        finally:
-            conn.close()
-        if immutable and not _unchanged(path, st):
+        if _orphan_wal(path):
+            reader = _read_orphan_wal(path, state, diag)
+            stable = reader is not None
+        else:
+            conn, immutable = connect(path)
+            try:
+                reader = _Read(conn, state, diag)
+                reader.run()
+            finally:
+                conn.close()
+            stable = not immutable or _unchanged(path, st)
+        if reader is None or not stable:
             changed = Diagnostics()  # discarded: read again next time, under SQLite's locks
             changed.rereads["database_changed_during_read"] += 1
             return ReadResult((), None, changed)
+        new_state = reader.state()
+    except OSError as exc:  # the copy of a -wal without -shm failed (a full temporary directory)
+        failed = Diagnostics()
+        failed.skip("database_unreadable", f"{path}: cannot copy it to read its -wal: {exc.strerror or exc}")
+        return ReadResult((), None, failed)
     except sqlite3.Error as exc:
         failed = Diagnostics()  # nothing of this read counts: it is all read again
         failed.rereads.update(diag.rereads)

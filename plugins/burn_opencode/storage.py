@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
+from burn.tail import BOM
 from burn_opencode.discover import LEGACY
 from burn_opencode.parse import has_step_usage, message_records, session_info
 
@@ -66,7 +67,7 @@ def load(path: Path, diag: Diagnostics) -> tuple[Any, os.stat_result] | None:
     diag.bytes_read += len(raw)
     diag.lines_read += 1
     try:
-        return orjson.loads(raw), st
+        return orjson.loads(raw.removeprefix(BOM)), st  # a byte order mark is not JSON, nor data
     except orjson.JSONDecodeError:
         diag.skip("invalid_json", str(path))
         return _INVALID, st

@@ -5,7 +5,7 @@ and signature; new ones may be added. One module per job:
 
 * :mod:`~burn.readkit.values` — typed getters for parsed JSON (:func:`nonempty_str`);
 * :mod:`~burn.readkit.timefmt` — timestamps in the one form records use (:func:`normalize_ts`,
-  :func:`ms_to_iso`, :func:`format_utc`);
+  :func:`ms_to_iso`, :func:`format_utc`, :func:`valid_ts`);
 * :mod:`~burn.readkit.content` — sizes and hashes instead of content (:func:`sha32`,
   :func:`content_bytes`, :func:`size_and_hash`, :func:`user_block`, :func:`args_hash`), and
   non-secret tool-call targets (:func:`tool_target`, :func:`command_head`, :func:`url_host`);
@@ -40,7 +40,7 @@ from burn.readkit.jsonl import (
     repair_json,
 )
 from burn.readkit.layout import Layout, LayoutReader
-from burn.readkit.timefmt import format_utc, ms_to_iso, normalize_ts
+from burn.readkit.timefmt import format_utc, ms_to_iso, normalize_ts, valid_ts
 from burn.readkit.values import nonempty_str
 from burn.readkit.walk import walk_files
 
@@ -68,5 +68,6 @@ __all__ = [
     "tool_target",
     "url_host",
     "user_block",
+    "valid_ts",
     "walk_files",
 ]
