@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from burn import __version__
-from burn.errors import BurnError, UsageError
+from burn.errors import BurnError, UsageError, storage_error
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -103,6 +103,7 @@ def _sources_json(report: Any) -> dict[str, Any]:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from burn.archive import Archive
+    from burn.archive_state import corrupt_as_error
     from burn.render import summary_text
     from burn.summary import summarize
     from burn.timeutil import parse_bound, resolve_timezone, to_ms
@@ -110,11 +111,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
     tz, tz_name = resolve_timezone(args.timezone)
     since = to_ms(parse_bound(args.since, tz, end=False)) if args.since else None
     until = to_ms(parse_bound(args.until, tz, end=True)) if args.until else None
-    archive = Archive.in_home(_home(), readonly=True)
-    try:
-        data = summarize(archive, tz, tz_name, since, until)
-    finally:
-        archive.close()
+    with corrupt_as_error():
+        archive = Archive.in_home(_home(), readonly=True)
+        try:
+            data = summarize(archive, tz, tz_name, since, until)
+        finally:
+            archive.close()
     if args.by:  # keep one breakdown
         for dimension in ("source", "model", "day", "project"):
             if dimension != args.by:
@@ -131,24 +133,28 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_archive(args: argparse.Namespace) -> int:
     from burn import archive as arch
+    from burn.archive_state import corrupt_as_error
     from burn.stores import open_store
 
     home = _home()
     if args.action == "status":
-        return _archive_status(home, args.json)
+        with corrupt_as_error():
+            return _archive_status(home, args.json)
     store = open_store(home, os.environ, _load_plugins(("stores",)))
     if args.action == "vacuum":
-        a = arch.Archive.in_home(home, readonly=False)
-        a.vacuum()
-        a.close()
+        with corrupt_as_error():
+            a = arch.Archive.in_home(home, readonly=False)
+            a.vacuum()
+            a.close()
         sys.stdout.write("archive vacuumed\n")
         return 0
     with store.lock():
         if args.action == "rebuild":
             a, result = arch.rebuild(home, store)
         else:
-            a = arch.Archive.in_home(home)
-            result = a.build(store)
+            a, result, damage = arch.build_checked(home, store)
+            if damage is not None:
+                sys.stderr.write(f"burn: warning: the archive was corrupt ({damage}) and was rebuilt\n")
         a.close()
     if args.json:
         _print_json(
@@ -221,16 +227,18 @@ def cmd_pricing_show(args: argparse.Namespace) -> int:
 
 def cmd_pricing_check(args: argparse.Namespace) -> int:
     from burn.archive import Archive
+    from burn.archive_state import corrupt_as_error
     from burn.pricing import report
     from burn.pricing.load import load_pricing
 
     home = _home()
     pricing = load_pricing(home)
-    archive = Archive.in_home(home, readonly=True)
-    try:
-        data = report.check(archive, pricing)
-    finally:
-        archive.close()
+    with corrupt_as_error():
+        archive = Archive.in_home(home, readonly=True)
+        try:
+            data = report.check(archive, pricing)
+        finally:
+            archive.close()
     if args.json:
         _print_json(data)
     else:
@@ -275,12 +283,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_contract(args: argparse.Namespace) -> int:
+    from burn.archive_state import corrupt_as_error
     from burn.contract import cli as contract_cli
 
     argv = ["--help", *args.args] if args.contract_help else args.args
     if args.verb == "schema":
         return contract_cli.schema(argv)
-    return contract_cli.run(args.verb, argv)
+    with corrupt_as_error():  # exports and reports read only the archive
+        return contract_cli.run(args.verb, argv)
 
 
 # -- parser ----------------------------------------------------------------------------------------
@@ -363,6 +373,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug in burn or a plugin: one line, the traceback on request
         if os.environ.get("BURN_DEBUG"):
             raise
+        # A full disk or a read-only home met where no caller named the file: the machine's fault.
+        error = storage_error(exc, getattr(exc, "filename", None) or f"in the burn home {_home()}")
+        if error is not None:
+            sys.stderr.write(f"burn: error: {error}\n")
+            return error.exit_code
         sys.stderr.write(
             f"burn: internal error: {type(exc).__name__}: {exc} "
             "(set BURN_DEBUG=1 for the traceback, and please report it)\n"
