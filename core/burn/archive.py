@@ -226,7 +226,7 @@ class Archive:
         if readonly:
             if not path.exists():
                 raise BurnError(f"no archive at {path}: run `burn ingest` first")
-            self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            self.db = _open_readonly(path)
         else:
             with writing(path):
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -583,6 +583,23 @@ def build_checked(home: Path, store: Store) -> tuple[Archive, BuildResult, str |
         damage = str(exc)
     archive, result = rebuild(home, store)
     return archive, result, damage
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the archive, also in a read-only burn home."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    try:
+        db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
+    except sqlite3.OperationalError as exc:
+        wal = path.with_name(path.name + "-wal")
+        if exc.sqlite_errorname != "SQLITE_CANTOPEN" or (wal.is_file() and wal.stat().st_size > 0):
+            raise
+        # A read-only directory: SQLite cannot make the ``-shm`` a WAL reader needs. With no WAL
+        # content every committed page is in the main file, and where nothing can be written no
+        # writer can change it, so reading the file as immutable is exact.
+        db.close()
+        db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None)
+    return db
 
 
 def _rollback(db: sqlite3.Connection) -> None:

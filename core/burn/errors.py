@@ -54,7 +54,7 @@ def storage_error(exc: BaseException, what: object) -> BurnError | None:
         return BurnError(f"disk full: cannot write {what} ({exc})")
     if name.startswith("SQLITE_IOERR_WRITE") or name.startswith("SQLITE_IOERR_TRUNCATE"):
         return BurnError(f"cannot write {what}: {exc} (is the disk full?)")
-    if name.startswith("SQLITE_READONLY"):
+    if name.startswith("SQLITE_READONLY") or name == "SQLITE_CANTOPEN":
         return BurnError(f"cannot write {what}: {exc}")
     return None
 
