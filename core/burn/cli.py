@@ -75,8 +75,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if skipped and not args.json:
         reasons = ", ".join(f"{k} {v:,}" for k, v in totals["invalid_skipped"].items())
         sys.stderr.write(f"burn: warning: skipped {skipped:,} unreadable inputs ({reasons})\n")
-        for w in report.warnings:
-            sys.stderr.write(f"burn: warning: {w}\n")
+    for w in report.warnings if not args.json else ():  # an archive rebuilt is news without skips too
+        sys.stderr.write(f"burn: warning: {w}\n")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 from collections.abc import Iterator
 
 
@@ -53,10 +54,26 @@ def storage_error(exc: BaseException, what: object) -> BurnError | None:
     if name == "SQLITE_FULL":
         return BurnError(f"disk full: cannot write {what} ({exc})")
     if name.startswith("SQLITE_IOERR_WRITE") or name.startswith("SQLITE_IOERR_TRUNCATE"):
-        return BurnError(f"cannot write {what}: {exc} (is the disk full?)")
+        # SQLite keeps the errno to itself: a write it could not make is a full disk when a file
+        # size limit is set (EFBIG) or the file system has no space left.
+        if _limited_or_full(what):
+            return BurnError(f"disk full: cannot write {what} ({exc})")
+        return BurnError(f"cannot write {what}: {exc}")
     if name.startswith("SQLITE_READONLY") or name == "SQLITE_CANTOPEN":
         return BurnError(f"cannot write {what}: {exc}")
     return None
+
+
+def _limited_or_full(what: object) -> bool:
+    import resource
+
+    if resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY:
+        return True
+    try:
+        st = os.statvfs(os.path.dirname(str(what)) or ".")
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 1 << 20
 
 
 @contextlib.contextmanager
