@@ -213,6 +213,10 @@ def test_a_read_only_home_works_or_fails_in_one_line_before_any_output(
     _ok(tmp_path / "burn", "summary")  # leaves the secret and no cursor key: the state of the report
     _ok(tmp_path / "burn", "report", "usage")
     assert not (tmp_path / "burn" / "cursor-keys").exists()
+    for suffix in ("-wal", "-shm"):  # what the readers made (the WAL is empty): a reader must make them
+        wal = tmp_path / "burn" / f"archive.sqlite{suffix}"
+        assert not wal.exists() or suffix == "-shm" or wal.stat().st_size == 0
+        wal.unlink(missing_ok=True)
     ro = request.getfixturevalue("read_only")
     r = burn(ro, *args)
     if r.returncode != 0:
