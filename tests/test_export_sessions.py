@@ -292,5 +292,5 @@ def test_a_stale_rollup_is_an_error_not_a_short_answer(home: Path, tmp_path: Pat
     db.execute("UPDATE archive_state SET value = 'stale' WHERE key = 'rollup'")
     db.commit()
     db.close()
-    with pytest.raises(BurnError, match="being built"):
+    with pytest.raises(BurnError, match="not complete"):
         export(copy)

@@ -30,8 +30,15 @@ import attrs
 import orjson
 
 from burn import quality, rollup, session_rollup
-from burn.archive_state import SCHEMA_VERSION, is_current
-from burn.errors import BurnError
+from burn.archive_state import (
+    REBUILD_SUFFIX,
+    SCHEMA_VERSION,
+    is_corrupt,
+    is_current,
+    quick_check,
+    remove_stale_rebuild,
+)
+from burn.errors import BurnError, writing
 from burn.gcpause import gc_paused
 from burn.pricing.columns import COST_COLUMNS_SQL
 from burn.pricing.inputs import inputs_fingerprint
@@ -212,12 +219,13 @@ class Archive:
         if readonly:
             if not path.exists():
                 raise BurnError(f"no archive at {path}: run `burn ingest` first")
-            self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            self.db = _open_readonly(path)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            with writing(path):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(path, isolation_level=None)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
             # 8 MB of page cache: a cold build of 1 GB of transcripts (230k entries, 100 MB archive)
             # was no faster with 16, 32 or 64 MB, and its peak memory 43 MB lower than with 64.
             self.db.execute("PRAGMA cache_size=-8192")
@@ -229,8 +237,9 @@ class Archive:
                 "run `burn archive rebuild`"
             )
         if not readonly:
-            self.db.executescript(_SCHEMA + rollup.SCHEMA + session_rollup.SCHEMA + quality.SCHEMA)
-            self._init_state()
+            with writing(path):
+                self.db.executescript(_SCHEMA + rollup.SCHEMA + session_rollup.SCHEMA + quality.SCHEMA)
+                self._init_state()
 
     @classmethod
     def in_home(cls, home: Path, *, readonly: bool = False) -> Archive:
@@ -273,6 +282,10 @@ class Archive:
     def begin(self, store: Store, pricing: Pricing | None = None) -> Build | None:
         """Start a build: :meth:`Build.feed` takes entries as they are appended, :meth:`Build.finish`
         applies what remains in the ledger. ``None`` when nothing is new (the no-op ingest path)."""
+        with writing(self.path):
+            return self._begin(store, pricing)
+
+    def _begin(self, store: Store, pricing: Pricing | None) -> Build | None:
         started = time.perf_counter()
         state = self.state()
         inputs = inputs_fingerprint(self.path.parent) if pricing is None else None
@@ -292,7 +305,7 @@ class Archive:
                 self._set_state(session_hours="ok")
                 self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                _rollback(self.db)
                 raise
         position = int(self.state()["ledger_position"])
         # A stale rollup (new archive, crash, re-pricing) is recomputed once at the end instead of
@@ -341,7 +354,7 @@ class Archive:
             )
             self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            _rollback(self.db)
             raise
 
     def _apply(
@@ -375,7 +388,7 @@ class Archive:
             self._set_state(ledger_position=str(position))
             self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            _rollback(self.db)
             raise
 
     # -- facts -----------------------------------------------------------------------------------
@@ -469,7 +482,7 @@ class Build:
             self.live = False
             return False
         started = time.perf_counter()
-        with gc_paused():
+        with gc_paused(), writing(self.archive.path):
             _add_rows(entries, self)
         self.seconds += time.perf_counter() - started
         return True
@@ -482,7 +495,7 @@ class Build:
 
     def finish(self, store: Store) -> BuildResult:
         """Apply the rest of the ledger, recreate deferred indexes, refresh stale rollups."""
-        with gc_paused():  # rows and rollup aggregates make no reference cycles
+        with gc_paused(), writing(self.archive.path):  # rows and rollups make no reference cycles
             return self._finish(store)
 
     def _finish(self, store: Store) -> BuildResult:
@@ -524,22 +537,69 @@ def rebuild(home: Path, store: Store) -> tuple[Archive, BuildResult]:
             old.close()
         except (BurnError, sqlite3.DatabaseError, KeyError, ValueError):
             pass  # an unreadable or foreign archive is simply replaced
-    tmp = home / "archive.sqlite.rebuild"
-    for stale in _db_files(tmp):
-        stale.unlink(missing_ok=True)
+    tmp = home / f"archive.sqlite{REBUILD_SUFFIX}"
+    remove_stale_rebuild(home)
     fresh = Archive(tmp)
-    fresh._set_state(archive_id=archive_id, generation=str(generation), rebuilt_at=_now())
-    # Ingest counters are not in the ledger: carry them over from the archive being replaced.
-    quality.add(fresh.db, quality.read_file(path))
-    result = fresh.build(store)
-    fresh.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    try:
+        fresh._set_state(archive_id=archive_id, generation=str(generation), rebuilt_at=_now())
+        # Ingest counters are not in the ledger: carry them over from the archive being replaced.
+        quality.add(fresh.db, quality.read_file(path))
+        result = fresh.build(store)
+        with writing(tmp):
+            fresh.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except BaseException:
+        fresh.close()
+        remove_stale_rebuild(home)  # a failed rebuild (a full disk) leaves nothing behind
+        raise
     fresh.close()
     for stale in _db_files(path)[1:]:
         stale.unlink(missing_ok=True)
     os.replace(tmp, path)
-    for stale in _db_files(tmp):
-        stale.unlink(missing_ok=True)
+    remove_stale_rebuild(home)
     return Archive(path), result
+
+
+def build_checked(home: Path, store: Store) -> tuple[Archive, BuildResult, str | None]:
+    """``burn archive build``: check the archive's pages (``PRAGMA quick_check``) and build it; a
+    damaged archive is rebuilt from the ledger instead. Returns the archive, the build's result and
+    what was found damaged (``None``: nothing). Call it with the ledger lock held."""
+    remove_stale_rebuild(home)
+    try:
+        archive = Archive.in_home(home)
+        damage = quick_check(archive.db)
+        if damage is None:
+            return archive, archive.build(store), None
+        archive.close()
+    except sqlite3.DatabaseError as exc:
+        if not is_corrupt(exc):
+            raise
+        damage = str(exc)
+    archive, result = rebuild(home, store)
+    return archive, result, damage
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the archive, also in a read-only burn home."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    try:
+        db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
+    except sqlite3.OperationalError as exc:
+        wal = path.with_name(path.name + "-wal")
+        if exc.sqlite_errorname != "SQLITE_CANTOPEN" or (wal.is_file() and wal.stat().st_size > 0):
+            raise
+        # A read-only directory: SQLite cannot make the ``-shm`` a WAL reader needs. With no WAL
+        # content every committed page is in the main file, and where nothing can be written no
+        # writer can change it, so reading the file as immutable is exact.
+        db.close()
+        db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None)
+    return db
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if any: SQLite ends one itself on some errors (a full disk),
+    and a ROLLBACK then would fail and hide the error that matters."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")
 
 
 def _db_files(path: Path) -> list[Path]:

@@ -3,13 +3,19 @@
 Every ``burn ingest`` asks this once at the end; a no-op ingest asks nothing else of the archive.
 Importing the builder (:mod:`burn.archive`: rollups, pricing columns, record classes) would cost a
 no-op more than reading the state, so the question is answered here with :mod:`sqlite3` alone.
+
+Also here, for the same reason: how a damaged archive is recognised and reported, and the removal
+of what a killed rebuild left behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+from burn.errors import BurnError
 
 # 5: usage_hourly rollup; 6: session_rollup, ingest_quality, user_turns.ts_ms
 SCHEMA_VERSION = 6
@@ -44,3 +50,52 @@ def is_current(state: Mapping[str, str], ledger_position: int, pricing_inputs: s
         and state.get("session_hours") == "ok"
         and state.get("ledger_position") == str(ledger_position)
     )
+
+
+class ArchiveCorrupt(BurnError):
+    """``archive.sqlite`` is damaged. It is disposable: the commands that may write rebuild it from
+    the ledger; the others say how to."""
+
+
+def is_corrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite saying a database file is damaged or not a database at all."""
+    name = str(getattr(exc, "sqlite_errorname", ""))
+    return name.startswith("SQLITE_CORRUPT") or name == "SQLITE_NOTADB"
+
+
+def corrupt_error(exc: BaseException) -> ArchiveCorrupt:
+    return ArchiveCorrupt(f"archive is corrupt ({exc}); run `burn archive rebuild`")
+
+
+@contextlib.contextmanager
+def corrupt_as_error() -> Iterator[None]:
+    """Around a command's use of the archive: damage found becomes one line that says what to do."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        if not is_corrupt(exc):
+            raise
+        raise corrupt_error(exc) from exc
+
+
+def quick_check(db: sqlite3.Connection) -> str | None:
+    """``PRAGMA quick_check`` (a scan of every page, without the index cross-checks of
+    ``integrity_check``): ``None`` when the archive is sound, else SQLite's first complaint. Run by
+    ``burn archive build`` and ``burn doctor``, never by reports."""
+    try:
+        row = db.execute("PRAGMA quick_check(1)").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if not is_corrupt(exc):
+            raise
+        return str(exc)
+    return None if row is None or row[0] == "ok" else str(row[0])
+
+
+REBUILD_SUFFIX = ".rebuild"
+
+
+def remove_stale_rebuild(home: Path) -> None:
+    """Delete what a killed ``burn archive rebuild`` left (``archive.sqlite.rebuild`` and its
+    ``-wal``/``-shm``/``-journal``). Call it only with the ledger lock held: a rebuild holds it."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        (home / f"archive.sqlite{REBUILD_SUFFIX}{suffix}").unlink(missing_ok=True)

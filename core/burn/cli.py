@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from burn import __version__
-from burn.errors import BurnError, UsageError
+from burn.errors import BurnError, UsageError, storage_error
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -82,8 +82,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if skipped and not args.json:
         reasons = ", ".join(f"{k} {v:,}" for k, v in totals["invalid_skipped"].items())
         sys.stderr.write(f"burn: warning: skipped {skipped:,} unreadable inputs ({reasons})\n")
-        for w in report.warnings:
-            sys.stderr.write(f"burn: warning: {w}\n")
+    for w in report.warnings if not args.json else ():  # an archive rebuilt is news without skips too
+        sys.stderr.write(f"burn: warning: {w}\n")
     return 0
 
 
@@ -110,16 +110,18 @@ def _sources_json(report: Any) -> dict[str, Any]:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from burn.archive import Archive
+    from burn.archive_state import corrupt_as_error
     from burn.query import Filters
     from burn.render import summary_text
     from burn.summary import summarize
 
     filters = Filters.from_options(vars(args))
-    archive = Archive.in_home(_home(), readonly=True)
-    try:
-        data = summarize(archive, filters)
-    finally:
-        archive.close()
+    with corrupt_as_error():
+        archive = Archive.in_home(_home(), readonly=True)
+        try:
+            data = summarize(archive, filters)
+        finally:
+            archive.close()
     if args.by:  # keep one breakdown
         for dimension in ("source", "model", "day", "project"):
             if dimension != args.by:
@@ -136,24 +138,28 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_archive(args: argparse.Namespace) -> int:
     from burn import archive as arch
+    from burn.archive_state import corrupt_as_error
     from burn.stores import open_store
 
     home = _home()
     if args.action == "status":
-        return _archive_status(home, args.json)
+        with corrupt_as_error():
+            return _archive_status(home, args.json)
     store = open_store(home, os.environ, _load_plugins(("stores",)))
     if args.action == "vacuum":
-        a = arch.Archive.in_home(home, readonly=False)
-        a.vacuum()
-        a.close()
+        with corrupt_as_error():
+            a = arch.Archive.in_home(home, readonly=False)
+            a.vacuum()
+            a.close()
         sys.stdout.write("archive vacuumed\n")
         return 0
     with store.lock():
         if args.action == "rebuild":
             a, result = arch.rebuild(home, store)
         else:
-            a = arch.Archive.in_home(home)
-            result = a.build(store)
+            a, result, damage = arch.build_checked(home, store)
+            if damage is not None:
+                sys.stderr.write(f"burn: warning: the archive was corrupt ({damage}) and was rebuilt\n")
         a.close()
     if args.json:
         _print_json(
@@ -232,16 +238,18 @@ def cmd_pricing_show(args: argparse.Namespace) -> int:
 
 def cmd_pricing_check(args: argparse.Namespace) -> int:
     from burn.archive import Archive
+    from burn.archive_state import corrupt_as_error
     from burn.pricing import report
     from burn.pricing.load import load_pricing
 
     home = _home()
     pricing = load_pricing(home)
-    archive = Archive.in_home(home, readonly=True)
-    try:
-        data = report.check(archive, pricing)
-    finally:
-        archive.close()
+    with corrupt_as_error():
+        archive = Archive.in_home(home, readonly=True)
+        try:
+            data = report.check(archive, pricing)
+        finally:
+            archive.close()
     if args.json:
         _print_json(data)
     else:
@@ -286,12 +294,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_contract(args: argparse.Namespace) -> int:
+    from burn.archive_state import corrupt_as_error
     from burn.contract import cli as contract_cli
 
     argv = ["--help", *args.args] if args.contract_help else args.args
     if args.verb == "schema":
         return contract_cli.schema(argv)
-    return contract_cli.run(args.verb, argv)
+    with corrupt_as_error():  # exports and reports read only the archive
+        return contract_cli.run(args.verb, argv)
 
 
 # -- parser ----------------------------------------------------------------------------------------
@@ -374,6 +384,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug in burn or a plugin: one line, the traceback on request
         if os.environ.get("BURN_DEBUG"):
             raise
+        # A full disk or a read-only home met where no caller named the file: the machine's fault.
+        error = storage_error(exc, getattr(exc, "filename", None) or f"in the burn home {_home()}")
+        if error is not None:
+            sys.stderr.write(f"burn: error: {error}\n")
+            return error.exit_code
         sys.stderr.write(
             f"burn: internal error: {type(exc).__name__}: {exc} "
             "(set BURN_DEBUG=1 for the traceback, and please report it)\n"

@@ -22,6 +22,7 @@ from pathlib import Path
 import attrs
 import orjson
 
+from burn.errors import writing
 from burn.reader import FileCursor
 
 _SCHEMA = """
@@ -149,17 +150,18 @@ class CursorFile:
             return
         if self.readonly:
             raise RuntimeError(f"{self.path} was opened read-only")
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        db.executemany(
-            "DELETE FROM cursors WHERE reader = ? AND key = ?",
-            [(r, _db_key(k)) for r, k in sorted(self._deleted)],
-        )
-        db.executemany(
-            "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?)",
-            [(r, _db_key(k), c.fingerprint, _dump(c)) for (r, k), c in self._changed.items()],
-        )
-        db.execute("COMMIT")
+        with writing(self.path):
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(
+                "DELETE FROM cursors WHERE reader = ? AND key = ?",
+                [(r, _db_key(k)) for r, k in sorted(self._deleted)],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?)",
+                [(r, _db_key(k), c.fingerprint, _dump(c)) for (r, k), c in self._changed.items()],
+            )
+            db.execute("COMMIT")
         self._changed.clear()
         self._deleted.clear()
 

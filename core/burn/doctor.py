@@ -30,7 +30,7 @@ import attrs
 import orjson
 
 from burn.archive import Archive
-from burn.archive_state import SCHEMA_VERSION
+from burn.archive_state import SCHEMA_VERSION, quick_check
 from burn.cursors import CursorFile
 from burn.errors import BurnError
 from burn.paths import user_home
@@ -284,6 +284,10 @@ def _archive(
         health.error = f"cannot open the archive: {exc}"
         return health, None
     try:
+        damage = quick_check(archive.db)  # a scan of every page: doctor is where it is cheap to ask
+        if damage is not None:
+            health.error = f"archive is corrupt ({damage}); run `burn archive rebuild`"
+            return health, None
         state = archive.state()
         version = state.get("schema_version")
         health.schema_version = int(version) if version is not None else None

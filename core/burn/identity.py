@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import attrs
 
+from burn.errors import writing
 from burn.records import ProjectObservation
 from burn.redact import redact
 from burn.remotes import normalize_remote
@@ -199,14 +200,24 @@ def local_secret(home: Path) -> bytes:
     """The per-installation secret for anonymous keys, created (0600) on first use."""
     path = home / "secret.key"
     try:
-        return bytes.fromhex(path.read_text().strip())
+        secret = bytes.fromhex(path.read_text().strip())
+        if len(secret) == 32:
+            return secret
     except (OSError, ValueError):
-        home.mkdir(parents=True, exist_ok=True)
-        secret = os.urandom(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
+        pass
+    home.mkdir(parents=True, exist_ok=True)
+    secret = os.urandom(32)
+    # Written beside and renamed into place: a full disk leaves no empty or short key to be used.
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with writing(path), os.fdopen(fd, "w") as f:
             f.write(secret.hex())
-        return secret
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return secret
 
 
 def anonymous_key(key: str, secret: bytes) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from burn import quality
-from burn.archive_state import is_current, read_state
+from burn.archive_state import is_corrupt, is_current, read_state, remove_stale_rebuild
 from burn.cursors import CursorFile
 from burn.errors import PluginError
 from burn.paths import user_home
@@ -101,6 +102,7 @@ def ingest(
     store = open_store(home, env, plugins)
     report = IngestReport()
     with store.lock():
+        remove_stale_rebuild(home)  # what a killed `burn archive rebuild` left
         cursors = CursorFile.load(home)
         live = _LiveArchive(home, store)
         readers = sorted(plugins.readers().items())
@@ -158,12 +160,20 @@ def _build_archive(
     from burn.archive import Archive, SchemaMismatch, rebuild
 
     try:
+        if live.corrupt is not None:
+            raise live.corrupt
         archive = Archive.in_home(home) if live.archive is None else live.archive
         result = archive.build(store) if live.build is None else live.build.finish(store)
     except SchemaMismatch:
         # The archive is disposable: a new burn rebuilds it from the ledger instead of failing.
         archive, result = rebuild(home, store)
         report.warnings.append("the archive was built by another burn version and was rebuilt")
+    except sqlite3.DatabaseError as exc:
+        if not is_corrupt(exc):
+            raise
+        live.close()
+        archive, result = rebuild(home, store)
+        report.warnings.append(f"the archive was corrupt ({exc}) and was rebuilt from the ledger")
     # The counters contract documents report (DESIGN §10 quality), summed over every ingest.
     quality.add(archive.db, rows)
     archive.close()
@@ -182,8 +192,17 @@ class _LiveArchive:
         self.archive: Archive | None = None
         self.build: Build | None = None
         self.failed = False
+        self.corrupt: sqlite3.DatabaseError | None = None  # met while feeding: rebuilt at the end
 
     def __call__(self, start: int, entries: Iterable[LedgerEntry]) -> None:
+        try:
+            self._feed(start, entries)
+        except sqlite3.DatabaseError as exc:
+            if not is_corrupt(exc):
+                raise
+            self.corrupt, self.failed, self.build = exc, True, None
+
+    def _feed(self, start: int, entries: Iterable[LedgerEntry]) -> None:
         if self.build is None:
             if self.failed:
                 return
@@ -199,6 +218,11 @@ class _LiveArchive:
                 self.failed = True
                 return
         self.build.feed(start, entries)
+
+    def close(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+            self.archive = None
 
 
 @attrs.define

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import sqlite3
@@ -27,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from burn.errors import LedgerError
+from burn.errors import LedgerError, writing
 from burn.gcpause import gc_paused
 from burn.hookspecs import hookimpl
 from burn.merge import merge
@@ -223,7 +224,8 @@ class FileStore:
             raise LedgerError("internal error: ledger append without the writer lock")
         if not items:
             return AppendResult()
-        with gc_paused():  # the batch, its lookups and the sink's rows make no reference cycles
+        # The ledger and its index: a full disk is named (the archive fed by ``sink`` names itself).
+        with gc_paused(), writing(self.path):  # the batch, its lookups and the sink's rows: no cycles
             return self._append_encoded(items, sink)
 
     def _append_encoded(self, items: Sequence[Encoded], sink: Sink | None) -> AppendResult:
@@ -347,7 +349,9 @@ class FileStore:
             start = os.lseek(fd, 0, os.SEEK_END)
             for i in range(0, len(items), _WRITE_LINES):
                 chunk = zip(heads[i : i + _WRITE_LINES], items[i : i + _WRITE_LINES], strict=True)
-                os.write(fd, b"".join(part for head, item in chunk for part in (head, item.data, b"}\n")))
+                data = b"".join(part for head, item in chunk for part in (head, item.data, b"}\n"))
+                if os.write(fd, data) != len(data):  # a full disk first takes part of a write
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
         finally:
             os.close(fd)
         self._indexed = self._complete_end(self.path.stat().st_size)

@@ -19,6 +19,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import attrs
 
@@ -68,24 +69,29 @@ class Tail:
         self.offset = self.start
         with open(self.path, "rb") as f:
             f.seek(self.start)
-            skipped = 0  # bytes of an over-long line drained so far
             while True:
-                line = f.readline(_CHUNK if skipped else MAX_LINE_BYTES + 1)
+                line = f.readline(_CHUNK)
                 if not line:
-                    return  # end of file (an over-long unterminated line waits, too)
-                if not line.endswith(b"\n"):
-                    if skipped or len(line) > MAX_LINE_BYTES:
-                        skipped += len(line)  # drain the rest of this line in chunks
-                        continue
-                    return  # an unterminated last line: still being written
-                self.diagnostics.bytes_read += skipped + len(line)
-                self.diagnostics.lines_read += 1
+                    return  # end of file
                 start = self.offset
-                self.offset += skipped + len(line)
-                if skipped:
-                    skipped = 0
-                    self.diagnostics.skip("line_too_long", f"{self.path} at byte {start}")
-                    continue
+                if not line.endswith(b"\n"):
+                    # A line longer than a chunk: find its end without keeping what is read, so an
+                    # over-long line never holds more than a chunk; then read a line within the
+                    # limit again, whole (the file is append-only: those bytes are unchanged).
+                    length = _measure_line(f, len(line))
+                    if length is None:
+                        return  # an unterminated last line: still being written (or over-long: waits)
+                    if length - 1 > MAX_LINE_BYTES:
+                        self.diagnostics.bytes_read += length
+                        self.diagnostics.lines_read += 1
+                        self.offset += length
+                        self.diagnostics.skip("line_too_long", f"{self.path} at byte {start}")
+                        continue
+                    f.seek(start)
+                    line = f.read(length)
+                self.diagnostics.bytes_read += len(line)
+                self.diagnostics.lines_read += 1
+                self.offset += len(line)
                 if start == 0 and line.startswith(BOM):
                     line = line[len(BOM) :]
                 yield start, line
@@ -100,6 +106,19 @@ class Tail:
             head=head_hash(self.path, self.offset) if self.offset else "",
             state=dict(self.state),
         )
+
+
+def _measure_line(f: BinaryIO, read: int) -> int | None:
+    """The length of the line whose first ``read`` bytes were just read from ``f`` (its newline
+    included), read on in chunks that are dropped as they come; ``None`` when the file ends first.
+    Leaves ``f`` after the line."""
+    while True:
+        chunk = f.readline(_CHUNK)
+        if not chunk:
+            return None
+        read += len(chunk)
+        if chunk.endswith(b"\n"):
+            return read
 
 
 def open_tail(path: Path, cursor: FileCursor | None, diagnostics: Diagnostics) -> Tail | None:

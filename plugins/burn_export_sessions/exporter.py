@@ -52,10 +52,11 @@ class SessionsExporter:
     def open(self, archive: ArchiveView, filters: Mapping[str, Any], render: Renderer) -> SessionsQuery:
         if archive.state().get("rollup") != "ok":
             # Mid cold build or re-pricing the session rollup is not current yet: better no answer
-            # than rows that silently miss sessions.
+            # than rows that silently miss sessions. A build that failed (a full disk) leaves the
+            # same state with nothing running, so the message claims neither.
             raise BurnError(
-                "the archive is being built (its session rollup is not current): try again when "
-                "`burn ingest` has finished, or run `burn archive build`"
+                "the archive is not complete (its session rollup is not current: a build is running "
+                "or was interrupted): run `burn ingest` or `burn archive build`"
             )
         return SessionsQuery(
             archive.db, Filters.from_canonical(filters), dict(filters), render, render.machine

@@ -15,6 +15,7 @@ Every check happens before the first byte is written, so a reset leaves stdout e
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from burn.contract import cursor as cursors
 from burn.contract import meta as metas
 from burn.contract.framing import Format, Framer
 from burn.contract.profile import Renderer
-from burn.errors import UsageError
+from burn.errors import UsageError, storage_error
 from burn.exporter import ContractExporter, Page
 from burn.identity import Profile, local_secret
 
@@ -121,7 +122,18 @@ def _export(exporter: ContractExporter, archive: Archive, req: Request, out: Bin
         quality=metas.quality_block(archive.db, state),
         page=page_meta,
     )
-    framer = Framer(out, req.fmt)
+    # The cursor key is made before a byte is written, if a next page may need it. Where it cannot
+    # be made (a read-only home) the page (at most MAX_LIMIT rows) is held until it is known to
+    # need no cursor: a command writes all of its document or nothing.
+    cursor_key: bytes | None = b""
+    missing: OSError | None = None
+    sink = out
+    if page is not None and page.limit is not None:
+        try:
+            cursor_key = cursors.secret(ctx.home, archive_id)
+        except OSError as exc:
+            cursor_key, missing, sink = None, exc, io.BytesIO()
+    framer = Framer(sink, req.fmt)
     framer.meta(meta)
     more = False
     last: tuple[Any, ...] | None = None
@@ -135,7 +147,9 @@ def _export(exporter: ContractExporter, archive: Archive, req: Request, out: Bin
         emit(row)
         last = key
     token = None
-    if more and page is not None and page_meta is not None and last is not None:
+    if more and missing is not None:
+        raise storage_error(missing, missing.filename) or missing
+    if more and cursor_key is not None and page is not None and page_meta is not None and last is not None:
         token = cursors.encode(
             {
                 "v": CURSOR_VERSION,
@@ -151,9 +165,11 @@ def _export(exporter: ContractExporter, archive: Archive, req: Request, out: Bin
                 "last": list(last),
                 "limit": limit,
             },
-            cursors.secret(ctx.home, archive_id),
+            cursor_key,
         )
     framer.end(token, query.summary())
+    if isinstance(sink, io.BytesIO) and sink is not out:  # the held page: complete, so written
+        out.write(sink.getvalue())
     return framer.count
 
 
