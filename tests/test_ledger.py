@@ -6,6 +6,7 @@ import multiprocessing
 import sqlite3
 from pathlib import Path
 
+import attrs
 import orjson
 import pytest
 
@@ -92,25 +93,16 @@ def test_session_info_fills_unknown_fields_only(tmp_path: Path) -> None:
     assert (last["cwd"], last["slug"]) == ("/a", "happy-cat")
 
 
-def test_btw_sidechain_replay_is_dropped(tmp_path: Path) -> None:
+def test_store_stores_what_it_is_given_and_knows_no_source_rule(tmp_path: Path) -> None:
+    """The /btw replay rule is Claude Code's and runs in ingest (tests/test_ingest.py); the store
+    appends a sidechain copy of a main-chain message like any other new event."""
     store = FileStore(tmp_path)
     main = turn("m1", 10)
-    replay = Turn(
-        source="test",
-        session_id="s1/agent-btw",
-        message_id="m1",
-        request_id="req-other",
-        ts="2026-01-01T10:05:00.000Z",
-        model="m",
-        usage=main.usage,
-        is_sidechain=True,
-    )
-    real_subagent = turn("m2", 10, is_sidechain=True)
+    replay = attrs.evolve(main, session_id="s1/agent-btw", request_id="req-other", is_sidechain=True)
     with store.lock():
         store.append([main])
-        res = store.append([replay, real_subagent])
-    assert res.dropped["btw_replay"] == 1
-    assert res.appended["turn"] == 1
+        res = store.append([replay])
+    assert res.appended["turn"] == 1 and not res.dropped
 
 
 def test_torn_last_line_is_never_merged_with_the_next_append(tmp_path: Path) -> None:

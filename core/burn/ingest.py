@@ -20,6 +20,7 @@ import attrs
 from burn import quality
 from burn.archive_state import is_corrupt, is_current, read_state, remove_stale_rebuild
 from burn.cursors import CursorFile
+from burn.dedupe import Deduper, Notes, rules_of
 from burn.errors import PluginError
 from burn.paths import user_home
 from burn.plugins import Plugins
@@ -108,7 +109,11 @@ def ingest(
         readers = sorted(plugins.readers().items())
         plans = [_discover(name, reader, report, cursors, env, plugins) for name, reader in readers]
         if any(plan.jobs for plan in plans):
-            _read_and_append(plans, readers, store, cursors, env, progress, plugins, live)
+            dedupe = Deduper(home, store, {r.name: rules_of(r) for _, r in readers})
+            try:
+                _read_and_append(plans, readers, store, cursors, env, progress, plugins, live, dedupe)
+            finally:
+                dedupe.close()
         else:
             for plan in plans:
                 if plan.discovered:
@@ -137,6 +142,7 @@ def _read_and_append(
     progress: Progress | None,
     plugins: Plugins,
     live: _LiveArchive,
+    dedupe: Deduper,
 ) -> None:
     from burn.parallel import Pool, unit_size, workers_for
     from burn.sanitize import preparer
@@ -144,11 +150,14 @@ def _read_and_append(
     # One stream of reads over every reader, so the workers start on the next reader's units
     # (the OpenCode database, say) while the main process still appends this one's.
     workers = workers_for(env, sum(unit_size(unit) for plan in plans for unit, _ in plan.jobs))
-    with Pool({name: (reader, preparer()) for name, reader in readers}) as pool:
+    with Pool(
+        {name: (reader, preparer(dedupe.rules.get(reader.name, ()))) for name, reader in readers}
+    ) as pool:
         results = pool.read([(plan.name, plan.jobs) for plan in plans], workers)
         for plan in plans:
+            batches = _Batches(store, dedupe, plan.reader.name, live)
             _append_source(
-                plan, itertools.islice(results, len(plan.jobs)), store, cursors, progress, plugins, live
+                plan, itertools.islice(results, len(plan.jobs)), batches, cursors, progress, plugins
             )
 
 
@@ -277,11 +286,10 @@ def _discover(
 def _append_source(
     plan: _Plan,
     results: Iterable[tuple[SourceUnit, Prepared | ReadFailure]],
-    store: Store,
+    batches: _Batches,
     cursors: CursorFile,
     progress: Progress | None,
     plugins: Plugins,
-    sink: Sink | None = None,
 ) -> None:
     """Append one reader's prepared results, in unit order, and move its cursors."""
     from burn.parallel import ReadFailure
@@ -290,24 +298,49 @@ def _append_source(
         return
     reader, rep = plan.reader, plan.report
     diag = rep.diagnostics
-    pending: list[Encoded] = []
     for done, (unit, prepared) in enumerate(results, 1):
         if isinstance(prepared, ReadFailure):
             _reader_failed(plugins, reader, f"read {unit.path}", RuntimeError(prepared.message), diag)
             continue
         diag.add(prepared.diagnostics)
-        pending.extend(prepared.items)
+        batches.add(prepared)
         if prepared.cursor is not None:
             cursors.set(
                 reader.name, unit.key, attrs.evolve(prepared.cursor, fingerprint=plan.before[unit.key])
             )
-        if len(pending) >= APPEND_BATCH:
-            rep.appended.add(append_encoded(store, pending, sink))
-            pending = []
+        if len(batches.items) >= APPEND_BATCH:
+            rep.appended.add(batches.append())
         if progress is not None:
             progress(reader.name, done, len(plan.jobs), diag.bytes_read)
-    rep.appended.add(append_encoded(store, pending, sink))
+    rep.appended.add(batches.append())
     cursors.prune(reader.name, plan.seen_keys)
+
+
+class _Batches:
+    """One reader's prepared items waiting to be appended, with the notes of its dedupe rules: each
+    batch passes the rules (:class:`~burn.dedupe.Deduper`), then goes to the store."""
+
+    def __init__(self, store: Store, dedupe: Deduper, source: str, sink: Sink | None) -> None:
+        self.store, self.dedupe, self.source, self.sink = store, dedupe, source, sink
+        self.items: list[Encoded] = []
+        self.notes: dict[int, Notes] = {}
+
+    def add(self, prepared: Prepared) -> None:
+        base = len(self.items)
+        self.items.extend(prepared.items)
+        for i, notes in prepared.notes.items():
+            self.notes[base + i] = notes
+
+    def append(self) -> AppendResult:
+        items, self.items, notes, self.notes = self.items, [], self.notes, {}
+        if not self.dedupe:
+            return append_encoded(self.store, items, self.sink)
+        kept, facts, dropped = self.dedupe.filter(self.source, items, notes)
+        del items, notes
+        result = append_encoded(self.store, kept, self.sink)
+        self.dedupe.appended(self.source, facts)
+        result.dropped.update(dropped)
+        return result
 
 
 def _reader_failed(plugins: Plugins, reader: Reader, what: str, exc: Exception, diag: Diagnostics) -> None:

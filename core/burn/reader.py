@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
@@ -208,6 +208,49 @@ class Reader(Protocol):
 
     def read(self, unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
         """Read what is new in ``unit`` since ``cursor``. Must not raise for bad input."""
+        ...
+
+    # Optional: ``dedupe_rules() -> Sequence[DedupeRule]``, the source's own dedupe rules (see
+    # :class:`DedupeRule`); ingest applies them to this reader's records before every append, so
+    # that no store has to know a source. Claude Code declares its ``/btw`` replay rule this way.
+
+
+class Note(NamedTuple):
+    """What a rule needs of one record. ``fact``: the record establishes ``key → value`` for later
+    records (kept once it is appended); otherwise the record is a candidate the rule may drop."""
+
+    key: str
+    value: str | None
+    fact: bool
+
+
+Notes = tuple[Note | None, ...]
+"""The notes of one record, one per rule of its reader (``None`` where a rule passed)."""
+
+Lookup = Callable[[Iterable[str]], Mapping[str, str | None]]
+"""The values remembered for the given keys (keys never remembered are absent). Call it once per
+batch with every key: it is one indexed query per few thousand keys."""
+
+
+class DedupeRule(Protocol):
+    """A dedupe rule a reader declares with its optional ``dedupe_rules()`` (:mod:`burn.dedupe`
+    applies it in ingest, before the store sees the records).
+
+    :ivar name: the reason its drops are counted under (``duplicates_dropped`` in ``burn ingest``).
+    :ivar kinds: the record kinds it takes notes of (the cache is rebuilt from those only).
+    """
+
+    name: str
+    kinds: frozenset[str]
+
+    def note(self, record: Record) -> Note | None:
+        """What the rule needs of ``record``, or ``None`` when the record plays no part. Runs in the
+        worker processes; must be cheap and must not raise."""
+        ...
+
+    def drops(self, notes: Sequence[Note], known: Lookup) -> list[int]:
+        """The indexes in ``notes`` (one batch, in append order) of the records to drop. ``known``
+        looks up the facts of earlier batches; facts of this batch are in ``notes``."""
         ...
 
 

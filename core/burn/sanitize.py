@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from burn.dedupe import DedupeRule, take_notes
 from burn.identity import observe
 from burn.parallel import Prepare, Prepared
 from burn.reader import Diagnostics, ReadResult, printable_json
@@ -24,15 +25,16 @@ from burn.remotes import clean_remote
 from burn.store import Encoded, encode
 
 
-def preparer() -> Prepare:
+def preparer(rules: Sequence[DedupeRule] = ()) -> Prepare:
+    """What a worker does with one reader's read: sanitize, take the notes of the reader's dedupe
+    ``rules`` (:mod:`burn.dedupe`), encode."""
     observed: set[str] = set()  # one reader's working directories (per process: each observes its own)
 
     def prepare(result: ReadResult) -> Prepared:
         # Runs in the worker that read the unit (or in-process): sanitize, then encode.
         diag = result.diagnostics
-        return Prepared(
-            [_encode(r, diag) for r in sanitize(result.records, observed, diag)], result.cursor, diag
-        )
+        records = sanitize(result.records, observed, diag)
+        return Prepared([_encode(r, diag) for r in records], result.cursor, diag, take_notes(rules, records))
 
     return prepare
 

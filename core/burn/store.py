@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, Protocol
 import attrs
 import orjson
 
-from burn.records import Record, Turn
+from burn.records import Record
 
 LEDGER_VERSION = 1
 
@@ -36,7 +36,7 @@ class LedgerEntry:
 
 
 class Encoded(NamedTuple):
-    """A record ready for the ledger: its kind, event id and JSON, plus what the /btw rule needs.
+    """A record ready for the ledger: its kind, event id and JSON.
 
     Encoding is the expensive part of appending (unstructuring, hashing, serializing) and needs no
     ledger state, so ingest does it in the worker processes that read the sources; a tuple of
@@ -46,9 +46,6 @@ class Encoded(NamedTuple):
     kind: str
     id: str
     data: bytes  # orjson of the record's dict form (defaults omitted)
-    message_id: str | None = None  # turns only
-    request_id: str | None = None
-    sidechain: bool = False
 
 
 def encode(record: Record) -> Encoded:
@@ -57,12 +54,7 @@ def encode(record: Record) -> Encoded:
     # A copy of exactly the JSON's size: orjson (3.13) hands back its output buffer, about 4 KB
     # even for a 400-byte record, and encoded records wait in lists (a unit's records in a worker,
     # a batch before it is appended): a 37 MB transcript's 9,700 records held 40 MB instead of 4.
-    data = bytes(memoryview(orjson.dumps(to_dict(record))))
-    if isinstance(record, Turn):
-        return Encoded(
-            record.KIND, record.event_id(), data, record.message_id, record.request_id, record.is_sidechain
-        )
-    return Encoded(record.KIND, record.event_id(), data)
+    return Encoded(record.KIND, record.event_id(), bytes(memoryview(orjson.dumps(to_dict(record)))))
 
 
 def decode(item: Encoded) -> Record:

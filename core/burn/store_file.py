@@ -21,7 +21,7 @@ import errno
 import fcntl
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -51,14 +51,14 @@ _WRITE_LINES = 2000  # ledger lines per write
 # Bump when the index schema changes: an index of another format is rebuilt. Format 2 keeps its
 # tables and byte count under names format 1 never used, so an older burn writing to the same file
 # cannot corrupt it.
-_INDEX_FORMAT = "2"
+# Format 3 no longer keeps the /btw rule's table (ingest does, see burn.dedupe): a format-2 burn
+# opening it rebuilds its own rather than trusting a table format 3 stopped updating.
+_INDEX_FORMAT = "3"
 _INDEX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- id: 16-byte blob (text for a non-hex id); pos/len: the current revision's ledger line (mergeable
 -- kinds only; len excludes the newline).
 CREATE TABLE IF NOT EXISTS event_lines (id BLOB PRIMARY KEY, pos INTEGER, len INTEGER) WITHOUT ROWID;
--- request id of every non-sidechain turn by message id: recognises /btw sidechain replays.
-CREATE TABLE IF NOT EXISTS main_messages (message_id TEXT PRIMARY KEY, request_id TEXT) WITHOUT ROWID;
 """
 
 
@@ -160,20 +160,14 @@ class FileStore:
         if self._indexed > size:  # the ledger was replaced or truncated behind our back
             db.execute("BEGIN")
             db.execute("DELETE FROM event_lines")
-            db.execute("DELETE FROM main_messages")
             db.execute("COMMIT")
             self._indexed = 0
         if self._indexed < size:
             db.execute("BEGIN")
             batch: list[_Placed] = []
             end = self._indexed
-            for start, end, kind, rid, r in self._scan(self._indexed):
-                if kind == "turn":
-                    item = Encoded(kind, rid, b"", r.get("message_id"), r.get("request_id"),
-                                   bool(r.get("is_sidechain")))  # fmt: skip
-                else:
-                    item = Encoded(kind, rid, b"")
-                batch.append((item, _key(rid), start, end - start - 1))
+            for start, end, kind, rid, _ in self._scan(self._indexed):
+                batch.append((Encoded(kind, rid, b""), _key(rid), start, end - start - 1))
                 if len(batch) >= 10_000:
                     self._index_items(db, batch)
                     batch.clear()
@@ -204,14 +198,6 @@ class FileStore:
         db.executemany(
             "INSERT OR REPLACE INTO event_lines VALUES (?, ?, ?)",
             [(key, pos, n) if i.kind in MERGEABLE else (key, None, None) for i, key, pos, n in items],
-        )
-        db.executemany(
-            "INSERT OR IGNORE INTO main_messages VALUES (?, ?)",
-            [
-                (i.message_id, i.request_id)
-                for i, _, _, _ in items
-                if i.kind == "turn" and i.message_id and not i.sidechain
-            ],
         )
 
     # -- append ----------------------------------------------------------------------------------
@@ -249,14 +235,10 @@ class FileStore:
         except _StaleIndexError:  # the ledger changed under the index: rebuild it, then look again
             db = self._rebuild()
             known = self._lookup(db, pending, keys)
-        main_requests = self._main_requests(db, pending.values())
 
         heads: list[bytes] = []
         written: list[Encoded] = []
         for rid, item in pending.items():
-            if _is_btw_replay(item, main_requests):
-                result.dropped["btw_replay"] += 1
-                continue
             if rid in known:
                 old_body = known[rid]
                 merged = None if old_body is None else _merge_encoded(item._replace(data=old_body), item)
@@ -314,27 +296,6 @@ class FileStore:
                     found[rid] = _record_json(os.pread(fd, n, pos), pending[rid].kind, rid)
             finally:
                 os.close(fd)
-        return found
-
-    def _main_requests(self, db: sqlite3.Connection, items: Iterable[Encoded]) -> dict[str, str | None]:
-        """Request ids of non-sidechain turns for the message ids of this batch's sidechain turns."""
-        batch_main: dict[str, str | None] = {}
-        wanted: list[str] = []
-        for item in items:
-            if item.kind == "turn" and item.message_id:
-                if item.sidechain:
-                    wanted.append(item.message_id)
-                else:
-                    batch_main.setdefault(item.message_id, item.request_id)
-        found: dict[str, str | None] = {}
-        for i in range(0, len(wanted), self._chunk):
-            chunk = wanted[i : i + self._chunk]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT message_id, request_id FROM main_messages WHERE message_id IN ({marks})"
-            found.update(db.execute(sql, chunk))
-        for mid in wanted:
-            if mid in batch_main and mid not in found:
-                found[mid] = batch_main[mid]
         return found
 
     def _write(self, heads: list[bytes], items: list[Encoded]) -> int:
@@ -450,16 +411,6 @@ def _head(kind: str, rid: str) -> bytes:
 
 # '{"v":1,"kind":"turn","id":"' for each kind: its head up to the id's characters.
 _HEADS = {kind: orjson.dumps({"v": LEDGER_VERSION, "kind": kind, "id": ""})[:-2] for kind in RECORD_TYPES}
-
-
-def _is_btw_replay(item: Encoded, main_requests: dict[str, str | None]) -> bool:
-    """A sidechain turn replaying a main-chain message under a new request id (Claude ``/btw``)."""
-    return (
-        item.kind == "turn"
-        and item.sidechain
-        and item.message_id in main_requests
-        and main_requests[item.message_id] != item.request_id
-    )
 
 
 def _merge_encoded(old: Encoded, new: Encoded) -> Encoded | None:

@@ -8,6 +8,7 @@ from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
 from burn.readkit import LayoutReader, read_jsonl
 from burn.tail import Tail
 from burn_claude import discover as _discover
+from burn_claude.dedupe import BtwReplayRule
 from burn_claude.ids import SOURCE
 from burn_claude.parse import TranscriptParser
 from burn_claude.sidecar import read_meta
@@ -22,6 +23,10 @@ class ClaudeReader(LayoutReader):
     def read(self, unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
         """Records of the lines appended since ``cursor``. Never raises for bad input."""
         return read_jsonl(unit, cursor, _parser)
+
+    def dedupe_rules(self) -> tuple[BtwReplayRule]:
+        """Claude Code's ``/btw`` replay rule (:mod:`burn_claude.dedupe`)."""
+        return (BtwReplayRule(),)
 
 
 def _parser(unit: SourceUnit, tail: Tail, diag: Diagnostics) -> TranscriptParser:
