@@ -1019,22 +1019,6 @@ def test_appended_lines_yield_only_new_records(tmp_path: Path) -> None:
     assert third.records == [] and third.diagnostics.lines_read == 0
 
 
-def test_half_written_last_line_is_read_whole_next_time(tmp_path: Path) -> None:
-    done = encode(assistant("msg_1", "req_1", 5, at=ts(1)))
-    partial = encode(assistant("msg_2", "req_2", 77, at=ts(2)))
-    path = main_file(tmp_path)
-    path.write_bytes(done + partial[:40])
-    first = read(path)
-    assert [t.message_id for t in of(first, Turn)] == ["msg_1"]
-    assert first.cursor is not None and first.cursor.offset == len(done)
-    assert not first.diagnostics.invalid
-    append(path, partial[40:])
-    second = read(path, first.cursor)
-    (turn,) = of(second, Turn)
-    assert (turn.message_id, turn.usage.output) == ("msg_2", 77)
-    assert not second.diagnostics.invalid
-
-
 def test_rewritten_file_is_read_again_from_the_start(tmp_path: Path) -> None:
     path = main_file(tmp_path, assistant("msg_1", "req_1", 5, at=ts(1)), user("u1", "waiting", at=ts(2)))
     first = read(path)

@@ -586,21 +586,6 @@ def test_incremental_ingest_appends_only_new_deltas_and_a_noop_reads_nothing(tmp
     assert totals(row) == (390, 130, 53, 8, 6)
 
 
-def test_half_written_line_is_read_whole_next_time(tmp_path: Path) -> None:
-    full = tokens(2, usage(300, 0, 30), usage(200, 0, 20))
-    path = rollout(tmp_path, meta(), context("gpt-5"), tokens(1, usage(100, 0, 10), usage(100, 0, 10)))
-    with open(path, "ab") as f:
-        f.write(full[:40])
-    first = read(path)
-    assert [vec(t) for t in of(first.records, Turn)] == [(100, 0, 10, 0)]
-    assert first.cursor is not None and first.cursor.offset == path.stat().st_size - 40
-    with open(path, "ab") as f:
-        f.write(full[40:] + b"\n")
-    second = read(path, first.cursor)
-    assert [vec(t) for t in second.records if isinstance(t, Turn)] == [(200, 0, 20, 0)]
-    assert second.diagnostics.lines_read == 1 and not second.diagnostics.invalid
-
-
 def test_rewritten_file_is_read_again_and_its_ids_repeat(tmp_path: Path) -> None:
     t = usage(100, 0, 10)
     path = rollout(tmp_path, meta(), context("gpt-5"), tokens(1, t, t))
