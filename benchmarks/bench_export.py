@@ -21,9 +21,9 @@ from pathlib import Path
 
 
 def synthesize(home: Path, n: int) -> None:
-    from burn.archive import Archive
+    from burn.archive.database import Archive
+    from burn.ledger.file import FileStore
     from burn.records import SessionInfo, ToolCall, Turn, Usage, UserTurn
-    from burn.store_file import FileStore
 
     store = FileStore(home)
     records: list[object] = []
@@ -66,7 +66,7 @@ def measure(home: Path, argv: list[str]) -> tuple[float, int, int]:
     """(seconds, peak RSS in KiB, stdout bytes) of one `burn ARGV` run."""
     env = {**os.environ, "RELAYBURN_HOME": str(home)}
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "burn.cli", *argv], stdout=subprocess.PIPE, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "burn.cli.app", *argv], stdout=subprocess.PIPE, env=env)
     assert proc.stdout is not None
     size = 0
     while chunk := proc.stdout.read(1 << 20):

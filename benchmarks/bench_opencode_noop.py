@@ -44,9 +44,9 @@ ISOLATED_PREFIXES = ("RELAYBURN_", "BURN_", "CLAUDE_", "CODEX_", "OPENCODE_", "X
 
 
 def burn_argv() -> list[str]:
-    """The installed console script (what users run), else ``python -m burn.cli``."""
+    """The installed console script (what users run), else ``python -m burn.cli.app``."""
     script = Path(sysconfig.get_path("scripts")) / "burn"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "burn.cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "burn.cli.app"]
 
 
 def isolated_env(data: Path, work: Path) -> dict[str, str]:
@@ -109,7 +109,7 @@ def profile(env: Mapping[str, str]) -> None:
     """One no-op ingest in this process under cProfile (same environment as the subprocesses)."""
     os.environ.clear()
     os.environ.update(env)
-    from burn.cli import main
+    from burn.cli.app import main
 
     profiler = cProfile.Profile()
     profiler.enable()

@@ -103,7 +103,7 @@ def corpus_env(corpus: Path, tmp: Path) -> dict[str, str]:
 
 def burn(args: list[str], env: dict[str, str]) -> bytes:
     done = subprocess.run(
-        [sys.executable, "-m", "burn.cli", *args], env=env, capture_output=True, check=False
+        [sys.executable, "-m", "burn.cli.app", *args], env=env, capture_output=True, check=False
     )
     if done.returncode != 0:
         return b"exit %d\n" % done.returncode + done.stderr

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import attrs
 
-from burn.merge import merge
+from burn.ledger.merge import merge
 from burn.reader import Diagnostics, FileCursor, Reader, SourceUnit
 from burn.records import Record, Turn
 

@@ -11,7 +11,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 from syrupy.location import PyTestLocation
 
-from burn.plugins import Plugins
+from burn.plugins.manager import Plugins
 
 # Environment variables that point burn (or an agent reader) at real user data, or change how
 # plugins load. Every test starts with them isolated or unset.

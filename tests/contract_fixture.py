@@ -14,11 +14,11 @@ from typing import Any
 import orjson
 from jsonschema import Draft202012Validator
 
-from burn.archive import Archive
+from burn.archive.database import Archive
+from burn.cli.contract import build_parser, commands, execute
 from burn.contract import schemas
-from burn.contract.cli import build_parser, commands, execute
-from burn.ingest import ingest
-from burn.plugins import Plugins
+from burn.ingest.run import ingest
+from burn.plugins.manager import Plugins
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "contracts"

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from burn.archive import Archive
-from burn.ingest import ingest
-from burn.plugins import Plugins
+from burn.archive.database import Archive
+from burn.ingest.run import ingest
+from burn.plugins.manager import Plugins
 from burn.query import Filters
-from burn.summary import summarize
+from burn.query.summary import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 # The generators import their sibling modules by name, as they do when run as scripts.
@@ -175,8 +175,8 @@ def test_parallel_cold_ingest_gives_the_archive_a_rebuild_gives(
 ) -> None:
     """A cold ingest feeds the archive each append's entries as it writes them, while its workers
     read on; a rebuild reads them back from the ledger. Same rows, same digest."""
-    from burn.archive import rebuild
-    from burn.store_file import FileStore
+    from burn.archive.database import rebuild
+    from burn.ledger.file import FileStore
 
     root, _ = corpus
     env = dict(corpus_env(root, tmp_path_factory.mktemp("derived")), BURN_WORKERS="2")

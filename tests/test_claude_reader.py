@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import burn_claude
 from burn.convert import to_dict
-from burn.merge import merge
+from burn.ledger.merge import merge
 from burn.reader import Diagnostics, FileCursor, Reader, ReadResult, SourceUnit
 from burn.records import Compaction, SessionInfo, ToolCall, ToolResultEvent, Turn, UserTurn
 from burn_claude import ClaudeReader

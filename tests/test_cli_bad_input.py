@@ -2,9 +2,9 @@
 exactly one line on stderr that names what is wrong, nothing on stdout, and never a traceback or an
 "internal error" (issue 11, finding 11).
 
-The table runs :func:`burn.cli.main` in-process against a real burn home (the contract fixture
+The table runs :func:`burn.cli.app.main` in-process against a real burn home (the contract fixture
 archive), with output captured at the file-descriptor level; a few rows also run as a real
-``python -m burn.cli`` process, to cover the entry point itself.
+``python -m burn.cli.app`` process, to cover the entry point itself.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from burn.cli import main
+from burn.cli.app import main
 from tests.contract_fixture import build_fixture, env_for
 
 USAGE, RUNTIME, CURSOR_RESET = 2, 1, 4
@@ -126,7 +126,7 @@ def test_bad_command_lines_are_refused_in_one_line(
 def test_the_entry_point_refuses_in_one_line(argv: list[str], tmp_path: Path) -> None:
     env = env_for(tmp_path)
     proc = subprocess.run(
-        [sys.executable, "-m", "burn.cli", *argv], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "burn.cli.app", *argv], env=env, capture_output=True, text=True, check=False
     )
     _assert_refused(proc.returncode, proc.stdout, proc.stderr, USAGE, "")
 

@@ -26,14 +26,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import burn_codex
-from burn.archive import Archive
+from burn.archive.database import Archive
 from burn.convert import to_dict
-from burn.ingest import IngestReport, ingest
-from burn.plugins import Plugins
+from burn.ingest.run import IngestReport, ingest
+from burn.plugins.manager import Plugins
 from burn.query import Filters
+from burn.query.summary import summarize
 from burn.reader import Diagnostics, FileCursor, Reader, ReadResult
 from burn.records import Compaction, Record, SessionInfo, ToolCall, ToolResultEvent, Turn, UserTurn
-from burn.summary import summarize
 from burn_codex import CodexReader
 from burn_codex.discover import ORDER_ACTIVE, ORDER_ARCHIVED, locations, unit_for
 from burn_codex.timefmt import normalize_ts, uuid7_ts

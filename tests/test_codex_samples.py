@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from burn.archive import Archive
-from burn.ingest import IngestReport, ingest
-from burn.plugins import Plugins
+from burn.archive.database import Archive
+from burn.ingest.run import IngestReport, ingest
+from burn.plugins.manager import Plugins
 from burn.query import Filters
-from burn.summary import summarize
+from burn.query.summary import summarize
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "codex"
 DAAAIN = SAMPLES / "daaain_claude-code-log" / "sessions"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from burn.archive import Archive
-from burn.ingest import ingest
-from burn.plugins import Plugins
+from burn.archive.database import Archive
+from burn.ingest.run import ingest
+from burn.plugins.manager import Plugins
 from burn.query import Filters
-from burn.summary import summarize
-from burn.timeutil import resolve_timezone
+from burn.query.summary import summarize
+from burn.query.timewindow import resolve_timezone
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "claude"
 

@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from burn import cli
-from burn.archive import Archive, rebuild
+from burn.archive.database import Archive, rebuild
+from burn.cli import app as cli
 from burn.contract import run as runner
-from burn.contract.cursor import CursorReset
+from burn.contract.page_cursor import CursorReset
+from burn.ledger.file import FileStore
 from burn.records import SessionInfo, Turn, Usage
-from burn.store_file import FileStore
 from burn_export_sessions.exporter import SessionsExporter
 from tests.contract_fixture import NOW, build_fixture, end_of, parse, pin, rows_of, run, validate
 
@@ -255,7 +255,7 @@ def test_pages_interleaved_with_ingests_yield_each_row_once_or_reset(
 
 
 def test_the_cursor_key_is_per_archive_created_0600(tmp_path: Path) -> None:
-    from burn.contract.cursor import secret
+    from burn.contract.page_cursor import secret
 
     key = secret(tmp_path, "archive-a")
     path = tmp_path / "cursor-keys" / "archivea.key"

@@ -26,7 +26,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from burn.contract import schemas
 from burn.exporter import ContractExporter
-from burn.plugins import Plugins
+from burn.plugins.manager import Plugins
 from tests.conftest import GOLDEN
 from tests.contract_fixture import ROOT, build_fixture, parse, run, validate
 
@@ -49,8 +49,17 @@ EXTRA: dict[str, tuple[str, str, list[str]]] = {
         "report",
         # The zone is explicit: a golden must not depend on the machine's local zone (TZ=UTC names
         # it "UTC", /etc/localtime "Etc/UTC").
-        ["activity", "--since", "2026-03-02T09:00:00Z", "--until", "2026-03-02T10:00:00Z", "--bucket", "15m",
-         "--timezone", "Etc/UTC"],
+        [
+            "activity",
+            "--since",
+            "2026-03-02T09:00:00Z",
+            "--until",
+            "2026-03-02T10:00:00Z",
+            "--bucket",
+            "15m",
+            "--timezone",
+            "Etc/UTC",
+        ],
     ),
 }
 GOLDEN_DIR = GOLDEN / "test_contract_golden"

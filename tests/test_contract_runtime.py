@@ -14,12 +14,12 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from burn import cli
+from burn.cli import app as cli
 from burn.contract import schemas
 from burn.contract.canonical import RowsDigest, jcs
 from burn.contract.framing import Framer
 from burn.exporter import ContractExporter
-from burn.plugins import Plugins
+from burn.plugins.manager import Plugins
 from tests.contract_fixture import ROOT
 
 SCHEMA_DIR = ROOT / "contracts" / "v1"

@@ -7,9 +7,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from burn import session_rollup
-from burn.archive import Archive, rebuild
-from burn.store_file import FileStore
+from burn.archive import session_rollup
+from burn.archive.database import Archive, rebuild
+from burn.ledger.file import FileStore
 from tests.contract_fixture import FIXTURE, env_for, run_ingest
 
 FACTS = ", ".join(session_rollup.FACT_COLUMNS)

@@ -23,12 +23,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from burn.archive import Archive
-from burn.identity import observe
+from burn.archive.database import Archive
+from burn.privacy.identity import observe
+from burn.privacy.redact import redact
+from burn.privacy.remotes import clean_remote, normalize_remote
 from burn.query import Filters
-from burn.redact import redact
-from burn.remotes import clean_remote, normalize_remote
-from burn.summary import summarize
+from burn.query.summary import summarize
 from tests.claude_lines import assistant, write_session
 from tests.contract_fixture import env_for, run, run_ingest
 

@@ -1,4 +1,4 @@
-"""Source dedupe rules in ingest (burn.dedupe): Claude Code's /btw replay rule, declared by the
+"""Source dedupe rules in ingest (burn.ingest.dedupe): Claude Code's /btw replay rule, declared by the
 Claude reader and applied before the append, with its facts kept in ``dedupe.sqlite``."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from burn.ingest import ingest
-from burn.plugins import Plugins
-from burn.store_file import FileStore
+from burn.ingest.run import ingest
+from burn.ledger.file import FileStore
+from burn.plugins.manager import Plugins
 from tests.claude_lines import SESSION, assistant, dumps, write_session
 from tests.test_ingest import env, run
 

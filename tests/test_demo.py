@@ -8,11 +8,11 @@ import runpy
 import shutil
 from pathlib import Path
 
-from burn.archive import Archive
-from burn.ingest import ingest
-from burn.plugins import Plugins
+from burn.archive.database import Archive
+from burn.ingest.run import ingest
+from burn.plugins.manager import Plugins
 from burn.query import Filters
-from burn.summary import summarize
+from burn.query.summary import summarize
 
 DEMO_SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "make_claude_demo.py"
 DEMO = DEMO_SCRIPT.parent / "claude-demo"

@@ -11,12 +11,12 @@ from typing import Any
 import orjson
 import pytest
 
-from burn.archive import Archive
+from burn.archive.database import Archive
 from burn.exporter import Exporter
-from burn.ingest import ingest
-from burn.plugins import Plugins
+from burn.ingest.run import ingest
+from burn.plugins.manager import Plugins
+from burn.plugins.stores import open_store
 from burn.reader import Reader
-from burn.stores import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_HOOKS = ROOT / "docs" / "plugin-hooks.md"

@@ -17,16 +17,16 @@ from typing import Any
 import orjson
 import pytest
 
-import burn.store_file
+import burn.ledger.file
 import burn_claude
 import burn_codex
 import burn_opencode
-from burn.archive_state import SCHEMA_VERSION
-from burn.cli import main
-from burn.cursors import CursorFile
-from burn.doctor import MARGIN_DAYS, DoctorReport, SourceHealth, diagnose
-from burn.ingest import ingest
-from burn.plugins import Plugins
+from burn.archive.state import SCHEMA_VERSION
+from burn.cli.app import main
+from burn.doctor.checks import MARGIN_DAYS, DoctorReport, SourceHealth, diagnose
+from burn.ingest.read_cursors import CursorFile
+from burn.ingest.run import ingest
+from burn.plugins.manager import Plugins
 from burn.reader import FileCursor
 from tests.claude_lines import assistant, dumps, user
 from tests.conftest import PluginsFactory
@@ -80,7 +80,7 @@ def tree(isolated_env: dict[str, Path]) -> dict[str, Path]:
 def builtins(make_plugins: PluginsFactory) -> Plugins:
     """burn's own readers and ledger store, without whatever else is installed; strict."""
     return make_plugins(
-        burn_claude, burn_codex, burn_opencode, burn.store_file, env={"BURN_STRICT_PLUGINS": "1"}
+        burn_claude, burn_codex, burn_opencode, burn.ledger.file, env={"BURN_STRICT_PLUGINS": "1"}
     )
 
 
@@ -366,7 +366,7 @@ def test_a_failing_reader_is_reported_and_the_others_still_are(
         def register_readers(self, register: Any) -> None:
             register(Broken())
 
-    plugins = make_plugins(burn_claude, burn.store_file, BrokenPlugin())
+    plugins = make_plugins(burn_claude, burn.ledger.file, BrokenPlugin())
     report = diagnose(home(tree), plugins, now=NOW)
     by = sources(report)
     assert by["broken"].error == "OSError: boom"

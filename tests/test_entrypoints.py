@@ -1,4 +1,4 @@
-"""The entry-point cache (burn.entrypoints): current while nothing is installed, removed or
+"""The entry-point cache (burn.plugins.entrypoints): current while nothing is installed, removed or
 rewritten, rebuilt as soon as something is; never trusted when it is not burn's."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from burn.entrypoints import CACHE_NAME, EntryPointSpec, entry_points, install_key, scan
+from burn.plugins.entrypoints import CACHE_NAME, EntryPointSpec, entry_points, install_key, scan
 
 # Lists the burn entry points through the cache in a fresh interpreter, and whether that imported
 # importlib.metadata (i.e. scanned). Third-party names only: the installed built-ins are the same
@@ -21,7 +21,7 @@ from burn.entrypoints import CACHE_NAME, EntryPointSpec, entry_points, install_k
 PROBE = """
 import json, sys
 from pathlib import Path
-from burn.entrypoints import entry_points
+from burn.plugins.entrypoints import entry_points
 found = entry_points("burn", Path(sys.argv[1]))
 print(json.dumps({
     "scanned": "importlib.metadata" in sys.modules,
@@ -119,9 +119,9 @@ def test_the_scan_keeps_burns_own_entry_points_with_their_distribution() -> None
     "value",
     [
         "burn_claude",
-        "burn.hookspecs:register_readers",
-        "burn.plugins:Plugins.readers",
-        "burn.entrypoints:scan [extra]",
+        "burn.plugins.hookspecs:register_readers",
+        "burn.plugins.manager:Plugins.readers",
+        "burn.plugins.entrypoints:scan [extra]",
     ],
 )
 def test_load_follows_entry_point_load(value: str) -> None:
@@ -132,7 +132,7 @@ def test_load_of_a_missing_module_or_attribute_raises() -> None:
     with pytest.raises(ModuleNotFoundError):
         EntryPointSpec("x", "burn_no_such_module_for_tests").load()
     with pytest.raises(AttributeError):
-        EntryPointSpec("x", "burn.plugins:NoSuchThing").load()
+        EntryPointSpec("x", "burn.plugins.manager:NoSuchThing").load()
 
 
 def test_the_cache_is_private_and_one_others_can_write_is_not_used(tmp_path: Path) -> None:

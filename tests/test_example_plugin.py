@@ -87,7 +87,7 @@ def env(site: Path, isolated_env: dict[str, Path], tmp_path: Path) -> dict[str, 
 
 def burn(env: Mapping[str, str], *args: str) -> Any:
     result = subprocess.run(
-        [sys.executable, "-m", "burn.cli", *args], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "burn.cli.app", *args], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""

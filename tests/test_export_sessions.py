@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import rfc8785
 
-from burn.archive import Archive
+from burn.archive.database import Archive
 from burn.errors import UsageError
 from burn.query import Filters
-from burn.summary import summarize
-from burn.timeutil import resolve_timezone
+from burn.query.summary import summarize
+from burn.query.timewindow import resolve_timezone
 from tests.contract_fixture import (
     ROOT,
     build_fixture,
@@ -254,7 +254,7 @@ def test_samples_export_validates_with_burn_and_with_plain_jsonschema(tmp_path: 
     env = _samples_layout(tmp_path)
     run_ingest(env)
     proc_env = {**os.environ, **env}
-    burn = [sys.executable, "-m", "burn.cli"]
+    burn = [sys.executable, "-m", "burn.cli.app"]
     out = subprocess.run([*burn, "export", "sessions", "--all", "--ndjson"], env=proc_env,
                          capture_output=True, check=True).stdout  # fmt: skip
     assert len(out.splitlines()) > 10

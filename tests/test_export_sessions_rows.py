@@ -12,7 +12,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from burn import session_rollup
+from burn.archive import session_rollup
 from burn.contract.profile import Renderer
 from burn.pricing.totals import group_cost_source
 from burn.records import USAGE_FIELDS
@@ -126,7 +126,9 @@ def _rollup(sessions: list[dict[str, Any]], subagents: list[int]) -> sqlite3.Con
 
 @settings(max_examples=200, deadline=None)
 @given(sessions=st.lists(_session(), min_size=1, max_size=4), subagents=st.lists(_small, max_size=4))
-def test_sql_shaped_rows_equal_the_python_shaping(sessions: list[dict[str, Any]], subagents: list[int]) -> None:
+def test_sql_shaped_rows_equal_the_python_shaping(
+    sessions: list[dict[str, Any]], subagents: list[int]
+) -> None:
     db = _rollup(sessions, subagents)
     order = "ORDER BY r.sort_ms, r.source, r.session_id"
     for profile in ("full", "shareable", "anonymous"):

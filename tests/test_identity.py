@@ -12,14 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from burn.archive import Archive
-from burn.identity import identify, local_secret, observe, project_key, render
-from burn.ingest import ingest
-from burn.plugins import Plugins
+from burn.archive.database import Archive
+from burn.ingest.run import ingest
+from burn.plugins.manager import Plugins
+from burn.privacy.identity import identify, local_secret, observe, project_key, render
+from burn.privacy.redact import redact
+from burn.privacy.remotes import normalize_remote
 from burn.query import Filters
-from burn.redact import redact
-from burn.remotes import normalize_remote
-from burn.summary import summarize
+from burn.query.summary import summarize
 from tests.claude_lines import assistant, user, write_session
 
 GIT = shutil.which("git")

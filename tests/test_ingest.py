@@ -12,14 +12,14 @@ from typing import Any
 import orjson
 import pytest
 
-import burn.tail
-from burn.archive import Archive, rebuild
-from burn.ingest import IngestReport, ingest
-from burn.plugins import Plugins
+import burn.readkit.tail
+from burn.archive.database import Archive, rebuild
+from burn.ingest.run import IngestReport, ingest
+from burn.ledger.file import FileStore
+from burn.plugins.manager import Plugins
 from burn.query import Filters
-from burn.store_file import FileStore
-from burn.summary import summarize
-from burn.timeutil import resolve_timezone
+from burn.query.summary import summarize
+from burn.query.timewindow import resolve_timezone
 from tests.claude_lines import SESSION, assistant, dumps, user, write_session
 
 
@@ -82,10 +82,10 @@ def test_ingest_then_noop_parses_zero_lines_and_writes_nothing(env: dict[str, st
 
 NOOP_IMPORTS = """
 import sys
-from burn.cli import main
+from burn.cli.app import main
 assert main(["ingest", "--quiet"]) == 0
 heavy = [
-    "burn.archive", "burn.parallel", "burn.sanitize", "burn.identity", "burn.pricing.load", "multiprocessing",
+    "burn.archive.database", "burn.ingest.workers", "burn.ingest.sanitize", "burn.privacy.identity", "burn.pricing.load", "multiprocessing",
     "importlib.metadata",
 ]
 print(",".join(m for m in heavy if m in sys.modules))
@@ -111,11 +111,11 @@ def test_noop_ingest_imports_neither_the_archive_builder_nor_the_worker_pool(
         return done.stdout.strip()
 
     first = imported()
-    assert "burn.archive" in first  # the first ingest reads and builds
+    assert "burn.archive.database" in first  # the first ingest reads and builds
     assert "multiprocessing" not in first  # a few kilobytes are read in-process: no pool, no import
     assert imported() == ""
     (Path(env["RELAYBURN_HOME"]) / "archive.sqlite").unlink()
-    assert "burn.archive" in imported()  # a missing archive is rebuilt from the ledger
+    assert "burn.archive.database" in imported()  # a missing archive is rebuilt from the ledger
     assert imported() == ""
 
 
@@ -227,16 +227,16 @@ def test_file_that_shrinks_during_the_run(env: dict[str, str], monkeypatch: pyte
     lines = [*basic_session(), assistant("msg_c", 7, ts="2026-03-01T11:00:00.000Z")]
     path = write_session(Path(env["CLAUDE_CONFIG_DIR"]), lines)
     full = path.read_bytes()
-    original = burn.tail.open_tail
+    original = burn.readkit.tail.open_tail
 
     def shrinking(*args: Any, **kwargs: Any) -> Any:
         tail = original(*args, **kwargs)  # stat taken at full size ...
         path.write_bytes(dumps(lines[:2]) + b'{"trunc')  # ... then the agent truncates the file
         return tail
 
-    monkeypatch.setattr(burn.tail, "open_tail", shrinking)
+    monkeypatch.setattr(burn.readkit.tail, "open_tail", shrinking)
     for mod in list(sys.modules.values()):
-        if getattr(mod, "open_tail", None) is original and mod is not burn.tail:
+        if getattr(mod, "open_tail", None) is original and mod is not burn.readkit.tail:
             monkeypatch.setattr(mod, "open_tail", shrinking)
     first = run(env)
     assert first["records_appended"] >= 1
@@ -258,7 +258,7 @@ def test_two_ingests_at_once_store_the_same_ids_as_one(env: dict[str, str], tmp_
         write_session(claude, lines, session=sid)
     solo = dict(env, RELAYBURN_HOME=str(tmp_path / "solo"))
     run(solo)
-    cmd = [sys.executable, "-m", "burn.cli", "ingest", "--quiet"]
+    cmd = [sys.executable, "-m", "burn.cli.app", "ingest", "--quiet"]
     procs = [subprocess.Popen(cmd, env=env) for _ in range(2)]
     assert [p.wait(120) for p in procs] == [0, 0]
 
@@ -327,7 +327,7 @@ def test_cli_summary_json_and_filters(env: dict[str, str]) -> None:
             assistant("msg_2", 20, ts="2026-03-05T10:00:00.000Z"),
         ],
     )
-    cli = [sys.executable, "-m", "burn.cli"]
+    cli = [sys.executable, "-m", "burn.cli.app"]
     subprocess.run([*cli, "ingest", "--quiet"], env=env, check=True)
     out = subprocess.run(
         [*cli, "summary", "--json", "--since", "2026-03-02", "--until", "2026-03-05"],
@@ -345,7 +345,7 @@ def test_cli_summary_json_and_filters(env: dict[str, str]) -> None:
 
 def test_summary_before_any_ingest_is_a_clear_error(env: dict[str, str]) -> None:
     res = subprocess.run(
-        [sys.executable, "-m", "burn.cli", "summary"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "burn.cli.app", "summary"], env=env, capture_output=True, text=True
     )
     assert res.returncode == 1
     assert res.stderr.startswith("burn: error: no archive") and "Traceback" not in res.stderr
@@ -420,7 +420,7 @@ def test_parallel_ingest_gives_the_same_ledger_and_archive(env: dict[str, str], 
 
 def test_cli_summary_by_one_breakdown(env: dict[str, str]) -> None:
     write_session(Path(env["CLAUDE_CONFIG_DIR"]), basic_session())
-    cli = [sys.executable, "-m", "burn.cli"]
+    cli = [sys.executable, "-m", "burn.cli.app"]
     subprocess.run([*cli, "ingest", "--quiet"], env=env, check=True)
     out = subprocess.run(
         [*cli, "summary", "--json", "--by", "project"], env=env, check=True, capture_output=True
@@ -459,8 +459,8 @@ def test_ingest_applies_appended_entries_without_reading_the_ledger_back(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small append and archive batches: many appends, each fed to the archive as it is written.
-    monkeypatch.setattr("burn.ingest.APPEND_BATCH", 7)
-    monkeypatch.setattr("burn.archive.BATCH", 11)
+    monkeypatch.setattr("burn.ingest.run.APPEND_BATCH", 7)
+    monkeypatch.setattr("burn.archive.database.BATCH", 11)
     many_sessions(Path(env["CLAUDE_CONFIG_DIR"]), 6, 9)
     lines_read = []
     real_scan = FileStore._scan
@@ -487,7 +487,7 @@ def test_ingest_applies_appended_entries_without_reading_the_ledger_back(
 def test_archive_behind_or_torn_ledger_is_read_from_the_ledger(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("burn.ingest.APPEND_BATCH", 5)
+    monkeypatch.setattr("burn.ingest.run.APPEND_BATCH", 5)
     claude = Path(env["CLAUDE_CONFIG_DIR"])
     many_sessions(claude, 2, 4)
     run(env)

@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 from burn.errors import LedgerError
+from burn.ledger.file import FileStore
 from burn.records import ToolCall, Turn, Usage
 from burn.store import ReadStats, encode
-from burn.store_file import FileStore
 
 
 def turn(
@@ -244,7 +244,7 @@ def test_an_older_burn_writing_the_index_does_not_corrupt_it(tmp_path: Path) -> 
 )
 def test_line_head_is_what_orjson_writes(kind: str, rid: str) -> None:
     # The head is spliced from a per-kind prefix for plain ids, and serialized for any other id.
-    from burn.store_file import _head
+    from burn.ledger.file import _head
 
     assert _head(kind, rid) == orjson.dumps({"v": 1, "kind": kind, "id": rid})[:-1] + b',"record":'
 

@@ -19,14 +19,14 @@ import attrs
 import orjson
 import pytest
 
-from burn.archive import Archive
-from burn.ingest import ingest
-from burn.merge import merge
-from burn.plugins import Plugins
+from burn.archive.database import Archive
+from burn.ingest.run import ingest
+from burn.ledger.merge import merge
+from burn.plugins.manager import Plugins
 from burn.query import Filters
+from burn.query.summary import summarize
 from burn.reader import Diagnostics, FileCursor, SourceUnit
 from burn.records import Record, SessionInfo, ToolCall, ToolResultEvent, Turn, UserTurn
-from burn.summary import summarize
 from burn_opencode import OpenCodeReader
 from burn_opencode.discover import ORDER_DB, ORDER_MESSAGE, ORDER_SESSION, locations
 from burn_opencode.ids import ms_to_iso

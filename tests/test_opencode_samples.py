@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from burn.archive import Archive
-from burn.ingest import ingest
-from burn.plugins import Plugins
+from burn.archive.database import Archive
+from burn.ingest.run import ingest
+from burn.plugins.manager import Plugins
 from burn.query import Filters
-from burn.summary import summarize
+from burn.query.summary import summarize
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "opencode"
 

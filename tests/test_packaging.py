@@ -30,7 +30,7 @@ def top_module(value: str) -> str:
 
 
 def test_every_plugin_dir_has_an_entry_point_and_vice_versa() -> None:
-    # The built-in `file` store lives in core (burn.store_file); plugin packages are burn_*.
+    # The built-in `file` store lives in core (burn.ledger.file); plugin packages are burn_*.
     plugin_entry_points = {top_module(v) for v in DECLARED.values() if v.startswith("burn_")}
     assert plugin_entry_points == set(PLUGIN_DIRS), "plugin dir without entry point (or vice versa)"
     for name, value in DECLARED.items():
@@ -110,5 +110,5 @@ def test_wheel_metadata(wheel: zipfile.ZipFile) -> None:
     section = entry_points.split("[burn]\n", 1)[1].split("\n[", 1)[0]
     shipped = dict(line.split(" = ", 1) for line in section.splitlines() if line.strip())
     assert shipped == DECLARED
-    assert "burn = burn.cli:main" in entry_points
+    assert "burn = burn.cli.app:main" in entry_points
     assert f"\nVersion: {VERSION}\n" in wheel.read(f"{dist_info}/METADATA").decode()

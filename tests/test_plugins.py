@@ -22,15 +22,15 @@ import pluggy
 import pytest
 
 import burn
-import burn.plugins
+import burn.plugins.manager
 from burn import hookimpl
-from burn.cli import main
+from burn.cli.app import main
 from burn.errors import PluginError
 from burn.exporter import Exporter
-from burn.plugins import PluginFailure, Plugins
+from burn.ledger.file import FileStore
+from burn.plugins.manager import PluginFailure, Plugins
+from burn.plugins.stores import open_store
 from burn.reader import Diagnostics, FileCursor, Reader, ReadResult, SourceUnit
-from burn.store_file import FileStore
-from burn.stores import open_store
 
 STRICT = {"BURN_STRICT_PLUGINS": "1"}
 PluginsFactory = Callable[..., Plugins]  # the conftest fixture make_plugins
@@ -346,10 +346,9 @@ def write_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
 
 GOOD = """
     from burn import hookimpl
-
     @hookimpl
     def register_stores(register):
-        from burn.store_file import FileStore
+        from burn.ledger.file import FileStore
         register("good", FileStore)
 """
 BROKEN = """
@@ -362,7 +361,7 @@ def entry_points(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """Replace the installed ``burn`` entry points with real EntryPoint objects (name -> module);
     ``keep_installed=True`` keeps the installed ones too."""
 
-    real = md.entry_points  # burn.plugins calls md.entry_points(group="burn") when it loads plugins
+    real = md.entry_points  # burn.plugins.manager calls md.entry_points(group="burn") when it loads plugins
 
     def install(keep_installed: bool = False, **modules: str) -> None:
         fake = [md.EntryPoint(name=name, value=module, group="burn") for name, module in modules.items()]
@@ -429,7 +428,6 @@ def test_entry_point_that_fails_to_register_leaves_no_hooks(
     half = write_module(
         """
         from burn import hookimpl
-
         @hookimpl
         def register_exporters(register):
             raise AssertionError("a plugin that failed to load must not run")
@@ -486,7 +484,6 @@ def test_cli_plugins_json_with_broken_plugins(
     raising = write_module(
         """
         from burn import hookimpl
-
         @hookimpl
         def register_readers(register):
             raise RuntimeError("cannot register")
@@ -569,7 +566,7 @@ def broken_distribution(tmp_path: Path) -> dict[str, str]:
 
 def run_burn(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "burn.cli", *args], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "burn.cli.app", *args], env=env, capture_output=True, text=True, timeout=60
     )
 
 
@@ -620,7 +617,6 @@ def test_builtins_win_a_name_clash_and_ignore_the_allowlist(
     impostor = write_module(
         """
         from burn import hookimpl
-
         class Impostor:
             name = "claude-code"
             env_var = None
@@ -650,11 +646,11 @@ def test_builtins_table_matches_the_declared_entry_points() -> None:
     declared = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))[
         "project"
     ]["entry-points"]["burn"]
-    assert {name: module for name, (module, _kind) in burn.plugins.BUILTINS.items()} == declared
+    assert {name: module for name, (module, _kind) in burn.plugins.manager.BUILTINS.items()} == declared
     installed = {ep.name: ep.value for ep in md.distribution("burn").entry_points if ep.group == "burn"}
     assert installed == declared
     # The kind each is filed under is the kind it registers.
-    for name, (_module, kind) in burn.plugins.BUILTINS.items():
+    for name, (_module, kind) in burn.plugins.manager.BUILTINS.items():
         plugins = Plugins(env={"BURN_STRICT_PLUGINS": "1"}, builtin_kinds=(kind,))
         assert plugins.pm.has_plugin(name)
         assert getattr(plugins, kind)(), name
@@ -691,7 +687,7 @@ def test_a_third_party_exporter_cannot_take_a_builtin_command_name(
 ) -> None:
     """`burn report daily` is the built-in report whether or not a plugin names a command `daily`
     (so that reports of built-in commands may load the built-ins only); new names are the plugin's."""
-    from burn.contract.cli import commands
+    from burn.cli.contract import commands
 
     entry_points(keep_installed=True, impostor=write_module(IMPOSTOR))
     table = commands("report", Plugins(env={"BURN_STRICT_PLUGINS": "1"}).exporters())

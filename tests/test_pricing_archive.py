@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from burn.archive import Archive, rebuild
-from burn.cli import main
-from burn.ingest import ingest
-from burn.plugins import Plugins
+from burn.archive.database import Archive, rebuild
+from burn.cli.app import main
+from burn.ingest.run import ingest
+from burn.ledger.file import FileStore
+from burn.plugins.manager import Plugins
 from burn.pricing.columns import COST_COLUMNS
 from burn.pricing.load import load_pricing
-from burn.store_file import FileStore
 from tests.claude_lines import assistant, user, write_session
 
 SONNET = "claude-sonnet-4-5-20250929"
@@ -334,7 +334,9 @@ def test_the_digest_of_unchanged_pricing_inputs_is_taken_from_the_archive(
     assert load_pricing(home, state).digest == computed
     assert main(["report", "daily", "--json", "--timezone", "UTC"]) == 0
     # An override written since: a different table, so its digest is computed, not taken.
-    (home / "pricing.json").write_text(json.dumps({"models": {"x-model": {"provider": "x", "input": "1", "output": "2"}}}))
+    (home / "pricing.json").write_text(
+        json.dumps({"models": {"x-model": {"provider": "x", "input": "1", "output": "2"}}})
+    )
     with pytest.raises(AssertionError, match="canonicalized"):
         load_pricing(home, state)
     monkeypatch.undo()

@@ -11,15 +11,15 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from burn.archive import Archive
+from burn.archive.database import Archive
+from burn.ledger.file import FileStore
 from burn.pricing.cost import price_turn
 from burn.pricing.load import Pricing, load_pricing
 from burn.pricing.money import allocate, dec_str
 from burn.query import Filters
+from burn.query.summary import summarize
+from burn.query.timewindow import resolve_timezone
 from burn.records import Turn, Usage
-from burn.store_file import FileStore
-from burn.summary import summarize
-from burn.timeutil import resolve_timezone
 
 PRICING: Pricing = load_pricing(Path("/nonexistent-burn-home"))
 MODELS = [

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from burn.cli import main
-from burn.ingest import ingest
-from burn.plugins import Plugins
+from burn.cli.app import main
+from burn.ingest.run import ingest
+from burn.plugins.manager import Plugins
 
 CLAUDE = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "claude"
 pytestmark = pytest.mark.skipif(not CLAUDE.is_dir(), reason="../shared/samples is not available")

@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from burn.archive import Archive
+from burn.archive.database import Archive
 from burn.errors import UsageError
-from burn.ingest import ingest
-from burn.plugins import Plugins
+from burn.ingest.run import ingest
+from burn.plugins.manager import Plugins
 from burn.query import Filters, day_expr, offset_periods, time_range, usage_base
-from burn.summary import summarize
+from burn.query.summary import summarize
 from tests.claude_lines import assistant, write_session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +91,7 @@ def test_an_unknown_project_is_a_usage_error_naming_it() -> None:
 def test_burn_summary_with_an_empty_window_exits_2_with_one_line(tmp_path: Path) -> None:
     env = {"HOME": str(tmp_path), "RELAYBURN_HOME": str(tmp_path / "burn"), "TZ": "UTC"}
     done = subprocess.run(
-        [sys.executable, "-m", "burn.cli", "summary", "--since", "2026-03-05", "--until", "2026-03-01"],
+        [sys.executable, "-m", "burn.cli.app", "summary", "--since", "2026-03-05", "--until", "2026-03-01"],
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr

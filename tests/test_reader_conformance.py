@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import tests.opencode_db as oc
-from burn.plugins import Plugins
+from burn.plugins.manager import Plugins
 from burn.testing.reader_conformance import *  # noqa: F403  (the suite's tests)
 from burn.testing.reader_conformance import ReaderCase
 from tests.claude_lines import assistant, dumps, write_session

@@ -40,8 +40,8 @@ from burn.readkit import (
     user_block,
     walk_files,
 )
+from burn.readkit.tail import Tail
 from burn.records import Record, SessionInfo, Turn, UserBlock
-from burn.tail import Tail
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -28,7 +28,7 @@ def hook(event, args):
             log.write(os.fsdecode(target) + "\n")
             log.flush()
 sys.addaudithook(hook)
-from burn.cli import main
+from burn.cli.app import main
 sys.exit(main(sys.argv[1:]))
 """
 

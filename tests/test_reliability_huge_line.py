@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from burn.reader import Diagnostics
-from burn.tail import MAX_LINE_BYTES, open_tail
+from burn.readkit.tail import MAX_LINE_BYTES, open_tail
 from tests.claude_lines import assistant
 
 _READ = """

@@ -45,7 +45,7 @@ class Home:
 
     def burn(self, *args: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            [sys.executable, "-m", "burn.cli", *args],
+            [sys.executable, "-m", "burn.cli.app", *args],
             env=self.env,
             capture_output=True,
             check=False,
@@ -145,7 +145,7 @@ def test_a_utf8_bom_on_the_first_line_loses_nothing(tmp_path: Path) -> None:
 
 def test_lines_after_a_bom_keep_their_byte_offsets(tmp_path: Path) -> None:
     from burn.reader import Diagnostics
-    from burn.tail import open_tail
+    from burn.readkit.tail import open_tail
 
     path = tmp_path / "t.jsonl"
     path.write_bytes(b'\xef\xbb\xbf{"a":1}\n{"b":2}\n')
@@ -196,9 +196,9 @@ def test_archive_build_reports_rows_it_could_not_apply(tmp_path: Path) -> None:
 
 
 def test_a_record_whose_time_the_archive_cannot_place_is_dropped_and_counted() -> None:
+    from burn.ingest.sanitize import sanitize
     from burn.reader import Diagnostics
     from burn.records import Turn, Usage
-    from burn.sanitize import sanitize
 
     def turn(mid: str, ts: str) -> Turn:
         return Turn(

@@ -46,7 +46,7 @@ def burn(home: Path, *args: str, fsize: int | None = None) -> subprocess.Complet
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))  # type: ignore[arg-type]
 
     return subprocess.run(
-        [sys.executable, "-m", "burn.cli", *args],
+        [sys.executable, "-m", "burn.cli.app", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -12,12 +12,19 @@ DEMO = Path(__file__).resolve().parents[1] / "examples" / "claude-demo"
 
 
 def _burn(env: dict[str, str], *args: str) -> str:
-    res = subprocess.run([sys.executable, "-m", "burn.cli", *args], env=env, check=True, capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "burn.cli.app", *args], env=env, check=True, capture_output=True, text=True
+    )
     return res.stdout
 
 
 def test_report_tables_match_the_json(tmp_path: Path) -> None:
-    env = {"HOME": str(tmp_path), "CLAUDE_CONFIG_DIR": str(DEMO), "RELAYBURN_HOME": str(tmp_path / "burn"), "TZ": "UTC"}
+    env = {
+        "HOME": str(tmp_path),
+        "CLAUDE_CONFIG_DIR": str(DEMO),
+        "RELAYBURN_HOME": str(tmp_path / "burn"),
+        "TZ": "UTC",
+    }
     _burn(env, "ingest", "--quiet")
     doc = orjson.loads(_burn(env, "report", "daily", "--json"))
     text = _burn(env, "report", "daily")

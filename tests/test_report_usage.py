@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from burn.archive import Archive
+from burn.archive.database import Archive
 from burn.query import Filters
-from burn.summary import summarize
-from burn.timeutil import resolve_timezone
+from burn.query.summary import summarize
+from burn.query.timewindow import resolve_timezone
 from tests.contract_fixture import build_fixture, copy_home, parse, rows_of, run, validate
 
 

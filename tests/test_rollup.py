@@ -8,13 +8,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from burn import rollup
-from burn.archive import Archive
-from burn.ingest import ingest
-from burn.plugins import Plugins
+from burn.archive import rollup
+from burn.archive.database import Archive
+from burn.ingest.run import ingest
+from burn.plugins.manager import Plugins
 from burn.query import Filters
-from burn.summary import summarize
-from burn.timeutil import resolve_timezone
+from burn.query.summary import summarize
+from burn.query.timewindow import resolve_timezone
 from tests.claude_lines import assistant, dumps, user, write_session
 
 

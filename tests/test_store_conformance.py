@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from burn.plugins import Plugins
+from burn.plugins.manager import Plugins
 from burn.store import StoreFactory
 from burn.testing.store_conformance import *  # noqa: F403  (the suite's tests and fixtures)
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from burn.summary import day_sql
+from burn.query.summary import day_sql
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu",
          "Australia/Lord_Howe", "Pacific/Chatham", "America/St_Johns"]  # fmt: skip

@@ -31,7 +31,6 @@ from burn.errors import BurnError, UsageError
 if TYPE_CHECKING:
     from burn.contract.profile import Renderer
     from burn.query.view import ArchiveView
-
 __all__ = [
     "ArchiveView",
     "BurnError",
@@ -161,7 +160,7 @@ def plain_rows(
     in UTC unless ``options`` names a time zone (a library call does not depend on the machine's
     zone; the commands default to the local zone, see :mod:`burn.query.filters`)."""
     from burn.contract.profile import Renderer
-    from burn.identity import local_secret
+    from burn.privacy.identity import local_secret
 
     render = Renderer("shareable", local_secret(archive.path.parent), "")
     q = exp.open(archive, {"timezone": "UTC", **exp.filters(archive, options), **options}, render)

@@ -8,7 +8,7 @@ core owns cursors, the ledger and the archive. The contract, per source unit (us
     new cursor and diagnostics. Re-reading data already read must yield the same records (their
     ids make the ledger drop them), so a reader may always fall back to reading from the start.
 
-Line-oriented readers use :func:`burn.tail.open_tail` (usually through
+Line-oriented readers use :func:`burn.readkit.tail.open_tail` (usually through
 :func:`burn.readkit.read_jsonl`), which implements the byte-offset cursor, the rewrite/truncation
 detection and the "never consume a half-written line" rule once for every reader.
 """
@@ -233,7 +233,7 @@ batch with every key: it is one indexed query per few thousand keys."""
 
 
 class DedupeRule(Protocol):
-    """A dedupe rule a reader declares with its optional ``dedupe_rules()`` (:mod:`burn.dedupe`
+    """A dedupe rule a reader declares with its optional ``dedupe_rules()`` (:mod:`burn.ingest.dedupe`
     applies it in ingest, before the store sees the records).
 
     :ivar name: the reason its drops are counted under (``duplicates_dropped`` in ``burn ingest``).

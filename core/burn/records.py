@@ -209,7 +209,7 @@ class SessionInfo:
     session_id: str
     cwd: str | None = None
     git_branch: str | None = None
-    git_remote: str | None = None  # normalized by burn.remotes.normalize_remote: never credentials
+    git_remote: str | None = None  # normalized by burn.privacy.remotes.normalize_remote: never credentials
     git_commit: str | None = None
     harness_version: str | None = None
     slug: str | None = None
@@ -232,7 +232,7 @@ class SessionInfo:
 
 @attrs.frozen
 class ProjectObservation:
-    """What burn saw of a working directory at ingest (see :mod:`burn.identity`).
+    """What burn saw of a working directory at ingest (see :mod:`burn.privacy.identity`).
 
     Stored because the directory may be gone later. Paths are redacted and remotes normalized, so
     no credential is ever stored. Keys and labels are derived from this, not stored.

@@ -113,7 +113,7 @@ class Store(Protocol):
 
     def append(self, records: Sequence[Record]) -> AppendResult:
         """Append records idempotently by event id; a known id appends only a superseding revision
-        (see :mod:`burn.merge`). Must be called with :meth:`lock` held."""
+        (see :mod:`burn.ledger.merge`). Must be called with :meth:`lock` held."""
         ...
 
     # Optional: ``append_encoded(items: Sequence[Encoded], sink: Sink | None) -> AppendResult``,

@@ -1,4 +1,4 @@
-"""Claude Code's ``/btw`` replay rule, applied by burn's ingest before the ledger (``burn.dedupe``).
+"""Claude Code's ``/btw`` replay rule, applied by burn's ingest before the ledger (``burn.ingest.dedupe``).
 
 ``/btw`` asks a side question in a sidechain that replays the main chain's last message under a
 new request id: the same message, billed once, appearing as a second turn whose event id differs

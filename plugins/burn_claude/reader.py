@@ -6,7 +6,7 @@ from pathlib import Path
 
 from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
 from burn.readkit import LayoutReader, read_jsonl
-from burn.tail import Tail
+from burn.readkit.tail import Tail
 from burn_claude import discover as _discover
 from burn_claude.dedupe import BtwReplayRule
 from burn_claude.ids import SOURCE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
 from burn.readkit import LayoutReader, read_jsonl
-from burn.tail import Tail
+from burn.readkit.tail import Tail
 from burn_codex import discover as _discover
 from burn_codex.ids import SOURCE
 from burn_codex.parse import RolloutParser

@@ -1,4 +1,4 @@
-"""Session rows from ``session_rollup`` rows (see :mod:`burn.session_rollup` for the columns)."""
+"""Session rows from ``session_rollup`` rows (see :mod:`burn.archive.session_rollup` for the columns)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
-from burn.tail import BOM
+from burn.readkit.tail import BOM
 from burn_opencode.discover import LEGACY
 from burn_opencode.parse import has_step_usage, message_records, session_info
 

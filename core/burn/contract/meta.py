@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from burn import __version__, quality
+from burn import __version__
+from burn.archive import quality
 from burn.exporter import Facts
 from burn.query import hourly_sql
 
@@ -45,7 +46,7 @@ _UNPRICED_SESSIONS = (
 
 
 def quality_block(db: sqlite3.Connection, state: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Ingest counters summed over every ingest (:mod:`burn.quality`) and the archive's unpriced
+    """Ingest counters summed over every ingest (:mod:`burn.archive.quality`) and the archive's unpriced
     turns and tokens, per source. They describe the whole archive, not the filtered payload."""
     sources = quality.read(db)
     current = state is not None and state.get("rollup") == "ok"

@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from burn.identity import Profile, ProjectIdentity, anonymous_key, render
+from burn.privacy.identity import Profile, ProjectIdentity, anonymous_key, render
 
 
 @attrs.frozen

@@ -23,14 +23,14 @@ from typing import Any, BinaryIO
 
 import attrs
 
-from burn.archive import Archive
-from burn.contract import cursor as cursors
+from burn.archive.database import Archive
 from burn.contract import meta as metas
+from burn.contract import page_cursor as cursors
 from burn.contract.framing import Format, Framer
 from burn.contract.profile import Renderer
 from burn.errors import UsageError, storage_error
 from burn.exporter import ContractExporter, Page
-from burn.identity import Profile, local_secret
+from burn.privacy.identity import Profile, local_secret
 
 CURSOR_VERSION = 1
 DEFAULT_LIMIT = 100

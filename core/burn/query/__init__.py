@@ -17,6 +17,11 @@ This package and :mod:`burn.exporter`, :mod:`burn.records`, :mod:`burn.reader`,
 
 from __future__ import annotations
 
+from burn.archive.rollup import AGGREGATES as _AGGREGATES
+from burn.archive.rollup import HOUR_MS, hourly_sql
+from burn.archive.rollup import NAMES as AGGREGATE_NAMES
+from burn.archive.session_rollup import MODEL_ENTRY
+from burn.archive.session_rollup import seq as session_seq
 from burn.pricing.totals import COST_NAMES, CostSums, group_cost_source
 from burn.query.base import Base, sessions_base, turns_where, usage_base
 from burn.query.buckets import Periods, day_expr, offset_periods, time_range
@@ -24,11 +29,6 @@ from burn.query.filters import Filters, iso, iso_ms
 from burn.query.sums import UsageSums
 from burn.query.view import ArchiveView
 from burn.query.where import Where, matching, overlap, window
-from burn.rollup import AGGREGATES as _AGGREGATES
-from burn.rollup import HOUR_MS, hourly_sql
-from burn.rollup import NAMES as AGGREGATE_NAMES
-from burn.session_rollup import MODEL_ENTRY
-from burn.session_rollup import seq as session_seq
 
 # Each named aggregate as SQL over ``turns t`` (the rollup's definition, for reads that group
 # turns themselves).

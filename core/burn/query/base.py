@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from burn import rollup
+from burn.archive import rollup
 from burn.query.buckets import Periods, rollup_answers, turns_bucket_ms
 from burn.query.filters import Filters
 from burn.query.where import Where, matching, window
@@ -32,7 +32,7 @@ class Base:
 
 def turns_where(filters: Filters) -> Where:
     """The filters on ``turns t`` joined with ``sessions s`` (the join every grouped read of
-    turns makes, :func:`burn.rollup.grouped_turns_sql`)."""
+    turns makes, :func:`burn.archive.rollup.grouped_turns_sql`)."""
     return window("t.ts_ms", filters.since_ms, filters.until_ms) + matching(
         filters, source="t.source", project="s.project_key", model="t.model"
     )
@@ -47,7 +47,7 @@ def _where(filters: Filters, rolled: bool) -> Where:
 
 
 def usage_base(state: Mapping[str, str], filters: Filters, periods: Periods) -> Base:
-    """Rows of (source, model, project_key, hour, the :data:`burn.rollup.NAMES` aggregates).
+    """Rows of (source, model, project_key, hour, the :data:`burn.archive.rollup.NAMES` aggregates).
     ``periods``: the zone's offsets over the data when local time matters (days, weeks,
     months), else none."""
     if rollup_answers(state, periods, filters.since_ms, filters.until_ms):

@@ -5,7 +5,7 @@ the zone's transitions: :func:`offset_periods` finds those inside the data's tim
 :func:`day_sql` emits a ``CASE`` over them, so days are exact across daylight-saving changes.
 
 Reports group time in buckets before they compute days (:mod:`burn.query.base` chooses): the
-hourly rollups (:mod:`burn.rollup`) when :func:`rollup_answers` says they can answer exactly —
+hourly rollups (:mod:`burn.archive.rollup`) when :func:`rollup_answers` says they can answer exactly —
 the rollup is current, the window starts and ends on hours, and the zone's offsets and
 transitions are whole hours — otherwise ``turns`` grouped in buckets of :func:`turns_bucket_ms`
 (15 minutes: every UTC offset in use is a multiple of 15 minutes). A bucket never straddles a
@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import TypeAlias
 
+from burn.archive.rollup import HOUR_MS
 from burn.query.where import window
-from burn.rollup import HOUR_MS
 
 DAY_MS = 86_400_000
 QUARTER_MS = 900_000

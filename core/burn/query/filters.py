@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from burn.errors import UsageError
-from burn.identity import anonymous_key
-from burn.timeutil import resolve_timezone, to_ms, window
+from burn.privacy.identity import anonymous_key
+from burn.query.timewindow import resolve_timezone, to_ms, window
 
 _UTC = ZoneInfo("UTC")
 
@@ -76,7 +76,7 @@ class Filters:
         secret: bytes = b"",
     ) -> Filters:
         """From parsed options: ``timezone``, ``since``, ``until`` (see
-        :func:`burn.timeutil.parse_bound`), and repeated or comma-separated ``source``, ``project``
+        :func:`burn.query.timewindow.parse_bound`), and repeated or comma-separated ``source``, ``project``
         (a key, an anonymous key or a label: resolved to keys in ``db``) and ``model``."""
         tz, tz_name = resolve_timezone(options.get("timezone"))
         since, until = window(options.get("since"), options.get("until"), tz, now or datetime.now(UTC))

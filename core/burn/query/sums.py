@@ -1,4 +1,4 @@
-"""Typed rows of summed usage: what the rollup aggregates (:data:`burn.rollup.NAMES`) of a group
+"""Typed rows of summed usage: what the rollup aggregates (:data:`burn.archive.rollup.NAMES`) of a group
 of turns say, with unknown kept unknown."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from burn import rollup
+from burn.archive import rollup
 from burn.pricing.totals import CostSums
 from burn.records import TOTAL_FIELDS, USAGE_FIELDS
 
@@ -37,7 +37,7 @@ class UsageSums:
 
     @classmethod
     def of_row(cls, values: Sequence[int | None]) -> UsageSums:
-        """From the aggregates in :data:`burn.rollup.NAMES` order (an empty row: no turns)."""
+        """From the aggregates in :data:`burn.archive.rollup.NAMES` order (an empty row: no turns)."""
         return cls.of(dict(zip(rollup.NAMES, values, strict=False)))
 
     @property

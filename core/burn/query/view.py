@@ -1,6 +1,6 @@
 """What a read needs of an archive: its connection, its state and where it lives.
 
-:class:`burn.archive.Archive` is one; readers (exporters, reports) depend on this protocol, not on
+:class:`burn.archive.database.Archive` is one; readers (exporters, reports) depend on this protocol, not on
 the archive's builder.
 """
 

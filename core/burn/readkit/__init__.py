@@ -18,6 +18,7 @@ and signature; new ones may be added. One module per job:
 
 from __future__ import annotations
 
+from burn.privacy.remotes import normalize_remote
 from burn.readkit.content import (
     TARGET_MAX,
     TargetKind,
@@ -60,6 +61,7 @@ __all__ = [
     "format_utc",
     "ms_to_iso",
     "nonempty_str",
+    "normalize_remote",
     "normalize_ts",
     "read_jsonl",
     "repair_json",

@@ -1,6 +1,6 @@
 """``read()`` of a unit that is one append-only JSONL file, written once for every such reader.
 
-:func:`read_jsonl` opens the file at the cursor (:func:`burn.tail.open_tail`: a FIFO or a
+:func:`read_jsonl` opens the file at the cursor (:func:`burn.readkit.tail.open_tail`: a FIFO or a
 missing file is counted and never opened, a rewritten or truncated file is read from the start,
 a half-written last line waits for the next read), decodes each new complete line, hands every
 JSON object to a :class:`JsonlParser`, counts the lines it cannot use, and returns the parser's
@@ -21,8 +21,8 @@ from typing import Any, Protocol
 import orjson
 
 from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
+from burn.readkit.tail import Tail, open_tail
 from burn.records import Record
-from burn.tail import Tail, open_tail
 
 
 class WrongType(Exception):

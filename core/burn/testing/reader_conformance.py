@@ -6,7 +6,6 @@ third-party reader runs it in its own tests::
     import pytest
     from burn.testing.reader_conformance import *  # noqa: F403  (the tests below)
     from burn.testing.reader_conformance import ReaderCase
-
     @pytest.fixture
     def reader_case():
         return ReaderCase(MyReader(), write=write_two_sessions, grow=append_a_third)
@@ -28,7 +27,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from burn.merge import merge
+from burn.ledger.merge import merge
 from burn.reader import Diagnostics, FileCursor, Reader, ReadResult, SourceUnit
 from burn.records import Record
 
@@ -79,7 +78,7 @@ def _read_all(case: ReaderCase, root: Path, cursors: dict[str, FileCursor | None
 
 
 def _fold(results: list[ReadResult]) -> dict[str, Record]:
-    """What the ledger ends with: every record by id, later sightings merged (burn.merge)."""
+    """What the ledger ends with: every record by id, later sightings merged (burn.ledger.merge)."""
     best: dict[str, Record] = {}
     for result in results:
         for record in result.records:
@@ -111,9 +110,10 @@ def test_reading_in_two_pieces_equals_one_read(reader_case: ReaderCase, tmp_path
 
 
 def test_second_ingest_reads_and_appends_nothing(reader_case: ReaderCase, tmp_path: Path) -> None:
-    from burn import hookimpl, store_file
-    from burn.ingest import ingest
-    from burn.plugins import Plugins
+    from burn import hookimpl
+    from burn.ingest.run import ingest
+    from burn.ledger import file as store_file
+    from burn.plugins.manager import Plugins
 
     reader = reader_case.reader
     root, home = tmp_path / "source", tmp_path / "burn"

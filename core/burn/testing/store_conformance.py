@@ -111,7 +111,7 @@ def test_re_appending_the_same_records_appends_nothing(store_factory: StoreFacto
 def test_revision_supersedes_and_keeps_the_earliest_attribution(
     store_factory: StoreFactory, tmp_path: Path
 ) -> None:
-    """A later sighting with more output is a revision (burn.merge): a new entry of the same id,
+    """A later sighting with more output is a revision (burn.ledger.merge): a new entry of the same id,
     keeping the earliest sighting's attribution; one with less output adds nothing."""
     store = store_factory(tmp_path)
     with store.lock():

@@ -25,8 +25,7 @@ import orjson
 from burn import hookimpl
 from burn.reader import Diagnostics, FileCursor, Reader, ReadResult, SourceUnit, split_env_paths
 from burn.records import Fidelity, Record, Turn, Usage
-from burn.tail import open_tail
-
+from burn.readkit.tail import open_tail
 SOURCE = "gateway"
 
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import burn.store_file
+import burn.ledger.file
 import orjson
-from burn.archive import Archive
-from burn.ingest import ingest
-from burn.plugins import Plugins
+from burn.archive.database import Archive
+from burn.ingest.run import ingest
+from burn.plugins.manager import Plugins
 from burn.query import Filters
-from burn.summary import summarize
-
+from burn.query.summary import summarize
 import burn_gateway_log
 
 
@@ -37,7 +36,7 @@ def make_plugins() -> Plugins:
     # No entry points: only this plugin (and burn's own ledger store, which is a plugin too),
     # whatever else is installed. Strict: a bug in the plugin fails the test, not a warning.
     plugins = Plugins(env={"BURN_STRICT_PLUGINS": "1"}, load_entrypoints=False)
-    plugins.register(burn.store_file, "file_store")
+    plugins.register(burn.ledger.file, "file_store")
     plugins.register(burn_gateway_log, "gateway")
     return plugins
 

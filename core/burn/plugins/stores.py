@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from burn.errors import BurnError
-from burn.plugins import Plugins
+from burn.plugins.manager import Plugins
 from burn.store import Store
 
 

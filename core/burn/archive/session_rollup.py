@@ -11,9 +11,9 @@ transactions that changed at least one rollup row; a row remembers the sequence 
 created it (``created_seq``) and the one that last changed any of its values (``revision``). A
 refresh that recomputes a row to the same values leaves its revision alone.
 
-Maintenance (by :class:`burn.archive.Archive`, like :mod:`burn.rollup`): each incremental batch
-refreshes the sessions it touched and their subagent ancestors inside its own transaction; a cold
-build, a rebuild and a re-pricing refresh every session once at the end.
+Maintenance (by :class:`burn.archive.database.Archive`, like :mod:`burn.archive.rollup`): each
+incremental batch refreshes the sessions it touched and their subagent ancestors inside its own
+transaction; a cold build, a rebuild and a re-pricing refresh every session once at the end.
 """
 
 from __future__ import annotations

@@ -14,20 +14,20 @@ from typing import Any
 
 import attrs
 
-from burn.dedupe import DedupeRule, take_notes
-from burn.identity import observe
-from burn.parallel import Prepare, Prepared
+from burn.ingest.dedupe import DedupeRule, take_notes
+from burn.ingest.workers import Prepare, Prepared
+from burn.privacy.identity import observe
+from burn.privacy.redact import redact
+from burn.privacy.remotes import clean_remote
 from burn.reader import Diagnostics, ReadResult, printable_json
 from burn.readkit.timefmt import valid_ts
 from burn.records import USAGE_FIELDS, Record, SessionInfo, ToolCall, Turn
-from burn.redact import redact
-from burn.remotes import clean_remote
 from burn.store import Encoded, encode
 
 
 def preparer(rules: Sequence[DedupeRule] = ()) -> Prepare:
     """What a worker does with one reader's read: sanitize, take the notes of the reader's dedupe
-    ``rules`` (:mod:`burn.dedupe`), encode."""
+    ``rules`` (:mod:`burn.ingest.dedupe`), encode."""
     observed: set[str] = set()  # one reader's working directories (per process: each observes its own)
 
     def prepare(result: ReadResult) -> Prepared:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from burn.dedupe import Notes
+from burn.ingest.dedupe import Notes
 from burn.reader import Diagnostics, FileCursor, Reader, ReadResult, SourceUnit
 from burn.store import Encoded
 
@@ -45,7 +45,7 @@ TASKS_PER_WORKER = 16
 @attrs.frozen
 class Prepared:
     """What one unit's read gives the ledger: encoded records, the new cursor, the diagnostics, and
-    the notes of the reader's dedupe rules by item index (:mod:`burn.dedupe`; most items have none)."""
+    the notes of the reader's dedupe rules by item index (:mod:`burn.ingest.dedupe`; most items have none)."""
 
     items: list[Encoded]
     cursor: FileCursor | None

@@ -17,22 +17,21 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from burn import quality
-from burn.archive_state import is_corrupt, is_current, read_state, remove_stale_rebuild
-from burn.cursors import CursorFile
-from burn.dedupe import Deduper, Notes, rules_of
+from burn.archive import quality
+from burn.archive.state import is_corrupt, is_current, read_state, remove_stale_rebuild
 from burn.errors import PluginError
+from burn.ingest.dedupe import Deduper, Notes, rules_of
+from burn.ingest.read_cursors import CursorFile
 from burn.paths import user_home
-from burn.plugins import Plugins
+from burn.plugins.manager import Plugins
+from burn.plugins.stores import open_store
 from burn.pricing.inputs import inputs_fingerprint
 from burn.reader import Diagnostics, FileCursor, Reader, SourceUnit, fingerprint, printable
 from burn.store import AppendResult, Encoded, LedgerEntry, Sink, Store, append_encoded
-from burn.stores import open_store
 
 if TYPE_CHECKING:
-    from burn.archive import Archive, Build, BuildResult
-    from burn.parallel import Prepared, ReadFailure
-
+    from burn.archive.database import Archive, Build, BuildResult
+    from burn.ingest.workers import Prepared, ReadFailure
 # A no-op ingest imports neither the worker pool (multiprocessing) nor the archive's builder nor
 # the sanitizer (identity, redaction): those are imported when there is something to read or build.
 
@@ -52,7 +51,7 @@ class SourceReport:
     appended: AppendResult = attrs.field(factory=AppendResult)
 
     def quality(self) -> dict[str, Any]:
-        """This run's counters as :mod:`burn.quality` stores them."""
+        """This run's counters as :mod:`burn.archive.quality` stores them."""
         d = self.diagnostics
         return {
             "lines_read": d.lines_read,
@@ -144,8 +143,8 @@ def _read_and_append(
     live: _LiveArchive,
     dedupe: Deduper,
 ) -> None:
-    from burn.parallel import Pool, unit_size, workers_for
-    from burn.sanitize import preparer
+    from burn.ingest.sanitize import preparer
+    from burn.ingest.workers import Pool, unit_size, workers_for
 
     # One stream of reads over every reader, so the workers start on the next reader's units
     # (the OpenCode database, say) while the main process still appends this one's.
@@ -166,7 +165,7 @@ def _build_archive(
 ) -> BuildResult:
     """Finish the archive build the appends began (or build what the ledger holds beyond it), and
     add this run's quality counters."""
-    from burn.archive import Archive, SchemaMismatch, rebuild
+    from burn.archive.database import Archive, SchemaMismatch, rebuild
 
     try:
         if live.corrupt is not None:
@@ -215,7 +214,7 @@ class _LiveArchive:
         if self.build is None:
             if self.failed:
                 return
-            from burn.archive import Archive, SchemaMismatch
+            from burn.archive.database import Archive, SchemaMismatch
 
             try:
                 self.archive = Archive.in_home(self.home)
@@ -292,7 +291,7 @@ def _append_source(
     plugins: Plugins,
 ) -> None:
     """Append one reader's prepared results, in unit order, and move its cursors."""
-    from burn.parallel import ReadFailure
+    from burn.ingest.workers import ReadFailure
 
     if not plan.discovered:
         return
@@ -318,7 +317,7 @@ def _append_source(
 
 class _Batches:
     """One reader's prepared items waiting to be appended, with the notes of its dedupe rules: each
-    batch passes the rules (:class:`~burn.dedupe.Deduper`), then goes to the store."""
+    batch passes the rules (:class:`~burn.ingest.dedupe.Deduper`), then goes to the store."""
 
     def __init__(self, store: Store, dedupe: Deduper, source: str, sink: Sink | None) -> None:
         self.store, self.dedupe, self.source, self.sink = store, dedupe, source, sink

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import orjson
 
-from burn import quality, rollup, session_rollup
-from burn.archive_state import (
+from burn.archive import quality, rollup, session_rollup
+from burn.archive.state import (
     REBUILD_SUFFIX,
     SCHEMA_VERSION,
     is_corrupt,
@@ -47,7 +47,6 @@ from burn.store import LedgerEntry, ReadStats, Store
 
 if TYPE_CHECKING:
     from burn.pricing.load import Pricing
-
 BATCH = 20_000
 
 _SCHEMA = f"""
@@ -164,7 +163,7 @@ def _compaction_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
 
 def _project_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
     remotes = tuple((str(name), str(url)) for name, url in r.get("remotes") or ())
-    from burn.identity import identify
+    from burn.privacy.identity import identify
     from burn.records import ProjectObservation
 
     obs = ProjectObservation(cwd=r["cwd"], observed_at=r["observed_at"], git_root=r.get("git_root"))

@@ -19,7 +19,7 @@ from burn.errors import BurnError, UsageError, storage_error
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from burn.plugins import Plugins
+    from burn.plugins.manager import Plugins
 
 
 def _print_json(data: Any) -> None:
@@ -40,10 +40,10 @@ def _load_plugins(
 ) -> Plugins:
     """Load plugins and warn once per failure among the registrations of ``kinds`` (a command that
     uses no exporter does not import them). The installed entry points come from the cache in
-    burn's home (:mod:`burn.entrypoints`) unless ``cached`` is false: the commands that diagnose
+    burn's home (:mod:`burn.plugins.entrypoints`) unless ``cached`` is false: the commands that diagnose
     plugins scan what is installed, and write nothing."""
-    from burn.entrypoints import CACHE_NAME
-    from burn.plugins import Plugins
+    from burn.plugins.entrypoints import CACHE_NAME
+    from burn.plugins.manager import Plugins
 
     plugins = Plugins(entry_point_cache=_home() / CACHE_NAME if cached else None)
     plugins.warn_failures(kinds=kinds)
@@ -60,8 +60,8 @@ def _home() -> Path:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from burn.ingest import ingest
-    from burn.render import ingest_text, progress_printer
+    from burn.ingest.run import ingest
+    from burn.text.render import ingest_text, progress_printer
 
     home = _home()
     # Ingest makes the home anyway; made first, it also keeps the entry-point cache from the first
@@ -109,11 +109,11 @@ def _sources_json(report: Any) -> dict[str, Any]:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from burn.archive import Archive
-    from burn.archive_state import corrupt_as_error
+    from burn.archive.database import Archive
+    from burn.archive.state import corrupt_as_error
     from burn.query import Filters
-    from burn.render import summary_text
-    from burn.summary import summarize
+    from burn.query.summary import summarize
+    from burn.text.render import summary_text
 
     filters = Filters.from_options(vars(args))
     with corrupt_as_error():
@@ -137,9 +137,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
-    from burn import archive as arch
-    from burn.archive_state import corrupt_as_error
-    from burn.stores import open_store
+    from burn.archive import database as arch
+    from burn.archive.state import corrupt_as_error
+    from burn.plugins.stores import open_store
 
     home = _home()
     if args.action == "status":
@@ -183,9 +183,9 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 
 def _archive_status(home: Any, as_json: bool) -> int:
-    from burn.archive import Archive
-    from burn.render import status_text
-    from burn.stores import open_store
+    from burn.archive.database import Archive
+    from burn.plugins.stores import open_store
+    from burn.text.render import status_text
 
     archive = Archive.in_home(home, readonly=True)
     try:
@@ -218,8 +218,8 @@ def _archive_status(home: Any, as_json: bool) -> int:
 
 
 def cmd_pricing_show(args: argparse.Namespace) -> int:
-    from burn.pricing import report
     from burn.pricing.load import load_pricing
+    from burn.text import pricing as report
 
     pricing = load_pricing(_home())
     if args.model is not None:
@@ -237,10 +237,10 @@ def cmd_pricing_show(args: argparse.Namespace) -> int:
 
 
 def cmd_pricing_check(args: argparse.Namespace) -> int:
-    from burn.archive import Archive
-    from burn.archive_state import corrupt_as_error
-    from burn.pricing import report
+    from burn.archive.database import Archive
+    from burn.archive.state import corrupt_as_error
     from burn.pricing.load import load_pricing
+    from burn.text import pricing as report
 
     home = _home()
     pricing = load_pricing(home)
@@ -263,7 +263,7 @@ def cmd_pricing_check(args: argparse.Namespace) -> int:
 def cmd_plugins(args: argparse.Namespace) -> int:
     import attrs
 
-    from burn.render import table
+    from burn.text.render import table
 
     plugins = _load_plugins(cached=False)
     infos = plugins.infos()
@@ -279,8 +279,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from burn.doctor import diagnose
-    from burn.doctor_render import doctor_text
+    from burn.doctor.checks import diagnose
+    from burn.doctor.render import doctor_text
 
     data = diagnose(_home(), _load_plugins(cached=False)).to_json()
     if args.json:
@@ -294,8 +294,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_contract(args: argparse.Namespace) -> int:
-    from burn.archive_state import corrupt_as_error
-    from burn.contract import cli as contract_cli
+    from burn.archive.state import corrupt_as_error
+    from burn.cli import contract as contract_cli
 
     argv = ["--help", *args.args] if args.contract_help else args.args
     if args.verb == "schema":
@@ -351,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     plg.add_argument("--json", action="store_true")
     plg.set_defaults(func=cmd_plugins)
 
-    # Contract surfaces (burn.contract.cli): the exporter plugins own the options after the name.
+    # Contract surfaces (burn.cli.contract): the exporter plugins own the options after the name.
     for verb, what in (("export", "export a contract surface (sessions)"),
                        ("report", "contract reports (usage, daily, weekly, monthly, activity)"),
                        ("schema", "list, show or validate the contracts' JSON Schemas")):  # fmt: skip

@@ -28,9 +28,9 @@ from typing import Any, Literal
 import attrs
 
 from burn.errors import writing
+from burn.privacy.redact import redact
+from burn.privacy.remotes import normalize_remote
 from burn.records import ProjectObservation
-from burn.redact import redact
-from burn.remotes import normalize_remote
 
 Profile = Literal["full", "shareable", "anonymous"]
 PROFILES: tuple[Profile, ...] = ("full", "shareable", "anonymous")

@@ -29,14 +29,14 @@ from typing import Any, Literal
 import attrs
 import orjson
 
-from burn.archive import Archive
-from burn.archive_state import SCHEMA_VERSION, quick_check
-from burn.cursors import CursorFile
+from burn.archive.database import Archive
+from burn.archive.state import SCHEMA_VERSION, quick_check
 from burn.errors import BurnError
+from burn.ingest.read_cursors import CursorFile
 from burn.paths import user_home
-from burn.plugins import Plugins
+from burn.plugins.manager import Plugins
+from burn.plugins.stores import open_store
 from burn.reader import Diagnostics, Reader, SourceUnit, fingerprint, printable
-from burn.stores import open_store
 
 CLAUDE_SOURCE = "claude-code"  # the built-in Claude Code reader's name
 CLAUDE_DEFAULT_CLEANUP_DAYS = 30  # Claude Code's default when settings.json does not set it
@@ -321,7 +321,7 @@ def _archive_sources(archive: Archive, sources: Sequence[SourceHealth]) -> None:
 def _pricing(home: Path, archive: Archive) -> dict[str, Any]:
     """What ``burn pricing check`` reports: unpriced and fallback-priced models with their tokens."""
     from burn.pricing.load import load_pricing
-    from burn.pricing.report import check
+    from burn.text.pricing import check
 
     return check(archive, load_pricing(home))
 

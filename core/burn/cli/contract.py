@@ -81,7 +81,7 @@ def build_parser(verb: str, name: str, exp: Exporter) -> argparse.ArgumentParser
 
 
 def run(verb: str, argv: Sequence[str], out: BinaryIO | None = None) -> int:
-    from burn.plugins import Plugins
+    from burn.plugins.manager import Plugins
 
     # A built-in command needs only the built-in exporters (a third-party one cannot take its name,
     # see commands()); everything else — help, other names — looks at every installed plugin.
@@ -117,7 +117,7 @@ def _human(exp: Exporter, options: dict[str, Any], out: BinaryIO) -> int:
 
     import orjson
 
-    from burn.contract.human import render
+    from burn.text.reports import render
 
     buffer = io.BytesIO()
     code = execute(exp, options, buffer)
@@ -129,9 +129,9 @@ def _human(exp: Exporter, options: dict[str, Any], out: BinaryIO) -> int:
 
 def execute(exp: Exporter, options: dict[str, Any], out: BinaryIO, *, now: datetime | None = None,
             hostname: str | None = None, home: Path | None = None) -> int:  # fmt: skip
-    from burn.archive import Archive
+    from burn.archive.database import Archive
     from burn.contract import run as runner
-    from burn.contract.cursor import CursorReset
+    from burn.contract.page_cursor import CursorReset
     from burn.paths import burn_home
 
     home = home or burn_home()
@@ -148,7 +148,7 @@ def execute(exp: Exporter, options: dict[str, Any], out: BinaryIO, *, now: datet
                 flags = ", ".join("--" + k.replace("_", "-") for k in given)
                 raise UsageError(f"--cursor carries the query: drop {flags}")
         from burn.contract.filters import common
-        from burn.identity import local_secret
+        from burn.privacy.identity import local_secret
 
         filters: dict[str, Any] = {}
         if options.get("cursor") is None:

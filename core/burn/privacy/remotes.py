@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-from burn.redact import looks_secret
+from burn.privacy.redact import looks_secret
 
 # scp-like: [userinfo@]host:path. The userinfo is greedy (everything up to the last "@" that is
 # followed by host ":"), because passwords may hold "@", "/" and ":"; a path holding "@" is refused

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from burn.doctor import human_bytes, plural
+from burn.doctor.checks import human_bytes, plural
 
 
 def doctor_text(d: dict[str, Any]) -> str:

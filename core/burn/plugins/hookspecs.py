@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from burn.exporter import Exporter
     from burn.reader import Reader
     from burn.store import StoreFactory
-
 hookspec = pluggy.HookspecMarker("burn")
 hookimpl = pluggy.HookimplMarker("burn")
 

@@ -11,7 +11,7 @@ session's project key, stored session by session. Distinct session counts are no
 counted over these rows (a few per session instead of one per turn) they are exact for any
 grouping by hours, source, model and project.
 
-Maintenance (by :class:`burn.archive.Archive`): a batch that changes turns, sessions or projects
+Maintenance (by :class:`burn.archive.database.Archive`): a batch that changes turns, sessions or projects
 recomputes the hours it touched inside the batch's own transaction; a cold build, a rebuild and a
 re-pricing mark the rollup ``stale`` and recompute it once at the end. ``archive_state.rollup``
 says whether the rollups can be trusted; reports fall back to scanning ``turns`` when they cannot.

@@ -1,7 +1,7 @@
 """Is the archive current? Its state table, read without the archive's builder.
 
 Every ``burn ingest`` asks this once at the end; a no-op ingest asks nothing else of the archive.
-Importing the builder (:mod:`burn.archive`: rollups, pricing columns, record classes) would cost a
+Importing the builder (:mod:`burn.archive.database`: rollups, pricing columns, record classes) would cost a
 no-op more than reading the state, so the question is answered here with :mod:`sqlite3` alone.
 
 Also here, for the same reason: how a damaged archive is recognised and reported, and the removal

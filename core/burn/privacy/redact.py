@@ -1,6 +1,6 @@
 """Removing credentials from free-form strings before they reach the ledger (DESIGN §9).
 
-Remotes go through :func:`burn.remotes.normalize_remote`, which keeps only ``host/owner/repo``.
+Remotes go through :func:`burn.privacy.remotes.normalize_remote`, which keeps only ``host/owner/repo``.
 Paths, titles and tool targets are free-form, and people do clone into directories named after
 URLs or paste tokens into commands, so those strings pass through :func:`redact` at ingest.
 """

@@ -18,7 +18,7 @@ Switches (environment):
 surface needs nothing else, and the scan (importing :mod:`importlib.metadata`, reading every
 distribution's entry points) and the readers' imports cost more than its query.
 ``Plugins(entry_point_cache=path)`` keeps the scan's result in ``path`` between runs
-(:mod:`burn.entrypoints` says when it is current).
+(:mod:`burn.plugins.entrypoints` says when it is current).
 """
 
 from __future__ import annotations
@@ -32,17 +32,16 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pluggy
 
-from burn import hookspecs
 from burn.errors import PluginError
+from burn.plugins import hookspecs
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from burn.entrypoints import EntryPointSpec
     from burn.exporter import Exporter
+    from burn.plugins.entrypoints import EntryPointSpec
     from burn.reader import Reader
     from burn.store import StoreFactory
-
 GROUP = "burn"
 
 # burn's own plugins: the entry points pyproject.toml declares in the ``burn`` group, name → (module,
@@ -51,7 +50,7 @@ BUILTINS: dict[str, tuple[str, str]] = {
     "claude": ("burn_claude", "readers"),
     "codex": ("burn_codex", "readers"),
     "opencode": ("burn_opencode", "readers"),
-    "file_store": ("burn.store_file", "stores"),
+    "file_store": ("burn.ledger.file", "stores"),
     "export_sessions": ("burn_export_sessions", "exporters"),
     "export_usage": ("burn_export_usage", "exporters"),
     "export_activity": ("burn_export_activity", "exporters"),
@@ -130,7 +129,7 @@ class Plugins:
                 self._fail(name, "load", exc)
 
     def _load_entrypoints(self, cache: Path | None) -> None:
-        from burn.entrypoints import entry_points
+        from burn.plugins.entrypoints import entry_points
 
         allow = _split(self.env.get("BURN_LOAD_PLUGINS"))
         deny = _split(self.env.get("BURN_DISABLE_PLUGINS")) or set()

@@ -28,10 +28,10 @@ from typing import Any
 
 import orjson
 
+from burn import hookimpl
 from burn.errors import LedgerError, writing
 from burn.gcpause import gc_paused
-from burn.hookspecs import hookimpl
-from burn.merge import merge
+from burn.ledger.merge import merge
 from burn.records import RECORD_TYPES, Record
 from burn.store import (
     LEDGER_VERSION,
@@ -51,7 +51,7 @@ _WRITE_LINES = 2000  # ledger lines per write
 # Bump when the index schema changes: an index of another format is rebuilt. Format 2 keeps its
 # tables and byte count under names format 1 never used, so an older burn writing to the same file
 # cannot corrupt it.
-# Format 3 no longer keeps the /btw rule's table (ingest does, see burn.dedupe): a format-2 burn
+# Format 3 no longer keeps the /btw rule's table (ingest does, see burn.ingest.dedupe): a format-2 burn
 # opening it rebuilds its own rather than trusting a table format 3 stopped updating.
 _INDEX_FORMAT = "3"
 _INDEX_SCHEMA = """
@@ -414,7 +414,7 @@ _HEADS = {kind: orjson.dumps({"v": LEDGER_VERSION, "kind": kind, "id": ""})[:-2]
 
 
 def _merge_encoded(old: Encoded, new: Encoded) -> Encoded | None:
-    """:func:`burn.merge.merge` for encoded records; ``None`` when ``new`` adds nothing."""
+    """:func:`burn.ledger.merge.merge` for encoded records; ``None`` when ``new`` adds nothing."""
     if old.kind not in MERGEABLE or old.data == new.data:
         return None
     from burn.convert import from_dict

@@ -9,11 +9,10 @@ from burn.pricing.cost import price_turn
 from burn.pricing.inputs import OVERRIDE_FILE
 from burn.pricing.load import Pricing
 from burn.records import USAGE_FIELDS, Usage
-from burn.render import num, table
+from burn.text.render import num, table
 
 if TYPE_CHECKING:
     from burn.query import ArchiveView
-
 # -- show -------------------------------------------------------------------------------------------
 
 

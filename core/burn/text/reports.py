@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from burn.render import num, table
+from burn.text.render import num, table
 
 
 def _usd(micros: int | None) -> str:

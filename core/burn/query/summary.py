@@ -1,6 +1,6 @@
 """``burn summary``: token totals and costs from the archive by source, model, day and project.
 
-Reports read the hourly rollup (:mod:`burn.rollup`) when it can answer exactly: the rollup is
+Reports read the hourly rollup (:mod:`burn.archive.rollup`) when it can answer exactly: the rollup is
 current, the time zone's offsets are whole hours, and the window starts and ends on hours.
 Otherwise the same aggregation runs over ``turns`` in 15-minute buckets (every UTC offset in use
 is a multiple of 15 minutes). Either way one SQL statement computes every breakdown. Local days
@@ -16,12 +16,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from burn.archive.rollup import NAMES
 from burn.query import ArchiveView, Filters
 from burn.query.base import usage_base
 from burn.query.buckets import day_expr, day_sql, offset_periods, time_range
 from burn.query.sums import UsageSums
 from burn.query.where import window
-from burn.rollup import NAMES
 
 __all__ = ["day_sql", "offset_periods", "summarize"]
 

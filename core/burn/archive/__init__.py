@@ -1,0 +1,1 @@
+"""The SQLite archive materialized from the ledger: schema, incremental build, rollups, state."""

@@ -1,0 +1,1 @@
+"""The command line: one argparse tree (``burn …``) and the contract commands."""

@@ -1,0 +1,2 @@
+"""What keeps secrets and local paths out of the ledger and the contracts: project identity,
+git remotes, redaction."""
