@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from burn import quality
+from burn import quality, sqlite
 from burn.archive_state import is_corrupt, is_current, read_state, remove_stale_rebuild
 from burn.cursors import CursorFile
 from burn.errors import PluginError
@@ -175,7 +175,8 @@ def _build_archive(
         archive, result = rebuild(home, store)
         report.warnings.append(f"the archive was corrupt ({exc}) and was rebuilt from the ledger")
     # The counters contract documents report (DESIGN §10 quality), summed over every ingest.
-    quality.add(archive.db, rows)
+    with sqlite.transaction(archive.db):
+        quality.add(archive.db, rows)
     archive.close()
     return result
 
