@@ -158,12 +158,11 @@ def _build(home: Path) -> None:
         archive.close()
 
 
-def _set_state_when(pred: Callable[[dict[str, str]], bool]) -> Callable[..., bool]:
-    return lambda self, **values: pred(values)
-
-
-def _archive_db(self: Archive, **_: str) -> sqlite3.Connection:
-    return self.db
+def fail_at_state(
+    monkeypatch: pytest.MonkeyPatch, inject: Injector, when: Callable[[dict[str, str]], bool]
+) -> None:
+    """Inject once the archive has written state values ``when`` accepts, inside a transaction."""
+    wrap(monkeypatch, Archive, "_set_state", inject, lambda self, **_: self.db, lambda _, **v: when(v))
 
 
 def _set_archive_state(home: Path, **values: str) -> None:
@@ -186,14 +185,7 @@ def test_first_build_batch_apply(home: Path, mode: str, monkeypatch: pytest.Monk
         (home / f"archive.sqlite{stale}").unlink(missing_ok=True)
     Archive.in_home(home).close()  # an empty archive: the batch is its first content
     inject = Injector(mode)
-    wrap(
-        monkeypatch,
-        Archive,
-        "_set_state",
-        inject,
-        _archive_db,
-        _set_state_when(lambda v: "ledger_position" in v),
-    )
+    fail_at_state(monkeypatch, inject, lambda v: "ledger_position" in v)
     _fails(inject, lambda: _build(home))
 
 
@@ -213,7 +205,7 @@ def test_repricing(home: Path, mode: str, monkeypatch: pytest.MonkeyPatch) -> No
     """Re-pricing every turn when the pricing table changed."""
     _set_archive_state(home, pricing_digest="sha256:another-table")
     inject = Injector(mode)
-    wrap(monkeypatch, Archive, "_set_state", inject, _archive_db, _set_state_when(lambda v: "priced_at" in v))
+    fail_at_state(monkeypatch, inject, lambda v: "priced_at" in v)
     _fails(inject, lambda: _build(home))
 
 
@@ -225,8 +217,7 @@ def test_session_hours_fill(home: Path, mode: str, monkeypatch: pytest.MonkeyPat
         db.execute("DELETE FROM archive_state WHERE key = 'session_hours'")
     db.close()
     inject = Injector(mode)
-    when = _set_state_when(lambda v: v.get("session_hours") == "ok" and "rollup" not in v)
-    wrap(monkeypatch, Archive, "_set_state", inject, _archive_db, when)
+    fail_at_state(monkeypatch, inject, lambda v: v.get("session_hours") == "ok" and "rollup" not in v)
     _fails(inject, lambda: _build(home))
 
 
@@ -235,14 +226,7 @@ def test_rollup_refresh(home: Path, mode: str, monkeypatch: pytest.MonkeyPatch) 
     """Recomputing the hourly and session rollups once at the end of a build."""
     _set_archive_state(home, rollup="stale")
     inject = Injector(mode)
-    wrap(
-        monkeypatch,
-        Archive,
-        "_set_state",
-        inject,
-        _archive_db,
-        _set_state_when(lambda v: v.get("rollup") == "ok"),
-    )
+    fail_at_state(monkeypatch, inject, lambda v: v.get("rollup") == "ok")
     _fails(inject, lambda: _build(home))
 
 
@@ -251,8 +235,7 @@ def test_end_of_build_state(home: Path, mode: str, monkeypatch: pytest.MonkeyPat
     """The ledger position, build time and pricing inputs a build records when it ends."""
     _set_archive_state(home, pricing_inputs="another")
     inject = Injector(mode)
-    when = _set_state_when(lambda v: "pricing_inputs" in v)
-    wrap(monkeypatch, Archive, "_set_state", inject, _archive_db, when)
+    fail_at_state(monkeypatch, inject, lambda v: "pricing_inputs" in v)
     _fails(inject, lambda: _build(home))
 
 
@@ -263,14 +246,7 @@ def test_rebuild_leaves_the_archive_it_replaces(
     """A rebuild that fails inside a batch leaves the old archive as it was and nothing beside it."""
     old = dump(home / "archive.sqlite")
     inject = Injector(mode)
-    wrap(
-        monkeypatch,
-        Archive,
-        "_set_state",
-        inject,
-        _archive_db,
-        _set_state_when(lambda v: "ledger_position" in v),
-    )
+    fail_at_state(monkeypatch, inject, lambda v: "ledger_position" in v)
     store = FileStore(home)
     kind, match = inject.expected()
     with store.lock(), pytest.raises(kind, match=match or None):
