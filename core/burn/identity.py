@@ -33,7 +33,6 @@ from burn.redact import redact
 from burn.remotes import normalize_remote
 
 Profile = Literal["full", "shareable", "anonymous"]
-PROFILES: tuple[Profile, ...] = ("full", "shareable", "anonymous")
 _MAX_DEPTH = 64
 
 
