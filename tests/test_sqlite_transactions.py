@@ -395,3 +395,14 @@ def test_pragmas_of_each_database(home: Path) -> None:
         assert settings(db) == expected, path.name
         assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 0
         db.close()
+
+
+def test_a_home_under_a_hash_reads_its_own_archive(tmp_path: Path) -> None:
+    """Before: ``burn summary`` in ``RELAYBURN_HOME=/tmp/x/a#b`` failed with "internal error:
+    OperationalError: no such table: turns" after creating an empty database ``/tmp/x/a``."""
+    env = env_for(tmp_path / "a#b", FIXTURE / "claude", None)
+    run_ingest(env)
+    archive = Archive.in_home(Path(env["RELAYBURN_HOME"]), readonly=True)
+    assert archive.counts()["turns"] > 0
+    archive.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a#b"]
