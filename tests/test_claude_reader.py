@@ -23,10 +23,10 @@ import burn_claude
 from burn.convert import to_dict
 from burn.ledger.merge import merge
 from burn.reader import Diagnostics, FileCursor, Reader, ReadResult, SourceUnit
+from burn.readkit import normalize_ts
 from burn.records import Compaction, SessionInfo, ToolCall, ToolResultEvent, Turn, UserTurn
 from burn_claude import ClaudeReader
 from burn_claude.discover import ORDER_MAIN, ORDER_SUBAGENT, unit_for
-from burn_claude.timefmt import normalize_ts
 from tests.claude_fold import Folded, fold_records, fold_units
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude"

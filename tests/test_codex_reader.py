@@ -33,10 +33,11 @@ from burn.plugins.manager import Plugins
 from burn.query import Filters
 from burn.query.summary import summarize
 from burn.reader import Diagnostics, FileCursor, Reader, ReadResult
+from burn.readkit import normalize_ts
 from burn.records import Compaction, Record, SessionInfo, ToolCall, ToolResultEvent, Turn, UserTurn
 from burn_codex import CodexReader
 from burn_codex.discover import ORDER_ACTIVE, ORDER_ARCHIVED, locations, unit_for
-from burn_codex.timefmt import normalize_ts, uuid7_ts
+from burn_codex.timefmt import uuid7_ts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "codex"
 SID = "c0de0000-0000-4000-8000-000000000001"

@@ -453,16 +453,12 @@ def test_the_package_exports_what_its_modules_define() -> None:
 
 def test_the_built_in_readers_use_the_kit_not_copies() -> None:
     import burn_claude.parse
-    import burn_claude.timefmt
-    import burn_codex.timefmt
     import burn_codex.usage
     import burn_opencode.ids
     from burn_claude import ClaudeReader
     from burn_codex import CodexReader
     from burn_opencode import OpenCodeReader
 
-    assert burn_claude.timefmt.normalize_ts is normalize_ts
-    assert burn_codex.timefmt.normalize_ts is normalize_ts
     assert burn_opencode.ids.ms_to_iso is ms_to_iso
     assert burn_claude.parse.WrongType is WrongType and burn_codex.usage.WrongType is WrongType
     for reader in (ClaudeReader, CodexReader, OpenCodeReader):

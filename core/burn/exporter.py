@@ -127,14 +127,12 @@ class Query(Protocol):
 class ContractExporter(Exporter, Protocol):
     """:ivar verb: ``export`` or ``report`` — the command group it answers.
     :ivar commands: command name → preset options (``report daily`` = ``usage`` with ``by=day``).
-    :ivar row_type: the ``type`` of its rows (``session``, ``usage``, ``bucket``).
     :ivar paged: whether it pages with cursors (``--limit``, ``--cursor``, ``--all``).
     :ivar order: the documented total order, named in cursors and the meta block.
     """
 
     verb: str
     commands: Mapping[str, Mapping[str, Any]]
-    row_type: str
     paged: bool
     order: str
 

@@ -43,8 +43,9 @@ from __future__ import annotations
 from typing import Any
 
 from burn.readkit import nonempty_str as _s
+from burn.readkit import normalize_ts
 from burn.records import Relationship
-from burn_codex.timefmt import normalize_ts, plus_ms, uuid7_ts
+from burn_codex.timefmt import plus_ms, uuid7_ts
 
 BURST_MS = 1000
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from burn.readkit import nonempty_str as _s
-from burn.readkit import normalize_remote
+from burn.readkit import normalize_remote, normalize_ts
 from burn.records import Classification, SessionInfo
 from burn_codex.ids import SOURCE
 from burn_codex.replay import lineage
-from burn_codex.timefmt import normalize_ts
 
 AUTOMATED_SOURCES = frozenset({"exec", "mcp"})
 

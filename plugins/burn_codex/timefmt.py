@@ -1,17 +1,17 @@
-"""Timestamps normalised to UTC ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (the form Codex writes).
+"""Codex's timestamp arithmetic on normalised UTC ``YYYY-MM-DDTHH:MM:SS.mmmZ`` strings (the form
+Codex writes; normalising is the reader kit's :func:`burn.readkit.normalize_ts`).
 
 Normalised strings of this one shape compare correctly as strings, which the replay gate relies
-on (:mod:`burn_codex.replay`). :func:`normalize_ts` is the reader kit's (:mod:`burn.readkit`),
-importable here as before.
+on (:mod:`burn_codex.replay`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from burn.readkit import format_utc, ms_to_iso, normalize_ts
+from burn.readkit import format_utc, ms_to_iso
 
-__all__ = ["normalize_ts", "plus_ms", "uuid7_ts"]
+__all__ = ["plus_ms", "uuid7_ts"]
 
 
 def plus_ms(ts: str, ms: int) -> str:

@@ -30,7 +30,6 @@ class ActivityExporter:
     verb = "report"
     # Without --since/--until: the last 7 days up to now.
     commands: Mapping[str, Mapping[str, Any]] = {"activity": {"since": "7d", "until": "0h"}}
-    row_type = "bucket"
     paged = False
     order = "start"
 

@@ -29,7 +29,6 @@ class SessionsExporter:
     schema_version = 1
     verb = "export"
     commands: Mapping[str, Mapping[str, Any]] = {"sessions": {}}
-    row_type = "session"
     paged = True
     order = ORDER
 

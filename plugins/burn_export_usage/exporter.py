@@ -88,7 +88,6 @@ class UsageExporter:
         "weekly": {"by": "week"},
         "monthly": {"by": "month"},
     }
-    row_type = "usage"
     paged = False
     order = "key"
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import orjson
 
+from burn import sqlite
 from burn.archive import quality, rollup, session_rollup
 from burn.archive.state import (
     REBUILD_SUFFIX,
@@ -222,12 +223,7 @@ class Archive:
         else:
             with writing(path):
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(path, isolation_level=None)
-                self.db.execute("PRAGMA journal_mode=WAL")
-                self.db.execute("PRAGMA synchronous=NORMAL")
-            # 8 MB of page cache: a cold build of 1 GB of transcripts (230k entries, 100 MB archive)
-            # was no faster with 16, 32 or 64 MB, and its peak memory 43 MB lower than with 64.
-            self.db.execute("PRAGMA cache_size=-8192")
+                self.db = sqlite.connect(path, pragmas=sqlite.ARCHIVE)
         version = self.state().get("schema_version")
         if version is not None and int(version) != SCHEMA_VERSION:
             self.db.close()
@@ -298,14 +294,9 @@ class Archive:
         self._ensure_priced(pricing, result)
         if self.state().get("rollup") == "ok" and self.state().get("session_hours") != "ok":
             # An archive from a burn without ``session_hours``: fill it once, then keep it current.
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
+            with sqlite.transaction(self.db):
                 rollup.refresh_session_hours(self.db)
                 self._set_state(session_hours="ok")
-                self.db.execute("COMMIT")
-            except BaseException:
-                _rollback(self.db)
-                raise
         position = int(self.state()["ledger_position"])
         # A stale rollup (new archive, crash, re-pricing) is recomputed once at the end instead of
         # hour by hour in every batch.
@@ -338,8 +329,7 @@ class Archive:
 
         p = pricing.provenance()
         previous = previous_pricing(self.state().get("pricing_table_json"))
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with sqlite.transaction(self.db):
             result.repriced = reprice(self.db, pricing, previous)
             self._set_state(
                 rollup="stale",
@@ -351,17 +341,12 @@ class Archive:
                 pricing_custom_rows=str(p["custom_rows"]),
                 priced_at=_now(),
             )
-            self.db.execute("COMMIT")
-        except BaseException:
-            _rollback(self.db)
-            raise
 
     def _apply(
         self, rows: dict[str, list[tuple[Any, ...]]], position: int, result: BuildResult, incremental: bool
     ) -> None:
         """Write one batch's rows (:func:`_add_rows`) in one transaction that moves the position."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with sqlite.transaction(self.db):
             turns = rows.get("turns", [])
             dirty = rollup.hours_of_turn_ids(self.db, [r[0] for r in turns]) if incremental else set()
             # Sessions whose rollup rows this batch changes: every row names its session, and a
@@ -385,10 +370,6 @@ class Archive:
                 touched |= session_rollup.sessions_of_cwds(self.db, (r[1] for r in rows.get("projects", [])))
                 session_rollup.refresh(self.db, touched)
             self._set_state(ledger_position=str(position))
-            self.db.execute("COMMIT")
-        except BaseException:
-            _rollback(self.db)
-            raise
 
     # -- facts -----------------------------------------------------------------------------------
 
@@ -505,20 +486,20 @@ class Build:
         for sql in self.deferred:
             db.execute(sql)
         if archive.state().get("rollup") != "ok":
-            db.execute("BEGIN IMMEDIATE")
-            rollup.refresh_all(db)
-            session_rollup.refresh(db, None)
-            archive._set_state(rollup="ok", session_hours="ok")
-            db.execute("COMMIT")
+            with sqlite.transaction(db):
+                rollup.refresh_all(db)
+                session_rollup.refresh(db, None)
+                archive._set_state(rollup="ok", session_hours="ok")
         end = store.position()
-        if end != int(archive.state()["ledger_position"]):
-            # Trailing lines that were not entries (invalid, unknown kinds) still count as read.
-            archive._set_state(ledger_position=str(end))
-        if result.entries:
-            archive._set_state(last_build_at=_now())
-        if self.inputs is not None:
-            # Remember which inputs produced the digest in force (see the fast path in ``begin``).
-            archive._set_state(pricing_inputs=f"{self.inputs}|{self.pricing.digest}")
+        with sqlite.transaction(db):
+            if end != int(archive.state()["ledger_position"]):
+                # Trailing lines that were not entries (invalid, unknown kinds) still count as read.
+                archive._set_state(ledger_position=str(end))
+            if result.entries:
+                archive._set_state(last_build_at=_now())
+            if self.inputs is not None:
+                # Remember which inputs produced the digest in force (see the fast path in ``begin``).
+                archive._set_state(pricing_inputs=f"{self.inputs}|{self.pricing.digest}")
         result.seconds = self.seconds + time.perf_counter() - started
         return result
 
@@ -579,7 +560,7 @@ def build_checked(home: Path, store: Store) -> tuple[Archive, BuildResult, str |
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
     """A read-only connection to the archive, also in a read-only burn home."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    db = sqlite.connect(path, readonly=True)
     try:
         db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
     except sqlite3.OperationalError as exc:
@@ -590,15 +571,8 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
         # content every committed page is in the main file, and where nothing can be written no
         # writer can change it, so reading the file as immutable is exact.
         db.close()
-        db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None)
+        db = sqlite.connect(path, immutable=True)
     return db
-
-
-def _rollback(db: sqlite3.Connection) -> None:
-    """Roll back the open transaction, if any: SQLite ends one itself on some errors (a full disk),
-    and a ROLLBACK then would fail and hide the error that matters."""
-    if db.in_transaction:
-        db.execute("ROLLBACK")
 
 
 def _db_files(path: Path) -> list[Path]:

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from burn import sqlite
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ingest_quality (
   source TEXT NOT NULL, counter TEXT NOT NULL, reason TEXT NOT NULL, value INTEGER NOT NULL,
@@ -72,7 +74,7 @@ def _empty() -> dict[str, Any]:
 def read_file(path: Path) -> list[Row]:
     """The rows of an archive file (any schema version); none when it has no such table."""
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = sqlite.connect(path, readonly=True)
     except sqlite3.Error:
         return []
     try:

@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from burn import sqlite
 from burn.errors import BurnError
 
 # 5: usage_hourly rollup; 6: session_rollup, ingest_quality, user_turns.ts_ms
@@ -27,7 +28,7 @@ def read_state(path: Path) -> dict[str, str] | None:
     if not path.is_file():
         return None
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        db = sqlite.connect(path, readonly=True)
     except sqlite3.Error:
         return None
     try:

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 import attrs
 
+from burn import sqlite
 from burn.archive.database import Archive
 from burn.contract import meta as metas
 from burn.contract import page_cursor as cursors
@@ -61,12 +62,8 @@ def export(
 ) -> int:
     """Write one document; returns the number of rows. Raises :class:`~.cursor.CursorReset`
     before writing anything when a cursor cannot continue exactly."""
-    db = archive.db
-    db.execute("BEGIN")  # one read transaction: meta, snapshot checks and rows see one state
-    try:
+    with sqlite.snapshot(archive.db):  # meta, snapshot checks and rows see one state
         return _export(exporter, archive, request, out, ctx)
-    finally:
-        db.execute("ROLLBACK")
 
 
 def _export(exporter: ContractExporter, archive: Archive, req: Request, out: BinaryIO, ctx: Context) -> int:

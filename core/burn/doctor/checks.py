@@ -29,6 +29,7 @@ from typing import Any, Literal
 import attrs
 import orjson
 
+from burn import sqlite
 from burn.archive.database import Archive
 from burn.archive.state import SCHEMA_VERSION, quick_check
 from burn.errors import BurnError
@@ -260,8 +261,9 @@ class _Snapshot(Archive):
         self.path = path
         self.readonly = True
         wal = path.with_name(path.name + "-wal")
-        mode = "mode=ro" if wal.is_file() and wal.stat().st_size > 0 else "mode=ro&immutable=1"
-        self.db = sqlite3.connect(f"file:{path}?{mode}", uri=True, isolation_level=None)
+        self.db = sqlite.connect(
+            path, readonly=True, immutable=not (wal.is_file() and wal.stat().st_size > 0)
+        )
 
 
 def _archive(

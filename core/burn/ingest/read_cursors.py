@@ -22,6 +22,7 @@ from pathlib import Path
 import attrs
 import orjson
 
+from burn import sqlite
 from burn.errors import writing
 from burn.reader import FileCursor
 
@@ -95,20 +96,20 @@ class CursorFile:
         return self._db
 
     def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None)
+        db = sqlite.connect(self.path, pragmas=sqlite.CURSORS)
         db.executescript(_SCHEMA)
         return db
 
     def _open_readonly(self) -> sqlite3.Connection:
-        # The rollback journal (not WAL) is what makes mode=ro create no file beside the database.
+        # The rollback journal (sqlite.CURSORS) is what makes mode=ro create no file beside it.
         if self.path.is_file():
             try:
-                db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+                db = sqlite.connect(self.path, readonly=True)
                 db.execute("SELECT reader, key, fingerprint, cursor FROM cursors LIMIT 0")
                 return db
             except sqlite3.DatabaseError:
                 pass  # corrupt, foreign or being recovered: as good as none, like ingest treats it
-        empty = sqlite3.connect(":memory:", isolation_level=None)
+        empty = sqlite.connect(":memory:")
         empty.executescript(_SCHEMA)
         return empty
 
@@ -152,16 +153,15 @@ class CursorFile:
             raise RuntimeError(f"{self.path} was opened read-only")
         with writing(self.path):
             db = self._conn()
-            db.execute("BEGIN IMMEDIATE")
-            db.executemany(
-                "DELETE FROM cursors WHERE reader = ? AND key = ?",
-                [(r, _db_key(k)) for r, k in sorted(self._deleted)],
-            )
-            db.executemany(
-                "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?)",
-                [(r, _db_key(k), c.fingerprint, _dump(c)) for (r, k), c in self._changed.items()],
-            )
-            db.execute("COMMIT")
+            with sqlite.transaction(db):
+                db.executemany(
+                    "DELETE FROM cursors WHERE reader = ? AND key = ?",
+                    [(r, _db_key(k)) for r, k in sorted(self._deleted)],
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?)",
+                    [(r, _db_key(k), c.fingerprint, _dump(c)) for (r, k), c in self._changed.items()],
+                )
         self._changed.clear()
         self._deleted.clear()
 

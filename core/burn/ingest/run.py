@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from burn import sqlite
 from burn.archive import quality
 from burn.archive.state import is_corrupt, is_current, read_state, remove_stale_rebuild
 from burn.errors import PluginError
@@ -183,7 +184,8 @@ def _build_archive(
         archive, result = rebuild(home, store)
         report.warnings.append(f"the archive was corrupt ({exc}) and was rebuilt from the ledger")
     # The counters contract documents report (DESIGN §10 quality), summed over every ingest.
-    quality.add(archive.db, rows)
+    with sqlite.transaction(archive.db):
+        quality.add(archive.db, rows)
     archive.close()
     return result
 

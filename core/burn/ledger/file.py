@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from burn import hookimpl
+from burn import hookimpl, sqlite
 from burn.errors import LedgerError, writing
 from burn.gcpause import gc_paused
 from burn.ledger.merge import merge
@@ -130,11 +130,7 @@ class FileStore:
         return self._index
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.index_path, isolation_level=None)
-        # The index is a cache rebuilt from the ledger when it lags, so durability is not needed.
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=OFF")
-        db.execute("PRAGMA cache_size=-65536")  # KiB: keep a large index B-tree in memory
+        db = sqlite.connect(self.index_path, pragmas=sqlite.LEDGER_INDEX)
         db.executescript(_INDEX_SCHEMA)
         return db
 
@@ -158,23 +154,23 @@ class FileStore:
         db = self._open_index()
         size = self.path.stat().st_size if self.path.exists() else 0
         if self._indexed > size:  # the ledger was replaced or truncated behind our back
-            db.execute("BEGIN")
-            db.execute("DELETE FROM event_lines")
-            db.execute("COMMIT")
+            with sqlite.transaction(db):
+                db.execute("DELETE FROM event_lines")
             self._indexed = 0
         if self._indexed < size:
-            db.execute("BEGIN")
-            batch: list[_Placed] = []
-            end = self._indexed
-            for start, end, kind, rid, _ in self._scan(self._indexed):
-                batch.append((Encoded(kind, rid, b""), _key(rid), start, end - start - 1))
-                if len(batch) >= 10_000:
-                    self._index_items(db, batch)
-                    batch.clear()
-            self._index_items(db, batch)
-            self._indexed = max(end, self._complete_end(size))
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_bytes', ?)", (str(self._indexed),))
-            db.execute("COMMIT")
+            indexed = self._indexed
+            with sqlite.transaction(db):
+                batch: list[_Placed] = []
+                end = indexed
+                for start, end, kind, rid, _ in self._scan(indexed):
+                    batch.append((Encoded(kind, rid, b""), _key(rid), start, end - start - 1))
+                    if len(batch) >= 10_000:
+                        self._index_items(db, batch)
+                        batch.clear()
+                self._index_items(db, batch)
+                indexed = max(end, self._complete_end(size))
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_bytes', ?)", (str(indexed),))
+            self._indexed = indexed  # only once committed: a rolled-back catch-up indexed nothing
         return db
 
     def _complete_end(self, size: int) -> int:
@@ -259,10 +255,9 @@ class FileStore:
                 placed.append((item, keys[item.id], start, n))
                 start += n + 1
             del heads, written  # written; the sink below decodes entries in their place
-            db.execute("BEGIN")
-            self._index_items(db, placed)
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_bytes', ?)", (str(self._indexed),))
-            db.execute("COMMIT")
+            with sqlite.transaction(db):
+                self._index_items(db, placed)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_bytes', ?)", (str(self._indexed),))
             if sink is not None:
                 # What read() would give from ``placed[0]``'s offset: every line written is an entry.
                 sink(

@@ -33,7 +33,6 @@ from burn.privacy.remotes import normalize_remote
 from burn.records import ProjectObservation
 
 Profile = Literal["full", "shareable", "anonymous"]
-PROFILES: tuple[Profile, ...] = ("full", "shareable", "anonymous")
 _MAX_DEPTH = 64
 
 
