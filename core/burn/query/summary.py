@@ -13,7 +13,6 @@ values (``cost_usd_micros``), with the token volume of ``unpriced`` models besid
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from burn.archive.rollup import NAMES
@@ -22,6 +21,7 @@ from burn.query.base import usage_base
 from burn.query.buckets import day_expr, day_sql, offset_periods, time_range
 from burn.query.sums import UsageSums
 from burn.query.where import window
+from burn.records import iso_seconds
 
 __all__ = ["day_sql", "offset_periods", "summarize"]
 
@@ -119,6 +119,4 @@ def _sorted(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 
 def _iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if ms is None else iso_seconds(ms)
