@@ -51,9 +51,10 @@ class Encoded(NamedTuple):
 def encode(record: Record) -> Encoded:
     from burn.convert import to_dict  # its compiled encoders are built when something is encoded
 
-    # A copy of exactly the JSON's size: orjson (3.13) hands back its output buffer, about 4 KB
-    # even for a 400-byte record, and encoded records wait in lists (a unit's records in a worker,
-    # a batch before it is appended): a 37 MB transcript's 9,700 records held 40 MB instead of 4.
+    # A copy of exactly the JSON's size: orjson (3.13) hands back its output buffer, kilobytes even
+    # for a small record, and encoded records wait in lists (a unit's records in a worker, a batch
+    # before it is appended), so their memory would be ten times the ledger's bytes
+    # (docs/performance.md, "Figures behind the code's constants").
     return Encoded(record.KIND, record.event_id(), bytes(memoryview(orjson.dumps(to_dict(record)))))
 
 

@@ -82,8 +82,8 @@ class Archive:
                 self.db = sqlite3.connect(path, isolation_level=None)
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
-            # 8 MB of page cache: a cold build of 1 GB of transcripts (230k entries, 100 MB archive)
-            # was no faster with 16, 32 or 64 MB, and its peak memory 43 MB lower than with 64.
+            # A small page cache: a larger one made a cold build no faster and its peak memory
+            # higher (docs/performance.md, "Figures behind the code's constants").
             self.db.execute("PRAGMA cache_size=-8192")
         version = self.state().get("schema_version")
         if version is not None and int(version) != SCHEMA_VERSION:
