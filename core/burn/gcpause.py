@@ -5,7 +5,8 @@ millions of short-lived dicts and tuples. None of them form reference cycles, so
 frees them all; but every 700 allocations CPython's cyclic collector still runs, and each of its
 older-generation passes walks everything the process holds (an append batch, the archive's rows).
 In a cold ingest that is a noticeable share of the main process's time (docs/performance.md).
-Pausing it around those loops changes nothing but the time: whatever cyclic garbage a paused loop made is collected once it ends.
+Pausing it around those loops changes nothing but the time: whatever cyclic garbage a paused loop
+made is collected once it ends.
 """
 
 from __future__ import annotations
