@@ -187,6 +187,9 @@ class Diagnostics:
 
 @attrs.frozen
 class ReadResult:
+    """What :meth:`Reader.read` returns: the records found, the cursor to store (``None`` stores
+    nothing, so the unit is read again next time) and the read's diagnostics."""
+
     records: Sequence[Record]
     cursor: FileCursor | None
     diagnostics: Diagnostics

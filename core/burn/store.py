@@ -82,6 +82,10 @@ def append_encoded(store: Store, items: Sequence[Encoded], sink: Sink | None = N
 
 @attrs.define
 class AppendResult:
+    """What one :meth:`Store.append` wrote: new events and superseding revisions by record kind,
+    and the records it dropped by reason (``duplicate``: a known id whose new sighting adds
+    nothing). Results add up over batches (:meth:`add`) into ``burn ingest``'s counts."""
+
     appended: Counter[str] = attrs.field(factory=Counter)  # kind -> new events
     revised: Counter[str] = attrs.field(factory=Counter)  # kind -> superseding revisions
     dropped: Counter[str] = attrs.field(factory=Counter)  # rule -> records dropped
@@ -98,6 +102,9 @@ class AppendResult:
 
 @attrs.define
 class ReadStats:
+    """What a :meth:`Store.read` went over: entries read, and what it skipped — entries of kinds
+    this burn does not know, by kind (a newer burn wrote them; never fatal), and invalid ones."""
+
     lines: int = 0
     unknown_kinds: Counter[str] = attrs.field(factory=Counter)
     invalid: int = 0

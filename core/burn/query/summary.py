@@ -29,8 +29,14 @@ _DIMENSIONS = ("source", "model", "project", "day")
 
 
 def summarize(archive: ArchiveView, filters: Filters) -> dict[str, Any]:
-    """Totals and the breakdowns by source, model, local day (in ``filters.tz``) and project of
-    the turns in the filters' window, with the pricing block (see the module's docstring)."""
+    """``burn summary``'s document: totals and the breakdowns by source, model, local day (in
+    ``filters.tz``) and project of the turns the filters select, with the pricing block.
+
+    Reads only, through the query layer: the hourly rollup when the window and the time zone's
+    offsets allow it, otherwise ``turns`` (:func:`burn.query.base.usage_base`, the same choice
+    ``burn report usage`` makes). Costs unknown for some turns are reported as such, never as
+    zero; ``since``/``until`` echo the filters' window.
+    """
     since_ms, until_ms = filters.since_ms, filters.until_ms
     lo, hi = time_range(archive.db, since_ms, until_ms)
     periods = offset_periods(filters.tz, lo, hi)
