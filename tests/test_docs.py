@@ -16,7 +16,7 @@ from burn.exporter import Exporter
 from burn.ingest.run import ingest
 from burn.plugins.manager import Plugins
 from burn.plugins.stores import open_store
-from burn.reader import Reader
+from burn.reader import OPTIONAL_METHODS, Reader
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_HOOKS = ROOT / "docs" / "plugin-hooks.md"
@@ -58,6 +58,43 @@ def test_plugin_hooks_are_documented(hook: str) -> None:
 def test_no_documented_hook_is_unknown() -> None:
     documented = {h.split("(")[0] for h in sections() if re.fullmatch(r"\w+\(.*\)", h)}
     assert documented == set(HOOK_CALLERS)
+
+
+def reader_protocol_rows() -> dict[str, str]:
+    """The member column of the ``Reader`` protocol table: member name -> its cell."""
+    body = sections()[signature("register_readers")]
+    table = body.split("### The `Reader` protocol", 1)[1].split("\n\n", 2)[1]
+    cells = [line.split("|")[1].strip() for line in table.splitlines()[2:]]
+    return {re.match(r"`(\w+)", c).group(1): c for c in cells}  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("method", OPTIONAL_METHODS)
+def test_optional_reader_methods_are_documented_and_implemented(method: str) -> None:
+    """Every optional reader method the core calls is in the protocol table, marked optional, and
+    implemented by a built-in reader (so burn's own tests exercise the seam: test_dedupe.py,
+    test_doctor.py)."""
+    rows = reader_protocol_rows()
+    assert method in rows, f"optional reader method {method} missing from docs/plugin-hooks.md"
+    assert rows[method].endswith("(optional)"), rows[method]
+    builtins = Plugins(env={}, load_entrypoints=False)
+    import burn_claude
+    import burn_codex
+    import burn_opencode
+
+    for module in (burn_claude, burn_codex, burn_opencode):
+        builtins.register(module, module.__name__)
+    assert any(callable(getattr(r, method, None)) for r in builtins.readers().values())
+
+
+def test_every_optional_method_the_core_calls_is_declared() -> None:
+    """The core asks readers for optional methods with ``getattr(reader, "…")``: each is declared."""
+    core = ROOT / "core" / "burn"
+    called = {
+        m
+        for path in core.rglob("*.py")
+        for m in re.findall(r'getattr\(reader, "(\w+)"', path.read_text(encoding="utf-8"))
+    }
+    assert called == set(OPTIONAL_METHODS)
 
 
 CHECKS: dict[str, Callable[[Plugins], dict[str, Any]]] = {

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -23,11 +24,13 @@ import burn_codex
 import burn_opencode
 from burn.archive.state import SCHEMA_VERSION
 from burn.cli.app import main
-from burn.doctor.checks import MARGIN_DAYS, DoctorReport, SourceHealth, diagnose
+from burn.doctor.checks import DoctorReport, SourceHealth, diagnose
+from burn.doctor.render import doctor_text
 from burn.ingest.read_cursors import CursorFile
 from burn.ingest.run import ingest
 from burn.plugins.manager import Plugins
-from burn.reader import FileCursor
+from burn.reader import FileCursor, Retention, RetentionWarning, UnitStat
+from burn_claude.retention import MARGIN_DAYS
 from tests.claude_lines import assistant, dumps, user
 from tests.conftest import PluginsFactory
 
@@ -166,6 +169,11 @@ def test_a_deleted_transcript_is_counted_as_gone(tree: dict[str, Path], builtins
 # -- Claude Code retention -------------------------------------------------------------------------
 
 
+def claude_retention(report: DoctorReport) -> list[Any]:
+    """The ``claude_retention`` entries of ``--json``, read as attributes."""
+    return [SimpleNamespace(**r) for r in report.to_json()["claude_retention"]]
+
+
 def retention_codes(tree: dict[str, Path], plugins: Plugins, now: datetime) -> list[str]:
     return [c for c in codes(diagnose(home(tree), plugins, now=now)) if c.startswith("claude_")]
 
@@ -184,7 +192,7 @@ def test_cleanup_warning_for_a_transcript_not_ingested(
 ) -> None:
     set_age(tree["old"], age_days)
     report = diagnose(home(tree), builtins, now=NOW)
-    [r] = report.claude_retention
+    [r] = claude_retention(report)
     assert (r.cleanup_period_days, r.setting, r.transcripts, r.pending) == (10, "settings", 2, 2)
     assert r.oldest_pending is not None and r.oldest_pending["path"] == str(tree["old"])
     assert r.oldest_pending["days_left"] == round(10 - age_days, 1)
@@ -203,7 +211,7 @@ def test_no_cleanup_warning_once_ingested_even_when_old(tree: dict[str, Path], b
     set_age(tree["old"], 9.9)  # changes the fingerprint, so ingest again: it reads no new line
     ingest(home(tree), builtins)
     report = diagnose(home(tree), builtins, now=NOW)
-    [r] = report.claude_retention
+    [r] = claude_retention(report)
     assert (r.pending, r.at_risk, r.oldest_pending) == (0, 0, None)
     assert retention_codes(tree, builtins, NOW) == ["claude_cleanup_period"]
     # Appending to it makes it pending again, but also new: no risk.
@@ -241,7 +249,7 @@ def test_cleanup_period_setting(
         path.write_bytes(settings.encode() if isinstance(settings, str) else orjson.dumps(settings))
     set_age(tree["old"], 2)  # 8 days left under a 10-day period: not yet at risk
     report = diagnose(home(tree), builtins, now=NOW)
-    [r] = report.claude_retention
+    [r] = claude_retention(report)
     assert (r.cleanup_period_days, r.setting, r.settings_exists) == (period, setting, settings is not None)
     found = [c for c in codes(report) if c.startswith("claude_")]
     assert sorted(found) == sorted(expected)
@@ -258,9 +266,84 @@ def test_every_claude_config_dir_has_its_own_period(
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", f"{tree['claude']},{second}")
     report = diagnose(home(tree), builtins, now=NOW)
     periods = {
-        r.config_dir: (r.cleanup_period_days, r.transcripts, r.at_risk) for r in report.claude_retention
+        r.config_dir: (r.cleanup_period_days, r.transcripts, r.at_risk) for r in claude_retention(report)
     }
     assert periods == {str(tree["claude"]): (10, 2, 1), str(second): (3, 1, 1)}
+
+
+class KeepsTenUnits:
+    """A third-party reader of ``*.log`` files whose agent keeps only its ten newest units."""
+
+    name = "tenlog"
+    env_var = "TENLOG_HOME"
+
+    def locations(self, env: Any, home: Path) -> list[Path]:
+        return [Path(env["TENLOG_HOME"])]
+
+    def discover(self, roots: Any, diagnostics: Any) -> Iterator[Any]:
+        from burn.reader import SourceUnit
+
+        for root in roots:
+            yield from (SourceUnit(p) for p in sorted(root.glob("*.log")))
+
+    def read(self, unit: Any, cursor: Any) -> Any:
+        raise AssertionError("doctor never reads")
+
+    def retention(self, roots: Any, units: Any, now: datetime) -> Retention:
+        assert all(isinstance(u, UnitStat) for u in units)
+        pending = [u.path for u in units if u.pending]
+        return Retention(
+            "tenlog_retention",
+            entries=[{"root": str(roots[0]), "pending": len(pending)}],
+            lines=[f"tenlog     keeps 10 units · {len(pending)} not ingested"],
+            warnings=[RetentionWarning("warning", "tenlog_rotation", f"{len(pending)} tenlog units at risk")],
+        )
+
+
+class RetentionPlugin:
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+
+    @burn.hookimpl
+    def register_readers(self, register: Any) -> None:
+        register(self.reader)
+
+
+def test_every_readers_retention_check_is_listed_generically(
+    tree: dict[str, Path], make_plugins: PluginsFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Doctor knows no source: a third-party reader's retention check is shown like Claude Code's."""
+    logs = tmp_path / "tenlog"
+    logs.mkdir()
+    for i in range(3):
+        (logs / f"{i}.log").write_text("x", encoding="utf-8")
+    monkeypatch.setenv("TENLOG_HOME", str(logs))
+    plugins = make_plugins(burn_claude, burn.ledger.file, RetentionPlugin(KeepsTenUnits()))
+    report = diagnose(home(tree), plugins, now=NOW)
+    data = report.to_json()
+    assert data["tenlog_retention"] == [{"root": str(logs), "pending": 3}]
+    assert len(data["claude_retention"]) == 1
+    assert list(data)[-4:] == ["claude_retention", "tenlog_retention", "plugin_failures", "findings"]
+    assert {"claude_cleanup", "tenlog_rotation"} <= set(codes(report, "warning"))
+    text = doctor_text(report)
+    assert "\ntenlog     keeps 10 units · 3 not ingested\n" in text
+    assert "\n! 3 tenlog units at risk\n" in text
+
+
+def test_a_failing_retention_check_is_a_reader_error(
+    tree: dict[str, Path], make_plugins: PluginsFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Raises(KeepsTenUnits):
+        def retention(self, roots: Any, units: Any, now: datetime) -> Retention:
+            raise KeyError("cleanup")
+
+    monkeypatch.setenv("TENLOG_HOME", str(tmp_path))
+    plugins = make_plugins(burn_claude, burn.ledger.file, RetentionPlugin(Raises()))
+    report = diagnose(home(tree), plugins, now=NOW)
+    [f] = [f for f in report.findings if f.code == "reader_error"]
+    assert f.message == "tenlog: retention check failed: KeyError: 'cleanup'"
+    assert "tenlog_retention" not in report.to_json()
+    assert "claude_cleanup" in codes(report, "warning")  # the other readers' checks still run
 
 
 # -- writes nothing ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ round-trips as ``None`` and never as zero.
 The converter (``converter``) is built on first use: records are encoded for the ledger by
 functions compiled here from the attrs classes (:func:`to_dict`), and read back from it by
 functions that take the values as they are when they already have the field's types
-(:func:`from_dict`), so an ingest does not import cattrs (~15 ms) unless a ledger value needs its
+(:func:`from_dict`), so an ingest does not pay for importing cattrs unless a ledger value needs its
 conversions (or its error message).
 """
 

@@ -62,7 +62,11 @@ def __getattr__(name: str) -> Any:
 
 @runtime_checkable
 class Exporter(Protocol):
-    """:ivar surface: contract surface name (``sessions``, ``usage`` …), unique.
+    """A contract surface's rows from the archive. Register instances with ``register_exporters``;
+    exporters only read (through :mod:`burn.query`) and never frame their output: the core adds
+    the envelope (docs/contracts.md).
+
+    :ivar surface: contract surface name (``sessions``, ``usage`` …), unique.
     :ivar schema_version: integer version of the surface's contract.
     """
 
@@ -125,7 +129,11 @@ class Query(Protocol):
 
 @runtime_checkable
 class ContractExporter(Exporter, Protocol):
-    """:ivar verb: ``export`` or ``report`` — the command group it answers.
+    """An exporter the core publishes as a validated, paged contract document (burn's own
+    ``sessions``, ``usage`` and ``activity``): its options, canonical filters and a :class:`Query`
+    the contract runner (:func:`burn.contract.run.export`) frames and pages.
+
+    :ivar verb: ``export`` or ``report`` — the command group it answers.
     :ivar commands: command name → preset options (``report daily`` = ``usage`` with ``by=day``).
     :ivar paged: whether it pages with cursors (``--limit``, ``--cursor``, ``--all``).
     :ivar order: the documented total order, named in cursors and the meta block.

@@ -4,8 +4,9 @@ Parsing a transcript line, encoding a record and turning ledger entries into arc
 millions of short-lived dicts and tuples. None of them form reference cycles, so reference counting
 frees them all; but every 700 allocations CPython's cyclic collector still runs, and each of its
 older-generation passes walks everything the process holds (an append batch, the archive's rows).
-In a 1 GB cold ingest that was about 0.9 s of the main process alone. Pausing it around those loops
-changes nothing but the time: whatever cyclic garbage a paused loop made is collected once it ends.
+In a cold ingest that is a noticeable share of the main process's time (docs/performance.md).
+Pausing it around those loops changes nothing but the time: whatever cyclic garbage a paused loop
+made is collected once it ends.
 """
 
 from __future__ import annotations

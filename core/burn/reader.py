@@ -8,6 +8,10 @@ core owns cursors, the ledger and the archive. The contract, per source unit (us
     new cursor and diagnostics. Re-reading data already read must yield the same records (their
     ids make the ledger drop them), so a reader may always fall back to reading from the start.
 
+Optional methods (:data:`OPTIONAL_METHODS`, documented in docs/plugin-hooks.md): ``dedupe_rules()``
+(see :class:`DedupeRule`), applied by ingest, and ``retention(roots, units, now)`` (see
+:class:`Retention`), asked by ``burn doctor``.
+
 Line-oriented readers use :func:`burn.readkit.tail.open_tail` (usually through
 :func:`burn.readkit.read_jsonl`), which implements the byte-offset cursor, the rewrite/truncation
 detection and the "never consume a half-written line" rule once for every reader.
@@ -18,8 +22,9 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
@@ -182,6 +187,9 @@ class Diagnostics:
 
 @attrs.frozen
 class ReadResult:
+    """What :meth:`Reader.read` returns: the records found, the cursor to store (``None`` stores
+    nothing, so the unit is read again next time) and the read's diagnostics."""
+
     records: Sequence[Record]
     cursor: FileCursor | None
     diagnostics: Diagnostics
@@ -213,6 +221,66 @@ class Reader(Protocol):
     # Optional: ``dedupe_rules() -> Sequence[DedupeRule]``, the source's own dedupe rules (see
     # :class:`DedupeRule`); ingest applies them to this reader's records before every append, so
     # that no store has to know a source. Claude Code declares its ``/btw`` replay rule this way.
+    #
+    # Optional: ``retention(roots, units, now) -> Retention`` (see :class:`RetentionCheck`):
+    # what the agent's own cleanup of its files means for the units not ingested yet, reported by
+    # ``burn doctor``. Claude Code's ``cleanupPeriodDays`` is checked this way.
+
+
+OPTIONAL_METHODS = ("dedupe_rules", "retention")
+"""The optional :class:`Reader` methods (each documented in docs/plugin-hooks.md)."""
+
+
+@attrs.frozen
+class UnitStat:
+    """One discovered unit as ``burn doctor`` stat'ed it (it never reads one), for ``retention``.
+
+    ``mtime_ns`` is the unit's own file's modification time (what an agent's cleanup looks at);
+    ``pending`` means the next ``burn ingest`` would read it (no cursor, or a changed fingerprint).
+    """
+
+    path: str
+    mtime_ns: int
+    bytes: int
+    pending: bool
+
+
+@attrs.frozen
+class RetentionWarning:
+    """One advice line of a retention check: ``warning`` when data may be lost, ``note`` otherwise.
+    ``code`` is the finding's stable code in ``burn doctor --json`` (document it in docs/doctor.md)."""
+
+    level: Literal["warning", "note"]
+    code: str
+    message: str
+
+
+@attrs.frozen
+class Retention:
+    """What a reader's optional ``retention(roots, units, now)`` returns to ``burn doctor``.
+
+    ``roots`` are the reader's ``locations()``, ``units`` one :class:`UnitStat` per unit its
+    ``discover()`` yielded that could be stat'ed, ``now`` the doctor's clock. The method must only
+    read (stat, small settings files) and should not raise; if it does, doctor reports a
+    ``reader_error``.
+
+    :ivar key: the top-level ``burn doctor --json`` key its ``entries`` are listed under
+        (``claude_retention``); it must end in ``_retention``.
+    :ivar entries: one JSON object per retention policy found (a config directory, say).
+    :ivar lines: the text report's lines, one per entry.
+    :ivar warnings: the findings they lead to, in order.
+    """
+
+    key: str
+    entries: Sequence[Mapping[str, Any]] = ()
+    lines: Sequence[str] = ()
+    warnings: Sequence[RetentionWarning] = ()
+
+
+class RetentionCheck(Protocol):
+    """The optional ``retention`` method of a :class:`Reader`, as ``burn doctor`` calls it."""
+
+    def __call__(self, roots: Sequence[Path], units: Sequence[UnitStat], now: datetime) -> Retention: ...
 
 
 class Note(NamedTuple):

@@ -68,6 +68,12 @@ def ts_to_ms(ts: str) -> int:
     return int(dt.timestamp() * 1000)
 
 
+def iso_seconds(ms: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` of UTC milliseconds: an instant to the second, as ``burn summary``
+    and ``burn doctor`` show it."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @attrs.frozen
 class Fidelity:
     """How much of the truth a record carries.

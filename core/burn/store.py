@@ -51,9 +51,10 @@ class Encoded(NamedTuple):
 def encode(record: Record) -> Encoded:
     from burn.convert import to_dict  # its compiled encoders are built when something is encoded
 
-    # A copy of exactly the JSON's size: orjson (3.13) hands back its output buffer, about 4 KB
-    # even for a 400-byte record, and encoded records wait in lists (a unit's records in a worker,
-    # a batch before it is appended): a 37 MB transcript's 9,700 records held 40 MB instead of 4.
+    # A copy of exactly the JSON's size: orjson (3.13) hands back its output buffer, kilobytes even
+    # for a small record, and encoded records wait in lists (a unit's records in a worker, a batch
+    # before it is appended), so their memory would be ten times the ledger's bytes
+    # (docs/performance.md, "Figures behind the code's constants").
     return Encoded(record.KIND, record.event_id(), bytes(memoryview(orjson.dumps(to_dict(record)))))
 
 
@@ -81,6 +82,10 @@ def append_encoded(store: Store, items: Sequence[Encoded], sink: Sink | None = N
 
 @attrs.define
 class AppendResult:
+    """What one :meth:`Store.append` wrote: new events and superseding revisions by record kind,
+    and the records it dropped by reason (``duplicate``: a known id whose new sighting adds
+    nothing). Results add up over batches (:meth:`add`) into ``burn ingest``'s counts."""
+
     appended: Counter[str] = attrs.field(factory=Counter)  # kind -> new events
     revised: Counter[str] = attrs.field(factory=Counter)  # kind -> superseding revisions
     dropped: Counter[str] = attrs.field(factory=Counter)  # rule -> records dropped
@@ -97,6 +102,9 @@ class AppendResult:
 
 @attrs.define
 class ReadStats:
+    """What a :meth:`Store.read` went over: entries read, and what it skipped — entries of kinds
+    this burn does not know, by kind (a newer burn wrote them; never fatal), and invalid ones."""
+
     lines: int = 0
     unknown_kinds: Counter[str] = attrs.field(factory=Counter)
     invalid: int = 0

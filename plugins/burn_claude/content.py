@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from burn.readkit import TargetKind, TargetRules, nonempty_str
+from burn.readkit import TargetKind, TargetRules, args_hash, nonempty_str, tool_target
 from burn.readkit import user_block as _block
-from burn.records import UserBlock
+from burn.records import ToolCall, UserBlock
+from burn_claude.ids import SOURCE
 
 _PATH: tuple[TargetKind, tuple[str, ...]] = ("text", ("file_path", "path", "notebook_path"))
 _PATTERN: tuple[TargetKind, tuple[str, ...]] = ("text", ("pattern",))
@@ -50,3 +51,32 @@ def user_blocks(content: Any) -> tuple[UserBlock, ...]:
     if type(content) is list:
         return tuple(user_block(b) for b in content)
     return ()
+
+
+TOOL_BLOCKS = ("tool_use", "server_tool_use")
+"""The content blocks of a response that are tool calls."""
+
+
+def add_tool_calls(
+    calls: dict[tuple[str, str], ToolCall], sid: str, mid: str | None, ts: str, content: list[Any]
+) -> None:
+    """Add a response's tool calls to ``calls`` (by session and tool use id; the first sighting of
+    a call is kept: later streaming snapshots repeat it)."""
+    for block in content:
+        if type(block) is not dict or block.get("type") not in TOOL_BLOCKS:
+            continue
+        tool_use_id = nonempty_str(block.get("id"))
+        if tool_use_id is None or (sid, tool_use_id) in calls:
+            continue
+        name = nonempty_str(block.get("name")) or "unknown"
+        args = block.get("input")
+        calls[(sid, tool_use_id)] = ToolCall(
+            source=SOURCE,
+            session_id=sid,
+            tool_use_id=tool_use_id,
+            message_id=mid,
+            ts=ts,
+            name=name,
+            target=tool_target(TOOL_TARGETS, name, args),
+            args_hash=args_hash(args),
+        )

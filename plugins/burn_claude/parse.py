@@ -18,115 +18,21 @@ from typing import Any
 import attrs
 
 from burn.reader import Diagnostics, SourceUnit
-from burn.readkit import WrongType, args_hash, normalize_ts, sha32, tool_target
+from burn.readkit import WrongType, normalize_ts, sha32
 from burn.readkit import nonempty_str as _s
-from burn.records import (
-    Compaction,
-    Fidelity,
-    Record,
-    SessionInfo,
-    ToolCall,
-    ToolResultEvent,
-    Turn,
-    UsageFidelity,
-    UserTurn,
-)
-from burn_claude.content import TOOL_TARGETS, user_blocks
+from burn.readkit.tail import lines_before
+from burn.records import Compaction, Record, ToolCall, ToolResultEvent, Turn, UserTurn
+from burn_claude.carry import Carry
+from burn_claude.content import TOOL_BLOCKS, add_tool_calls, user_blocks
 from burn_claude.ids import SOURCE, session_ids
-from burn_claude.usage import cost_string, parse_usage
+from burn_claude.session import SessionFacts
+from burn_claude.usage import cost_string, fidelity, parse_usage
 
 PROVIDER = "anthropic"
 SYNTHETIC = "<synthetic>"
 MODEL_UNKNOWN = "model_unknown"
-MAX_PENDING_USERS = 64  # user turns still waiting for the response that follows them
-MAX_PREV_SESSIONS = 64  # sessions whose last response id is remembered across reads
 _SIDECHAIN_KEY = "\x1fsidechain"  # suffix of the link key of sidechain lines in a main transcript
-_TOOL_BLOCKS = ("tool_use", "server_tool_use")
 _TITLE_FIELDS = {"custom-title": ("customTitle", 3), "ai-title": ("aiTitle", 2), "summary": ("summary", 1)}
-
-_fidelities: dict[tuple[UsageFidelity, tuple[str, ...]], Fidelity] = {}
-
-
-def _fidelity(usage: UsageFidelity, notes: tuple[str, ...]) -> Fidelity:
-    f = _fidelities.get((usage, notes))
-    if f is None:
-        f = _fidelities[(usage, notes)] = Fidelity(usage=usage, notes=notes)
-    return f
-
-
-class _Session:
-    """What one read learned about one session (becomes a :class:`SessionInfo`)."""
-
-    __slots__ = (
-        "agent_id",
-        "agent_type",
-        "cwd",
-        "entrypoint",
-        "first_ts",
-        "git_branch",
-        "missing",
-        "parent",
-        "parent_tool_use_id",
-        "slug",
-        "title",
-        "title_rank",
-        "version",
-    )
-
-    def __init__(self, parent: str | None, agent_id: str | None) -> None:
-        self.parent = parent
-        self.agent_id = agent_id
-        self.agent_type: str | None = None
-        self.parent_tool_use_id: str | None = None
-        self.cwd: str | None = None
-        self.git_branch: str | None = None
-        self.version: str | None = None
-        self.slug: str | None = None
-        self.entrypoint: str | None = None
-        self.first_ts: str | None = None
-        self.title: str | None = None
-        self.title_rank = 0
-        self.missing = True
-
-    def fill(self, d: Mapping[str, Any]) -> None:
-        """Take the envelope fields not known yet from a line."""
-        if self.cwd is None:
-            self.cwd = _s(d.get("cwd"))
-        if self.git_branch is None:
-            self.git_branch = _s(d.get("gitBranch"))
-        if self.version is None:
-            self.version = _s(d.get("version"))
-        if self.slug is None:
-            self.slug = _s(d.get("slug"))
-        if self.entrypoint is None:
-            self.entrypoint = _s(d.get("entrypoint"))
-        self.missing = (
-            self.cwd is None
-            or self.git_branch is None
-            or self.version is None
-            or self.slug is None
-            or self.entrypoint is None
-        )
-
-    def info(self, session_id: str) -> SessionInfo:
-        ep = self.entrypoint
-        return SessionInfo(
-            source=SOURCE,
-            session_id=session_id,
-            cwd=self.cwd,
-            git_branch=self.git_branch,
-            harness_version=self.version,
-            slug=self.slug,
-            title=self.title,
-            parent_session_id=self.parent,
-            relationship="subagent" if self.agent_id else "root",
-            agent_id=self.agent_id,
-            agent_type=self.agent_type,
-            parent_tool_use_id=self.parent_tool_use_id,
-            originator=ep,
-            classification=None if ep is None else ("automated" if ep.startswith("sdk") else "interactive"),
-            first_seen_ts=self.first_ts,
-        )
 
 
 class TranscriptParser:
@@ -134,9 +40,7 @@ class TranscriptParser:
 
     :param unit: the source unit (its ``hints`` say which session/agent the layout implies).
     :param state: reader state from the previous read of this file (``{}`` when reading from the
-        start): ``last_ts`` (timestamp of the last line that had one), ``prev`` (last response id per
-        session), ``pending`` (user turns still waiting for the response that follows them) and
-        ``primary`` (the file's first session, which old ``summary`` title lines belong to).
+        start), see :class:`~burn_claude.carry.Carry`.
     :param start: byte offset the read starts at (only used to put line numbers in warnings).
     :param meta: ``(agentType, toolUseId)`` from the subagent's ``.meta.json`` sidecar.
     """
@@ -168,7 +72,7 @@ class TranscriptParser:
         self.compactions: list[Compaction] = []
         self.users: list[list[Any]] = []  # [sid, uuid, ts, preceding, following, blocks, meta, compact]
         self.waiting: dict[str, list[list[Any]]] = {}  # link key -> user rows awaiting a response
-        self.sessions: dict[str, _Session] = {}
+        self.sessions: dict[str, SessionFacts] = {}
         self.summary_title: str | None = None
         self._line_base: int | None = None
         self._load_state(state)
@@ -176,22 +80,13 @@ class TranscriptParser:
     # ----------------------------------------------------------------------------------- state
 
     def _load_state(self, state: Mapping[str, Any]) -> None:
-        last_ts = state.get("last_ts")
-        self.last_ts: str | None = last_ts if type(last_ts) is str else None
         self.raw_ts: object = None  # a newer, not yet normalised timestamp (of a skipped line)
         self.progress_session: object = None
-        prev = state.get("prev")
-        self.prev: dict[str, str] = (
-            {k: v for k, v in prev.items() if type(k) is str and type(v) is str} if type(prev) is dict else {}
-        )
-        primary = state.get("primary")
-        self.primary: str | None = primary if type(primary) is str else None
-        self.carried: list[list[str]] = []  # pending users of earlier reads: [key, sid, uuid, ts]
-        pending = state.get("pending")
-        if type(pending) is list:
-            for row in pending:
-                if type(row) is list and len(row) == 4 and all(type(x) is str for x in row):
-                    self.carried.append(row)
+        carry = Carry.load(state)
+        self.last_ts: str | None = carry.last_ts
+        self.prev: dict[str, str] = carry.prev
+        self.primary: str | None = carry.primary
+        self.carried: list[list[str]] = carry.pending  # pending users of earlier reads: [key, sid, uuid, ts]
 
     def state(self) -> dict[str, Any]:
         """The JSON-able state to store in the cursor for the next read (bounded in size)."""
@@ -201,19 +96,8 @@ class TranscriptParser:
             for row in rows
             if row[4] is None
         ]
-        pending = (self.carried + pending)[-MAX_PENDING_USERS:]
-        prev = dict(list(self.prev.items())[-MAX_PREV_SESSIONS:])
         self._previous_ts()
-        out: dict[str, Any] = {}
-        if self.last_ts is not None:
-            out["last_ts"] = self.last_ts
-        if prev:
-            out["prev"] = prev
-        if pending:
-            out["pending"] = pending
-        if self.primary is not None:
-            out["primary"] = self.primary
-        return out
+        return Carry(self.last_ts, self.prev, self.primary, self.carried + pending).dump()
 
     # ------------------------------------------------------------------------------ diagnostics
 
@@ -228,20 +112,7 @@ class TranscriptParser:
         """Line number in the file of the ``n``-th line of this read (counts lines before the
         start offset only when a warning needs it)."""
         if self._line_base is None:
-            base = 0
-            if self.start:
-                try:
-                    with open(self.path, "rb") as f:
-                        left = self.start
-                        while left > 0:
-                            chunk = f.read(min(left, 1 << 20))
-                            if not chunk:
-                                break
-                            base += chunk.count(b"\n")
-                            left -= len(chunk)
-                except OSError:
-                    base = 0
-            self._line_base = base
+            self._line_base = lines_before(self.path, self.start) if self.start else 0
         return self._line_base + n
 
     # ------------------------------------------------------------------------------------ lines
@@ -284,10 +155,18 @@ class TranscriptParser:
         sid, parent = session_ids(_s(d.get("sessionId")), agent, self.parent_hint, self.fallback)
         return sid, parent, agent
 
-    def _session(self, sid: str, parent: str | None, agent: str | None, ts: str | None) -> _Session:
+    def _envelope(self, d: Mapping[str, Any], ts: str | None) -> tuple[str, str | None]:
+        """``(session_id, agent_id)`` of a line, its session taking the envelope fields it brings."""
+        sid, parent, agent = self._line_session(d)
+        s = self._session(sid, parent, agent, ts)
+        if s.missing:
+            s.fill(d)
+        return sid, agent
+
+    def _session(self, sid: str, parent: str | None, agent: str | None, ts: str | None) -> SessionFacts:
         s = self.sessions.get(sid)
         if s is None:
-            s = self.sessions[sid] = _Session(parent, agent)
+            s = self.sessions[sid] = SessionFacts(parent, agent)
             if agent is not None and agent == self.file_agent:
                 s.agent_type = self.file_agent_type
                 s.parent_tool_use_id = self.file_tool_use_id
@@ -298,10 +177,7 @@ class TranscriptParser:
         return s
 
     def _assistant_line(self, d: dict[str, Any], raw: bytes, ts: str | None, n: int) -> None:
-        sid, parent, agent = self._line_session(d)
-        s = self._session(sid, parent, agent, ts)
-        if s.missing:
-            s.fill(d)
+        sid, agent = self._envelope(d, ts)
         self._assistant(d, raw, ts, n, sid, agent, d.get("isSidechain") is True, True)
 
     def _assistant(
@@ -334,32 +210,14 @@ class TranscriptParser:
         if ts is None:
             if usage is not None or (
                 type(content) is list
-                and any(type(b) is dict and b.get("type") in _TOOL_BLOCKS for b in content)
+                and any(type(b) is dict and b.get("type") in TOOL_BLOCKS for b in content)
             ):
                 self.skip("missing_timestamp", n)
             return
         if usage is not None:
             self._turn(rec, msg, usage, model, mid, raw, ts, n, sid, agent, is_sidechain)
         if type(content) is list:
-            calls = self.tool_calls
-            for block in content:
-                if type(block) is not dict or block.get("type") not in _TOOL_BLOCKS:
-                    continue
-                tool_use_id = _s(block.get("id"))
-                if tool_use_id is None or (sid, tool_use_id) in calls:
-                    continue
-                name = _s(block.get("name")) or "unknown"
-                args = block.get("input")
-                calls[(sid, tool_use_id)] = ToolCall(
-                    source=SOURCE,
-                    session_id=sid,
-                    tool_use_id=tool_use_id,
-                    message_id=mid,
-                    ts=ts,
-                    name=name,
-                    target=tool_target(TOOL_TARGETS, name, args),
-                    args_hash=args_hash(args),
-                )
+            add_tool_calls(self.tool_calls, sid, mid, ts, content)
         if link and mid is not None:
             key = sid + _SIDECHAIN_KEY if is_sidechain and agent is None else sid
             self.prev[key] = mid
@@ -434,7 +292,7 @@ class TranscriptParser:
             stop_reason=_s(msg.get("stop_reason")),
             is_sidechain=is_sidechain,
             agent_id=agent,
-            fidelity=_fidelity(fid, notes),
+            fidelity=fidelity(fid, notes),
             line_hash=line_hash,
         )
         if slot is None:
@@ -463,10 +321,7 @@ class TranscriptParser:
         content = msg.get("content")
         if content is not None and type(content) is not list and type(content) is not str:
             raise WrongType
-        sid, parent, agent = self._line_session(d)
-        s = self._session(sid, parent, agent, ts)
-        if s.missing:
-            s.fill(d)
+        sid, agent = self._envelope(d, ts)
         uuid = _s(d.get("uuid"))
         if ts is None:
             if uuid is not None or type(content) is list:
@@ -523,10 +378,7 @@ class TranscriptParser:
         session = d.get("sessionId")
         if session != self.progress_session:
             self.progress_session = session
-            sid, parent, agent = self._line_session(d)
-            s = self._session(sid, parent, agent, normalize_ts(raw_ts))
-            if s.missing:
-                s.fill(d)
+            self._envelope(d, normalize_ts(raw_ts))
 
     def _previous_ts(self) -> str | None:
         """Timestamp of the latest earlier line that had a valid one."""
@@ -542,10 +394,7 @@ class TranscriptParser:
     ) -> None:
         if d.get("sessionId") != self.progress_session:
             self.progress_session = d.get("sessionId")
-            sid, parent, agent = self._line_session(d)
-            s = self._session(sid, parent, agent, ts)
-            if s.missing:
-                s.fill(d)
+            self._envelope(d, ts)
         inner = data.get("message")
         if type(inner) is not dict:
             raise WrongType
@@ -567,10 +416,7 @@ class TranscriptParser:
             self._assistant(inner, raw, its, n, sid, agent, is_sidechain, False)
 
     def _system_line(self, d: dict[str, Any], ts: str | None, n: int) -> None:
-        sid, parent, agent = self._line_session(d)
-        s = self._session(sid, parent, agent, ts)
-        if s.missing:
-            s.fill(d)
+        sid, _agent = self._envelope(d, ts)
         if d.get("subtype") != "compact_boundary":
             return
         if ts is None:
@@ -614,7 +460,7 @@ class TranscriptParser:
         if self.summary_title is not None and self.primary is not None:
             s = self.sessions.get(self.primary)
             if s is None:
-                s = self.sessions[self.primary] = _Session(None, None)
+                s = self.sessions[self.primary] = SessionFacts(None, None)
                 s.missing = False
             if s.title_rank <= 1:
                 s.title, s.title_rank = self.summary_title, 1
@@ -624,7 +470,7 @@ class TranscriptParser:
             and (self.file_agent_type or self.file_tool_use_id)
         ):
             # Nothing new in the file, but its sidecar may be: say what it says about the agent.
-            s = self.sessions[self.primary] = _Session(self.parent_hint, self.file_agent)
+            s = self.sessions[self.primary] = SessionFacts(self.parent_hint, self.file_agent)
             s.agent_type, s.parent_tool_use_id = self.file_agent_type, self.file_tool_use_id
             s.missing = False
         records: list[Record] = []

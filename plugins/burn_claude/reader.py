@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
-from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
+from burn.reader import Diagnostics, FileCursor, ReadResult, Retention, SourceUnit, UnitStat
 from burn.readkit import LayoutReader, read_jsonl
 from burn.readkit.tail import Tail
 from burn_claude import discover as _discover
+from burn_claude import retention as _retention
 from burn_claude.dedupe import BtwReplayRule
 from burn_claude.ids import SOURCE
 from burn_claude.parse import TranscriptParser
@@ -27,6 +30,11 @@ class ClaudeReader(LayoutReader):
     def dedupe_rules(self) -> tuple[BtwReplayRule]:
         """Claude Code's ``/btw`` replay rule (:mod:`burn_claude.dedupe`)."""
         return (BtwReplayRule(),)
+
+    def retention(self, roots: Sequence[Path], units: Sequence[UnitStat], now: datetime) -> Retention:
+        """Claude Code's ``cleanupPeriodDays`` against what is not ingested yet
+        (:mod:`burn_claude.retention`)."""
+        return _retention.retention(roots, units, now)
 
 
 def _parser(unit: SourceUnit, tail: Tail, diag: Diagnostics) -> TranscriptParser:

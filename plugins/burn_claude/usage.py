@@ -6,7 +6,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from burn.records import Usage, UsageFidelity
+from burn.records import Fidelity, Usage, UsageFidelity
 
 SPLIT_ASSUMED_5M = "cache_write_split_assumed_5m"
 
@@ -104,3 +104,14 @@ def cost_string(value: object) -> str | None:
             text = format(Decimal(text), "f")
         return text
     return None
+
+
+_FIDELITIES: dict[tuple[UsageFidelity, tuple[str, ...]], Fidelity] = {}
+
+
+def fidelity(usage: UsageFidelity, notes: tuple[str, ...]) -> Fidelity:
+    """The :class:`Fidelity` of a turn, shared: a read makes few distinct ones and many turns."""
+    f = _FIDELITIES.get((usage, notes))
+    if f is None:
+        f = _FIDELITIES[(usage, notes)] = Fidelity(usage=usage, notes=notes)
+    return f

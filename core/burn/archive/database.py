@@ -21,7 +21,7 @@ import sqlite3
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,7 @@ import attrs
 import orjson
 
 from burn import sqlite
-from burn.archive import quality, rollup, session_rollup
+from burn.archive import quality, rollup, session_rollup, tables
 from burn.archive.state import (
     REBUILD_SUFFIX,
     SCHEMA_VERSION,
@@ -41,155 +41,12 @@ from burn.archive.state import (
 )
 from burn.errors import BurnError, writing
 from burn.gcpause import gc_paused
-from burn.pricing.columns import COST_COLUMNS_SQL
 from burn.pricing.inputs import inputs_fingerprint
-from burn.records import ts_to_ms
 from burn.store import LedgerEntry, ReadStats, Store
 
 if TYPE_CHECKING:
     from burn.pricing.load import Pricing
 BATCH = 20_000
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS archive_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (
-  id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, cwd TEXT, git_branch TEXT,
-  git_remote TEXT, git_commit TEXT, harness_version TEXT, slug TEXT, title TEXT, parent_session_id TEXT,
-  relationship TEXT NOT NULL,
-  agent_id TEXT, agent_type TEXT, parent_tool_use_id TEXT, originator TEXT, classification TEXT,
-  first_seen_ts TEXT, usage_fidelity TEXT, project_key TEXT);
-CREATE UNIQUE INDEX IF NOT EXISTS sessions_by_source ON sessions (source, session_id);
-CREATE INDEX IF NOT EXISTS sessions_by_cwd ON sessions (cwd);
-CREATE INDEX IF NOT EXISTS sessions_by_parent ON sessions (source, parent_session_id);
--- One row per observed working directory; many directories can share one project key.
-CREATE TABLE IF NOT EXISTS projects (
-  id TEXT PRIMARY KEY, cwd TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
-  label TEXT NOT NULL, resolution TEXT NOT NULL, machine_local INTEGER NOT NULL, remote TEXT,
-  git_root TEXT, branch TEXT, is_worktree INTEGER, observed_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS projects_by_cwd ON projects (cwd);
-CREATE TABLE IF NOT EXISTS turns (
-  id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, message_id TEXT,
-  request_id TEXT, ts TEXT NOT NULL, ts_ms INTEGER NOT NULL, model TEXT NOT NULL, provider TEXT,
-  input INTEGER, output INTEGER, reasoning INTEGER, cache_read INTEGER, cache_write_5m INTEGER,
-  cache_write_1h INTEGER, web_search_requests INTEGER, reported_cost_usd TEXT, speed TEXT,
-  service_tier TEXT, stop_reason TEXT, is_sidechain INTEGER NOT NULL, agent_id TEXT,
-  fidelity_usage TEXT NOT NULL, fidelity_notes TEXT,
-  -- cost columns stay last: _apply appends them to _turn_row's values
-  {COST_COLUMNS_SQL});
-CREATE INDEX IF NOT EXISTS turns_by_time ON turns (ts_ms);
-CREATE INDEX IF NOT EXISTS turns_by_session ON turns (source, session_id, ts_ms);
-CREATE INDEX IF NOT EXISTS turns_by_model ON turns (model);
-CREATE TABLE IF NOT EXISTS tool_calls (
-  id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, tool_use_id TEXT NOT NULL,
-  message_id TEXT, ts TEXT NOT NULL, name TEXT NOT NULL, target TEXT, args_hash TEXT);
-CREATE INDEX IF NOT EXISTS tool_calls_by_session ON tool_calls (source, session_id);
-CREATE TABLE IF NOT EXISTS tool_result_events (
-  id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, tool_use_id TEXT NOT NULL,
-  ts TEXT NOT NULL, status TEXT NOT NULL, content_length INTEGER NOT NULL, content_hash TEXT,
-  subagent_session_id TEXT);
-CREATE INDEX IF NOT EXISTS tool_results_by_session ON tool_result_events (source, session_id);
-CREATE TABLE IF NOT EXISTS user_turns (
-  id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, user_uuid TEXT NOT NULL,
-  ts TEXT NOT NULL, preceding_message_id TEXT, following_message_id TEXT, block_count INTEGER NOT NULL,
-  byte_length INTEGER NOT NULL, approx_tokens INTEGER NOT NULL, blocks TEXT NOT NULL,
-  is_meta INTEGER NOT NULL, is_compact_summary INTEGER NOT NULL, ts_ms INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS user_turns_by_session ON user_turns (source, session_id);
-CREATE INDEX IF NOT EXISTS user_turns_by_time ON user_turns (ts_ms);
-CREATE TABLE IF NOT EXISTS compactions (
-  id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, ts TEXT NOT NULL,
-  trigger TEXT, tokens_before INTEGER, tokens_after INTEGER);
-CREATE INDEX IF NOT EXISTS compactions_by_session ON compactions (source, session_id);
-"""
-
-# Tables whose rows come from the ledger, in digest order.
-CONTENT_TABLES = (
-    "sessions",
-    "turns",
-    "tool_calls",
-    "tool_result_events",
-    "user_turns",
-    "compactions",
-    "projects",
-)
-
-
-def _session_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
-    # The last column, project_key, is resolved from the projects table after each batch.
-    g = r.get
-    return (rid, r["source"], r["session_id"], g("cwd"), g("git_branch"), g("git_remote"), g("git_commit"),
-            g("harness_version"), g("slug"),
-            g("title"), g("parent_session_id"), g("relationship", "root"), g("agent_id"), g("agent_type"),
-            g("parent_tool_use_id"), g("originator"), g("classification"), g("first_seen_ts"),
-            g("usage_fidelity"), None)  # fmt: skip
-
-
-def _turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
-    g = r.get
-    u = g("usage") or {}
-    f = g("fidelity") or {}
-    notes = f.get("notes")
-    return (rid, r["source"], r["session_id"], g("message_id"), g("request_id"), r["ts"], ts_to_ms(r["ts"]),
-            r["model"], g("provider"), u.get("input"), u.get("output"), u.get("reasoning"),
-            u.get("cache_read"), u.get("cache_write_5m"), u.get("cache_write_1h"),
-            u.get("web_search_requests"), g("reported_cost_usd"), g("speed"), g("service_tier"),
-            g("stop_reason"), int(bool(g("is_sidechain"))), g("agent_id"), f.get("usage", "full"),
-            ",".join(notes) if notes else None)  # fmt: skip
-
-
-def _tool_call_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
-    g = r.get
-    return (rid, r["source"], r["session_id"], r["tool_use_id"], g("message_id"), r["ts"], r["name"],
-            g("target"), g("args_hash"))  # fmt: skip
-
-
-def _tool_result_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
-    g = r.get
-    return (rid, r["source"], r["session_id"], r["tool_use_id"], r["ts"], g("status", "ok"),
-            g("content_length", 0), g("content_hash"), g("subagent_session_id"))  # fmt: skip
-
-
-def _user_turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
-    g = r.get
-    blocks = g("blocks") or []
-    return (rid, r["source"], r["session_id"], r["user_uuid"], r["ts"], g("preceding_message_id"),
-            g("following_message_id"), len(blocks), sum(b.get("byte_length", 0) for b in blocks),
-            sum(b.get("approx_tokens", 0) for b in blocks), orjson.dumps(blocks).decode(),
-            int(bool(g("is_meta"))), int(bool(g("is_compact_summary"))), ts_to_ms(r["ts"]))  # fmt: skip
-
-
-def _compaction_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
-    g = r.get
-    return (rid, r["source"], r["session_id"], r["ts"], g("trigger"), g("tokens_before"), g("tokens_after"))
-
-
-def _project_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
-    remotes = tuple((str(name), str(url)) for name, url in r.get("remotes") or ())
-    from burn.privacy.identity import identify
-    from burn.records import ProjectObservation
-
-    obs = ProjectObservation(cwd=r["cwd"], observed_at=r["observed_at"], git_root=r.get("git_root"))
-    p = identify(attrs.evolve(obs, remotes=remotes))
-    return (rid, r["cwd"], p.key, p.kind, p.value, p.label, p.resolution, int(p.machine_local), p.remote,
-            r.get("git_root"), r.get("branch"), r.get("is_worktree"), r["observed_at"])  # fmt: skip
-
-
-_ROWS: dict[str, tuple[str, Callable[[str, dict[str, Any]], tuple[Any, ...]]]] = {
-    "session": ("sessions", _session_row),
-    "turn": ("turns", _turn_row),
-    "tool_call": ("tool_calls", _tool_call_row),
-    "tool_result": ("tool_result_events", _tool_result_row),
-    "user_turn": ("user_turns", _user_turn_row),
-    "compaction": ("compactions", _compaction_row),
-    "project": ("projects", _project_row),
-}
-
-
-# A session belongs to the project observed for its working directory. Session revisions and
-# observations arrive in any order, so unresolved sessions are matched after every batch.
-_RESOLVE_PROJECTS = """
-UPDATE sessions SET project_key = (SELECT p.key FROM projects p WHERE p.cwd = sessions.cwd)
-WHERE project_key IS NULL AND cwd IS NOT NULL
-"""
 
 
 @attrs.define
@@ -233,7 +90,7 @@ class Archive:
             )
         if not readonly:
             with writing(path):
-                self.db.executescript(_SCHEMA + rollup.SCHEMA + session_rollup.SCHEMA + quality.SCHEMA)
+                self.db.executescript(tables.SCHEMA + rollup.SCHEMA + session_rollup.SCHEMA + quality.SCHEMA)
                 self._init_state()
 
     @classmethod
@@ -361,7 +218,7 @@ class Archive:
                 marks = ",".join("?" * len(values[0]))
                 self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", values)
             if "sessions" in rows or "projects" in rows:
-                self.db.execute(_RESOLVE_PROJECTS)
+                self.db.execute(tables.RESOLVE_PROJECTS)
             if incremental:
                 dirty.update(r[6] // rollup.HOUR_MS for r in turns)  # column 6 is ts_ms
                 dirty |= rollup.hours_of_sessions(self.db, ((r[1], r[2]) for r in rows.get("sessions", [])))
@@ -374,14 +231,16 @@ class Archive:
     # -- facts -----------------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        return {t: int(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in CONTENT_TABLES}
+        return {
+            t: int(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables.CONTENT_TABLES
+        }
 
     def digest(self) -> str:
         """sha256 over the logical content: every content table's rows in primary-key order."""
         import hashlib
 
         h = hashlib.sha256()
-        for table in CONTENT_TABLES:
+        for table in tables.CONTENT_TABLES:
             h.update(table.encode() + b"\n")
             for row in self.db.execute(f"SELECT * FROM {table} ORDER BY id"):
                 h.update(orjson.dumps(list(row)) + b"\n")
@@ -401,7 +260,7 @@ def _add_rows(entries: Iterable[LedgerEntry], build: Build) -> None:
     applied = result.applied
     for entry in entries:
         kind = entry.kind
-        table, to_row = _ROWS[kind]
+        table, to_row = tables.ROWS[kind]
         record = entry.record
         try:
             row = to_row(entry.id, record)

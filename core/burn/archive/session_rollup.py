@@ -258,8 +258,8 @@ def _subtree(db: sqlite3.Connection) -> None:
 
     The tree is walked down ``sessions`` (``sessions_by_parent``), and each node's values are
     looked up by key, refreshed row first: the work is the size of the dirty subtrees, not of
-    the archive (a union of the refreshed and every stored row took ~10 ms per incremental ingest
-    on 5,000 sessions, and grew with them). A stored row's parent and relationship are the
+    the archive (a union of the refreshed and every stored row grew with the archive, on every
+    incremental ingest). A stored row's parent and relationship are the
     ``sessions`` row's: a change there marks the session dirty."""
     db.execute(
         """WITH RECURSIVE tree(root_source, root_id, source, session_id) AS (

@@ -282,11 +282,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from burn.doctor.checks import diagnose
     from burn.doctor.render import doctor_text
 
-    data = diagnose(_home(), _load_plugins(cached=False)).to_json()
+    report = diagnose(_home(), _load_plugins(cached=False))
     if args.json:
-        _print_json(data)
+        _print_json(report.to_json())
     else:
-        sys.stdout.write(doctor_text(data))
+        sys.stdout.write(doctor_text(report))
     return 0  # warnings are advice: doctor reports, it does not fail
 
 

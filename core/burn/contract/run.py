@@ -60,8 +60,16 @@ class Request:
 def export(
     exporter: ContractExporter, archive: Archive, request: Request, out: BinaryIO, ctx: Context
 ) -> int:
-    """Write one document; returns the number of rows. Raises :class:`~.cursor.CursorReset`
-    before writing anything when a cursor cannot continue exactly."""
+    """Write one contract document of ``exporter``'s surface to ``out``: the contract runner behind
+    ``burn export`` and ``burn report``. Returns the number of rows written.
+
+    Everything is read in one read transaction, so the meta block, the cursor's snapshot checks and
+    the rows see one state of the archive. The runtime, not the exporter, frames the document
+    (meta, filters as rendered under the identity profile, pagination and the next cursor, JSON
+    or NDJSON; docs/contracts.md); the exporter only answers its query. Raises
+    :class:`~burn.contract.page_cursor.CursorReset` before writing anything when a cursor cannot
+    continue exactly (another archive, a rebuilt one, other filters).
+    """
     with sqlite.snapshot(archive.db):  # meta, snapshot checks and rows see one state
         return _export(exporter, archive, request, out, ctx)
 

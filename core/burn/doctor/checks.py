@@ -10,10 +10,10 @@ Ingest lag is exactly what the next ``burn ingest`` would read: a unit whose sta
 (:func:`burn.reader.fingerprint`) differs from the one stored with its cursor, or that has no
 cursor at all.
 
-Claude Code deletes transcripts whose modification time is older than ``cleanupPeriodDays``
-(``settings.json`` of its config directory; default 30) when it starts. Doctor warns when a
-transcript that is not (fully) ingested is within :data:`MARGIN_DAYS` of that age, with the days
-left for the oldest such transcript.
+An agent that deletes its own files (Claude Code's ``cleanupPeriodDays``) is checked by its
+reader's optional ``retention`` method (:class:`burn.reader.Retention`): doctor hands every reader
+that has one the units it stat'ed and lists what comes back, under the key the reader names, with
+its findings. Doctor itself knows no source.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import attrs
-import orjson
 
 from burn import sqlite
 from burn.archive.database import Archive
@@ -37,12 +36,19 @@ from burn.ingest.read_cursors import CursorFile
 from burn.paths import user_home
 from burn.plugins.manager import Plugins
 from burn.plugins.stores import open_store
-from burn.reader import Diagnostics, Reader, SourceUnit, fingerprint, printable
-
-CLAUDE_SOURCE = "claude-code"  # the built-in Claude Code reader's name
-CLAUDE_DEFAULT_CLEANUP_DAYS = 30  # Claude Code's default when settings.json does not set it
-MARGIN_DAYS = 7  # warn this many days before Claude Code may delete a transcript not yet ingested
-_DAY_NS = 86_400 * 10**9
+from burn.reader import (
+    Diagnostics,
+    Reader,
+    Retention,
+    RetentionCheck,
+    RetentionWarning,
+    SourceUnit,
+    UnitStat,
+    fingerprint,
+    printable,
+)
+from burn.readkit.words import human_bytes, plural
+from burn.records import iso_seconds
 
 Level = Literal["warning", "note"]
 
@@ -108,42 +114,25 @@ class ArchiveHealth:
 
 
 @attrs.define
-class ClaudeRetention:
-    """Claude Code's transcript retention for one config directory, against what is ingested."""
-
-    config_dir: str
-    settings: str
-    settings_exists: bool
-    cleanup_period_days: int
-    setting: Literal["settings", "default", "invalid"]
-    transcripts: int = 0
-    pending: int = 0  # transcripts not (fully) ingested
-    pending_bytes: int = 0
-    at_risk: int = 0  # pending ones with fewer than MARGIN_DAYS left
-    oldest_pending: dict[str, Any] | None = None  # {"path", "modified", "days_left"}
-
-
-@attrs.define
 class DoctorReport:
     burn_home: str
     checked_at: str
     sources: list[SourceHealth]
     archive: ArchiveHealth
     pricing: dict[str, Any] | None
-    claude_retention: list[ClaudeRetention]
+    retention: list[Retention]  # what readers' retention checks returned, by reader name
     plugin_failures: list[str]
     findings: list[Finding]
 
     def to_json(self) -> dict[str, Any]:
-        return attrs.asdict(self, recurse=True)
-
-
-@attrs.frozen
-class UnitStat:
-    path: str
-    mtime_ns: int  # of the unit's own file: what Claude Code's cleanup looks at
-    bytes: int
-    pending: bool
+        """The ``--json`` object: each retention check's entries under its own key, after
+        ``pricing`` (docs/doctor.md)."""
+        data = attrs.asdict(self, recurse=True, filter=lambda a, _: a.name != "retention")
+        tail = {k: data.pop(k) for k in ("plugin_failures", "findings")}
+        for r in self.retention:
+            if r.key:  # a check that failed has none: its finding says so
+                data.setdefault(r.key, []).extend(r.entries)
+        return {**data, **tail}
 
 
 def diagnose(
@@ -155,13 +144,14 @@ def diagnose(
     plugins.collect()  # every registration hook now, so that plugin_failures is complete
     cursors = CursorFile.load(home, readonly=True)
     sources: list[SourceHealth] = []
-    retention: list[ClaudeRetention] = []
+    retention: list[Retention] = []
     try:
-        for name, reader in sorted(plugins.readers().items()):
+        for _name, reader in sorted(plugins.readers().items()):
             health, units, roots = _source(reader, cursors, env)
             sources.append(health)
-            if name == CLAUDE_SOURCE:
-                retention = claude_retention(roots, units, now)
+            check: RetentionCheck | None = getattr(reader, "retention", None)
+            if check is not None:
+                retention.append(_retention(reader.name, check, roots, units, now))
     finally:
         cursors.close()
     archive, pricing = _archive(home, plugins, env, sources)
@@ -171,7 +161,7 @@ def diagnose(
         sources=sources,
         archive=archive,
         pricing=pricing,
-        claude_retention=retention,
+        retention=retention,
         plugin_failures=[f.message() for f in plugins.failures],
         findings=[],
     )
@@ -328,69 +318,21 @@ def _pricing(home: Path, archive: Archive) -> dict[str, Any]:
     return check(archive, load_pricing(home))
 
 
-# -- Claude Code retention -------------------------------------------------------------------------
+# -- retention -----------------------------------------------------------------------------------
 
 
-def cleanup_period(config_dir: Path) -> tuple[Path, bool, int, Literal["settings", "default", "invalid"]]:
-    """``cleanupPeriodDays`` of a Claude Code config directory's ``settings.json``: the path, whether
-    it exists, the days, and where the value came from (an unreadable value counts as the default,
-    as Claude Code ignores it)."""
-    settings = config_dir / "settings.json"
+def _retention(
+    name: str, check: RetentionCheck, roots: Sequence[Path], units: Sequence[UnitStat], now: datetime
+) -> Retention:
+    """A reader's retention check; one that raises is reported as a ``reader_error``, as ingest does."""
     try:
-        data = orjson.loads(settings.read_bytes())
-    except FileNotFoundError:
-        return settings, False, CLAUDE_DEFAULT_CLEANUP_DAYS, "default"
-    except (OSError, orjson.JSONDecodeError):
-        return settings, settings.exists(), CLAUDE_DEFAULT_CLEANUP_DAYS, "invalid"
-    value = data.get("cleanupPeriodDays") if isinstance(data, dict) else None
-    if value is None:
-        return settings, True, CLAUDE_DEFAULT_CLEANUP_DAYS, "default"
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        return settings, True, CLAUDE_DEFAULT_CLEANUP_DAYS, "invalid"
-    return settings, True, int(value), "settings"
-
-
-def claude_retention(
-    roots: Sequence[Path], units: Sequence[UnitStat], now: datetime
-) -> list[ClaudeRetention]:
-    """Per Claude Code config directory (the parent of each ``projects`` root): its cleanup period
-    and the transcripts under it that are not ingested yet, with the days left for the oldest."""
-    now_ns = int(now.timestamp() * 1e9)
-    out: list[ClaudeRetention] = []
-    claimed: set[str] = set()
-    for root in roots:
-        config_dir = root.parent if root.name == "projects" else root
-        settings, exists, days, setting = cleanup_period(config_dir)
-        if not exists and not root.is_dir():
-            continue  # a default location Claude Code does not use here
-        r = ClaudeRetention(str(config_dir), str(settings), exists, days, setting)
-        prefix = str(root) + os.sep
-        oldest: UnitStat | None = None
-        for u in units:
-            if u.path in claimed or not u.path.startswith(prefix):
-                continue
-            claimed.add(u.path)  # nested roots: a transcript belongs to the first one listing it
-            r.transcripts += 1
-            if not u.pending:
-                continue
-            r.pending += 1
-            r.pending_bytes += u.bytes
-            if _days_left(days, u.mtime_ns, now_ns) < MARGIN_DAYS:
-                r.at_risk += 1
-            if oldest is None or u.mtime_ns < oldest.mtime_ns:
-                oldest = u
-        if oldest is not None:
-            r.oldest_pending = {
-                "path": oldest.path,
-                "modified": _iso_ns(oldest.mtime_ns),
-                "days_left": round(_days_left(days, oldest.mtime_ns, now_ns), 1),
-            }
-        out.append(r)
-    return out
-
-
-def _days_left(period_days: int, mtime_ns: int, now_ns: int) -> float:
-    return period_days - (now_ns - mtime_ns) / _DAY_NS
+        result = check(roots, units, now)
+        if not result.key.endswith("_retention"):
+            raise ValueError(f"retention key {result.key!r} does not end in _retention")
+        return result
+    except Exception as exc:
+        message = f"{name}: retention check failed: {type(exc).__name__}: {exc}"
+        return Retention("", warnings=[RetentionWarning("warning", "reader_error", message)])
 
 
 # -- findings --------------------------------------------------------------------------------------
@@ -417,8 +359,8 @@ def findings(report: DoctorReport) -> list[Finding]:
             out.append(Finding("note", "no_data", f"{s.reader}: nothing found in {where}{hint}"))
     out.extend(_archive_findings(report.archive))
     out.extend(_pricing_findings(report.pricing))
-    for r in report.claude_retention:
-        out.extend(_retention_findings(r))
+    for r in report.retention:
+        out.extend(Finding(w.level, w.code, w.message) for w in r.warnings)
     # Warnings first, each level in the order found.
     return [f for f in out if f.level == "warning"] + [f for f in out if f.level == "note"]
 
@@ -476,72 +418,8 @@ def _pricing_findings(p: Mapping[str, Any] | None) -> list[Finding]:
     return out
 
 
-def _retention_findings(r: ClaudeRetention) -> list[Finding]:
-    out: list[Finding] = []
-    where = f"cleanupPeriodDays {r.cleanup_period_days}" + (
-        f" in {r.settings}" if r.setting == "settings" else " (Claude Code's default)"
-    )
-    if r.oldest_pending is not None and r.at_risk:
-        days = r.oldest_pending["days_left"]
-        when = (
-            f"has {days:g} days left before Claude Code deletes it"
-            if days > 0
-            else "is past the cleanup period: Claude Code deletes it the next time it starts"
-        )
-        out.append(
-            Finding(
-                "warning",
-                "claude_cleanup",
-                f"{plural(r.at_risk, 'Claude Code transcript')} not ingested yet within {MARGIN_DAYS} "
-                f"days of deletion ({where}); the oldest, {r.oldest_pending['path']}, {when}: "
-                "run `burn ingest` now",
-            )
-        )
-    if r.setting == "settings" and r.cleanup_period_days == 0:
-        out.append(
-            Finding(
-                "warning",
-                "claude_cleanup_period",
-                f"cleanupPeriodDays is 0 in {r.settings}: Claude Code deletes transcripts when it starts "
-                "(recent versions stop writing them), so burn sees little or nothing; set a number of days",
-            )
-        )
-    elif r.setting == "settings" and r.cleanup_period_days < CLAUDE_DEFAULT_CLEANUP_DAYS:
-        out.append(
-            Finding(
-                "note",
-                "claude_cleanup_period",
-                f"Claude Code deletes transcripts after {r.cleanup_period_days} days ({where}): run "
-                "`burn ingest` regularly, e.g. from cron or launchd (see docs/doctor.md)",
-            )
-        )
-    if r.setting == "invalid":
-        out.append(
-            Finding(
-                "note",
-                "claude_settings_invalid",
-                f"{r.settings} is unreadable or its cleanupPeriodDays is not a number; assuming "
-                f"{CLAUDE_DEFAULT_CLEANUP_DAYS} days",
-            )
-        )
-    return out
-
-
 # -- formatting ------------------------------------------------------------------------------------
 
 
 def _iso_ns(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def plural(n: int, word: str) -> str:
-    """``1 unit``, ``2 units``."""
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
-def human_bytes(n: int) -> str:
-    """``812 B``, ``148.2 kB``, ``3.6 MB``, ``1.2 GB`` (decimal units, as ``burn ingest`` prints)."""
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            return f"{n / size:,.1f} {unit}"
-    return f"{n} B"
+    return iso_seconds(ns // 10**6)

@@ -1,21 +1,25 @@
-"""``burn doctor`` as text: one block per reader, one line each for the archive, pricing and Claude
-Code's retention, then the warnings and notes (the same facts as ``--json``, see docs/doctor.md)."""
+"""``burn doctor`` as text: one block per reader, one line each for the archive and pricing, the
+lines of the readers' retention checks (Claude Code's), then the warnings and notes (the same facts
+as ``--json``, see docs/doctor.md)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from burn.doctor.checks import human_bytes, plural
+from burn.doctor.checks import DoctorReport
+from burn.readkit.words import human_bytes, plural
 
 
-def doctor_text(d: dict[str, Any]) -> str:
+def doctor_text(report: DoctorReport) -> str:
+    """The report as text: the JSON form's facts, with each retention check's own lines."""
+    d = report.to_json()
     out = [f"burn doctor · home {d['burn_home']} · {d['checked_at']}", ""]
     for s in d["sources"]:
         out.extend(_source(s))
         out.append("")
     out.append(_archive(d["archive"]))
     out.append(_pricing(d["pricing"]))
-    out.extend(_retention(r) for r in d["claude_retention"])
+    out.extend(line for r in report.retention for line in r.lines)
     findings = d["findings"]
     if findings:
         out.append("")
@@ -89,15 +93,3 @@ def _pricing(p: dict[str, Any] | None) -> str:
         listed = ", ".join(f"{r['model']} ({r['tokens']:,} tokens)" for r in rows) or "none"
         parts.append(f"{kind}: {listed}")
     return "pricing    " + " · ".join(parts)
-
-
-def _retention(r: dict[str, Any]) -> str:
-    source = {"settings": "", "default": " (default)", "invalid": " (default: setting unreadable)"}
-    line = (
-        f"claude     {r['settings']}: cleanupPeriodDays {r['cleanup_period_days']}{source[r['setting']]}"
-        f" · {plural(r['transcripts'], 'transcript')}, {r['pending']:,} not ingested"
-    )
-    oldest = r["oldest_pending"]
-    if oldest is not None:
-        line += f", the oldest has {oldest['days_left']:g} days left"
-    return line

@@ -64,6 +64,9 @@ class SourceReport:
 
 @attrs.define
 class IngestReport:
+    """What one :func:`ingest` did: per source (reads, appends, skips by reason), the archive build
+    (``None`` when it had nothing to do) and the warnings to print."""
+
     sources: dict[str, SourceReport] = attrs.field(factory=dict)
     archive: BuildResult | None = None
     warnings: list[str] = attrs.field(factory=list)
@@ -99,6 +102,19 @@ def ingest(
     env: Mapping[str, str] | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
+    """Read everything new from every registered reader into the ledger, then bring the archive up
+    to date: ``burn ingest``, and the only writer of the ledger.
+
+    Holds the store's writer lock for the whole run. Each reader's units are discovered and those
+    whose stat fingerprint changed since their cursor are read (in worker processes when there is
+    enough to read); the records are sanitized, deduplicated by the reader's own rules
+    (:mod:`burn.ingest.dedupe`) and appended in batches; the cursors are saved after the appends,
+    so a crash re-reads and the ids drop what was already appended. The archive is then
+    built from the ledger position it reached (or not even opened when nothing changed). A reader
+    that raises is counted and warned about (fatal with ``BURN_STRICT_PLUGINS=1``); bad input is
+    counted in the report, never raised. ``env`` defaults to ``os.environ``; ``progress`` is called
+    with ``(reader name, units done, units total, bytes read)`` for the terminal's progress line.
+    """
     env = os.environ if env is None else env
     store = open_store(home, env, plugins)
     report = IngestReport()

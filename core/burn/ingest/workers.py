@@ -37,8 +37,8 @@ PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 TASK_BYTES = 2 * 1024 * 1024
 TASK_UNITS = 64
 # Tasks in flight per worker: enough that the workers keep reading while the main process appends
-# a batch and applies it to the archive (4 left them idle; the 1 GB cold ingest took 13.5 s, with 16
-# 12.3 s, for 14 MB more peak memory).
+# a batch and applies it to the archive; fewer left them idle (docs/performance.md, "Figures behind
+# the code's constants").
 TASKS_PER_WORKER = 16
 
 
@@ -72,7 +72,7 @@ def workers_for(env: Mapping[str, str], total_bytes: int) -> int:
         return int(value)
     if total_bytes < PARALLEL_MIN_BYTES:
         return 1
-    # Imported here: an incremental ingest reads in-process and spares the ~10 ms of importing it.
+    # Imported here: an incremental ingest reads in-process and should not pay for importing it.
     import multiprocessing
 
     if "fork" not in multiprocessing.get_all_start_methods():

@@ -1,8 +1,8 @@
 """The installed distributions' entry points of one group, cached between runs.
 
 Finding them the standard way imports :mod:`importlib.metadata` (with its ``email``, ``zipfile``
-and ``csv`` imports) and reads every installed distribution's metadata: about 20 ms on every
-``burn ingest``, for a list that changes only when something is installed or removed. So the list
+and ``csv`` imports) and reads every installed distribution's metadata, on every ``burn ingest``
+(docs/performance.md), for a list that changes only when something is installed or removed. So the list
 is kept in a small JSON file, keyed (as stevedore's entry-point cache is) on everything an install
 changes:
 

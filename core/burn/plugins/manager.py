@@ -212,6 +212,13 @@ class Plugins:
         return found
 
     def readers(self) -> dict[str, Reader]:
+        """Every registered reader by name (its ``name``, the ``source`` of its records).
+
+        The ``register_readers`` hook runs on the first call only (the result is kept): each plugin's
+        implementation on its own, so one that raises loses only its own readers and is listed in
+        :attr:`failures` (fatal with ``BURN_STRICT_PLUGINS=1``); a second reader with a name
+        already taken is refused the same way. Ingest and doctor iterate it sorted by name.
+        """
         if self._readers is None:
             self._readers = self._collect("register_readers", "reader")
         return self._readers

@@ -12,7 +12,8 @@ from pathlib import Path
 
 OVERRIDE_FILE = "pricing.json"
 # The table shipped inside the package. A path, not importlib.resources: the fingerprint needs a
-# file to stat anyway, and importlib.resources (with zipfile) cost every no-op and report ~10 ms.
+# file to stat anyway, and importlib.resources (with zipfile) is an import every no-op and report
+# would pay for.
 BUNDLED_FILE = Path(__file__).parent / "data" / "pricing.json"
 
 

@@ -13,7 +13,6 @@ values (``cost_usd_micros``), with the token volume of ``unpriced`` models besid
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from burn.archive.rollup import NAMES
@@ -22,6 +21,7 @@ from burn.query.base import usage_base
 from burn.query.buckets import day_expr, day_sql, offset_periods, time_range
 from burn.query.sums import UsageSums
 from burn.query.where import window
+from burn.records import iso_seconds
 
 __all__ = ["day_sql", "offset_periods", "summarize"]
 
@@ -29,8 +29,14 @@ _DIMENSIONS = ("source", "model", "project", "day")
 
 
 def summarize(archive: ArchiveView, filters: Filters) -> dict[str, Any]:
-    """Totals and the breakdowns by source, model, local day (in ``filters.tz``) and project of
-    the turns in the filters' window, with the pricing block (see the module's docstring)."""
+    """``burn summary``'s document: totals and the breakdowns by source, model, local day (in
+    ``filters.tz``) and project of the turns the filters select, with the pricing block.
+
+    Reads only, through the query layer: the hourly rollup when the window and the time zone's
+    offsets allow it, otherwise ``turns`` (:func:`burn.query.base.usage_base`, the same choice
+    ``burn report usage`` makes). Costs unknown for some turns are reported as such, never as
+    zero; ``since``/``until`` echo the filters' window.
+    """
     since_ms, until_ms = filters.since_ms, filters.until_ms
     lo, hi = time_range(archive.db, since_ms, until_ms)
     periods = offset_periods(filters.tz, lo, hi)
@@ -119,6 +125,4 @@ def _sorted(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 
 def _iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if ms is None else iso_seconds(ms)

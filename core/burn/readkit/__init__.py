@@ -12,6 +12,7 @@ and signature; new ones may be added. One module per job:
 * :mod:`~burn.readkit.jsonl` — ``read()`` of an append-only JSONL file (:func:`read_jsonl`, a
   :class:`JsonlParser`, :class:`WrongType`, :class:`InvalidJson`, :func:`repair_json`);
 * :mod:`~burn.readkit.walk` — the directory walk of discovery (:func:`walk_files`);
+* :mod:`~burn.readkit.words` — counts and sizes in messages (:func:`plural`, :func:`human_bytes`);
 * :mod:`~burn.readkit.layout` — a reader whose locations and discovery live in a module
   (:class:`LayoutReader`).
 """
@@ -44,6 +45,7 @@ from burn.readkit.layout import Layout, LayoutReader
 from burn.readkit.timefmt import format_utc, ms_to_iso, normalize_ts, valid_ts
 from burn.readkit.values import nonempty_str
 from burn.readkit.walk import walk_files
+from burn.readkit.words import human_bytes, plural
 
 __all__ = [
     "TARGET_MAX",
@@ -59,10 +61,12 @@ __all__ = [
     "command_head",
     "content_bytes",
     "format_utc",
+    "human_bytes",
     "ms_to_iso",
     "nonempty_str",
     "normalize_remote",
     "normalize_ts",
+    "plural",
     "read_jsonl",
     "repair_json",
     "sha32",

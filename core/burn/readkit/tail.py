@@ -47,6 +47,24 @@ def head_hash(path: Path, length: int) -> str:
     return hashlib.sha256(head + b"\0" + tail).hexdigest()[:32]
 
 
+def lines_before(path: Path, offset: int) -> int:
+    """How many lines of ``path`` end before byte ``offset``, so that a warning about the ``n``-th
+    line of an incremental read can name its line in the file (0 when the file cannot be read)."""
+    count = 0
+    try:
+        with open(path, "rb") as f:
+            left = offset
+            while left > 0:
+                chunk = f.read(min(left, _CHUNK))
+                if not chunk:
+                    break
+                count += chunk.count(b"\n")
+                left -= len(chunk)
+    except OSError:
+        return 0
+    return count
+
+
 @attrs.define
 class Tail:
     """The new complete lines of a file, and the cursor to store once they are processed.
