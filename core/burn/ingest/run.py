@@ -125,11 +125,25 @@ def ingest(
         # Nothing read and nothing to build (report.archive stays None): the archive is not even
         # opened for writing.
         state = read_state(home / "archive.sqlite") if live.archive is None else None
-        if state is None or rows or not is_current(state, store.position(), inputs_fingerprint(home)):
+        if (
+            state is None
+            or rows
+            or not is_current(state, _end(store, state, report), inputs_fingerprint(home))
+        ):
             report.archive = _build_archive(home, store, live, report, rows)
     for src in report.sources.values():
         report.warnings.extend(src.diagnostics.warnings)
     return report
+
+
+def _end(store: Store, state: Mapping[str, str], report: IngestReport) -> int:
+    """The ledger position the archive must have reached. A store that connects to a database
+    (``connects = True``: sqlite, postgres) is not asked when this run read nothing: a no-op ingest
+    opens no connection; what another run left unbuilt is built by the next ingest that appends,
+    or by ``burn archive build``."""
+    if getattr(store, "connects", False) and not any(s.files_changed for s in report.sources.values()):
+        return int(state.get("ledger_position", "0"))
+    return store.position()
 
 
 def _read_and_append(
