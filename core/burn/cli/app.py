@@ -363,6 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
     doc = sub.add_parser("doctor", help="sources found, ingest lag, unpriced models, Claude Code retention")
     doc.add_argument("--json", action="store_true")
     doc.set_defaults(func=cmd_doctor)
+
+    from burn.cli import store as store_cli
+
+    store_cli.add_parser(sub)
     return p
 
 
