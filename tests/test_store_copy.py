@@ -72,3 +72,27 @@ def test_status_and_errors_never_print_the_password(base: dict[str, str], tmp_pa
     unknown = burn({**env, "RELAYBURN_STORAGE": "nope"}, "store", "status", ok=False)
     assert unknown.stderr.strip() == "burn: error: unknown RELAYBURN_STORAGE='nope' (available: file, sqlite)"
     assert burn(env, "store", "migrate").stdout == "the file store has no schema to migrate\n"
+
+
+def test_reads_and_doctor_use_the_selected_store(base: dict[str, str], tmp_path: Path) -> None:
+    """Switching RELAYBURN_STORAGE after a copy: the first read rebuilds the archive from the new
+    store's ledger (its positions mean something else), and later ingests build on it."""
+    home = tmp_path / "h"
+    file_env = {**base, "RELAYBURN_HOME": str(home)}
+    burn(file_env, "ingest", "-q")
+    burn(file_env, "store", "copy", "--to", f"sqlite://{home / 'burn.sqlite'}")
+    before = as_json(file_env, "archive", "status")
+    sqlite_env = {**file_env, "RELAYBURN_STORAGE": "sqlite"}
+    switched = burn(sqlite_env, "summary", "--json")
+    assert "built from another ledger store and was rebuilt" in switched.stderr
+    after = as_json(sqlite_env, "archive", "status")
+    assert after["digest"] == before["digest"]
+    assert after["ledger_position"] == as_json(sqlite_env, "store", "status")["position"]
+    assert burn(sqlite_env, "summary", "--json").stderr == ""  # rebuilt once
+    doctor = burn(sqlite_env, "doctor").stdout
+    assert f"store      sqlite at {home / 'burn.sqlite'} · reachable" in doctor
+    unknown = burn({**file_env, "RELAYBURN_STORAGE": "postgres"}, "summary", ok=False)
+    assert (
+        unknown.stderr.strip()
+        == "burn: error: unknown RELAYBURN_STORAGE='postgres' (available: file, sqlite)"
+    )

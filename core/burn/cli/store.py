@@ -133,3 +133,29 @@ def _bar(entries: int, done: int, end: int) -> None:
         f"\r\x1b[Kcopying [{'#' * filled}{'.' * (30 - filled)}] {share:4.0%} {entries:,} entries"
     )
     sys.stderr.flush()
+
+
+def refresh_for_read(home: Any) -> None:
+    """Before a read command (summary, report, export) reads the local archive: open the selected
+    store (an unknown ``RELAYBURN_STORAGE`` is the one-line error) and make sure the archive is
+    built from its ledger. An archive built from another ledger is rebuilt; a shared store's
+    (``shared = True``: other hosts append to it) new entries are built first. A local store's
+    archive is kept current by this host's ingest, so reading it costs the store nothing."""
+    from burn.archive import database as arch
+    from burn.archive.state import read_state
+    from burn.cli.app import _load_plugins
+    from burn.plugins.stores import close, open_store
+
+    store = open_store(home, os.environ, _load_plugins(("stores",)))
+    try:
+        state = read_state(home / "archive.sqlite")
+        shared = bool(getattr(store, "shared", False))
+        if state is not None and arch.built_from(state, store) is not None:
+            with store.lock():
+                arch.rebuild(home, store)[0].close()
+            sys.stderr.write(f"burn: warning: {arch.LedgerMismatch.warning}\n")
+        elif shared and (state is None or state.get("ledger_position") != str(store.position())):
+            with store.lock():
+                arch.build_checked(home, store)[0].close()
+    finally:
+        close(store)

@@ -13,6 +13,7 @@ def doctor_text(d: dict[str, Any]) -> str:
     for s in d["sources"]:
         out.extend(_source(s))
         out.append("")
+    out.append(_store(d["archive"]["store"]))
     out.append(_archive(d["archive"]))
     out.append(_pricing(d["pricing"]))
     out.extend(_retention(r) for r in d["claude_retention"])
@@ -62,6 +63,16 @@ def _source(s: dict[str, Any]) -> list[str]:
             f"  gone       {plural(s['gone'], 'ingested unit')} no longer on disk (their records are kept)"
         )
     return lines
+
+
+def _store(store: dict[str, Any]) -> str:
+    """Which ledger store is in use, where (no password) and whether it answers."""
+    if not store:
+        return "store      (none could be opened)"
+    line = f"store      {store.get('store', '?')} at {store.get('where', '?')}"
+    if store.get("reachable") is False:
+        return f"{line} · unreachable: {store.get('unreachable')}"
+    return f"{line} · reachable"
 
 
 def _archive(a: dict[str, Any]) -> str:

@@ -186,10 +186,11 @@ def _build_archive(
             raise live.corrupt
         archive = Archive.in_home(home) if live.archive is None else live.archive
         result = archive.build(store) if live.build is None else live.build.finish(store)
-    except SchemaMismatch:
-        # The archive is disposable: a new burn rebuilds it from the ledger instead of failing.
+    except SchemaMismatch as exc:
+        # The archive is disposable: a new burn (or another store) rebuilds it instead of failing.
+        live.close()
         archive, result = rebuild(home, store)
-        report.warnings.append("the archive was built by another burn version and was rebuilt")
+        report.warnings.append(exc.warning)
     except sqlite3.DatabaseError as exc:
         if not is_corrupt(exc):
             raise
@@ -232,10 +233,10 @@ class _LiveArchive:
 
             try:
                 self.archive = Archive.in_home(self.home)
-            except SchemaMismatch:
+                self.build = self.archive.begin(self.store)
+            except SchemaMismatch:  # another schema or another ledger: rebuilt after the appends
                 self.failed = True
                 return
-            self.build = self.archive.begin(self.store)
             if self.build is None:  # cannot happen after an append; read it all at the end then
                 self.failed = True
                 return
