@@ -143,6 +143,9 @@ class Store(Protocol):
     #   is rebuilt when it is built from another ledger, whose positions mean something else.
     #   Default: the store's name.
     # ``close() -> None``: release connections; called by commands that open several stores.
+    # ``connects: bool`` (attribute): opening the store costs a connection (sqlite, postgres); a
+    #   no-op ingest then does not ask its position, so it opens none.
+    # ``shared: bool`` (attribute): other hosts append to it; reads build the local archive first.
 
 
 @attrs.frozen
