@@ -42,7 +42,7 @@ from burn.archive.state import (
 from burn.errors import BurnError, writing
 from burn.gcpause import gc_paused
 from burn.pricing.inputs import inputs_fingerprint
-from burn.store import LedgerEntry, ReadStats, Store
+from burn.store import LedgerEntry, ReadStats, Store, store_identity
 
 if TYPE_CHECKING:
     from burn.pricing.load import Pricing
@@ -65,6 +65,24 @@ def _now() -> str:
 
 class SchemaMismatch(BurnError):
     """The archive was built by a burn with another schema; it must be rebuilt from the ledger."""
+
+    warning = "the archive was built by another burn version and was rebuilt"
+
+
+class LedgerMismatch(SchemaMismatch):
+    """The archive was built from another ledger (``RELAYBURN_STORAGE`` or the store's location
+    changed): its position means nothing in this one, so it is rebuilt from this ledger."""
+
+    warning = "the archive was built from another ledger store and was rebuilt from this one"
+
+
+def built_from(state: dict[str, str], store: Store) -> str | None:
+    """Why an archive in ``state`` cannot be built on from ``store``'s ledger: the ledger it was
+    built from, when that is another (``None``: the same, or an empty archive, which fits any).
+    An archive from before ledgers were named was built from the file store."""
+    position = state.get("ledger_position", "0")
+    known = state.get("ledger_identity") or ("file" if position != "0" else None)
+    return known if known is not None and known != store_identity(store) else None
 
 
 class Archive:
@@ -140,6 +158,11 @@ class Archive:
     def _begin(self, store: Store, pricing: Pricing | None) -> Build | None:
         started = time.perf_counter()
         state = self.state()
+        other = built_from(state, store)
+        if other is not None:
+            raise LedgerMismatch(
+                f"archive {self.path} was built from the ledger {other}: run `burn archive rebuild`"
+            )
         inputs = inputs_fingerprint(self.path.parent) if pricing is None else None
         if inputs is not None and is_current(state, store.position(), inputs):
             return None  # nothing new and the same pricing inputs: the no-op ingest path
@@ -351,6 +374,8 @@ class Build:
                 archive._set_state(rollup="ok", session_hours="ok")
         end = store.position()
         with sqlite.transaction(db):
+            if archive.state().get("ledger_identity") != store_identity(store):
+                archive._set_state(ledger_identity=store_identity(store))
             if end != int(archive.state()["ledger_position"]):
                 # Trailing lines that were not entries (invalid, unknown kinds) still count as read.
                 archive._set_state(ledger_position=str(end))
@@ -407,7 +432,11 @@ def build_checked(home: Path, store: Store) -> tuple[Archive, BuildResult, str |
         archive = Archive.in_home(home)
         damage = quick_check(archive.db)
         if damage is None:
-            return archive, archive.build(store), None
+            try:
+                return archive, archive.build(store), None
+            except LedgerMismatch:
+                archive.close()
+                raise
         archive.close()
     except sqlite3.DatabaseError as exc:
         if not is_corrupt(exc):

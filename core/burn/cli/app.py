@@ -111,11 +111,13 @@ def _sources_json(report: Any) -> dict[str, Any]:
 def cmd_summary(args: argparse.Namespace) -> int:
     from burn.archive.database import Archive
     from burn.archive.state import corrupt_as_error
+    from burn.cli.store import refresh_for_read
     from burn.query import Filters
     from burn.query.summary import summarize
     from burn.text.render import summary_text
 
     filters = Filters.from_options(vars(args))
+    refresh_for_read(_home())
     with corrupt_as_error():
         archive = Archive.in_home(_home(), readonly=True)
         try:
@@ -157,7 +159,12 @@ def cmd_archive(args: argparse.Namespace) -> int:
         if args.action == "rebuild":
             a, result = arch.rebuild(home, store)
         else:
-            a, result, damage = arch.build_checked(home, store)
+            try:
+                a, result, damage = arch.build_checked(home, store)
+            except arch.LedgerMismatch as exc:
+                a, result = arch.rebuild(home, store)
+                damage = None
+                sys.stderr.write(f"burn: warning: {exc.warning}\n")
             if damage is not None:
                 sys.stderr.write(f"burn: warning: the archive was corrupt ({damage}) and was rebuilt\n")
         a.close()
@@ -300,6 +307,10 @@ def cmd_contract(args: argparse.Namespace) -> int:
     argv = ["--help", *args.args] if args.contract_help else args.args
     if args.verb == "schema":
         return contract_cli.schema(argv)
+    from burn.cli.store import refresh_for_read
+
+    if args.verb in ("export", "report") and not args.contract_help:
+        refresh_for_read(_home())  # the archive they read is built from the selected store's ledger
     with corrupt_as_error():  # exports and reports read only the archive
         return contract_cli.run(args.verb, argv)
 
@@ -363,6 +374,10 @@ def build_parser() -> argparse.ArgumentParser:
     doc = sub.add_parser("doctor", help="sources found, ingest lag, unpriced models, Claude Code retention")
     doc.add_argument("--json", action="store_true")
     doc.set_defaults(func=cmd_doctor)
+
+    from burn.cli import store as store_cli
+
+    store_cli.add_parser(sub)
     return p
 
 

@@ -35,7 +35,7 @@ from burn.errors import BurnError
 from burn.ingest.read_cursors import CursorFile
 from burn.paths import user_home
 from burn.plugins.manager import Plugins
-from burn.plugins.stores import open_store
+from burn.plugins.stores import close, open_store, probe, where
 from burn.reader import (
     Diagnostics,
     Reader,
@@ -263,8 +263,15 @@ def _archive(
     health = ArchiveHealth(path=str(path), exists=path.is_file())
     try:
         store = open_store(home, env, plugins)
-        health.store = store.describe()
-        health.ledger_end = store.position()
+        try:
+            unreachable = probe(store)
+            health.store = {**store.describe(), "where": where(store), "reachable": unreachable is None}
+            if unreachable is None:
+                health.ledger_end = store.position()
+            else:
+                health.store["unreachable"] = unreachable
+        finally:
+            close(store)
     except BurnError as exc:
         health.error = str(exc)
     if not health.exists:

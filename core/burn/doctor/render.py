@@ -17,6 +17,7 @@ def doctor_text(report: DoctorReport) -> str:
     for s in d["sources"]:
         out.extend(_source(s))
         out.append("")
+    out.append(_store(d["archive"]["store"]))
     out.append(_archive(d["archive"]))
     out.append(_pricing(d["pricing"]))
     out.extend(line for r in report.retention for line in r.lines)
@@ -66,6 +67,16 @@ def _source(s: dict[str, Any]) -> list[str]:
             f"  gone       {plural(s['gone'], 'ingested unit')} no longer on disk (their records are kept)"
         )
     return lines
+
+
+def _store(store: dict[str, Any]) -> str:
+    """Which ledger store is in use, where (no password) and whether it answers."""
+    if not store:
+        return "store      (none could be opened)"
+    line = f"store      {store.get('store', '?')} at {store.get('where', '?')}"
+    if store.get("reachable") is False:
+        return f"{line} · unreachable: {store.get('unreachable')}"
+    return f"{line} · reachable"
 
 
 def _archive(a: dict[str, Any]) -> str:

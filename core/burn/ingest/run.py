@@ -142,11 +142,25 @@ def ingest(
         # Nothing read and nothing to build (report.archive stays None): the archive is not even
         # opened for writing.
         state = read_state(home / "archive.sqlite") if live.archive is None else None
-        if state is None or rows or not is_current(state, store.position(), inputs_fingerprint(home)):
+        if (
+            state is None
+            or rows
+            or not is_current(state, _end(store, state, report), inputs_fingerprint(home))
+        ):
             report.archive = _build_archive(home, store, live, report, rows)
     for src in report.sources.values():
         report.warnings.extend(src.diagnostics.warnings)
     return report
+
+
+def _end(store: Store, state: Mapping[str, str], report: IngestReport) -> int:
+    """The ledger position the archive must have reached. A store that connects to a database
+    (``connects = True``: sqlite, postgres) is not asked when this run read nothing: a no-op ingest
+    opens no connection; what another run left unbuilt is built by the next ingest that appends,
+    or by ``burn archive build``."""
+    if getattr(store, "connects", False) and not any(s.files_changed for s in report.sources.values()):
+        return int(state.get("ledger_position", "0"))
+    return store.position()
 
 
 def _read_and_append(
@@ -189,10 +203,11 @@ def _build_archive(
             raise live.corrupt
         archive = Archive.in_home(home) if live.archive is None else live.archive
         result = archive.build(store) if live.build is None else live.build.finish(store)
-    except SchemaMismatch:
-        # The archive is disposable: a new burn rebuilds it from the ledger instead of failing.
+    except SchemaMismatch as exc:
+        # The archive is disposable: a new burn (or another store) rebuilds it instead of failing.
+        live.close()
         archive, result = rebuild(home, store)
-        report.warnings.append("the archive was built by another burn version and was rebuilt")
+        report.warnings.append(exc.warning)
     except sqlite3.DatabaseError as exc:
         if not is_corrupt(exc):
             raise
@@ -236,10 +251,10 @@ class _LiveArchive:
 
             try:
                 self.archive = Archive.in_home(self.home)
-            except SchemaMismatch:
+                self.build = self.archive.begin(self.store)
+            except SchemaMismatch:  # another schema or another ledger: rebuilt after the appends
                 self.failed = True
                 return
-            self.build = self.archive.begin(self.store)
             if self.build is None:  # cannot happen after an append; read it all at the end then
                 self.failed = True
                 return

@@ -18,20 +18,20 @@
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import orjson
 
 from burn import hookimpl, sqlite
 from burn.errors import LedgerError, writing
 from burn.gcpause import gc_paused
-from burn.ledger.merge import merge
+from burn.ledger.batch import MERGEABLE, RunLock, fold, plan
 from burn.records import RECORD_TYPES, Record
 from burn.store import (
     LEDGER_VERSION,
@@ -40,12 +40,11 @@ from burn.store import (
     LedgerEntry,
     ReadStats,
     Sink,
+    StoreConfig,
     StoreFactory,
     encode,
 )
 
-# Kinds whose later sightings can supersede the stored state; only these keep a ledger offset.
-MERGEABLE = frozenset({"turn", "session", "user_turn", "project"})
 _SQL_CHUNK = 4000  # ids per ``IN (…)`` query, capped by SQLite's variable limit
 _WRITE_LINES = 2000  # ledger lines per write
 # Bump when the index schema changes: an index of another format is rebuilt. Format 2 keeps its
@@ -76,35 +75,15 @@ class FileStore:
         self.path = home / "ledger.jsonl"
         self.index_path = home / "ledger.index.sqlite"
         self.lock_path = home / "ledger.lock"
-        self._lock_depth = 0
-        self._lock_fd: int | None = None
         self._index: sqlite3.Connection | None = None
         self._indexed = 0  # ledger bytes the index covers
         self._chunk = _SQL_CHUNK
+        self._lock = RunLock(self.lock_path, self._close_index)
 
     # -- locking ---------------------------------------------------------------------------------
 
-    @contextmanager
-    def lock(self) -> Iterator[None]:
-        if self._lock_depth == 0:
-            try:
-                self.home.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError as exc:
-                raise LedgerError(f"cannot open the ledger lock {self.lock_path}: {exc.strerror}") from exc
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._lock_fd = fd
-        self._lock_depth += 1
-        try:
-            yield
-        finally:
-            self._lock_depth -= 1
-            if self._lock_depth == 0:
-                self._close_index()
-                assert self._lock_fd is not None
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-                os.close(self._lock_fd)
-                self._lock_fd = None
+    def lock(self) -> AbstractContextManager[None]:
+        return self._lock()
 
     # -- index -----------------------------------------------------------------------------------
 
@@ -202,7 +181,7 @@ class FileStore:
         return self.append_encoded([encode(r) for r in records])
 
     def append_encoded(self, items: Sequence[Encoded], sink: Sink | None = None) -> AppendResult:
-        if self._lock_depth == 0:
+        if self._lock.depth == 0:
             raise LedgerError("internal error: ledger append without the writer lock")
         if not items:
             return AppendResult()
@@ -214,17 +193,7 @@ class FileStore:
         result = AppendResult()
         db = self._catch_up()
 
-        pending: dict[str, Encoded] = {}
-        for item in items:
-            old = pending.get(item.id)
-            if old is None:
-                pending[item.id] = item
-            else:
-                merged = _merge_encoded(old, item)
-                if merged is None:
-                    result.dropped["duplicate"] += 1
-                else:
-                    pending[item.id] = merged
+        pending = fold(items, result)
         keys = {rid: _key(rid) for rid in pending}
         try:
             known = self._lookup(db, pending, keys)
@@ -232,21 +201,8 @@ class FileStore:
             db = self._rebuild()
             known = self._lookup(db, pending, keys)
 
-        heads: list[bytes] = []
-        written: list[Encoded] = []
-        for rid, item in pending.items():
-            if rid in known:
-                old_body = known[rid]
-                merged = None if old_body is None else _merge_encoded(item._replace(data=old_body), item)
-                if merged is None:
-                    result.dropped["duplicate"] += 1
-                    continue
-                item = merged
-                result.revised[item.kind] += 1
-            else:
-                result.appended[item.kind] += 1
-            heads.append(_head(item.kind, item.id))
-            written.append(item)
+        written = plan(pending, known, result)
+        heads = [_head(item.kind, item.id) for item in written]
         if written:
             start = self._write(heads, written)
             placed: list[_Placed] = []
@@ -408,16 +364,16 @@ def _head(kind: str, rid: str) -> bytes:
 _HEADS = {kind: orjson.dumps({"v": LEDGER_VERSION, "kind": kind, "id": ""})[:-2] for kind in RECORD_TYPES}
 
 
-def _merge_encoded(old: Encoded, new: Encoded) -> Encoded | None:
-    """:func:`burn.ledger.merge.merge` for encoded records; ``None`` when ``new`` adds nothing."""
-    if old.kind not in MERGEABLE or old.data == new.data:
-        return None
-    from burn.convert import from_dict
-
-    merged = merge(from_dict(old.kind, orjson.loads(old.data)), from_dict(new.kind, orjson.loads(new.data)))
-    return None if merged is None else encode(merged)
+def open_file_store(config: StoreConfig) -> FileStore:
+    """The ``file`` store's factory: the ledger in the burn home, or in the directory a
+    ``file:///dir`` URL names. A URL of another store (``RELAYBURN_DATABASE_URL`` left set for
+    postgres) does not concern it."""
+    url = config.url
+    if url is not None and url.startswith("file://"):
+        return FileStore(Path(unquote(urlsplit(url).path)))
+    return FileStore(config.home)
 
 
 @hookimpl
 def register_stores(register: Callable[[str, StoreFactory], None]) -> None:
-    register("file", FileStore)
+    register("file", open_file_store)
