@@ -31,7 +31,7 @@ import orjson
 from burn import hookimpl
 from burn.errors import LedgerError, writing
 from burn.gcpause import gc_paused
-from burn.ledger.merge import merge
+from burn.ledger.merge import MERGEABLE, fold, merge_encoded
 from burn.records import RECORD_TYPES, Record
 from burn.store import (
     LEDGER_VERSION,
@@ -44,8 +44,7 @@ from burn.store import (
     encode,
 )
 
-# Kinds whose later sightings can supersede the stored state; only these keep a ledger offset.
-MERGEABLE = frozenset({"turn", "session", "user_turn", "project"})
+# Only the kinds of burn.ledger.merge.MERGEABLE keep a ledger offset in the index.
 _SQL_CHUNK = 4000  # ids per ``IN (…)`` query, capped by SQLite's variable limit
 _WRITE_LINES = 2000  # ledger lines per write
 # Bump when the index schema changes: an index of another format is rebuilt. Format 2 keeps its
@@ -218,17 +217,7 @@ class FileStore:
         result = AppendResult()
         db = self._catch_up()
 
-        pending: dict[str, Encoded] = {}
-        for item in items:
-            old = pending.get(item.id)
-            if old is None:
-                pending[item.id] = item
-            else:
-                merged = _merge_encoded(old, item)
-                if merged is None:
-                    result.dropped["duplicate"] += 1
-                else:
-                    pending[item.id] = merged
+        pending = fold(items, result.dropped)
         keys = {rid: _key(rid) for rid in pending}
         try:
             known = self._lookup(db, pending, keys)
@@ -241,7 +230,7 @@ class FileStore:
         for rid, item in pending.items():
             if rid in known:
                 old_body = known[rid]
-                merged = None if old_body is None else _merge_encoded(item._replace(data=old_body), item)
+                merged = None if old_body is None else merge_encoded(item._replace(data=old_body), item)
                 if merged is None:
                     result.dropped["duplicate"] += 1
                     continue
@@ -411,16 +400,6 @@ def _head(kind: str, rid: str) -> bytes:
 
 # '{"v":1,"kind":"turn","id":"' for each kind: its head up to the id's characters.
 _HEADS = {kind: orjson.dumps({"v": LEDGER_VERSION, "kind": kind, "id": ""})[:-2] for kind in RECORD_TYPES}
-
-
-def _merge_encoded(old: Encoded, new: Encoded) -> Encoded | None:
-    """:func:`burn.ledger.merge.merge` for encoded records; ``None`` when ``new`` adds nothing."""
-    if old.kind not in MERGEABLE or old.data == new.data:
-        return None
-    from burn.convert import from_dict
-
-    merged = merge(from_dict(old.kind, orjson.loads(old.data)), from_dict(new.kind, orjson.loads(new.data)))
-    return None if merged is None else encode(merged)
 
 
 @hookimpl
