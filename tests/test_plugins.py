@@ -27,10 +27,11 @@ from burn import hookimpl
 from burn.cli.app import main
 from burn.errors import PluginError
 from burn.exporter import Exporter
-from burn.ledger.file import FileStore
+from burn.ledger.file import FileStore, open_file_store
 from burn.plugins.manager import PluginFailure, Plugins
 from burn.plugins.stores import open_store
 from burn.reader import Diagnostics, FileCursor, Reader, ReadResult, SourceUnit
+from burn.store import StoreConfig
 
 STRICT = {"BURN_STRICT_PLUGINS": "1"}
 PluginsFactory = Callable[..., Plugins]  # the conftest fixture make_plugins
@@ -131,8 +132,8 @@ def test_register_exporters(make_plugins: PluginsFactory) -> None:
 
 
 def test_register_stores(make_plugins: PluginsFactory, tmp_path: Path) -> None:
-    def factory(home: Path) -> FileStore:
-        return FileStore(home / "elsewhere")
+    def factory(config: StoreConfig) -> FileStore:
+        return FileStore(config.home / "elsewhere")
 
     class StorePlugin:
         @hookimpl
@@ -205,7 +206,7 @@ def test_register_resets_collected_registrations(make_plugins: PluginsFactory) -
 def test_builtin_plugins_load_through_entry_points(tmp_path: Path) -> None:
     plugins = Plugins(env={})
     assert plugins.failures == []
-    assert plugins.stores()["file"] is FileStore
+    assert plugins.stores()["file"] is open_file_store
     assert isinstance(open_store(tmp_path, {}, plugins), FileStore)
     info = {i.name: i for i in plugins.infos()}["file_store"]
     assert (info.distribution, info.version) == ("burn", burn.__version__)
@@ -348,7 +349,7 @@ GOOD = """
     from burn import hookimpl
     @hookimpl
     def register_stores(register):
-        from burn.ledger.file import FileStore
+        from burn.ledger.file import FileStore, open_file_store
         register("good", FileStore)
 """
 BROKEN = """

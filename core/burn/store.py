@@ -12,7 +12,7 @@ Readers of the ledger skip kinds they do not know, so new kinds never break old 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -133,5 +133,40 @@ class Store(Protocol):
         """Facts for ``burn archive status`` / ``burn doctor`` (paths, sizes)."""
         ...
 
+    # Optional, for stores that have them (``burn store status|migrate``, ``burn doctor``):
+    # ``ping() -> None``: connect and check the store is usable, raising ``burn.errors.BurnError``
+    #   with a one-line reason (no password) when it is not; stores without it are probed with
+    #   :meth:`position`.
+    # ``migrate() -> list[str]``: bring the store's schema up to date, idempotently; returns what
+    #   was done (empty: already current). ``burn store migrate`` says a store without it has none.
+    # ``identity() -> str``: names this ledger (not the connection): the archive remembers it and
+    #   is rebuilt when it is built from another ledger, whose positions mean something else.
+    #   Default: the store's name.
+    # ``close() -> None``: release connections; called by commands that open several stores.
 
-StoreFactory = Callable[[Path], Store]
+
+@attrs.frozen
+class StoreConfig:
+    """What a store factory is given to open a store.
+
+    ``home`` is the burn home (``RELAYBURN_HOME``): host-local state, and where a local store keeps
+    its files unless ``url`` says otherwise. ``url`` is the store's location when one was given:
+    ``RELAYBURN_DATABASE_URL`` for the selected store, or the ``--to``/``--from`` URL of
+    ``burn store copy`` (``None``: the store's default). ``env`` is the environment burn runs in,
+    for a store's own settings (libpq's ``PG*`` variables, a token). A factory must not connect:
+    opening is cheap, the first read or append connects (a no-op ingest opens no connection).
+    """
+
+    home: Path
+    url: str | None = None
+    env: Mapping[str, str] = attrs.field(factory=dict)
+
+
+StoreFactory = Callable[[StoreConfig], Store]
+"""Opens a store from its :class:`StoreConfig`; registered with ``register_stores``."""
+
+
+def store_identity(store: Store) -> str:
+    """The ledger a store reads (its optional ``identity()``, else its name)."""
+    identity = getattr(store, "identity", None)
+    return str(identity()) if identity is not None else store.name

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import orjson
 
@@ -40,6 +41,7 @@ from burn.store import (
     LedgerEntry,
     ReadStats,
     Sink,
+    StoreConfig,
     StoreFactory,
     encode,
 )
@@ -402,6 +404,16 @@ def _head(kind: str, rid: str) -> bytes:
 _HEADS = {kind: orjson.dumps({"v": LEDGER_VERSION, "kind": kind, "id": ""})[:-2] for kind in RECORD_TYPES}
 
 
+def open_file_store(config: StoreConfig) -> FileStore:
+    """The ``file`` store's factory: the ledger in the burn home, or in the directory a
+    ``file:///dir`` URL names. A URL of another store (``RELAYBURN_DATABASE_URL`` left set for
+    postgres) does not concern it."""
+    url = config.url
+    if url is not None and url.startswith("file://"):
+        return FileStore(Path(unquote(urlsplit(url).path)))
+    return FileStore(config.home)
+
+
 @hookimpl
 def register_stores(register: Callable[[str, StoreFactory], None]) -> None:
-    register("file", FileStore)
+    register("file", open_file_store)

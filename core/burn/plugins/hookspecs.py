@@ -44,6 +44,7 @@ def register_exporters(register: Callable[[Exporter], None]) -> None:
 def register_stores(register: Callable[[str, StoreFactory], None]) -> None:
     """Register ledger stores, selected by ``RELAYBURN_STORAGE``.
 
-    :param register: call ``register(name, factory)``; ``factory(home: Path) -> Store`` opens the
-        store rooted at the burn home directory. The built-in ``file`` store is registered this way.
+    :param register: call ``register(name, factory)``; ``factory(config: StoreConfig) -> Store``
+        opens the store (:class:`burn.store.StoreConfig`: the burn home, the store's URL when one
+        was given, the environment). The built-in ``file`` store is registered this way.
     """

@@ -56,3 +56,33 @@ def redact(value: str | None) -> str | None:
         else:
             text = pattern.sub(REDACTED + ("@" if pattern.pattern.endswith("@") else ""), text)
     return text
+
+
+def redact_url(url: str | None) -> str | None:
+    """A connection URL fit to print: its password (``scheme://user:secret@host``) and secret
+    query parameters (``?password=…``) replaced by ``[redacted]``; the user, host, port and
+    database stay, so that a message still says where burn tried to connect."""
+    if not url:
+        return url
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        # The userinfo ends at the last "@" before the path: a raw password may hold "@" or ":".
+        authority_end = len(rest)
+        for stop in "/?#":
+            found = rest.find(stop, rest.rfind("@") + 1 if "@" in rest else 0)
+            if found >= 0:
+                authority_end = min(authority_end, found)
+        authority, tail = rest[:authority_end], rest[authority_end:]
+        userinfo, at, host = authority.rpartition("@")
+        if at and ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":" + REDACTED
+        rest = (userinfo + at if at else "") + host + tail
+        url = scheme + sep + rest
+    return _SECRET_QUERY.sub(lambda m: m.group(1) + REDACTED, url)
+
+
+# Secret values in a URL's query or a libpq keyword string (password=…, sslpassword=…).
+_SECRET_QUERY = re.compile(
+    r"(?i)((?:^|[?&\s])(?:password|sslpassword|passwd|pass|secret|token|access_token|api_key|apikey|sig)=)"
+    r"(?:'(?:[^'\\]|\\.)*'|[^&#\s]+)"
+)

@@ -8,7 +8,9 @@ third-party store runs it in its own tests::
 
     @pytest.fixture
     def store_factory():
-        return MyStore  # home: Path -> Store; each test passes a fresh temporary directory
+        # home: Path -> Store, a fresh empty store for each fresh temporary directory (the same
+        # directory: the same store). A store kept elsewhere maps the directory to its location.
+        return lambda home: MyStore(StoreConfig(home=home))
 
 Optional fixture ``raw_append(store, entries)``: append ledger entries ``(kind, id, record JSON)``
 as a newer burn would write them, for the unknown-kinds test. The default uses the store's
@@ -24,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from burn.records import Record, SessionInfo, Turn, Usage
-from burn.store import Encoded, ReadStats, Store, StoreFactory
+from burn.store import Encoded, ReadStats, Store
 
 __all__ = [
     "raw_append",
@@ -39,6 +41,7 @@ __all__ = [
 ]
 
 RawAppend = Callable[[Store, Sequence[tuple[str, str, bytes]]], None]
+StoreFactory = Callable[[Path], Store]  # the ``store_factory`` fixture: a store in a burn home
 
 
 def turn(mid: str, output: int, *, session: str = "s1", ts: str = "2026-01-01T10:00:00.000Z") -> Turn:
