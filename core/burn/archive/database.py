@@ -500,6 +500,9 @@ class Build:
     def _finish(self, store: Store) -> BuildResult:
         started = time.perf_counter()
         archive, db, result = self.archive, self.archive.db, self.result
+        # The end is taken before reading: on a shared store another host may append while this
+        # reads, and the archive must not claim entries it never read (only trailing non-entries).
+        end = store.position()
         _add_rows(store.read(self.position, result.ledger), self)
         self._flush()
         for sql in self.deferred:
@@ -510,7 +513,7 @@ class Build:
             session_rollup.refresh(db, None)
             archive._set_state(rollup="ok", session_hours="ok")
             db.execute("COMMIT")
-        end = store.position()
+        end = max(end, self.position)
         if end != int(archive.state()["ledger_position"]):
             # Trailing lines that were not entries (invalid, unknown kinds) still count as read.
             archive._set_state(ledger_position=str(end))
