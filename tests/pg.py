@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 import pytest
@@ -121,8 +122,9 @@ def _run_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
+@contextmanager
 def fresh_database(label: str) -> Iterator[str]:
-    """Create a uniquely named database; yield its URL; drop it (for a fixture to wrap)."""
+    """Create a uniquely named database; give its URL; drop it afterwards."""
     import psycopg
 
     admin = server_url()
@@ -151,4 +153,5 @@ def reset(url: str) -> None:
 def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A database of this test module's own (dropped after it)."""
     label = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
-    yield from fresh_database(label)
+    with fresh_database(label) as url:
+        yield url
