@@ -278,7 +278,7 @@ def test_backend_terminated_mid_ingest_fails_cleanly_and_the_next_run_converges(
     _blocked_by(admin, held.info.backend_pid)
     victim = _pid_waited_on_by(admin, held.info.backend_pid)
     assert admin.execute("SELECT pg_terminate_backend(%s)", (victim,)).fetchone()[0]
-    out, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     held.rollback()
     assert proc.returncode != 0
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
