@@ -363,6 +363,9 @@ class Build:
     def _finish(self, store: Store) -> BuildResult:
         started = time.perf_counter()
         archive, db, result = self.archive, self.archive.db, self.result
+        # The end is taken before reading: on a shared store another host may append while this
+        # reads, and the archive must not claim entries it never read (only trailing non-entries).
+        end = store.position()
         _add_rows(store.read(self.position, result.ledger), self)
         self._flush()
         for sql in self.deferred:
@@ -372,7 +375,7 @@ class Build:
                 rollup.refresh_all(db)
                 session_rollup.refresh(db, None)
                 archive._set_state(rollup="ok", session_hours="ok")
-        end = store.position()
+        end = max(end, self.position)
         with sqlite.transaction(db):
             if archive.state().get("ledger_identity") != store_identity(store):
                 archive._set_state(ledger_identity=store_identity(store))

@@ -12,14 +12,13 @@ burn home, revealing nothing about the host.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 import attrs
 
-from burn.privacy.identity import Profile, ProjectIdentity, anonymous_key, render
+from burn.privacy.identity import Profile, ProjectIdentity, anonymous_key, machine_key, render
 
 
 @attrs.frozen
@@ -34,7 +33,7 @@ class Renderer:
 
     @property
     def machine(self) -> str:
-        key = "sha256:" + hashlib.sha256(b"burn.machine.v1\x1f" + self.secret.hex().encode()).hexdigest()
+        key = machine_key(self.secret)
         return self.key(key) or key
 
     def key(self, key: str | None) -> str | None:

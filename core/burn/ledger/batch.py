@@ -16,24 +16,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import orjson
-
 from burn.errors import LedgerError
-from burn.ledger.merge import merge
-from burn.store import AppendResult, Encoded, encode
-
-# Kinds whose later sightings can supersede the stored state; the others are immutable.
-MERGEABLE = frozenset({"turn", "session", "user_turn", "project"})
-
-
-def merge_encoded(old: Encoded, new: Encoded) -> Encoded | None:
-    """:func:`burn.ledger.merge.merge` for encoded records; ``None`` when ``new`` adds nothing."""
-    if old.kind not in MERGEABLE or old.data == new.data:
-        return None
-    from burn.convert import from_dict
-
-    merged = merge(from_dict(old.kind, orjson.loads(old.data)), from_dict(new.kind, orjson.loads(new.data)))
-    return None if merged is None else encode(merged)
+from burn.ledger.merge import merge_encoded
+from burn.store import AppendResult, Encoded
 
 
 def fold(items: Sequence[Encoded], result: AppendResult) -> dict[str, Encoded]:

@@ -31,7 +31,8 @@ import orjson
 from burn import hookimpl, sqlite
 from burn.errors import LedgerError, writing
 from burn.gcpause import gc_paused
-from burn.ledger.batch import MERGEABLE, RunLock, fold, plan
+from burn.ledger.batch import RunLock, fold, plan
+from burn.ledger.merge import MERGEABLE
 from burn.records import RECORD_TYPES, Record
 from burn.store import (
     LEDGER_VERSION,
@@ -45,6 +46,7 @@ from burn.store import (
     encode,
 )
 
+# Only the kinds of burn.ledger.merge.MERGEABLE keep a ledger offset in the index.
 _SQL_CHUNK = 4000  # ids per ``IN (…)`` query, capped by SQLite's variable limit
 _WRITE_LINES = 2000  # ledger lines per write
 # Bump when the index schema changes: an index of another format is rebuilt. Format 2 keeps its

@@ -17,11 +17,18 @@ ledger then appends nothing, which is what makes re-reading unchanged data free.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
+import orjson
 
 from burn.records import ProjectObservation, Record, SessionInfo, Turn, UserTurn
+from burn.store import Encoded, encode
+
+# Kinds whose later sightings can supersede the stored state (every other kind is immutable).
+MERGEABLE = frozenset({"turn", "session", "user_turn", "project"})
 
 _TURN_ATTRIBUTION = ("session_id", "ts", "is_sidechain", "agent_id")
 _Fillable = SessionInfo | UserTurn | ProjectObservation
@@ -62,3 +69,30 @@ def _fill_unknown(old: _Fillable, new: _Fillable) -> Record | None:
             # A session first seen without its lineage (e.g. from a progress copy) learns it later.
             changes[field.name] = theirs
     return attrs.evolve(old, **changes) if changes else None
+
+
+def merge_encoded(old: Encoded, new: Encoded) -> Encoded | None:
+    """:func:`merge` for encoded records; ``None`` when ``new`` adds nothing."""
+    if old.kind not in MERGEABLE or old.data == new.data:
+        return None
+    from burn.convert import from_dict
+
+    merged = merge(from_dict(old.kind, orjson.loads(old.data)), from_dict(new.kind, orjson.loads(new.data)))
+    return None if merged is None else encode(merged)
+
+
+def fold(items: Sequence[Encoded], dropped: Counter[str]) -> dict[str, Encoded]:
+    """A batch's copies of one event id folded into one item (in first-seen order); each copy that
+    adds nothing is counted in ``dropped["duplicate"]``."""
+    pending: dict[str, Encoded] = {}
+    for item in items:
+        old = pending.get(item.id)
+        if old is None:
+            pending[item.id] = item
+        else:
+            merged = merge_encoded(old, item)
+            if merged is None:
+                dropped["duplicate"] += 1
+            else:
+                pending[item.id] = merged
+    return pending

@@ -40,7 +40,8 @@ import orjson
 from burn import hookimpl
 from burn.errors import BurnError, LedgerError, writing
 from burn.gcpause import gc_paused
-from burn.ledger.batch import MERGEABLE, RunLock, fold, plan
+from burn.ledger.batch import RunLock, fold, plan
+from burn.ledger.merge import MERGEABLE
 from burn.records import RECORD_TYPES, Record
 from burn.store import (
     LEDGER_VERSION,

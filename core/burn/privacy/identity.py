@@ -219,6 +219,13 @@ def local_secret(home: Path) -> bytes:
     return secret
 
 
+def machine_key(secret: bytes) -> str:
+    """The machine key of a burn home: ``sha256:`` + hex sha256 of ``burn.machine.v1 \\x1f`` and the
+    hex of its local secret. Stable for the home, revealing nothing about the host; shared stores
+    record it on every row as the host that first saw the event."""
+    return "sha256:" + hashlib.sha256(b"burn.machine.v1\x1f" + secret.hex().encode()).hexdigest()
+
+
 def anonymous_key(key: str, secret: bytes) -> str:
     return "hmac-sha256:" + hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
 
