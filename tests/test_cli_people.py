@@ -265,3 +265,12 @@ def test_statusline_reads_claude_codes_hook_json(burn: Any, monkeypatch: pytest.
     assert f"{usd(root['cost']['including_children_usd_micros'])} session" in line
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"not json")))
     assert "session not ingested yet" in burn("statusline")  # bad input: a line, never a traceback
+
+
+def test_progress_bar_shows_percentage_and_files() -> None:
+    from burn.text.render import progress_printer
+
+    out = io.StringIO()
+    show = progress_printer(out)
+    show("claude", 4, 4, 4_000_000)
+    assert "100% 4/4 files, 4.0 MB" in out.getvalue() and "█" * 20 in out.getvalue()

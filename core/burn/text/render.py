@@ -157,8 +157,11 @@ def status_text(d: dict[str, Any]) -> str:
 
 
 def progress_printer(stream: IO[str]) -> Callable[[str, int, int, int], None]:
-    """A one-line progress display on a TTY, redrawn at most ten times a second."""
+    """A progress bar on a TTY (the caller checks): files done of the total as a bar and a
+    percentage, throughput in MB/s and an ETA from the rate so far; redrawn at most ten times a
+    second."""
     last = [0.0]
+    started: dict[str, float] = {}
 
     def show(reader: str, done: int, total: int, bytes_read: int) -> None:
         if total == 0:  # a phase without a count
@@ -166,10 +169,18 @@ def progress_printer(stream: IO[str]) -> Callable[[str, int, int, int], None]:
             stream.flush()
             return
         now = time.monotonic()
+        start = started.setdefault(reader, now)
         if now - last[0] < 0.1 and done != total:
             return
         last[0] = now
-        stream.write(f"\r\x1b[K{reader}: {done:,}/{total:,} files, {mb(bytes_read)}")
+        elapsed = max(now - start, 1e-6)
+        frac = done / total
+        bar = "█" * int(frac * 20) + "░" * (20 - int(frac * 20))
+        eta = f", ETA {int(elapsed / frac - elapsed)}s" if 0 < frac < 1 and elapsed > 0.5 else ""
+        rate = f" at {bytes_read / elapsed / 1e6:,.1f} MB/s" if elapsed > 0.5 else ""
+        stream.write(
+            f"\r\x1b[K{reader} {bar} {frac:4.0%} {done:,}/{total:,} files, {mb(bytes_read)}{rate}{eta}"
+        )
         stream.flush()
 
     return show
