@@ -258,9 +258,9 @@ def test_summary_shows_cost_next_to_tokens(
     assert meta["models"]["aide-gpt-5"]["matched"] == "gpt-5" and meta["models"]["big-pickle"] is None
     assert main(["summary", "--timezone", "UTC"]) == 0
     text = capsys.readouterr().out
-    assert "cost $0.007 (computed)" in text  # 7,003 micro-USD: at most four decimals, no trailing zeros
+    assert "cost $0.01 (computed)" in text  # 7,003 micro-USD: fixed cents, rounded half to even
     assert "1,213 tokens in 1 turns of unpriced models" in text
-    assert " $0.003 " in text  # the sonnet row: 3,009 micro-USD
+    assert " <$0.01 " in text  # the sonnet row: 3,009 micro-USD is priced, never shown as $0.00
 
 
 def test_reported_costs_make_a_mixed_total(

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import orjson
 
+from burn.text.money import usd
+
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "claude-demo"
 
 
@@ -34,6 +36,6 @@ def test_report_tables_match_the_json(tmp_path: Path) -> None:
     assert days == [r["key"] for r in doc["rows"]]
     total = next(line for line in lines if line.startswith("total")).split()
     assert int(total[1].replace(",", "")) == doc["totals"]["turns"]
-    assert total[-1] == f"${doc['totals']['cost']['total_usd_micros'] / 1e6:,.4f}"
+    assert total[-1] == usd(doc["totals"]["cost"]["total_usd_micros"])  # the one exact formatter
     activity = _burn(env, "report", "activity", "--since", "2026-03-01", "--until", "2026-03-08")
-    assert activity.splitlines()[0].split()[:3] == ["bucket", "agent_min", "peak"]
+    assert activity.splitlines()[0].split()[:3] == ["bucket", "agent", "min"]

@@ -70,7 +70,10 @@ def test_status_and_errors_never_print_the_password(base: dict[str, str], tmp_pa
         "burn: error: no store 'nosuch' for nosuch://burn:[redacted]@db.example/burn (available: file, postgres, sqlite)"
     )
     unknown = burn({**env, "RELAYBURN_STORAGE": "nope"}, "store", "status", ok=False)
-    assert unknown.stderr.strip() == "burn: error: unknown RELAYBURN_STORAGE='nope' (available: file, postgres, sqlite)"
+    assert (
+        unknown.stderr.strip()
+        == "burn: error: unknown RELAYBURN_STORAGE='nope' (available: file, postgres, sqlite)"
+    )
     assert burn(env, "store", "migrate").stdout == "the file store has no schema to migrate\n"
 
 

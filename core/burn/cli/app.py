@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from burn import __version__
-from burn.errors import BurnError, UsageError, storage_error
+from burn.cli import parser
+from burn.cli.parser import Parents, Parser, Register
+from burn.errors import BurnError, storage_error
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -297,98 +299,142 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0  # warnings are advice: doctor reports, it does not fail
 
 
-# -- contracts -------------------------------------------------------------------------------------
-
-
-def cmd_contract(args: argparse.Namespace) -> int:
-    from burn.archive.state import corrupt_as_error
-    from burn.cli import contract as contract_cli
-
-    argv = ["--help", *args.args] if args.contract_help else args.args
-    if args.verb == "schema":
-        return contract_cli.schema(argv)
-    from burn.cli.store import refresh_for_read
-
-    if args.verb in ("export", "report") and not args.contract_help:
-        refresh_for_read(_home())  # the archive they read is built from the selected store's ledger
-    with corrupt_as_error():  # exports and reports read only the archive
-        return contract_cli.run(args.verb, argv)
-
-
 # -- parser ----------------------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse's default prints usage; keep it one clear line
-        raise UsageError(f"{message} (see `{self.prog} --help`)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="burn", description="What your AI coding agents cost, exactly.")
-    p.add_argument("--version", action="version", version=f"burn {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    ing = sub.add_parser("ingest", help="read new agent session data into the ledger and archive")
-    ing.add_argument("--json", action="store_true", help="print the ingest summary as JSON")
-    ing.add_argument("--quiet", "-q", action="store_true", help="print nothing but warnings")
+def _ingest(sub: Any, pa: Parents) -> None:
+    ing = sub.add_parser("ingest", help="read new agent session data into the ledger and archive",
+                         parents=[pa.quiet])  # fmt: skip
+    ing.add_argument(
+        "--json", action="store_true", help="print the ingest counts (records, duplicates …) as JSON"
+    )
+    ing.add_argument("--verbose", "-v", action="store_true", help="also print records, duplicates and skips")
     ing.set_defaults(func=cmd_ingest)
 
-    summ = sub.add_parser("summary", help="token totals by source, model, day and project")
-    summ.add_argument("--json", action="store_true")
-    summ.add_argument("--timezone", help="IANA time zone for days (default: local)")
-    summ.add_argument("--since", help="YYYY-MM-DD, ISO date-time, or duration such as 7d")
-    summ.add_argument("--until", help="YYYY-MM-DD (inclusive), ISO date-time, or duration")
-    summ.add_argument(
-        "--by", choices=["source", "model", "day", "project"], help="show one breakdown (default: all four)"
-    )
+
+def _summary(sub: Any, pa: Parents) -> None:
+    summ = sub.add_parser("summary", help="token totals by source, model, day and project",
+                          parents=[pa.json, pa.window])  # fmt: skip
+    summ.add_argument("--by", choices=["source", "model", "day", "project"],
+                      help="show one breakdown (default: all four)")  # fmt: skip
     summ.set_defaults(func=cmd_summary)
 
-    arc = sub.add_parser("archive", help="build, rebuild, inspect or vacuum the archive")
-    arc.add_argument("action", choices=["build", "rebuild", "status", "vacuum"])
-    arc.add_argument("--json", action="store_true")
+
+def _archive(sub: Any, pa: Parents) -> None:
+    arc = sub.add_parser("archive", help="build, rebuild, inspect or vacuum the archive", parents=[pa.json])
+    arc.add_argument(
+        "action",
+        choices=["build", "rebuild", "status", "vacuum"],
+        help="build: apply new ledger entries; rebuild: from scratch; status; vacuum",
+    )
     arc.set_defaults(func=cmd_archive)
 
+
+def _pricing(sub: Any, pa: Parents) -> None:
     prc = sub.add_parser("pricing", help="the pricing table: rates, provenance, unpriced models")
-    prc_sub = prc.add_subparsers(dest="pricing_command", required=True, parser_class=_Parser)
+    prc_sub = prc.add_subparsers(dest="pricing_command", required=True, parser_class=Parser)
     show = prc_sub.add_parser("show", help="rates of the effective table (--json: the canonical table)")
     show.add_argument("--model", "-m", help="how one model id is matched and priced")
     show.add_argument("--json", action="store_true", help="without --model: the bytes the digest covers")
     show.set_defaults(func=cmd_pricing_show)
-    chk = prc_sub.add_parser("check", help="archive models that are unpriced or priced by a fallback")
-    chk.add_argument("--json", action="store_true")
+    chk = prc_sub.add_parser("check", help="archive models that are unpriced or priced by a fallback",
+                             parents=[pa.json])  # fmt: skip
     chk.set_defaults(func=cmd_pricing_check)
 
-    plg = sub.add_parser("plugins", help="list plugins, their hooks and load errors")
-    plg.add_argument("--json", action="store_true")
+
+def _plugins(sub: Any, pa: Parents) -> None:
+    plg = sub.add_parser("plugins", help="list plugins, their hooks and load errors", parents=[pa.json])
     plg.set_defaults(func=cmd_plugins)
 
-    # Contract surfaces (burn.cli.contract): the exporter plugins own the options after the name.
-    for verb, what in (("export", "export a contract surface (sessions)"),
-                       ("report", "contract reports (usage, daily, weekly, monthly, activity)"),
-                       ("schema", "list, show or validate the contracts' JSON Schemas")):  # fmt: skip
-        cp = sub.add_parser(verb, help=what, add_help=False)
-        cp.add_argument("-h", "--help", action="store_true", dest="contract_help")  # handled below
-        cp.add_argument("args", nargs=argparse.REMAINDER)
-        cp.set_defaults(func=cmd_contract, verb=verb)
 
-    doc = sub.add_parser("doctor", help="sources found, ingest lag, unpriced models, Claude Code retention")
-    doc.add_argument("--json", action="store_true")
+def _doctor(sub: Any, pa: Parents) -> None:
+    doc = sub.add_parser("doctor", help="sources found, ingest lag, unpriced models, Claude Code retention",
+                         parents=[pa.json])  # fmt: skip
     doc.set_defaults(func=cmd_doctor)
 
+
+def _completion(sub: Any, pa: Parents) -> None:
+    comp = sub.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh or fish)",
+        description='eval "$(burn completion bash)" in ~/.bashrc; see docs/cli.md',
+    )
+    comp.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell to complete in")
+    comp.set_defaults(func=cmd_completion)
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    from burn.cli.completion import script
+
+    sys.stdout.write(script(args.shell, build_parser(_exporter_tables(None, None))))
+    return 0
+
+
+Tables = dict[str, Any]
+
+
+def _exporter_tables(command: str | None, name: str | None) -> Tables:
+    """Exporter commands per verb, loaded only for the commands that use them: a built-in
+    command needs only the built-in exporters (a third-party one cannot take its name, see
+    :func:`burn.cli.contract.commands`); help, completion and other names see every plugin."""
+    from burn.cli.contract import commands
+    from burn.cli.reports import SHORTCUTS
+    from burn.plugins.manager import Plugins
+
+    if command not in ("export", "report", None, "completion", *SHORTCUTS[:4]):  # not blocks, statusline
+        return {"export": {}, "report": {}}
+    plugins = Plugins(builtin_kinds=("exporters",))
+    tables = {verb: commands(verb, plugins.exporters()) for verb in ("export", "report")}
+    if command in (None, "completion") or (command in tables and name not in tables[command]):
+        plugins = Plugins()
+        tables = {verb: commands(verb, plugins.exporters()) for verb in ("export", "report")}
+    plugins.warn_failures(kinds=("exporters",))
+    return tables
+
+
+def groups(tables: Tables) -> list[Register]:
+    """The command groups in the order ``burn --help`` lists them (add new ones here)."""
+    from burn.cli import contract, reports
     from burn.cli import store as store_cli
 
-    store_cli.add_parser(sub)
-    return p
+    return [
+        _ingest,
+        _summary,
+        reports.register(tables["report"], tables["export"]),
+        contract.register(
+            "report", "contract reports (usage, daily, weekly, monthly, activity)", tables["report"]
+        ),
+        contract.register("export", "export a contract surface as JSON, NDJSON or CSV", tables["export"]),
+        contract.register_schema,
+        _archive,
+        _pricing,
+        _plugins,
+        _doctor,
+        store_cli.register,
+        _completion,
+    ]
+
+
+def build_parser(tables: Tables | None = None) -> Parser:
+    """The ``burn`` argparse tree (with every installed exporter unless ``tables`` are given)."""
+    return parser.build_parser(groups(tables if tables is not None else _exporter_tables(None, None)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``burn`` with ``argv`` (default: the process's arguments); returns the exit code."""
     try:
-        args = build_parser().parse_args(argv)
+        words = list(sys.argv[1:] if argv is None else argv)
+        if words and words[0] in ("--version", "-V"):  # before any tree is built: fast
+            sys.stdout.write(f"burn {__version__}\n")
+            return 0
+        args = build_parser(_exporter_tables(*parser.command_word(words))).parse_args(words)
         code: int = args.func(args)
         return code
     except BurnError as exc:
         sys.stderr.write(f"burn: error: {exc}\n")
         return exc.exit_code
+    except SystemExit as exc:  # --help and --version inside the tree: their exit code, for callers in-process
+        return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
         sys.stderr.write("burn: interrupted\n")
         return 130

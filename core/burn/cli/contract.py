@@ -10,24 +10,23 @@ option is a usage error (exit 2).
 from __future__ import annotations
 
 import argparse
+import io
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from burn.contract.framing import Format
 from burn.errors import BurnError, UsageError
 from burn.exporter import ContractExporter, Exporter
 
+if TYPE_CHECKING:
+    from burn.cli.parser import Parents
+
 # Options that do not change which rows a cursor continues: allowed together with --cursor.
 _PAGING = {"format", "limit", "cursor", "all"}
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:
-        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def commands(verb: str, exporters: Mapping[str, Exporter]) -> dict[str, tuple[Exporter, Mapping[str, Any]]]:
@@ -45,29 +44,44 @@ def commands(verb: str, exporters: Mapping[str, Exporter]) -> dict[str, tuple[Ex
     return dict(sorted(out.items()))
 
 
-def build_parser(verb: str, name: str, exp: Exporter) -> argparse.ArgumentParser:
-    p = _Parser(prog=f"burn {verb} {name}", description=(exp.__doc__ or "").strip().split("\n")[0] or None)
+def describe(exp: Exporter) -> str:
+    """One line for help: the exporter's docstring summary, its surface and version."""
+    first = (exp.__doc__ or "").strip().split("\n")[0].rstrip(".")
+    version = f"{exp.surface} v{exp.schema_version}"
+    return f"{first} ({version})" if first else version
+
+
+def add_contract_options(
+    p: argparse.ArgumentParser, exp: Exporter, verb: str, preset: Mapping[str, Any]
+) -> None:
+    """The options of one contract command: format, window, filters, identity, paging, then the
+    exporter's own (its ``add_arguments`` hook). An exporter option a preset fixes (``--by`` of
+    ``report daily``) is hidden from help; giving it anyway is refused by :func:`options_of`."""
+    from burn.cli.parser import add_filters, add_window
+
+    formats = ["table", "json", "ndjson", "csv"] if verb == "report" else ["json", "ndjson", "csv"]
+    default = "a table" if verb == "report" else "json"
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument(
         "--format",
-        choices=["json", "ndjson"],
+        choices=formats,
         default=None,
-        help="output framing (default: json for export, a table for report)",
+        help=f"output format (default: {default}); json and ndjson are the contract",
     )
     fmt.add_argument("--json", dest="format", action="store_const", const="json", help="= --format json")
     fmt.add_argument(
         "--ndjson", dest="format", action="store_const", const="ndjson", help="= --format ndjson"
     )
     if not isinstance(exp, ContractExporter):
-        return p
-    p.add_argument("--timezone", help="IANA time zone for dates and buckets (default: local)")
-    p.add_argument("--since", help="YYYY-MM-DD, ISO date-time, or a duration back from now (7d, 12h, 2w)")
-    p.add_argument("--until", help="YYYY-MM-DD (inclusive day), ISO date-time, or duration")
-    p.add_argument("--source", action="append", help="only these sources (repeat or comma-separate)")
-    p.add_argument("--project", action="append", help="only these projects: key or label (repeatable)")
-    p.add_argument("--model", action="append", help="only these model ids (repeatable)")
-    p.add_argument("--identity", choices=["full", "shareable", "anonymous"], default=None,
-                   help="what keys, labels and paths may show (default shareable)")  # fmt: skip
+        return
+    add_window(p)
+    add_filters(p)
+    p.add_argument(
+        "--identity",
+        choices=["full", "shareable", "anonymous"],
+        default=None,
+        help="what keys, labels and paths may show (default shareable; tables: full)",
+    )
     if exp.paged:
         from burn.contract.run import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -76,55 +90,196 @@ def build_parser(verb: str, name: str, exp: Exporter) -> argparse.ArgumentParser
         p.add_argument("--cursor", help="continue after the page that printed this cursor")
         p.add_argument("--all", action="store_true", default=None,
                        help="every row in one document, from one consistent snapshot")  # fmt: skip
+    before = len(p._actions)
     exp.add_arguments(p)
+    for action in p._actions[before:]:
+        if action.dest in preset:  # the command fixes it (`report daily` groups by day)
+            action.help = argparse.SUPPRESS
+    p.set_defaults(**preset)
+
+
+def fixed(p: argparse.ArgumentParser, preset: Mapping[str, Any]) -> dict[str, Any]:
+    """The presets a command fixes: those of the exporter's own options, hidden from help
+    (a preset of a core option, like ``report activity``'s ``--since 7d``, is only a default)."""
+    hidden = {a.dest for a in p._actions if a.help == argparse.SUPPRESS}
+    return {k: v for k, v in preset.items() if k in hidden}
+
+
+def build_parser(verb: str, name: str, exp: Exporter) -> argparse.ArgumentParser:
+    """A parser of one contract command alone (the tree's subparser has the same options)."""
+    from burn.cli.parser import Parser
+
+    p = Parser(prog=f"burn {verb} {name}", description=describe(exp))
+    add_contract_options(p, exp, verb, {})
     return p
 
 
-def run(verb: str, argv: Sequence[str], out: BinaryIO | None = None) -> int:
-    from burn.plugins.manager import Plugins
-
-    # A built-in command needs only the built-in exporters (a third-party one cannot take its name,
-    # see commands()); everything else — help, other names — looks at every installed plugin.
-    plugins = Plugins(builtin_kinds=("exporters",))
-    table = commands(verb, plugins.exporters())
-    if not argv or argv[0] not in table:
-        plugins = Plugins()
-        table = commands(verb, plugins.exporters())
-    plugins.warn_failures(kinds=("exporters",))
-    if not argv:  # a usage error like any other: one line on stderr, nothing on stdout
-        raise UsageError(f"which {verb}? (known: {', '.join(table) or 'none'}; see `burn {verb} --help`)")
-    if argv[0] in ("-h", "--help"):
-        sys.stdout.write(f"usage: burn {verb} {{{','.join(table)}}} [options]\n")
-        for name, (exp, _preset) in table.items():
-            sys.stdout.write(f"  {name:<10} surface {exp.surface} v{exp.schema_version}\n")
-        return 0
-    name = argv[0]
-    if name not in table:
-        raise UsageError(f"unknown {verb} {name!r} (known: {', '.join(table) or 'none'})")
-    exp, preset = table[name]
-    parser = build_parser(verb, name, exp)
-    parser.set_defaults(**preset)
-    options = vars(parser.parse_args(list(argv[1:])))
-    stdout = out if out is not None else sys.stdout.buffer
-    if verb == "report" and options.get("format") is None:
-        return _human(exp, options, stdout)
-    return execute(exp, options, stdout)
+Table = Mapping[str, tuple[Exporter, Mapping[str, Any]]]
 
 
-def _human(exp: Exporter, options: dict[str, Any], out: BinaryIO) -> int:
-    """Reports print a table unless a machine format was asked for (``--json``, ``--ndjson``)."""
-    import io
+def register(verb: str, what: str, table: Table) -> Callable[[Any, Parents], None]:
+    """The command group ``burn VERB NAME``: one subparser per exporter command in ``table``."""
+    from burn.cli.parser import Parser
 
+    def add(sub: Any, parents: Parents) -> None:
+        vp = sub.add_parser(verb, help=what, description=what)
+        vp.set_defaults(func=_which, verb=verb, known=list(table))
+        names = vp.add_subparsers(dest="name", metavar="NAME", parser_class=Parser)
+        for name, (exp, preset) in table.items():
+            add_command(names, name, exp, verb, preset, parents, help=describe(exp))
+
+    return add
+
+
+def add_command(
+    sub: Any, name: str, exp: Exporter, verb: str, preset: Mapping[str, Any], parents: Parents, help: str
+) -> argparse.ArgumentParser:
+    """One contract command (``burn report daily``, or a shortcut such as ``burn daily``)."""
+    cp: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help)
+    before = {a.dest for a in cp._actions}
+    add_contract_options(cp, exp, verb, preset)
+    dests = tuple(sorted({a.dest for a in cp._actions} - before | set(preset)))
+    cp.add_argument("--no-color", action="store_true",
+                    help="no colour (also: NO_COLOR set; off when output is not a terminal)")  # fmt: skip
+    if verb == "report":
+        add_table_options(cp)
+    if (isinstance(exp, ContractExporter) and exp.paged) or verb == "export":
+        cp.add_argument("--rows-only", action="store_true",
+                        help="NDJSON rows only: no meta, summary or end lines (for naive tools)")  # fmt: skip
+    cp.set_defaults(
+        func=run_command, verb=verb, name=name, exporter=exp, preset=fixed(cp, preset), dests=dests
+    )
+    return cp
+
+
+def add_table_options(p: argparse.ArgumentParser) -> None:
+    """Options of human tables: ``--breakdown``, ``--last``, ``--order``."""
+    p.add_argument("--breakdown", "-b", action="store_true", help="a row per model under each row")
+    p.add_argument("--last", type=positive, metavar="N", help="only the last N rows (table and csv)")
+    p.add_argument("--order", choices=["asc", "desc"], default=None,
+                   help="row order of the table (default asc: oldest first)")  # fmt: skip
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
+
+
+def _which(args: argparse.Namespace) -> int:
+    # `burn export` alone: a usage error like any other, one line on stderr, nothing on stdout.
+    known = ", ".join(args.known) or "none"
+    raise UsageError(f"which {args.verb}? (known: {known}; see `burn {args.verb} --help`)")
+
+
+def options_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The contract options of a parsed command line (what the exporter and runtime see). An
+    option given against the command's preset (``burn report daily --by session``) is refused."""
+    options = {d: getattr(args, d, None) for d in args.dests}
+    for key, value in args.preset.items():
+        if options.get(key) != value:
+            flag = "--" + key.replace("_", "-")
+            raise UsageError(
+                f"{flag} cannot change `burn {args.verb} {args.name}` (its {key} is {value}); "
+                f"use `burn report usage {flag} {options.get(key)}`"
+            )
+    return options
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """``burn export NAME``, ``burn report NAME`` and their shortcuts: the contract or a table."""
+    from burn.archive.state import corrupt_as_error
+    from burn.cli.store import refresh_for_read
+    from burn.paths import burn_home
+
+    options = options_of(args)
+    fmt = options.get("format")
+    refresh_for_read(burn_home())  # the archive they read is built from the selected store's ledger
+    with corrupt_as_error():  # exports and reports read only the archive
+        if fmt == "csv" or (args.verb == "report" and fmt in (None, "table")):
+            return _human(args.exporter, options, sys.stdout.buffer, args)
+        if getattr(args, "last", None) is not None or getattr(args, "order", None) is not None:
+            raise UsageError(
+                "--last and --order shape tables and csv; json and ndjson keep the contract's order"
+            )
+        if getattr(args, "rows_only", False):
+            options["format"] = "ndjson"
+            rows = RowsOnly(sys.stdout.buffer)
+            code = execute(args.exporter, options, cast("BinaryIO", rows))
+            rows.flush()
+            return code
+        return execute(args.exporter, options, sys.stdout.buffer)
+
+
+class RowsOnly(io.RawIOBase):
+    """A binary stream that passes on NDJSON row lines and drops meta, summary and end lines."""
+
+    _SKIP = (b'{"type":"meta"', b'{"type":"summary"', b'{"type":"end"')
+
+    def __init__(self, out: BinaryIO) -> None:
+        super().__init__()
+        self._out = out
+        self._rest = b""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        lines = (self._rest + bytes(data)).split(b"\n")
+        self._rest = lines.pop()
+        for line in lines:
+            if line and not line.startswith(self._SKIP):
+                self._out.write(line + b"\n")
+        return len(data)
+
+    def flush(self) -> None:
+        if not self.closed:
+            self._out.flush()
+
+
+def _human(exp: Exporter, options: dict[str, Any], out: BinaryIO, args: argparse.Namespace) -> int:
+    """A table or CSV, rendered from the very document ``--json`` prints (so they never
+    disagree). Tables show project labels: the identity profile defaults to ``full`` for them
+    (a person at their own terminal), unless ``--identity`` says otherwise."""
     import orjson
 
-    from burn.text.reports import render
+    from burn.text import reports
 
+    fmt = options.get("format") or "table"
+    options = {**options, "format": "json"}
+    if options.get("identity") is None and "identity" in args.dests:
+        options["identity"] = "full"
+    if getattr(exp, "paged", False):
+        options["all"] = True
     buffer = io.BytesIO()
     code = execute(exp, options, buffer)
-    if code == 0:
-        out.write(render(orjson.loads(buffer.getvalue())).encode())
-        out.flush()
+    if code != 0:
+        return code
+    doc = orjson.loads(buffer.getvalue())
+    latest = None if doc.get("rows") else latest_activity()
+    view = reports.View.from_args(args, sys.stdout, latest)
+    text = reports.csv_text(doc, view) if fmt == "csv" else reports.render(doc, view)
+    out.write(text.encode())
+    out.flush()
     return code
+
+
+def latest_activity() -> int | None:
+    """The archive's latest turn time (UTC ms), for "no usage …; latest activity …"."""
+    from burn.archive.database import Archive
+    from burn.paths import burn_home
+    from burn.query import time_range
+
+    archive = Archive.in_home(burn_home(), readonly=True)
+    try:
+        return time_range(archive.db, None, None)[1] or None
+    finally:
+        archive.close()
 
 
 def execute(exp: Exporter, options: dict[str, Any], out: BinaryIO, *, now: datetime | None = None,
@@ -207,31 +362,62 @@ def _plain(exp: Exporter, archive: Any, options: Mapping[str, Any], out: BinaryI
 # -- schema ----------------------------------------------------------------------------------------
 
 
-def schema(argv: Sequence[str]) -> int:
+def register_schema(sub: Any, parents: Parents) -> None:
+    """``burn schema list|show|validate``."""
+    from burn.cli.parser import Parser
+
+    p = sub.add_parser("schema", help="list, show or validate the contracts' JSON Schemas",
+                       description="the published JSON Schemas of burn's contracts")  # fmt: skip
+    actions = p.add_subparsers(dest="action", required=True, parser_class=Parser)
+    ls = actions.add_parser("list", help="schema names, versions and $id", parents=[parents.json])
+    ls.set_defaults(func=schema_list)
+    show = actions.add_parser("show", help="print a schema")
+    show.add_argument("name", help="a schema name from `burn schema list`")
+    show.set_defaults(func=schema_show)
+    val = actions.add_parser("validate", help="validate a JSON document or an NDJSON stream, line by line")
+    val.add_argument("file", help="the file to check (- = stdin)")
+    val.add_argument("--schema", help="schema name (default: the one the document's meta names)")
+    val.set_defaults(func=schema_validate)
+
+
+def schema_list(args: argparse.Namespace) -> int:
+    """``burn schema list [--json]``."""
     from burn.contract import schemas
 
-    p = _Parser(prog="burn schema", description="the published JSON Schemas of burn's contracts")
-    sub = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    sub.add_parser("list", help="schema names, versions and $id")
-    show = sub.add_parser("show", help="print a schema")
-    show.add_argument("name")
-    val = sub.add_parser("validate", help="validate a JSON document or NDJSON stream (- = stdin)")
-    val.add_argument("file")
-    val.add_argument("--schema", help="schema name (default: the one the document's meta names)")
-    args = p.parse_args(list(argv))
-    if args.action == "list":
-        for name in schemas.names():
-            s = schemas.load(name)
-            sys.stdout.write(f"{name}\tv{s.get('x-schema-version', '?')}\t{s.get('$id')}\n")
+    listed = []
+    for name in schemas.names():
+        s = schemas.load(name)
+        listed.append({"name": name, "schema_version": s.get("x-schema-version"), "id": s.get("$id")})
+    if args.json:
+        import orjson
+
+        sys.stdout.buffer.write(orjson.dumps(listed, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
         return 0
-    if args.action == "show":
-        sys.stdout.buffer.write(schemas.text(args.name))
-        return 0
+    for item in listed:
+        sys.stdout.write(f"{item['name']}\tv{item['schema_version'] or '?'}\t{item['id']}\n")
+    return 0
+
+
+def schema_show(args: argparse.Namespace) -> int:
+    """``burn schema show NAME``."""
+    from burn.contract import schemas
+
+    sys.stdout.buffer.write(schemas.text(args.name))
+    return 0
+
+
+def schema_validate(args: argparse.Namespace) -> int:
+    """``burn schema validate FILE``: streams NDJSON line by line."""
+    from burn.contract import schemas
+
     try:
-        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+        if args.file == "-":
+            surface, n, problems = schemas.validate_stream(sys.stdin.buffer, args.schema)
+        else:
+            with Path(args.file).open("rb") as f:
+                surface, n, problems = schemas.validate_stream(f, args.schema)
     except OSError as exc:
         raise BurnError(f"cannot read {args.file}: {exc.strerror}") from exc
-    surface, n, problems = schemas.validate_bytes(data, args.schema)
     if problems:
         for problem in problems[:50]:
             sys.stderr.write(f"burn: invalid: {problem}\n")

@@ -8,27 +8,28 @@ import os
 import sys
 from typing import Any
 
+from burn.cli.parser import Parents, Parser
 from burn.errors import BurnError
 
 
-def add_parser(sub: Any) -> None:
-    """The ``store`` command in the parser tree of :mod:`burn.cli.app`."""
-    from burn.cli.app import _Parser
-
+def register(sub: Any, pa: Parents) -> None:
+    """The ``store`` command group in the parser tree of :mod:`burn.cli.app`."""
     st = sub.add_parser("store", help="the ledger store: status, copy to/from another store, migrate")
-    st_sub = st.add_subparsers(dest="store_command", required=True, parser_class=_Parser)
-    status = st_sub.add_parser("status", help="which store, where, entries, position, reachable")
-    status.add_argument("--json", action="store_true")
+    st_sub = st.add_subparsers(dest="store_command", required=True, parser_class=Parser)
+    status = st_sub.add_parser(
+        "status", parents=[pa.json], help="which store, where, entries, position, reachable"
+    )
     status.set_defaults(func=cmd_store)
-    copy = st_sub.add_parser("copy", help="copy every ledger entry into (or from) another store")
+    copy = st_sub.add_parser(
+        "copy", parents=[pa.json, pa.quiet], help="copy every ledger entry into (or from) another store"
+    )
     way = copy.add_mutually_exclusive_group(required=True)
     way.add_argument("--to", metavar="URL", help="target: postgresql://…, sqlite:///path, a directory")
     way.add_argument("--from", dest="from_", metavar="URL", help="source, copied into the selected store")
-    copy.add_argument("--json", action="store_true")
-    copy.add_argument("--quiet", "-q", action="store_true")
     copy.set_defaults(func=cmd_store)
-    mig = st_sub.add_parser("migrate", help="bring the store's schema up to date (database stores)")
-    mig.add_argument("--json", action="store_true")
+    mig = st_sub.add_parser(
+        "migrate", parents=[pa.json], help="bring the store's schema up to date (database stores)"
+    )
     mig.set_defaults(func=cmd_store)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import itertools
 from collections.abc import Iterable, Iterator
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -104,6 +105,19 @@ def validate_bytes(data: bytes, name: str | None = None) -> tuple[str | None, in
     if surface is None:
         return None, 1, [Problem(None, "", "cannot tell the contract: no meta.contract (pass a schema name)")]
     return surface, 1, list(_problems(surface, doc, None))
+
+
+def validate_stream(
+    stream: Iterable[bytes], name: str | None = None
+) -> tuple[str | None, int, list[Problem]]:
+    """:func:`validate_bytes` over a binary stream, line by line: an NDJSON stream is never held
+    in memory (blank lines are skipped); a JSON document is read whole, as it must be."""
+    lines = (line.rstrip(b"\r\n") for line in stream)
+    nonblank = (line for line in lines if line.strip())
+    head = list(itertools.islice(nonblank, 2))
+    if len(head) == 2 and all(_is_object_line(x) for x in head):
+        return _validate_lines(itertools.chain(head, nonblank), name)
+    return validate_bytes(b"\n".join(itertools.chain(head, nonblank)), name)
 
 
 def _is_object_line(line: bytes) -> bool:

@@ -45,11 +45,12 @@ def resolve_timezone(name: str | None, env: Mapping[str, str] | None = None) -> 
 # a time zone or the canonical ISO spelling the contracts use.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
-_FORMS = "YYYY-MM-DD, an ISO date-time, or a duration back from now such as 7d, 12h or 2w"
+_FORMS = "YYYY-MM-DD (or YYYYMMDD), an ISO date-time, or a duration back from now such as 7d, 12h or 2w"
 
 
 def parse_bound(value: str, tz: tzinfo, *, end: bool, now: datetime | None = None) -> datetime:
-    """``--since``/``--until``: ``YYYY-MM-DD`` (a whole local day: ``--until`` includes it), an ISO
+    """``--since``/``--until``: ``YYYY-MM-DD`` or ``YYYYMMDD`` (a whole local day: ``--until``
+    includes it), an ISO
     date-time (local unless it has an offset), or a duration back from now (``12h``, ``7d``, ``2w``).
 
     Raises :class:`UsageError` naming the option for an empty, unreadable or out-of-range value.
@@ -61,6 +62,8 @@ def parse_bound(value: str, tz: tzinfo, *, end: bool, now: datetime | None = Non
         raise UsageError(f"{option}: empty value (give {_FORMS})")
     try:
         m = _DURATION.match(text)
+        if len(text) == 8 and text.isdigit():  # ccusage's compact YYYYMMDD
+            text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
         if m:
             dt = now - int(m.group(1)) * _UNITS[m.group(2)]
         elif len(text) == 10:

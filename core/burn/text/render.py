@@ -1,25 +1,52 @@
-"""Human-readable output: plain aligned tables (no colour codes, so ``NO_COLOR`` holds trivially)."""
+"""Human-readable output: aligned tables that fit the terminal, ingest and summary text, progress."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from decimal import ROUND_HALF_EVEN, Decimal
+from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any
 
+from burn.text.money import usd
+from burn.text.term import cell_width, pad, paint, truncate
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int] = ()) -> str:
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    right: Iterable[int] = (),
+    *,
+    max_width: int | None = None,
+    shrink: Sequence[int] = (0,),
+    color: bool = False,
+    bold_rows: Iterable[int] = (),
+) -> str:
+    """Aligned columns two spaces apart. With ``max_width``, the ``shrink`` columns (labels,
+    keys) are cut with an ellipsis, widest first, until the table fits (never below 6 cells);
+    widths are terminal cells (:func:`burn.text.term.cell_width`). ``color``: bold headers and
+    ``bold_rows`` (indices into ``rows``, e.g. a total)."""
+    right = set(right)
+    bold = set(bold_rows)
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    widths = [max(cell_width(r[i]) for r in cells) for i in range(len(headers))]
+    if max_width is not None:
+        over = sum(widths) + 2 * (len(widths) - 1) - max_width
+        while over > 0:
+            candidates = [i for i in shrink if widths[i] > 6]
+            if not candidates:
+                break
+            i = max(candidates, key=lambda c: widths[c])
+            widest_other = max([widths[c] for c in candidates if c != i] + [6])
+            step = min(over, widths[i] - max(widest_other, 6)) or 1
+            widths[i] -= step
+            over -= step
 
-    def line(r: list[str]) -> str:
-        parts = [
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        ]
-        return "  ".join(parts).rstrip()
+    def line(r: list[str], style: bool) -> str:
+        parts = [pad(truncate(c, w), w, i in right) for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        text = "  ".join(parts).rstrip()
+        return paint(text, "bold", style)
 
-    out = [line(cells[0]), "  ".join("-" * w for w in widths)]
-    out.extend(line(r) for r in cells[1:])
+    out = [line(cells[0], color), "  ".join("-" * w for w in widths)]
+    out.extend(line(r, color and n in bold) for n, r in enumerate(cells[1:]))
     return "\n".join(out) + "\n"
 
 
@@ -60,16 +87,6 @@ def ingest_text(totals: dict[str, Any], report: Any) -> str:
 
 
 _COLS = ["turns", "input", "output", "cache_read", "cache_write", "total"]
-
-
-def usd(micros: int | None) -> str:
-    """Dollars from integer micro-USD with 2 to 4 decimals (``$0.7577``, ``$12.50``); exact, no float."""
-    if micros is None:
-        return "?"
-    text = f"{(Decimal(micros) / 1_000_000).quantize(Decimal('0.0001'), rounding=ROUND_HALF_EVEN):,}"
-    whole, _, frac = text.partition(".")
-    frac = frac.rstrip("0").ljust(2, "0")
-    return f"${whole}.{frac}"
 
 
 def _unpriced(r: dict[str, Any]) -> str:
@@ -140,8 +157,11 @@ def status_text(d: dict[str, Any]) -> str:
 
 
 def progress_printer(stream: IO[str]) -> Callable[[str, int, int, int], None]:
-    """A one-line progress display on a TTY, redrawn at most ten times a second."""
+    """A progress bar on a TTY (the caller checks): files done of the total as a bar and a
+    percentage, throughput in MB/s and an ETA from the rate so far; redrawn at most ten times a
+    second."""
     last = [0.0]
+    started: dict[str, float] = {}
 
     def show(reader: str, done: int, total: int, bytes_read: int) -> None:
         if total == 0:  # a phase without a count
@@ -149,10 +169,18 @@ def progress_printer(stream: IO[str]) -> Callable[[str, int, int, int], None]:
             stream.flush()
             return
         now = time.monotonic()
+        start = started.setdefault(reader, now)
         if now - last[0] < 0.1 and done != total:
             return
         last[0] = now
-        stream.write(f"\r\x1b[K{reader}: {done:,}/{total:,} files, {mb(bytes_read)}")
+        elapsed = max(now - start, 1e-6)
+        frac = done / total
+        bar = "█" * int(frac * 20) + "░" * (20 - int(frac * 20))
+        eta = f", ETA {int(elapsed / frac - elapsed)}s" if 0 < frac < 1 and elapsed > 0.5 else ""
+        rate = f" at {bytes_read / elapsed / 1e6:,.1f} MB/s" if elapsed > 0.5 else ""
+        stream.write(
+            f"\r\x1b[K{reader} {bar} {frac:4.0%} {done:,}/{total:,} files, {mb(bytes_read)}{rate}{eta}"
+        )
         stream.flush()
 
     return show
