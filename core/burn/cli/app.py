@@ -360,6 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
         cp.add_argument("args", nargs=argparse.REMAINDER)
         cp.set_defaults(func=cmd_contract, verb=verb)
 
+    # `burn serve` parses its own options (burn.server.cli); main() hands it the rest of argv,
+    # since argparse's REMAINDER does not take arguments that start with a dash.
+    sub.add_parser(
+        "serve", help="the contracts and the ledger over HTTP (needs burn[server])", add_help=False
+    )
+
     doc = sub.add_parser("doctor", help="sources found, ingest lag, unpriced models, Claude Code retention")
     doc.add_argument("--json", action="store_true")
     doc.set_defaults(func=cmd_doctor)
@@ -367,7 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv[:1] == ["serve"]:
+            from burn.server.cli import main as serve
+
+            return serve(argv[1:])
         args = build_parser().parse_args(argv)
         code: int = args.func(args)
         return code

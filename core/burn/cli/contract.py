@@ -129,18 +129,39 @@ def _human(exp: Exporter, options: dict[str, Any], out: BinaryIO) -> int:
 
 def execute(exp: Exporter, options: dict[str, Any], out: BinaryIO, *, now: datetime | None = None,
             hostname: str | None = None, home: Path | None = None) -> int:  # fmt: skip
+    from burn.contract.page_cursor import CursorReset
+
+    try:
+        document(exp, options, out, now=now, hostname=hostname, home=home)
+    except CursorReset as exc:
+        import orjson
+
+        sys.stderr.buffer.write(orjson.dumps(exc.as_json()) + b"\n")
+        sys.stderr.flush()
+        return exc.exit_code
+    return 0
+
+
+def document(exp: Exporter, options: Mapping[str, Any], out: BinaryIO, *, now: datetime | None = None,
+             hostname: str | None = None, home: Path | None = None, archive: Any = None) -> None:  # fmt: skip
+    """Write the document ``burn export|report`` prints for parsed ``options``: the one path from
+    options to a contract document, shared by the CLI and ``burn serve``. Raises
+    :class:`~burn.contract.page_cursor.CursorReset` before writing anything when a cursor cannot
+    continue. ``archive`` (read-only, left open) is the caller's; by default the home's is opened."""
     from burn.archive.database import Archive
     from burn.contract import run as runner
-    from burn.contract.page_cursor import CursorReset
     from burn.paths import burn_home
 
     home = home or burn_home()
     now = now or datetime.now(UTC)
     fmt: Format = "ndjson" if options.get("format") == "ndjson" else "json"
-    archive = Archive.in_home(home, readonly=True)
+    owned = archive is None
+    if archive is None:
+        archive = Archive.in_home(home, readonly=True)
     try:
         if not isinstance(exp, ContractExporter):
-            return _plain(exp, archive, options, out, fmt)
+            _plain(exp, archive, options, out, fmt)
+            return
         if options.get("cursor") is not None:
             given = sorted(k for k, v in options.items() if k not in _PAGING and v is not None
                            and k not in _presets(exp))  # fmt: skip
@@ -163,25 +184,18 @@ def execute(exp: Exporter, options: dict[str, Any], out: BinaryIO, *, now: datet
             all=bool(options.get("all")),
         )
         ctx = runner.Context(home=home, now=now, hostname=hostname or socket.gethostname())
-        try:
-            runner.export(exp, archive, request, out, ctx)
-        except CursorReset as exc:
-            import orjson
-
-            sys.stderr.buffer.write(orjson.dumps(exc.as_json()) + b"\n")
-            sys.stderr.flush()
-            return exc.exit_code
+        runner.export(exp, archive, request, out, ctx)
         out.flush()
-        return 0
     finally:
-        archive.close()
+        if owned:
+            archive.close()
 
 
 def _presets(exp: ContractExporter) -> set[str]:
     return {k for preset in exp.commands.values() for k in preset}
 
 
-def _plain(exp: Exporter, archive: Any, options: Mapping[str, Any], out: BinaryIO, fmt: str) -> int:
+def _plain(exp: Exporter, archive: Any, options: Mapping[str, Any], out: BinaryIO, fmt: str) -> None:
     """A minimal exporter: its rows framed with a short meta block, unvalidated."""
     from burn.contract.framing import Framer
     from burn.contract.meta import iso_seconds
@@ -201,7 +215,6 @@ def _plain(exp: Exporter, archive: Any, options: Mapping[str, Any], out: BinaryI
     for row in exp.rows(archive, options):
         framer.row(row)
     framer.end(None)
-    return 0
 
 
 # -- schema ----------------------------------------------------------------------------------------
