@@ -48,11 +48,15 @@ PARITY = [
     ("/v1/sessions?limit=3", ["export", "sessions", "--limit", "3"]),
     ("/v1/sessions?all=true&source=claude-code", ["export", "sessions", "--all", "--source", "claude-code"]),
     ("/v1/sessions?limit=2&format=ndjson", ["export", "sessions", "--limit", "2", "--ndjson"]),
-    *[(f"/v1/reports/usage?by={by}", ["report", "usage", "--by", by, "--json"])
-      for by in ("day", "week", "month", "session", "model", "project")],
+    *[
+        (f"/v1/reports/usage?by={by}", ["report", "usage", "--by", by, "--json"])
+        for by in ("day", "week", "month", "session", "model", "project")
+    ],
     ("/v1/reports/daily", ["report", "daily", "--json"]),
-    ("/v1/reports/activity?since=2026-03-01&until=2026-03-10&bucket=1d",
-     ["report", "activity", "--since", "2026-03-01", "--until", "2026-03-10", "--bucket", "1d", "--json"]),
+    (
+        "/v1/reports/activity?since=2026-03-01&until=2026-03-10&bucket=1d",
+        ["report", "activity", "--since", "2026-03-01", "--until", "2026-03-10", "--bucket", "1d", "--json"],
+    ),
 ]
 
 
@@ -397,3 +401,44 @@ def test_server_keeps_the_archive_current_with_a_local_ingest(tmp_path: Path) ->
         assert count > before
     finally:
         served.stop()
+
+
+# -- burn report|export --server ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["report", "daily"], ["report", "usage", "--by", "model", "--json"], ["report", "monthly", "--ndjson"],
+     ["export", "sessions", "--limit", "2", "--source", "claude-code", "--source", "codex"],
+     ["export", "sessions", "--all", "--roots-only"],
+     ["report", "activity", "--since", "2026-03-01", "--until", "2026-03-10", "--json"]],
+)  # fmt: skip
+def test_cli_against_the_server_prints_what_it_prints_locally(
+    served: Served, env: dict[str, str], tmp_path: Path, argv: list[str]
+) -> None:
+    local = cli(env, *argv)
+    # A laptop with no archive at all: everything comes from the server.
+    remote_env = {**env_for(tmp_path), "TZ": "UTC", "RELAYBURN_SERVER_URL": served.url}
+    remote = cli(remote_env, *argv)
+    assert remote.returncode == local.returncode == 0, remote.stderr
+    assert _same(remote.stdout) == _same(local.stdout)
+    assert not (tmp_path / "burn" / "archive.sqlite").exists()
+
+
+def test_cli_against_the_server_resets_and_fails_like_the_cli(
+    served: Served, env: dict[str, str], tmp_path: Path
+) -> None:
+    remote_env = {**env_for(tmp_path), "RELAYBURN_TOKEN": "burn_not-a-real-token"}
+    local = cli(env, "export", "sessions", "--cursor", "garbage")
+    remote = cli(remote_env, "export", "sessions", "--server", served.url, "--cursor", "garbage")
+    assert (remote.returncode, remote.stdout, remote.stderr) == (local.returncode, b"", local.stderr)
+    # An unreachable server: one line, no traceback, no token.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = cli(remote_env, "report", "daily", "--server", f"http://127.0.0.1:{port}")
+    assert down.returncode == 1
+    assert down.stderr.decode().startswith(
+        f"burn: error: cannot reach the burn server at http://127.0.0.1:{port}"
+    )
+    assert b"not-a-real-token" not in down.stderr + down.stdout

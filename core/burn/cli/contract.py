@@ -10,6 +10,7 @@ option is a usage error (exit 2).
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,7 @@ from burn.errors import BurnError, UsageError
 from burn.exporter import ContractExporter, Exporter
 
 # Options that do not change which rows a cursor continues: allowed together with --cursor.
-_PAGING = {"format", "limit", "cursor", "all"}
+_PAGING = {"format", "limit", "cursor", "all", "server"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,6 +61,8 @@ def build_parser(verb: str, name: str, exp: Exporter) -> argparse.ArgumentParser
     )
     if not isinstance(exp, ContractExporter):
         return p
+    p.add_argument("--server", metavar="URL", default=None,
+                   help="fetch from `burn serve` at URL (default: $RELAYBURN_SERVER_URL)")  # fmt: skip
     p.add_argument("--timezone", help="IANA time zone for dates and buckets (default: local)")
     p.add_argument("--since", help="YYYY-MM-DD, ISO date-time, or a duration back from now (7d, 12h, 2w)")
     p.add_argument("--until", help="YYYY-MM-DD (inclusive day), ISO date-time, or duration")
@@ -106,9 +109,37 @@ def run(verb: str, argv: Sequence[str], out: BinaryIO | None = None) -> int:
     parser.set_defaults(**preset)
     options = vars(parser.parse_args(list(argv[1:])))
     stdout = out if out is not None else sys.stdout.buffer
+    if isinstance(exp, ContractExporter) and options.get("server") is None:
+        options["server"] = os.environ.get("RELAYBURN_SERVER_URL") or None
+    if options.get("server") is not None:
+        return _remote(verb, name, parser, options, stdout)
     if verb == "report" and options.get("format") is None:
         return _human(exp, options, stdout)
     return execute(exp, options, stdout)
+
+
+def _remote(verb: str, name: str, parser: argparse.ArgumentParser, options: dict[str, Any],
+            out: BinaryIO) -> int:  # fmt: skip
+    """The document from ``burn serve`` instead of the local archive (:mod:`burn.cli.remote`)."""
+    import io
+
+    import orjson
+
+    from burn.cli import remote
+    from burn.text.reports import render
+
+    path = f"/v1/{name}" if verb == "export" else f"/v1/reports/{name}"
+    token = os.environ.get("RELAYBURN_TOKEN") or None
+    fmt = options.get("format")
+    params = remote.query(parser, options)
+    if verb == "report" and fmt is None:  # the table, rendered here from the JSON document
+        buffer = io.BytesIO()
+        code = remote.fetch(options["server"], path, params, "json", token, buffer)
+        if code == 0:
+            out.write(render(orjson.loads(buffer.getvalue())).encode())
+            out.flush()
+        return code
+    return remote.fetch(options["server"], path, params, fmt or "json", token, out)
 
 
 def _human(exp: Exporter, options: dict[str, Any], out: BinaryIO) -> int:
