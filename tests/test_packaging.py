@@ -110,5 +110,5 @@ def test_wheel_metadata(wheel: zipfile.ZipFile) -> None:
     section = entry_points.split("[burn]\n", 1)[1].split("\n[", 1)[0]
     shipped = dict(line.split(" = ", 1) for line in section.splitlines() if line.strip())
     assert shipped == DECLARED
-    assert "burn = burn.cli.app:main" in entry_points
+    assert "burn = burn.entry:main" in entry_points
     assert f"\nVersion: {VERSION}\n" in wheel.read(f"{dist_info}/METADATA").decode()

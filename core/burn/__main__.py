@@ -1,5 +1,5 @@
 """``python -m burn``: the same command line as ``burn``."""
 
-from burn.cli.app import main
+from burn.entry import main
 
 raise SystemExit(main())

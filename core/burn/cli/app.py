@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from burn import __version__
@@ -347,6 +347,13 @@ def _plugins(sub: Any, pa: Parents) -> None:
     plg.set_defaults(func=cmd_plugins)
 
 
+def _serve(sub: Any, pa: Parents) -> None:
+    # Listed in the tree for help; burn.entry.main hands `burn serve …` to burn.server.cli.
+    sub.add_parser(
+        "serve", help="the contracts and the ledger over HTTP (needs burn[server]; see docs/server.md)"
+    )
+
+
 def _doctor(sub: Any, pa: Parents) -> None:
     doc = sub.add_parser("doctor", help="sources found, ingest lag, unpriced models, Claude Code retention",
                          parents=[pa.json])  # fmt: skip
@@ -411,6 +418,7 @@ def groups(tables: Tables) -> list[Register]:
         _plugins,
         _doctor,
         store_cli.register,
+        _serve,
         _completion,
     ]
 
@@ -421,15 +429,26 @@ def build_parser(tables: Tables | None = None) -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``burn`` with ``argv`` (default: the process's arguments); returns the exit code."""
-    try:
-        words = list(sys.argv[1:] if argv is None else argv)
+    """Run ``burn`` with ``argv`` (default: the process's arguments); returns the exit code.
+    (``burn serve`` is dispatched one layer up, by :func:`burn.entry.main`.)"""
+    words = list(sys.argv[1:] if argv is None else argv)
+
+    def run() -> int:
         if words and words[0] in ("--version", "-V"):  # before any tree is built: fast
             sys.stdout.write(f"burn {__version__}\n")
             return 0
         args = build_parser(_exporter_tables(*parser.command_word(words))).parse_args(words)
         code: int = args.func(args)
         return code
+
+    return guarded(run)
+
+
+def guarded(run: Callable[[], int]) -> int:
+    """Run a command: a user error is one line and its exit code, a bug one line (the traceback
+    with ``BURN_DEBUG=1``), a full disk is said plainly, Ctrl-C is 130, a closed pipe is not an error."""
+    try:
+        return run()
     except BurnError as exc:
         sys.stderr.write(f"burn: error: {exc}\n")
         return exc.exit_code

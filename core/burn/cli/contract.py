@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import socket
 import sys
 from collections.abc import Callable, Mapping
@@ -76,6 +77,12 @@ def add_contract_options(
         return
     add_window(p)
     add_filters(p)
+    p.add_argument(
+        "--server",
+        metavar="URL",
+        default=None,
+        help="fetch from `burn serve` at URL instead of the local archive (default: $RELAYBURN_SERVER_URL)",
+    )
     p.add_argument(
         "--identity",
         choices=["full", "shareable", "anonymous"],
@@ -199,6 +206,10 @@ def run_command(args: argparse.Namespace) -> int:
 
     options = options_of(args)
     fmt = options.get("format")
+    if isinstance(args.exporter, ContractExporter) and options.get("server") is None:
+        options["server"] = os.environ.get("RELAYBURN_SERVER_URL") or None
+    if options.get("server") is not None:
+        return _remote(args, options, sys.stdout.buffer)
     refresh_for_read(burn_home())  # the archive they read is built from the selected store's ledger
     with corrupt_as_error():  # exports and reports read only the archive
         if fmt == "csv" or (args.verb == "report" and fmt in (None, "table")):
@@ -240,6 +251,33 @@ class RowsOnly(io.RawIOBase):
     def flush(self) -> None:
         if not self.closed:
             self._out.flush()
+
+
+def _remote(args: argparse.Namespace, options: dict[str, Any], out: BinaryIO) -> int:
+    """The document from ``burn serve`` instead of the local archive (:mod:`burn.cli.remote`)."""
+    import orjson
+
+    from burn.cli import remote
+    from burn.text import reports
+
+    verb, name = args.verb, args.name
+    parser = build_parser(verb, name, args.exporter)
+    path = f"/v1/{name}" if verb == "export" else f"/v1/reports/{name}"
+    token = os.environ.get("RELAYBURN_TOKEN") or None
+    fmt = options.get("format")
+    params = remote.query(parser, options)
+    if fmt in ("table", "csv") or (verb == "report" and fmt is None):
+        # A table or CSV, rendered here from the server's JSON document (as _human does locally).
+        buffer = io.BytesIO()
+        code = remote.fetch(options["server"], path, params, "json", token, buffer)
+        if code == 0:
+            doc = orjson.loads(buffer.getvalue())
+            view = reports.View.from_args(args, sys.stdout, None)
+            text = reports.csv_text(doc, view) if fmt == "csv" else reports.render(doc, view)
+            out.write(text.encode())
+            out.flush()
+        return code
+    return remote.fetch(options["server"], path, params, fmt or "json", token, out)
 
 
 def _human(exp: Exporter, options: dict[str, Any], out: BinaryIO, args: argparse.Namespace) -> int:
@@ -284,18 +322,39 @@ def latest_activity() -> int | None:
 
 def execute(exp: Exporter, options: dict[str, Any], out: BinaryIO, *, now: datetime | None = None,
             hostname: str | None = None, home: Path | None = None) -> int:  # fmt: skip
+    from burn.contract.page_cursor import CursorReset
+
+    try:
+        document(exp, options, out, now=now, hostname=hostname, home=home)
+    except CursorReset as exc:
+        import orjson
+
+        sys.stderr.buffer.write(orjson.dumps(exc.as_json()) + b"\n")
+        sys.stderr.flush()
+        return exc.exit_code
+    return 0
+
+
+def document(exp: Exporter, options: Mapping[str, Any], out: BinaryIO, *, now: datetime | None = None,
+             hostname: str | None = None, home: Path | None = None, archive: Any = None) -> None:  # fmt: skip
+    """Write the document ``burn export|report`` prints for parsed ``options``: the one path from
+    options to a contract document, shared by the CLI and ``burn serve``. Raises
+    :class:`~burn.contract.page_cursor.CursorReset` before writing anything when a cursor cannot
+    continue. ``archive`` (read-only, left open) is the caller's; by default the home's is opened."""
     from burn.archive.database import Archive
     from burn.contract import run as runner
-    from burn.contract.page_cursor import CursorReset
     from burn.paths import burn_home
 
     home = home or burn_home()
     now = now or datetime.now(UTC)
     fmt: Format = "ndjson" if options.get("format") == "ndjson" else "json"
-    archive = Archive.in_home(home, readonly=True)
+    owned = archive is None
+    if archive is None:
+        archive = Archive.in_home(home, readonly=True)
     try:
         if not isinstance(exp, ContractExporter):
-            return _plain(exp, archive, options, out, fmt)
+            _plain(exp, archive, options, out, fmt)
+            return
         if options.get("cursor") is not None:
             given = sorted(k for k, v in options.items() if k not in _PAGING and v is not None
                            and k not in _presets(exp))  # fmt: skip
@@ -318,25 +377,18 @@ def execute(exp: Exporter, options: dict[str, Any], out: BinaryIO, *, now: datet
             all=bool(options.get("all")),
         )
         ctx = runner.Context(home=home, now=now, hostname=hostname or socket.gethostname())
-        try:
-            runner.export(exp, archive, request, out, ctx)
-        except CursorReset as exc:
-            import orjson
-
-            sys.stderr.buffer.write(orjson.dumps(exc.as_json()) + b"\n")
-            sys.stderr.flush()
-            return exc.exit_code
+        runner.export(exp, archive, request, out, ctx)
         out.flush()
-        return 0
     finally:
-        archive.close()
+        if owned:
+            archive.close()
 
 
 def _presets(exp: ContractExporter) -> set[str]:
     return {k for preset in exp.commands.values() for k in preset}
 
 
-def _plain(exp: Exporter, archive: Any, options: Mapping[str, Any], out: BinaryIO, fmt: str) -> int:
+def _plain(exp: Exporter, archive: Any, options: Mapping[str, Any], out: BinaryIO, fmt: str) -> None:
     """A minimal exporter: its rows framed with a short meta block, unvalidated."""
     from burn.contract.framing import Framer
     from burn.contract.meta import iso_seconds
@@ -356,7 +408,6 @@ def _plain(exp: Exporter, archive: Any, options: Mapping[str, Any], out: BinaryI
     for row in exp.rows(archive, options):
         framer.row(row)
     framer.end(None)
-    return 0
 
 
 # -- schema ----------------------------------------------------------------------------------------

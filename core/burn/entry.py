@@ -1,0 +1,30 @@
+"""The ``burn`` console script: ``burn serve …`` goes to :mod:`burn.server` (the optional
+``burn[server]`` extra, loaded for no other command), everything else to :mod:`burn.cli.app`.
+
+Dispatching here, above both, keeps the layers one-way: the server reads through the CLI's
+contract commands, and the CLI never imports the server."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``burn`` with ``argv`` (default: the process's arguments); returns the exit code."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    from burn.cli import app
+
+    if words[:1] == ["serve"]:
+
+        def serve() -> int:
+            from burn.server.cli import main as serve_main
+
+            return serve_main(words[1:])
+
+        return app.guarded(serve)
+    return app.main(words)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,404 @@
+"""The ASGI application of ``burn serve`` (routes in docs/server.md and :mod:`.openapi`)."""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from burn.archive.database import Archive
+from burn.cli.contract import commands, document
+from burn.contract.page_cursor import CursorReset
+from burn.errors import BurnError, UsageError
+from burn.exporter import Exporter
+from burn.server import batch, params, stream
+from burn.server.keeper import Keeper, count
+from burn.server.metrics import Metrics
+from burn.server.tokens import Keyring, Scope, Token
+
+Scope_ = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+PROBLEM = "application/problem+json"
+NDJSON = "application/x-ndjson"
+LEDGER_PAGE_DEFAULT = 1000
+LEDGER_PAGE_MAX = 10_000
+
+
+@attrs.frozen
+class Config:
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_batch: int = 5000
+    body_timeout: float = 30.0  # seconds to receive a whole request body (slow clients get 408)
+
+
+class Problem(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.extra = status, code, extra
+
+
+def problem(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+            **extra: Any) -> Response:  # fmt: skip
+    """RFC 9457 problem details; ``error`` is the stable code clients branch on."""
+    body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status,
+            "error": code, "message": message, **extra}  # fmt: skip
+    return Response(orjson.dumps(body) + b"\n", status, headers=headers, media_type=PROBLEM)
+
+
+_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+           408: "Request Timeout", 409: "Conflict", 413: "Content Too Large", 415: "Unsupported Media Type",
+           405: "Method Not Allowed", 422: "Unprocessable Content", 500: "Internal Server Error"}  # fmt: skip
+
+
+class Server:
+    """What the routes share: the home, its store (through the keeper), the exporters, the tokens."""
+
+    def __init__(self, home: Path, keeper: Keeper, exporters: dict[str, Exporter], keyring: Keyring,
+                 config: Config, *, auth_required: bool = False) -> None:  # fmt: skip
+        self.home = home
+        self.keeper = keeper
+        self.exporters = exporters
+        self.keyring = keyring
+        self.config = config
+        self.auth_required = auth_required  # tokens demanded even while none exist (non-loopback)
+        self.metrics = Metrics()
+        self._local = threading.local()
+        self.started = time.time()
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def archive(self) -> Archive:
+        """This thread's read-only archive connection, reopened when the file was replaced."""
+        path = self.home / "archive.sqlite"
+        ino = path.stat().st_ino
+        held: tuple[Archive, int] | None = getattr(self._local, "archive", None)
+        if held is not None and held[1] == ino:
+            return held[0]
+        if held is not None:
+            held[0].close()
+        archive = Archive(path, readonly=True)
+        self._local.archive = (archive, ino)
+        return archive
+
+    def render(self, exp: Exporter, options: dict[str, Any]) -> bytes:
+        out = io.BytesIO()
+        document(exp, options, out, home=self.home, archive=self.archive())
+        return out.getvalue()
+
+
+# -- routes -----------------------------------------------------------------------------------------
+
+
+def _server(request: Request) -> Server:
+    s: Server = request.app.state.server
+    return s
+
+
+async def sessions(request: Request) -> Response:
+    return await _contract(request, "export", "sessions")
+
+
+async def report(request: Request) -> Response:
+    return await _contract(request, "report", request.path_params["name"])
+
+
+async def _contract(request: Request, verb: str, name: str) -> Response:
+    server = _server(request)
+    table = commands(verb, server.exporters)
+    if name not in table:
+        return problem(404, "unknown_surface", f"no {verb} named {name!r} (known: {', '.join(table)})")
+    exp, preset = table[name]
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "format"]
+    fmt = request.query_params.get("format")
+    if fmt is None:
+        fmt = "ndjson" if NDJSON in request.headers.get("accept", "") else "json"
+    if fmt not in ("json", "ndjson"):
+        return problem(400, "usage", f"format is json or ndjson, not {fmt!r}")
+    try:
+        options = params.options(verb, name, exp, preset, query)
+    except UsageError as exc:
+        return problem(400, "usage", str(exc))
+    options["format"] = fmt
+    media = NDJSON if fmt == "ndjson" else "application/json"
+    if fmt == "json":
+        try:
+            body = await run_in_threadpool(server.render, exp, options)
+        except BaseException as exc:
+            return _failure(exc)
+        return Response(body, media_type=media)
+    # NDJSON streams, holding a few chunks at a time, from the runner's own connection.
+    pipe = stream.start(lambda out: document(exp, options, out, home=server.home))  # type: ignore[arg-type]
+    first = await pipe.first()
+    if isinstance(first, BaseException):
+        return _failure(first)
+    if first is None:
+        return Response(b"", media_type=media)
+    return StreamingResponse(pipe.rest(first), media_type=media)
+
+
+def _failure(exc: BaseException) -> Response:
+    if isinstance(exc, CursorReset):
+        # The body is byte for byte what `burn export --cursor` prints on stderr.
+        return Response(orjson.dumps(exc.as_json()) + b"\n", 409, media_type=PROBLEM)
+    if isinstance(exc, UsageError):
+        return problem(400, "usage", str(exc))
+    if isinstance(exc, BurnError):
+        return problem(503, "unavailable", str(exc))
+    _log({"event": "error", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
+    return problem(500, "internal", "internal error; see the server's log")
+
+
+async def schema(request: Request) -> Response:
+    from burn.contract import schemas
+
+    name = request.path_params["name"]
+    if name not in schemas.names():
+        return problem(
+            404, "unknown_schema", f"no schema named {name!r} (known: {', '.join(schemas.names())})"
+        )
+    return Response(schemas.text(name), media_type="application/schema+json")
+
+
+async def ledger_post(request: Request) -> Response:
+    server = _server(request)
+    cfg = server.config
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cfg.max_body_bytes:
+        return problem(413, "body_too_large", f"{declared} bytes; at most {cfg.max_body_bytes} per request")
+    try:
+        body = await _read_body(request, cfg.max_body_bytes, cfg.body_timeout)
+        items, rejected = await run_in_threadpool(batch.parse, body, cfg.max_batch)
+    except Problem as exc:
+        return problem(exc.status, exc.code, str(exc))
+    except batch.BatchError as exc:
+        return problem(exc.status, exc.code, str(exc))
+    result = await run_in_threadpool(server.keeper.append, items) if items else None
+    appended = count(result) if result is not None else Counter()
+    server.metrics.count_entries(appended, Counter(r.error for r in rejected))
+    report_ = {
+        "received": len(items) + len(rejected),
+        "accepted": len(items),
+        "appended": dict(sorted(result.appended.items())) if result else {},
+        "revised": dict(sorted(result.revised.items())) if result else {},
+        "duplicates": sum(result.dropped.values()) if result else 0,
+        "rejected": [r.as_json() for r in rejected],
+        "position": server.keeper.store.position(),
+    }
+    if rejected and not items:
+        return problem(422, "no_valid_entries", f"all {len(rejected)} entries were refused",
+                       rejected=report_["rejected"])  # fmt: skip
+    return Response(orjson.dumps(report_) + b"\n", media_type="application/json")
+
+
+async def _read_body(request: Request, limit: int, timeout: float) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with anyio.fail_after(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise Problem(
+                        413, "body_too_large", f"more than {limit} bytes; at most {limit} per request"
+                    )
+                chunks.append(chunk)
+    except TimeoutError as exc:
+        raise Problem(408, "body_timeout", f"the body did not arrive within {timeout:g} s") from exc
+    return b"".join(chunks)
+
+
+async def ledger_get(request: Request) -> Response:
+    server = _server(request)
+    try:
+        after = _int_param(request, "after", 0, 0, None)
+        limit = _int_param(request, "limit", LEDGER_PAGE_DEFAULT, 1, LEDGER_PAGE_MAX)
+    except Problem as exc:
+        return problem(exc.status, exc.code, str(exc))
+
+    def page() -> bytes:
+        store = server.keeper.store
+        end = store.position()
+        entries: list[dict[str, Any]] = []
+        nxt = after
+        for entry in store.read(after):
+            if len(entries) == limit:
+                break
+            entries.append(
+                {"position": entry.position, "kind": entry.kind, "id": entry.id, "record": entry.record}
+            )
+            nxt = entry.position
+        return orjson.dumps({"entries": entries, "next": nxt, "end": max(end, nxt)}) + b"\n"
+
+    return Response(await run_in_threadpool(page), media_type="application/json")
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise Problem(400, "usage", f"{name} must be an integer {bound}, not {raw[:40]!r}")
+    return int(raw)
+
+
+async def healthz(request: Request) -> Response:
+    server = _server(request)
+    error = server.keeper.last_error
+    body = {"status": "ok" if error is None else "degraded", "store": server.keeper.store.name}
+    return Response(orjson.dumps(body) + b"\n", media_type="application/json")
+
+
+async def metrics(request: Request) -> Response:
+    server = _server(request)
+    text = await run_in_threadpool(server.metrics.render, server.keeper.lag)
+    return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+async def openapi(request: Request) -> Response:
+    from burn.server.openapi import document as spec
+
+    return Response(orjson.dumps(spec()), media_type="application/json")
+
+
+# -- auth, metrics and access logs ------------------------------------------------------------------
+
+OPEN = {"/healthz"}
+
+
+def _route(path: str) -> str:
+    """The route template a path matched (a bounded label set for metrics)."""
+    if path.startswith("/v1/schemas/"):
+        return "/v1/schemas/{name}"
+    if path.startswith("/v1/reports/"):
+        return "/v1/reports/{name}"
+    if path in ("/v1/sessions", "/v1/ledger", "/healthz", "/metrics", "/openapi.json"):
+        return path
+    return "other"
+
+
+def _needed(method: str) -> Scope:
+    return "write" if method in ("POST", "PUT", "PATCH", "DELETE") else "read"
+
+
+class Guard:
+    """Bearer auth, request metrics and one JSON access-log line per request (never a token)."""
+
+    def __init__(self, app: Callable[[Scope_, Receive, Send], Awaitable[None]], server: Server) -> None:
+        self.app = app
+        self.server = server
+
+    async def __call__(self, scope: Scope_, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path, method = scope["path"], scope["method"]
+        status = 500
+        sent = 0
+        token: Token | None = None
+
+        async def send_(message: MutableMapping[str, Any]) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            denied: Response | None = None
+            if path not in OPEN:
+                token, denied = self._authorize(scope, method)
+            if denied is not None:
+                await denied(scope, receive, send_)
+            else:
+                await self.app(scope, receive, send_)
+        finally:
+            seconds = time.perf_counter() - started
+            route = _route(path)
+            self.server.metrics.observe(route, method, status, seconds)
+            client = scope.get("client")
+            _log({"ts": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z", "method": method,
+                  "path": path, "route": route, "status": status, "ms": round(seconds * 1000, 2),
+                  "bytes": sent, "client": client[0] if client else None,
+                  "token": token.name if token else None})  # fmt: skip
+
+    def _authorize(self, scope: Scope_, method: str) -> tuple[Token | None, Response | None]:
+        keyring = self.server.keyring
+        if not keyring.configured and not self.server.auth_required:
+            return None, None  # loopback without tokens: the machine's own users only
+        challenge = {"WWW-Authenticate": 'Bearer realm="burn"'}
+        header = ""
+        for k, v in scope["headers"]:
+            if k == b"authorization":
+                header = v.decode("latin-1")
+        kind, _, presented = header.partition(" ")
+        if kind.lower() != "bearer" or not presented.strip():
+            return None, problem(401, "unauthorized", "send Authorization: Bearer <token>", challenge)
+        token = keyring.check(presented.strip())
+        if token is None:
+            return None, problem(401, "unauthorized", "unknown or revoked token", challenge)
+        needed = _needed(method)
+        if scope["path"] == "/metrics":
+            needed = "read"
+        if not token.allows(needed):
+            return token, problem(
+                403, "forbidden", f"this token's scope is {token.scope}; this needs {needed}"
+            )
+        return token, None
+
+
+_log_lock = threading.Lock()
+
+
+def _log(event: dict[str, Any]) -> None:
+    line = orjson.dumps(event) + b"\n"
+    with _log_lock:
+        try:
+            sys.stderr.buffer.write(line)
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass  # a closed stderr must not fail requests
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return problem(404, "not_found", f"no route {request.url.path} (see /openapi.json)")
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return problem(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
+
+
+def create_app(server: Server) -> Guard:
+    routes = [
+        Route("/v1/sessions", sessions, methods=["GET"]),
+        Route("/v1/reports/{name}", report, methods=["GET"]),
+        Route("/v1/schemas/{name}", schema, methods=["GET"]),
+        Route("/v1/ledger", ledger_post, methods=["POST"]),
+        Route("/v1/ledger", ledger_get, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
+    app.state.server = server
+    return Guard(app, server)

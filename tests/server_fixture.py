@@ -1,0 +1,105 @@
+"""Real ``burn serve`` processes for the server's tests: started on a free loopback port
+(``--port 0``; the server prints the URL it listens on), ready once ``/healthz`` answers, killed
+after."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+
+class Served:
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
+        self.proc, self.url, self.log = proc, url, log
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        try:
+            h = dict(headers or {})
+            conn.request(method, path, body=body, headers=h, encode_chunked="Transfer-Encoding" in h)
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
+
+    def get(self, path: str, token: str | None = None, **headers: str) -> tuple[int, dict[str, str], bytes]:
+        h = dict(headers)
+        if token is not None:
+            h["Authorization"] = f"Bearer {token}"
+        return self.request("GET", path, headers=h)
+
+    def post(self, path: str, body: bytes, token: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        h = {"Content-Type": "application/x-ndjson"}
+        if token is not None:
+            h["Authorization"] = f"Bearer {token}"
+        return self.request("POST", path, body=body, headers=h)
+
+    def json(self, path: str, token: str | None = None) -> Any:
+        status, _, body = self.get(path, token)
+        assert status == 200, body
+        return orjson.loads(body)
+
+    def stop(self) -> str:
+        """Stop the server (SIGTERM, then SIGKILL) and return everything it logged."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.log.read_text()
+
+
+def burn_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "burn", *args]
+
+
+def start(env: Mapping[str, str], *args: str, log: Path) -> Served:
+    """``burn serve --port 0 ARGS`` in the burn home of ``env``; returns once /healthz answers."""
+    full = {**os.environ, **env}
+    full.pop("RELAYBURN_STORAGE", None)
+    with log.open("wb") as err:
+        proc = subprocess.Popen(burn_cmd("serve", "--port", "0", *args), env=full,
+                                stdout=subprocess.DEVNULL, stderr=err)  # fmt: skip
+    url = None
+    deadline = time.monotonic() + 60  # a bound on waiting, not an assertion on speed
+    while time.monotonic() < deadline:
+        text = log.read_text()
+        if text:
+            first = text.splitlines()[0]
+            if first.startswith("{"):
+                url = orjson.loads(first)["url"]
+                break
+        if proc.poll() is not None:
+            raise AssertionError(f"burn serve exited {proc.returncode}: {log.read_text()}")
+        time.sleep(0.05)
+    assert url is not None, log.read_text()
+    served = Served(proc, url, log)
+    while time.monotonic() < deadline:
+        try:
+            if served.get("/healthz")[0] == 200:
+                return served
+        except OSError:
+            pass
+        time.sleep(0.05)
+    served.stop()
+    raise AssertionError("burn serve never answered /healthz")
+
+
+def cli(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
+    full = {**os.environ, **env}
+    full.pop("RELAYBURN_STORAGE", None)
+    return subprocess.run(burn_cmd(*args), env=full, capture_output=True, timeout=120, check=False)
