@@ -30,7 +30,8 @@ import attrs
 import orjson
 
 from burn import sqlite
-from burn.archive import quality, rollup, session_rollup
+from burn.archive import enrich, quality, rollup, session_rollup
+from burn.archive.activity import categorize
 from burn.archive.state import (
     REBUILD_SUFFIX,
     SCHEMA_VERSION,
@@ -57,7 +58,10 @@ CREATE TABLE IF NOT EXISTS sessions (
   git_remote TEXT, git_commit TEXT, harness_version TEXT, slug TEXT, title TEXT, parent_session_id TEXT,
   relationship TEXT NOT NULL,
   agent_id TEXT, agent_type TEXT, parent_tool_use_id TEXT, originator TEXT, classification TEXT,
-  first_seen_ts TEXT, usage_fidelity TEXT, project_key TEXT);
+  first_seen_ts TEXT, usage_fidelity TEXT, project_key TEXT,
+  -- derived per session after each batch (burn.archive.enrich; stamps: burn.archive.stamps)
+  message_count INTEGER, has_content INTEGER, activity TEXT,
+  workflow_id TEXT, stamp_agent TEXT, stamp_persona TEXT, stamp_tier TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS sessions_by_source ON sessions (source, session_id);
 CREATE INDEX IF NOT EXISTS sessions_by_cwd ON sessions (cwd);
 CREATE INDEX IF NOT EXISTS sessions_by_parent ON sessions (source, parent_session_id);
@@ -74,6 +78,7 @@ CREATE TABLE IF NOT EXISTS turns (
   cache_write_1h INTEGER, web_search_requests INTEGER, reported_cost_usd TEXT, speed TEXT,
   service_tier TEXT, stop_reason TEXT, is_sidechain INTEGER NOT NULL, agent_id TEXT,
   fidelity_usage TEXT NOT NULL, fidelity_notes TEXT,
+  turn_index INTEGER, activity TEXT,  -- derived per session (burn.archive.enrich)
   -- cost columns stay last: _apply appends them to _turn_row's values
   {COST_COLUMNS_SQL});
 CREATE INDEX IF NOT EXISTS turns_by_time ON turns (ts_ms);
@@ -81,12 +86,17 @@ CREATE INDEX IF NOT EXISTS turns_by_session ON turns (source, session_id, ts_ms)
 CREATE INDEX IF NOT EXISTS turns_by_model ON turns (model);
 CREATE TABLE IF NOT EXISTS tool_calls (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, tool_use_id TEXT NOT NULL,
-  message_id TEXT, ts TEXT NOT NULL, name TEXT NOT NULL, target TEXT, args_hash TEXT);
-CREATE INDEX IF NOT EXISTS tool_calls_by_session ON tool_calls (source, session_id);
+  message_id TEXT, ts TEXT NOT NULL, name TEXT NOT NULL, target TEXT, args_hash TEXT,
+  ts_ms INTEGER NOT NULL, category TEXT NOT NULL,  -- burn.archive.activity.categorize(name, target)
+  call_index INTEGER, turn_id TEXT);  -- derived per session (burn.archive.enrich)
+CREATE INDEX IF NOT EXISTS tool_calls_by_session ON tool_calls (source, session_id, tool_use_id);
+CREATE INDEX IF NOT EXISTS tool_calls_by_turn ON tool_calls (turn_id);
 CREATE TABLE IF NOT EXISTS tool_result_events (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, tool_use_id TEXT NOT NULL,
   ts TEXT NOT NULL, status TEXT NOT NULL, content_length INTEGER NOT NULL, content_hash TEXT,
-  subagent_session_id TEXT);
+  subagent_session_id TEXT,
+  -- derived per session (burn.archive.enrich)
+  message_id TEXT, call_index INTEGER, event_index INTEGER, agent_id TEXT, event_source TEXT);
 CREATE INDEX IF NOT EXISTS tool_results_by_session ON tool_result_events (source, session_id);
 CREATE TABLE IF NOT EXISTS user_turns (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, user_uuid TEXT NOT NULL,
@@ -120,7 +130,7 @@ def _session_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
             g("harness_version"), g("slug"),
             g("title"), g("parent_session_id"), g("relationship", "root"), g("agent_id"), g("agent_type"),
             g("parent_tool_use_id"), g("originator"), g("classification"), g("first_seen_ts"),
-            g("usage_fidelity"), None)  # fmt: skip
+            g("usage_fidelity"), None, None, None, None, None, None, None, None)  # fmt: skip
 
 
 def _turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
@@ -133,19 +143,21 @@ def _turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
             u.get("cache_read"), u.get("cache_write_5m"), u.get("cache_write_1h"),
             u.get("web_search_requests"), g("reported_cost_usd"), g("speed"), g("service_tier"),
             g("stop_reason"), int(bool(g("is_sidechain"))), g("agent_id"), f.get("usage", "full"),
-            ",".join(notes) if notes else None)  # fmt: skip
+            ",".join(notes) if notes else None, None, None)  # fmt: skip
 
 
 def _tool_call_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
     g = r.get
     return (rid, r["source"], r["session_id"], r["tool_use_id"], g("message_id"), r["ts"], r["name"],
-            g("target"), g("args_hash"))  # fmt: skip
+            g("target"), g("args_hash"), ts_to_ms(r["ts"]), categorize(r["name"], g("target")), None,
+            None)  # fmt: skip
 
 
 def _tool_result_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
     g = r.get
     return (rid, r["source"], r["session_id"], r["tool_use_id"], r["ts"], g("status", "ok"),
-            g("content_length", 0), g("content_hash"), g("subagent_session_id"))  # fmt: skip
+            g("content_length", 0), g("content_hash"), g("subagent_session_id"), None, None, None, None,
+            None)  # fmt: skip
 
 
 def _user_turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
@@ -368,6 +380,7 @@ class Archive:
                 dirty |= rollup.hours_of_cwds(self.db, (r[1] for r in rows.get("projects", [])))
                 rollup.refresh_hours(self.db, dirty)
                 touched |= session_rollup.sessions_of_cwds(self.db, (r[1] for r in rows.get("projects", [])))
+                enrich.refresh(self.db, touched)
                 session_rollup.refresh(self.db, touched)
             self._set_state(ledger_position=str(position))
 
@@ -388,7 +401,10 @@ class Archive:
         return "sha256:" + h.hexdigest()
 
     def vacuum(self) -> None:
+        """``VACUUM``, then record when in ``archive_state.last_vacuum_at``."""
         self.db.execute("VACUUM")
+        with sqlite.transaction(self.db):
+            self._set_state(last_vacuum_at=_now())
 
 
 def _add_rows(entries: Iterable[LedgerEntry], build: Build) -> None:
@@ -488,6 +504,7 @@ class Build:
         if archive.state().get("rollup") != "ok":
             with sqlite.transaction(db):
                 rollup.refresh_all(db)
+                enrich.refresh(db, None)
                 session_rollup.refresh(db, None)
                 archive._set_state(rollup="ok", session_hours="ok")
         end = store.position()
