@@ -89,11 +89,36 @@ TOKENS = obj(
 )
 
 
-def cost(description: str, extra: dict[str, J] | None = None) -> J:
+COMPONENTS = {
+    **obj(
+        "The cost split by component (integer micro-USD; added in v1 without a bump). input + output "
+        "+ cache_read + cache_write_5m + cache_write_1h + web_search + reported is exactly "
+        "total_usd_micros: each turn's computed cost is split by largest remainder, so its parts sum "
+        "to it. reasoning is the part of output spent reasoning (inside output, never added). Null "
+        "when total_usd_micros is null.",
+        {
+            "input": count("Input tokens (without cache)."),
+            "output": count("Output tokens, reasoning included."),
+            "reasoning": nint("The part of output spent reasoning; null when no computed turn reported it."),
+            "cache_read": count("Cache reads."),
+            "cache_write_5m": count("5-minute cache writes."),
+            "cache_write_1h": count("1-hour cache writes."),
+            "web_search": count("Web search requests."),
+            "reported": count("Costs the source reported for turns burn could not compute (no split)."),
+        },
+    ),
+    "type": ["object", "null"],
+}
+
+
+def cost(description: str, extra: dict[str, J] | None = None, components: bool = False) -> J:
     props = {"total_usd_micros": t(["integer", "null"], f"Cost. {MICROS} Null when no turn was costed.")}
     props.update(extra or {})
     props["cost_source"] = COST_SOURCE
-    return obj(description, props)
+    required = list(props)
+    if components:
+        props["components"] = COMPONENTS
+    return obj(description, props, required)
 
 
 RATE = t(["string", "null"], "USD per million tokens, a decimal string (exact; never a float).")
@@ -145,9 +170,7 @@ MODEL_RATES = {
 PRICING = obj(
     "Pricing provenance of the numbers in this document (docs/pricing.md), bounded to its models.",
     {
-        "source": t(
-            ["string", "null"], "Where the effective table came from: bundled, or bundled+override."
-        ),
+        "source": t(["string", "null"], "Where the effective table came from: bundled, or bundled+override."),
         "table": {
             **obj(
                 "The pricing table that produced the costs.",
@@ -286,6 +309,13 @@ def meta(surface: str, page: bool, filters_extra: dict[str, J]) -> J:
             "only projects that appear in the payload.",
             "additionalProperties": PROJECT,
         },
+        "activity_rules": obj(
+            "The rules that made the sessions' activity categories (added in v1 without a bump).",
+            {
+                "version": count("Rules version (burn.archive.activity.RULES_VERSION)."),
+                "categories": t("array", "The categories the rules can give.", items={"type": "string"}),
+            },
+        ),
         "quality": obj(
             "Ingest quality counters of the whole archive (not only the payload).",
             {
@@ -298,7 +328,7 @@ def meta(surface: str, page: bool, filters_extra: dict[str, J]) -> J:
             },
         ),
     }
-    required = list(props)
+    required = [k for k in props if k != "activity_rules"]  # added later: not required of old documents
     if page:
         props["page"] = obj(
             "This page of a paged export.",
@@ -453,6 +483,7 @@ SESSION = obj(
                     ["integer", "null"], f"Own cost plus the cost of every subagent descendant. {MICROS}"
                 ),
             },
+            components=True,
         ),
         "by_model": t("array", "Per-model rows, sorted by model.", items=BY_MODEL_SESSION),
         "fidelity": obj(
@@ -468,6 +499,36 @@ SESSION = obj(
                 "unpriced_turns": count("Turns no pricing row could price (their cost is unknown)."),
                 "fallback_turns": count("Turns priced by a fallback row."),
             },
+        ),
+        "activity": obj(
+            "What the session's tool calls did (added in v1 without a bump; rules: docs/archive.md).",
+            {
+                "category": t(
+                    ["string", "null"],
+                    "The category most of its tool calls have (ties: a fixed precedence): coding, "
+                    "reading, testing, debugging, git, docs, planning, delegation, other; "
+                    "conversation with turns but no tool call; null with neither. The values are "
+                    "those of meta.activity_rules.categories for rules_version.",
+                ),
+                "tool_calls": counter_map("Category → tool calls."),
+                "rules_version": count("Version of the rules that made the labels."),
+            },
+        ),
+        "stamps": obj(
+            "Enrichment stamps (`burn stamp`, RELAYBURN_STAMP_*; added in v1 without a bump): null "
+            "when not stamped.",
+            {
+                "workflow": t(["string", "null"], "Workflow id."),
+                "agent": t(["string", "null"], "Agent name."),
+                "persona": t(["string", "null"], "Persona."),
+                "tier": t(["string", "null"], "Tier."),
+            },
+        ),
+        "project_label": t(
+            ["string", "null"],
+            "The project's label under the profile (meta.projects[project_key].label): a repository "
+            "owner/repo under shareable, also a directory name under full; null under anonymous or "
+            "when unknown (added in v1 without a bump).",
         ),
         "cwd": t(["string", "null"], "Working directory. Only under full."),
         "branch": t(["string", "null"], "Git branch. Only under full."),
@@ -507,7 +568,7 @@ def breakdown(key: str, key_desc: J) -> J:
                 "turns": count("Assistant turns."),
                 "sessions": count("Distinct sessions with turns."),
                 "tokens": TOKENS,
-                "cost": cost("Cost."),
+                "cost": cost("Cost.", components=True),
             },
         ),
     )
@@ -517,7 +578,7 @@ USAGE_PARTS: dict[str, J] = {
     "turns": count("Assistant turns (billed responses)."),
     "sessions": count("Distinct sessions with turns."),
     "tokens": TOKENS,
-    "cost": cost("Cost."),
+    "cost": cost("Cost.", components=True),
     "models": t("array", "Model ids, sorted.", items={"type": "string"}),
     "by_model": breakdown("model", t("string", "Model id.")),
     "by_project": breakdown(

@@ -14,9 +14,19 @@ from hypothesis import strategies as st
 
 from burn.archive import session_rollup
 from burn.contract.profile import Renderer
-from burn.pricing.totals import group_cost_source
+from burn.pricing.totals import COMPONENT_NAMES, group_cost_source
+from burn.pricing.totals import components as cost_components
 from burn.records import USAGE_FIELDS
-from burn_export_sessions.rows import COLUMNS, FULL_COLUMNS, by_model, iso_ms, row_builder, tokens
+from burn_export_sessions.rows import (
+    COLUMNS,
+    FULL_COLUMNS,
+    activity,
+    by_model,
+    iso_ms,
+    row_builder,
+    stamps,
+    tokens,
+)
 
 SECRET = bytes(range(32))
 
@@ -33,6 +43,7 @@ def reference_row(r: Mapping[str, Any], render: Renderer, machine: str) -> dict[
         "source": source,
         "machine": machine,
         "project_key": render.key(r["project_key"]),
+        "project_label": None,
         "relationship": r["relationship"],
         "parent_session_id": render.session(source, r["parent_session_id"]),
         "classification": r["classification"],
@@ -53,6 +64,7 @@ def reference_row(r: Mapping[str, Any], render: Renderer, machine: str) -> dict[
             "total_usd_micros": r["cost"],
             "including_children_usd_micros": r["incl_cost"],
             "cost_source": group_cost_source(r["computed_turns"], r["reported_turns"]),
+            "components": cost_components({c: r[c] for c in COMPONENT_NAMES}, r["cost_n"]),
         },
         "by_model": by_model(orjson.loads(r["by_model"])),
         "fidelity": {
@@ -62,6 +74,8 @@ def reference_row(r: Mapping[str, Any], render: Renderer, machine: str) -> dict[
             "unpriced_turns": r["unpriced_turns"],
             "fallback_turns": r["fallback_turns"],
         },
+        "activity": activity(r["activity"], r["activity_calls"]),
+        "stamps": stamps(r["workflow_id"], r["stamp_agent"], r["stamp_persona"], r["stamp_tier"]),
     }
     if render.full:
         row.update(machine_name=render.hostname, cwd=r["cwd"], branch=r["branch"], title=r["title"])
@@ -83,7 +97,9 @@ def _model(draw: st.DrawFn, name: str) -> list[Any]:
     computed = draw(st.integers(0, costed))
     cost = [draw(st.integers(0, 10**12)), costed, 0, 0, 0, computed, costed - computed,
             draw(st.integers(0, turns)), draw(st.integers(0, 10**6)), draw(st.integers(0, turns))]  # fmt: skip
-    return [name, turns, *usage, *cost, draw(st.integers(0, turns))]
+    parts = [draw(st.integers(0, 10**9)) for _ in COMPONENT_NAMES]
+    parts[COMPONENT_NAMES.index("c_reasoning_n")] = draw(st.integers(0, computed))
+    return [name, turns, *usage, *cost, *parts, draw(st.integers(0, turns))]
 
 
 @st.composite
@@ -105,6 +121,8 @@ def _session(draw: st.DrawFn) -> dict[str, Any]:
         "tool_calls": draw(_small),
         "compactions": draw(_small),
         "notes": set(draw(st.lists(st.sampled_from(["a", "b"]), max_size=2))),
+        "categories": draw(st.dictionaries(st.sampled_from(["coding", "git", "reading"]), st.integers(1, 5))),
+        "stamps": [draw(_text) for _ in session_rollup.STAMP_COLUMNS],
     }
 
 

@@ -73,6 +73,7 @@ class SessionsQuery:
     own: dict[str, Any]  # the surface's own filters (roots_only, exclude_automated)
     render: Renderer
     machine: str
+    _labels: dict[str, str | None] = attrs.field(factory=dict, init=False)
 
     def _where(self, page: Page | None) -> tuple[str, dict[str, Any]]:
         terms: list[str] = []
@@ -163,7 +164,16 @@ class SessionsQuery:
     def rows(self, page: Page | None = None) -> Iterator[tuple[Key, Mapping[str, Any]]]:
         columns = COLUMNS + (FULL_COLUMNS if self.render.full else "")
         sql, args = self._page_sql(page, columns)
-        yield from map(row_builder(self.render, self.machine), self.db.execute(sql, args))
+        yield from map(row_builder(self.render, self.machine, self._label), self.db.execute(sql, args))
+
+    def _label(self, key: str | None) -> str | None:
+        """The label of a project key under the profile (``project_label``), looked up once."""
+        if key is None:
+            return None
+        if key not in self._labels:
+            shown = self.render.projects(self.db, [key])
+            self._labels[key] = next((p.get("label") for p in shown.values()), None)
+        return self._labels[key]
 
     def summary(self) -> Mapping[str, Any] | None:
         return None

@@ -10,7 +10,13 @@ from typing import Any
 import orjson
 
 from burn.exporter import Renderer
-from burn.query import MODEL_ENTRY, group_cost_source
+from burn.query import (
+    ACTIVITY_RULES_VERSION,
+    COMPONENT_NAMES,
+    MODEL_ENTRY,
+    cost_components,
+    group_cost_source,
+)
 from burn.records import TOTAL_FIELDS, USAGE_FIELDS
 
 # Where a by_model entry's values sit (burn.query.MODEL_ENTRY).
@@ -115,8 +121,11 @@ COLUMNS = f"""r.sort_ms, r.source, r.session_id, r.project_key, r.relationship, 
       ELSE 'full' END,
     {_UNKNOWN_MASK_SQL},
     {_PARTIAL_SQL},
-    r.notes, r.unpriced_turns, r.fallback_turns, r.by_model"""
+    r.notes, r.unpriced_turns, r.fallback_turns, r.by_model,
+    r.activity, r.activity_calls, r.workflow_id, r.stamp_agent, r.stamp_persona, r.stamp_tier,
+    r.cost_n, {", ".join(f"r.{c}" for c in COMPONENT_NAMES)}"""
 FULL_COLUMNS = ", r.cwd, r.branch, r.title"
+_EXTRA = 7 + len(COMPONENT_NAMES)  # the columns after by_model
 
 _TOKEN_KEYS = (*USAGE_FIELDS, "total")
 _N = len(_TOKEN_KEYS)
@@ -124,9 +133,27 @@ _N = len(_TOKEN_KEYS)
 RowBuilder = Callable[[Sequence[Any]], tuple[tuple[Any, ...], dict[str, Any]]]
 
 
-def row_builder(render: Renderer, machine: str) -> RowBuilder:
+def activity(category: str | None, calls_json: str | None) -> dict[str, Any]:
+    """A session row's ``activity``: its category (``None`` without turns or tool calls), its tool
+    calls per category, and the version of the rules that made the labels."""
+    return {
+        "category": category,
+        "tool_calls": orjson.loads(calls_json) if calls_json else {},
+        "rules_version": ACTIVITY_RULES_VERSION,
+    }
+
+
+def stamps(workflow: str | None, agent: str | None, persona: str | None, tier: str | None) -> dict[str, Any]:
+    """A session row's ``stamps`` (``burn stamp``): each ``None`` when not stamped."""
+    return {"workflow": workflow, "agent": agent, "persona": persona, "tier": tier}
+
+
+def row_builder(
+    render: Renderer, machine: str, label: Callable[[str | None], str | None] | None = None
+) -> RowBuilder:
     """A function from one row of ``SELECT COLUMNS (+ FULL_COLUMNS under full)`` to its keyset
-    key and its session row (docs/contracts.md)."""
+    key and its session row (docs/contracts.md). ``label`` gives a project key's label under the
+    profile (``project_label``; none without it)."""
     full = render.full
     anonymous = render.profile == "anonymous"
     projects: dict[str | None, str | None] = {}
@@ -139,6 +166,10 @@ def row_builder(render: Renderer, machine: str) -> RowBuilder:
         toks = v[16 : 16 + _N]
         (cost, incl_cost, cost_source, usage, unknown_mask, unknown_json, notes, unpriced, fallback,
          by_model_json) = v[16 + _N : 26 + _N]  # fmt: skip
+        category, calls_json, workflow, agent, persona, tier, cost_n = v[26 + _N : 33 + _N]
+        parts = cost_components(
+            dict(zip(COMPONENT_NAMES, v[33 + _N : 26 + _N + _EXTRA], strict=True)), cost_n
+        )
         if anonymous:
             shown_id = render.session(source, sid)
             shown_parent = render.session(source, parent)
@@ -171,6 +202,7 @@ def row_builder(render: Renderer, machine: str) -> RowBuilder:
             "source": source,
             "machine": machine,
             "project_key": shown_project,
+            "project_label": None if label is None else label(project),
             "relationship": relationship,
             "parent_session_id": shown_parent,
             "classification": classification,
@@ -191,6 +223,7 @@ def row_builder(render: Renderer, machine: str) -> RowBuilder:
                 "total_usd_micros": cost,
                 "including_children_usd_micros": incl_cost,
                 "cost_source": cost_source,
+                "components": parts,
             },
             "by_model": per_model,
             "fidelity": {
@@ -202,9 +235,11 @@ def row_builder(render: Renderer, machine: str) -> RowBuilder:
                 "unpriced_turns": unpriced,
                 "fallback_turns": fallback,
             },
+            "activity": activity(category, calls_json),
+            "stamps": stamps(workflow, agent, persona, tier),
         }
         if full:
-            cwd, branch, title = v[26 + _N :]
+            cwd, branch, title = v[26 + _N + _EXTRA :]
             row.update(machine_name=render.hostname, cwd=cwd, branch=branch, title=title)
         return (sort_ms, source, sid), row
 

@@ -23,9 +23,11 @@ import attrs
 
 from burn.exporter import ArchiveView, Facts, Key, Page, Renderer, plain_rows
 from burn.query import (
+    COMPONENT_NAMES,
     TURN_AGGREGATES,
     Filters,
     Periods,
+    cost_components,
     day_expr,
     iso,
     offset_periods,
@@ -40,7 +42,7 @@ BY = ("day", "week", "month", "session", "model", "project")
 _TIME = ("day", "week", "month")
 # The aggregates (burn.query.AGGREGATE_NAMES) the report sums.
 _COST_COLUMNS = ("cost_usd_micros", "costed_turns", "computed_turns", "reported_turns", "unpriced_turns",
-                 "unpriced_tokens", "fallback_turns")  # fmt: skip
+                 "unpriced_tokens", "fallback_turns", *COMPONENT_NAMES)  # fmt: skip
 _COLUMNS = ("turns", *(c for f in USAGE_FIELDS for c in (f, f"{f}_n")), *_COST_COLUMNS)
 # An entry as SQL shapes it (_shape): turns, the usage fields (null when no turn reported one)
 # and their total, the cost (null when no turn was costed), its source, then unpriced turns,
@@ -72,6 +74,8 @@ def _shape(agg: str) -> str:
             a("unpriced_turns"),
             a("unpriced_tokens"),
             a("fallback_turns"),
+            a("costed_turns"),
+            *(a(c) for c in COMPONENT_NAMES),
         ]
     )
 
@@ -113,7 +117,13 @@ def _parts(v: Sequence[Any], sessions: int) -> dict[str, Any]:
         "turns": v[0],
         "sessions": sessions,
         "tokens": dict(zip(_TOKENS, v[1:_COST], strict=True)),
-        "cost": {"total_usd_micros": v[_COST], "cost_source": v[_COST + 1]},
+        "cost": {
+            "total_usd_micros": v[_COST],
+            "cost_source": v[_COST + 1],
+            "components": cost_components(
+                dict(zip(COMPONENT_NAMES, v[_COST + 6 :], strict=True)), v[_COST + 5]
+            ),
+        },
     }
 
 

@@ -30,7 +30,7 @@ import attrs
 import orjson
 
 from burn import sqlite
-from burn.archive import quality, rollup, session_rollup, tables
+from burn.archive import enrich, quality, rollup, session_rollup, tables
 from burn.archive.state import (
     REBUILD_SUFFIX,
     SCHEMA_VERSION,
@@ -248,6 +248,7 @@ class Archive:
                 dirty |= rollup.hours_of_cwds(self.db, (r[1] for r in rows.get("projects", [])))
                 rollup.refresh_hours(self.db, dirty)
                 touched |= session_rollup.sessions_of_cwds(self.db, (r[1] for r in rows.get("projects", [])))
+                enrich.refresh(self.db, touched)
                 session_rollup.refresh(self.db, touched)
             self._set_state(ledger_position=str(position))
 
@@ -270,7 +271,10 @@ class Archive:
         return "sha256:" + h.hexdigest()
 
     def vacuum(self) -> None:
+        """``VACUUM``, then record when in ``archive_state.last_vacuum_at``."""
         self.db.execute("VACUUM")
+        with sqlite.transaction(self.db):
+            self._set_state(last_vacuum_at=_now())
 
 
 def _add_rows(entries: Iterable[LedgerEntry], build: Build) -> None:
@@ -373,6 +377,7 @@ class Build:
         if archive.state().get("rollup") != "ok":
             with sqlite.transaction(db):
                 rollup.refresh_all(db)
+                enrich.refresh(db, None)
                 session_rollup.refresh(db, None)
                 archive._set_state(rollup="ok", session_hours="ok")
         end = max(end, self.position)

@@ -24,9 +24,12 @@ from typing import Any
 
 import orjson
 
-from burn.pricing.totals import COST_AGGREGATES
+from burn.archive.activity import dominant
+from burn.pricing.totals import COMPONENT_NAMES, COST_AGGREGATES
 from burn.records import USAGE_FIELDS, ts_to_ms
 
+# Stamps (burn.archive.database.stamps) as the sessions table and the rollup name them.
+STAMP_COLUMNS = ("workflow_id", "stamp_agent", "stamp_persona", "stamp_tier")
 # Columns after (source, session_id, created_seq, revision), in table order.
 FACT_COLUMNS = (
     "sort_ms", "started_ms", "ended_ms", "last_activity_ms", "parent_session_id", "relationship",
@@ -35,6 +38,7 @@ FACT_COLUMNS = (
     *(c for f in USAGE_FIELDS for c in (f, f"{f}_n")),
     "cost", "cost_n", "computed_turns", "reported_turns", "unpriced_turns", "unpriced_tokens",
     "fallback_turns", "partial_turns", "notes", "models", "by_model", "incl_cost", "incl_cost_n",
+    "activity", "activity_calls", *STAMP_COLUMNS, *COMPONENT_NAMES,
 )  # fmt: skip
 _INT = {"sort_ms", "assistant_turns", "user_turns", "tool_calls", "compactions", "subagents"}
 
@@ -131,11 +135,12 @@ def _own_rows(db: sqlite3.Connection) -> dict[tuple[str, str], dict[str, Any]]:
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for source, sid, *facts in db.execute(
         """SELECT d.source, d.session_id, s.parent_session_id, s.relationship, s.classification,
-        s.project_key, s.cwd, s.git_branch, s.title, s.usage_fidelity, s.first_seen_ts
+        s.project_key, s.cwd, s.git_branch, s.title, s.usage_fidelity, s.first_seen_ts,
+        s.workflow_id, s.stamp_agent, s.stamp_persona, s.stamp_tier
         FROM temp.dirty_sessions d
         LEFT JOIN sessions s ON s.source = d.source AND s.session_id = d.session_id"""
     ):
-        parent, rel, cls, pkey, cwd, branch, title, fid, first_seen = facts
+        parent, rel, cls, pkey, cwd, branch, title, fid, first_seen, *stamps = facts
         first_ms = _ms(first_seen)
         rows[(source, sid)] = {
             "parent_session_id": parent,
@@ -151,6 +156,7 @@ def _own_rows(db: sqlite3.Connection) -> dict[tuple[str, str], dict[str, Any]]:
             "user_turns": 0,
             "tool_calls": 0,
             "compactions": 0,
+            "stamps": stamps,
         }
     aggs = (
         ", ".join(e for _, e in _MODEL_AGGS)
@@ -179,6 +185,12 @@ def _own_rows(db: sqlite3.Connection) -> dict[tuple[str, str], dict[str, Any]]:
         row = rows[(source, sid)]
         row["user_turns"] = prompts or 0
         row["times"] += [lo, hi]
+    for source, sid, category, n in db.execute(
+        """SELECT c.source, c.session_id, c.category, COUNT(*) FROM temp.dirty_sessions d
+        CROSS JOIN tool_calls c ON c.source = d.source AND c.session_id = d.session_id
+        GROUP BY c.source, c.session_id, c.category ORDER BY c.category"""
+    ):
+        rows[(source, sid)].setdefault("categories", {})[category] = n
     for table, key in (("tool_calls", "tool_calls"), ("compactions", "compactions")):
         for source, sid, n in db.execute(
             f"""SELECT x.source, x.session_id, COUNT(*) FROM temp.dirty_sessions d
@@ -245,6 +257,12 @@ def _write_temp(db: sqlite3.Connection, own: dict[tuple[str, str], dict[str, Any
             incl_cost=None,
             incl_cost_n=0,
         )
+        categories = r.get("categories", {})
+        fields["activity"] = dominant(categories) or ("conversation" if models else None)
+        fields["activity_calls"] = orjson.dumps(categories).decode() if categories else None
+        stamps = r.get("stamps") or (None,) * len(STAMP_COLUMNS)
+        fields.update(zip(STAMP_COLUMNS, stamps, strict=True))
+        fields.update((c, sums[c]) for c in COMPONENT_NAMES)
         values.append((source, sid, *(fields[c] for c in FACT_COLUMNS)))
     if values:
         marks = ",".join("?" * len(_TEMP_COLUMNS))

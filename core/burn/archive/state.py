@@ -18,8 +18,9 @@ from pathlib import Path
 from burn import sqlite
 from burn.errors import BurnError
 
-# 5: usage_hourly rollup; 6: session_rollup, ingest_quality, user_turns.ts_ms
-SCHEMA_VERSION = 6
+# 5: usage_hourly rollup; 6: session_rollup, ingest_quality, user_turns.ts_ms; 7: activity categories
+# (rules burn.archive.activity.RULES_VERSION 1), turn/call/event indexes, cost components, stamps
+SCHEMA_VERSION = 7
 
 
 def read_state(path: Path) -> dict[str, str] | None:

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 import orjson
 
+from burn.archive.activity import categorize
 from burn.pricing.columns import COST_COLUMNS_SQL
 from burn.records import ts_to_ms
 
@@ -24,7 +25,10 @@ CREATE TABLE IF NOT EXISTS sessions (
   git_remote TEXT, git_commit TEXT, harness_version TEXT, slug TEXT, title TEXT, parent_session_id TEXT,
   relationship TEXT NOT NULL,
   agent_id TEXT, agent_type TEXT, parent_tool_use_id TEXT, originator TEXT, classification TEXT,
-  first_seen_ts TEXT, usage_fidelity TEXT, project_key TEXT);
+  first_seen_ts TEXT, usage_fidelity TEXT, project_key TEXT,
+  -- derived per session after each batch (burn.archive.enrich; stamps: burn.archive.database.stamps)
+  message_count INTEGER, has_content INTEGER, activity TEXT,
+  workflow_id TEXT, stamp_agent TEXT, stamp_persona TEXT, stamp_tier TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS sessions_by_source ON sessions (source, session_id);
 CREATE INDEX IF NOT EXISTS sessions_by_cwd ON sessions (cwd);
 CREATE INDEX IF NOT EXISTS sessions_by_parent ON sessions (source, parent_session_id);
@@ -41,6 +45,7 @@ CREATE TABLE IF NOT EXISTS turns (
   cache_write_1h INTEGER, web_search_requests INTEGER, reported_cost_usd TEXT, speed TEXT,
   service_tier TEXT, stop_reason TEXT, is_sidechain INTEGER NOT NULL, agent_id TEXT,
   fidelity_usage TEXT NOT NULL, fidelity_notes TEXT,
+  turn_index INTEGER, activity TEXT,  -- derived per session (burn.archive.enrich)
   -- cost columns stay last: _apply appends them to _turn_row's values
   {COST_COLUMNS_SQL});
 CREATE INDEX IF NOT EXISTS turns_by_time ON turns (ts_ms);
@@ -48,12 +53,17 @@ CREATE INDEX IF NOT EXISTS turns_by_session ON turns (source, session_id, ts_ms)
 CREATE INDEX IF NOT EXISTS turns_by_model ON turns (model);
 CREATE TABLE IF NOT EXISTS tool_calls (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, tool_use_id TEXT NOT NULL,
-  message_id TEXT, ts TEXT NOT NULL, name TEXT NOT NULL, target TEXT, args_hash TEXT);
-CREATE INDEX IF NOT EXISTS tool_calls_by_session ON tool_calls (source, session_id);
+  message_id TEXT, ts TEXT NOT NULL, name TEXT NOT NULL, target TEXT, args_hash TEXT,
+  ts_ms INTEGER NOT NULL, category TEXT NOT NULL,  -- burn.archive.activity.categorize(name, target)
+  call_index INTEGER, turn_id TEXT);  -- derived per session (burn.archive.enrich)
+CREATE INDEX IF NOT EXISTS tool_calls_by_session ON tool_calls (source, session_id, tool_use_id);
+CREATE INDEX IF NOT EXISTS tool_calls_by_turn ON tool_calls (turn_id);
 CREATE TABLE IF NOT EXISTS tool_result_events (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, tool_use_id TEXT NOT NULL,
   ts TEXT NOT NULL, status TEXT NOT NULL, content_length INTEGER NOT NULL, content_hash TEXT,
-  subagent_session_id TEXT);
+  subagent_session_id TEXT,
+  -- derived per session (burn.archive.enrich)
+  message_id TEXT, call_index INTEGER, event_index INTEGER, agent_id TEXT, event_source TEXT);
 CREATE INDEX IF NOT EXISTS tool_results_by_session ON tool_result_events (source, session_id);
 CREATE TABLE IF NOT EXISTS user_turns (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, user_uuid TEXT NOT NULL,
@@ -87,7 +97,7 @@ def _session_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
             g("harness_version"), g("slug"),
             g("title"), g("parent_session_id"), g("relationship", "root"), g("agent_id"), g("agent_type"),
             g("parent_tool_use_id"), g("originator"), g("classification"), g("first_seen_ts"),
-            g("usage_fidelity"), None)  # fmt: skip
+            g("usage_fidelity"), None, None, None, None, None, None, None, None)  # fmt: skip
 
 
 def _turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
@@ -100,19 +110,21 @@ def _turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
             u.get("cache_read"), u.get("cache_write_5m"), u.get("cache_write_1h"),
             u.get("web_search_requests"), g("reported_cost_usd"), g("speed"), g("service_tier"),
             g("stop_reason"), int(bool(g("is_sidechain"))), g("agent_id"), f.get("usage", "full"),
-            ",".join(notes) if notes else None)  # fmt: skip
+            ",".join(notes) if notes else None, None, None)  # fmt: skip
 
 
 def _tool_call_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
     g = r.get
     return (rid, r["source"], r["session_id"], r["tool_use_id"], g("message_id"), r["ts"], r["name"],
-            g("target"), g("args_hash"))  # fmt: skip
+            g("target"), g("args_hash"), ts_to_ms(r["ts"]), categorize(r["name"], g("target")), None,
+            None)  # fmt: skip
 
 
 def _tool_result_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
     g = r.get
     return (rid, r["source"], r["session_id"], r["tool_use_id"], r["ts"], g("status", "ok"),
-            g("content_length", 0), g("content_hash"), g("subagent_session_id"))  # fmt: skip
+            g("content_length", 0), g("content_hash"), g("subagent_session_id"), None, None, None, None,
+            None)  # fmt: skip
 
 
 def _user_turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:

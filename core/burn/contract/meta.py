@@ -10,6 +10,8 @@ from typing import Any
 
 from burn import __version__
 from burn.archive import quality
+from burn.archive.activity import CATEGORIES as ACTIVITY_CATEGORIES
+from burn.archive.activity import RULES_VERSION as ACTIVITY_RULES_VERSION
 from burn.exporter import Facts
 from burn.query import hourly_sql
 
@@ -92,4 +94,6 @@ def build(
     if page is not None:
         meta["page"] = dict(page)
     meta.update(pricing=dict(pricing), projects=dict(projects), quality=dict(quality))
+    # Which rules made the activity categories of the rows (burn.archive.activity).
+    meta["activity_rules"] = {"version": ACTIVITY_RULES_VERSION, "categories": list(ACTIVITY_CATEGORIES)}
     return meta

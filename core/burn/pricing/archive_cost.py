@@ -19,7 +19,8 @@ from burn.records import USAGE_FIELDS, Usage
 
 def cost_values(tc: TurnCost) -> tuple[Any, ...]:
     components: tuple[int | None, ...] = tc.components if tc.components is not None else (None,) * 6
-    return (*components, tc.computed, tc.reported, tc.cost, tc.source, tc.match.matched, tc.kind, tc.tier)
+    return (*components, tc.computed, tc.reported, tc.cost, tc.source, tc.match.matched, tc.kind, tc.tier,
+            tc.reasoning)  # fmt: skip
 
 
 def price_values(

@@ -17,5 +17,6 @@ COST_COLUMNS = (
     ("price_model", "TEXT"),  # the table row that priced the turn
     ("price_match", "TEXT"),  # exact | normalized | fallback | unpriced
     ("price_tier", "INTEGER"),  # the long-context threshold applied, if any
+    ("cost_reasoning_micros", "INTEGER"),  # the part of cost_output_micros spent reasoning
 )
 COST_COLUMNS_SQL = ", ".join(f"{name} {kind}" for name, kind in COST_COLUMNS)

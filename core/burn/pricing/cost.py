@@ -18,6 +18,7 @@ With burn's one meaning of usage (``input`` excludes cache reads and writes, ``r
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from typing import Literal
 
 import attrs
@@ -46,6 +47,9 @@ class TurnCost:
     tier: int | None = None  # the long-context threshold applied
     fast: bool = False
     notes: tuple[str, ...] = ()  # approximations made: fast_rates_unknown, web_search_unpriced …
+    # The part of the output component spent reasoning (inside it, never added): ``None`` when the
+    # turn did not report reasoning tokens or was not computed.
+    reasoning: int | None = None
 
     @property
     def cost(self) -> int | None:
@@ -129,4 +133,25 @@ def price_turn(
         web,
     )
     total, components = allocate(parts)
-    return TurnCost(match, tuple(components), total, reported, tier=tier, fast=fast, notes=tuple(notes))
+    reasoning = reasoning_share(components[1], out, usage.reasoning)
+    return TurnCost(
+        match,
+        tuple(components),
+        total,
+        reported,
+        tier=tier,
+        fast=fast,
+        notes=tuple(notes),
+        reasoning=reasoning,
+    )
+
+
+def reasoning_share(output_micros: int, output: int, reasoning: int | None) -> int | None:
+    """The part of an output cost spent reasoning: ``output_micros × reasoning / output`` rounded
+    once, half to even (exact: integers and :class:`~fractions.Fraction`), so it never exceeds the
+    output cost it is part of. ``None`` when reasoning is unknown."""
+    if reasoning is None:
+        return None
+    if output <= 0:
+        return 0
+    return round(Fraction(output_micros * min(max(reasoning, 0), output), output))

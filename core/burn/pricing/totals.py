@@ -18,6 +18,41 @@ GroupCostSource = Literal["computed", "reported", "mixed", "none"]
 
 _TOKENS = "+".join(f"COALESCE(t.{f},0)" for f in TOTAL_FIELDS)
 
+# The cost components of a group (contracts' ``cost.components``): the computed turns' per-component
+# costs, the part of output spent reasoning (inside ``output``, with the number of turns that
+# reported it), and the reported costs of turns burn could not compute (no breakdown). Every turn's
+# components sum exactly to its cost (largest remainder, burn.pricing.money.allocate), so
+# input + output + cache_read + cache_write_5m + cache_write_1h + web_search + reported is exactly
+# the group's ``cost_usd_micros``.
+COMPONENT_AGGREGATES: tuple[tuple[str, str], ...] = (
+    ("c_input", "SUM(t.cost_input_micros)"),
+    ("c_output", "SUM(t.cost_output_micros)"),
+    ("c_reasoning", "SUM(t.cost_reasoning_micros)"),
+    ("c_reasoning_n", "COUNT(t.cost_reasoning_micros)"),
+    ("c_cache_read", "SUM(t.cost_cache_read_micros)"),
+    ("c_cache_write_5m", "SUM(t.cost_cache_write_5m_micros)"),
+    ("c_cache_write_1h", "SUM(t.cost_cache_write_1h_micros)"),
+    ("c_web_search", "SUM(t.cost_web_search_micros)"),
+    ("c_reported", "SUM(CASE WHEN t.cost_source = 'reported' THEN t.cost_usd_micros ELSE 0 END)"),
+)
+COMPONENT_NAMES = tuple(name for name, _ in COMPONENT_AGGREGATES)
+
+
+def components(values: Mapping[str, int | None], costed_turns: int | None) -> dict[str, int | None] | None:
+    """The ``cost.components`` object of a group from its named :data:`COMPONENT_AGGREGATES`:
+    ``None`` when no turn was costed; ``reasoning`` ``None`` when no computed turn reported
+    reasoning tokens."""
+    if not costed_turns:
+        return None
+    out: dict[str, int | None] = {}
+    for k in COMPONENT_NAMES:
+        if k == "c_reasoning":
+            out["reasoning"] = (values.get(k) or 0) if values.get("c_reasoning_n") else None
+        elif k != "c_reasoning_n":
+            out[k[2:]] = values.get(k) or 0
+    return out
+
+
 # Aggregates over ``turns t``, by name, in the order the hourly rollup and the session rollup
 # store them. Every one is additive (sums and counts), so the rollups can store them and sum
 # them again.
@@ -32,6 +67,7 @@ COST_AGGREGATES: tuple[tuple[str, str], ...] = (
     ("unpriced_turns", "SUM(t.price_match = 'unpriced')"),
     ("unpriced_tokens", f"SUM(CASE WHEN t.price_match = 'unpriced' THEN {_TOKENS} ELSE 0 END)"),
     ("fallback_turns", "SUM(t.price_match = 'fallback')"),
+    *COMPONENT_AGGREGATES,
 )
 COST_NAMES = tuple(name for name, _ in COST_AGGREGATES)
 
@@ -63,7 +99,7 @@ class CostSums:
     @classmethod
     def of(cls, values: Mapping[str, int | None]) -> CostSums:
         """From named sums (``None``, no turn in the group, is 0)."""
-        return cls(**{name: values.get(name) or 0 for name in COST_NAMES})
+        return cls(**{f.name: values.get(f.name) or 0 for f in attrs.fields(cls)})
 
     def as_dict(self) -> dict[str, Any]:
         """The cost block of ``burn summary`` rows (unknown cost is ``None``, never 0)."""

@@ -17,12 +17,15 @@ This package and :mod:`burn.exporter`, :mod:`burn.records`, :mod:`burn.reader`,
 
 from __future__ import annotations
 
+from burn.archive.activity import CATEGORIES as ACTIVITY_CATEGORIES
+from burn.archive.activity import RULES_VERSION as ACTIVITY_RULES_VERSION
 from burn.archive.rollup import AGGREGATES as _AGGREGATES
 from burn.archive.rollup import HOUR_MS, hourly_sql
 from burn.archive.rollup import NAMES as AGGREGATE_NAMES
 from burn.archive.session_rollup import MODEL_ENTRY
 from burn.archive.session_rollup import seq as session_seq
-from burn.pricing.totals import COST_NAMES, CostSums, group_cost_source
+from burn.pricing.totals import COMPONENT_NAMES, COST_NAMES, CostSums, group_cost_source
+from burn.pricing.totals import components as cost_components
 from burn.query.base import Base, sessions_base, turns_where, usage_base
 from burn.query.buckets import Periods, day_expr, offset_periods, time_range
 from burn.query.filters import Filters, iso, iso_ms
@@ -35,7 +38,10 @@ from burn.query.where import Where, matching, overlap, window
 TURN_AGGREGATES: dict[str, str] = {name: expr for name, _, expr in _AGGREGATES}
 
 __all__ = [
+    "ACTIVITY_CATEGORIES",
+    "ACTIVITY_RULES_VERSION",
     "AGGREGATE_NAMES",
+    "COMPONENT_NAMES",
     "COST_NAMES",
     "HOUR_MS",
     "MODEL_ENTRY",
@@ -47,6 +53,7 @@ __all__ = [
     "Periods",
     "UsageSums",
     "Where",
+    "cost_components",
     "day_expr",
     "group_cost_source",
     "hourly_sql",

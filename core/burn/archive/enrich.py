@@ -1,0 +1,97 @@
+"""Derived columns of the archive's content tables, recomputed per session after each batch.
+
+Rows arrive in ledger order, and a session's rows may span batches (a turn before its tool calls,
+a revision of the session record after both), so the columns that depend on a session's other
+rows are recomputed for every session a batch touched, inside the batch's transaction (a cold
+build recomputes every session once at the end). The same ledger gives the same values whichever
+way it was read. What is computed (docs/archive.md):
+
+* ``tool_calls.call_index`` (position in the session by time, then tool use id) and ``turn_id``
+  (the turn whose message id the call names; without one — Codex writes its token count after the
+  calls of its response — the session's first turn at or after the call);
+* ``turns.turn_index`` (position in the session by time, then id) and ``turns.activity``
+  (:mod:`burn.archive.activity` over the turn's tool calls; ``conversation`` without any);
+* ``tool_result_events.message_id`` / ``call_index`` (of the call it answers), ``event_index``
+  (position in the session by time, then id), ``agent_id`` (the subagent it reports on) and
+  ``event_source`` (``subagent_notification`` when it links a subagent, else ``tool_result``);
+* ``sessions.message_count`` (turns + user messages), ``has_content`` (any turn, user message or
+  tool call), ``activity`` (the session's category).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+from burn.archive.activity import RANK_SQL
+
+_DIRTY = "temp.enrich_sessions"
+
+_STATEMENTS = (
+    # Calls: their turn, then their position in the session.
+    f"""UPDATE tool_calls SET turn_id = x.turn_id FROM (
+      SELECT c.id, COALESCE(
+        (SELECT t.id FROM turns t WHERE t.source = c.source AND t.session_id = c.session_id
+           AND t.message_id = c.message_id ORDER BY t.ts_ms, t.id LIMIT 1),
+        CASE WHEN c.message_id IS NULL THEN
+          (SELECT t.id FROM turns t WHERE t.source = c.source AND t.session_id = c.session_id
+             AND t.ts_ms >= c.ts_ms ORDER BY t.ts_ms, t.id LIMIT 1) END) AS turn_id
+      FROM {_DIRTY} d CROSS JOIN tool_calls c ON c.source = d.source AND c.session_id = d.session_id) x
+    WHERE tool_calls.id = x.id AND tool_calls.turn_id IS NOT x.turn_id""",
+    f"""UPDATE tool_calls SET call_index = x.i FROM (
+      SELECT c.id, row_number() OVER (PARTITION BY c.source, c.session_id
+                                      ORDER BY c.ts_ms, c.tool_use_id, c.id) - 1 AS i
+      FROM {_DIRTY} d CROSS JOIN tool_calls c ON c.source = d.source AND c.session_id = d.session_id) x
+    WHERE tool_calls.id = x.id AND tool_calls.call_index IS NOT x.i""",
+    # Turns: position, and the category most of their calls have (ties: the precedence rank).
+    f"""UPDATE turns SET turn_index = x.i, activity = x.activity FROM (
+      SELECT t.id, row_number() OVER (PARTITION BY t.source, t.session_id ORDER BY t.ts_ms, t.id) - 1 AS i,
+        COALESCE((SELECT category FROM tool_calls c WHERE c.turn_id = t.id
+                  GROUP BY category ORDER BY COUNT(*) DESC, {RANK_SQL} LIMIT 1), 'conversation') AS activity
+      FROM {_DIRTY} d CROSS JOIN turns t ON t.source = d.source AND t.session_id = d.session_id) x
+    WHERE turns.id = x.id AND (turns.turn_index IS NOT x.i OR turns.activity IS NOT x.activity)""",
+    # Tool results: the call they answer, their position, the subagent they report on.
+    f"""UPDATE tool_result_events SET message_id = x.message_id, call_index = x.call_index,
+      event_index = x.i, agent_id = x.agent_id, event_source = x.event_source FROM (
+      SELECT r.id, c.message_id, c.call_index,
+        row_number() OVER (PARTITION BY r.source, r.session_id ORDER BY r.ts, r.id) - 1 AS i,
+        (SELECT s.agent_id FROM sessions s WHERE s.source = r.source
+           AND s.session_id = r.subagent_session_id) AS agent_id,
+        CASE WHEN r.subagent_session_id IS NULL THEN 'tool_result' ELSE 'subagent_notification' END
+          AS event_source
+      FROM {_DIRTY} d CROSS JOIN tool_result_events r ON r.source = d.source AND r.session_id = d.session_id
+      LEFT JOIN tool_calls c ON c.source = r.source AND c.session_id = r.session_id
+        AND c.tool_use_id = r.tool_use_id) x
+    WHERE tool_result_events.id = x.id""",
+    # Sessions: sizes and the session's category.
+    f"""UPDATE sessions SET message_count = x.n, has_content = x.n + x.calls > 0, activity = x.activity FROM (
+      SELECT s.id,
+        (SELECT COUNT(*) FROM turns t WHERE t.source = s.source AND t.session_id = s.session_id)
+        + (SELECT COUNT(*) FROM user_turns u WHERE u.source = s.source AND u.session_id = s.session_id) AS n,
+        (SELECT COUNT(*) FROM tool_calls c
+         WHERE c.source = s.source AND c.session_id = s.session_id) AS calls,
+        COALESCE((SELECT category FROM tool_calls c WHERE c.source = s.source AND c.session_id = s.session_id
+                  GROUP BY category ORDER BY COUNT(*) DESC, {RANK_SQL} LIMIT 1),
+                 CASE WHEN EXISTS (SELECT 1 FROM turns t WHERE t.source = s.source
+                                   AND t.session_id = s.session_id) THEN 'conversation' END) AS activity
+      FROM {_DIRTY} d CROSS JOIN sessions s ON s.source = d.source AND s.session_id = d.session_id) x
+    WHERE sessions.id = x.id""",
+)
+
+_ALL = """SELECT source, session_id FROM sessions UNION SELECT DISTINCT source, session_id FROM turns
+UNION SELECT DISTINCT source, session_id FROM tool_calls
+UNION SELECT DISTINCT source, session_id FROM tool_result_events"""
+
+
+def refresh(db: sqlite3.Connection, sessions: Iterable[tuple[str, str]] | None) -> None:
+    """Recompute the derived columns of ``sessions`` (``None``: every session), inside the
+    caller's transaction. Run it before the session rollup, which reads ``activity``."""
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS enrich_sessions (source TEXT, session_id TEXT, "
+               "PRIMARY KEY (source, session_id))")  # fmt: skip
+    db.execute(f"DELETE FROM {_DIRTY}")
+    if sessions is None:
+        db.execute(f"INSERT INTO {_DIRTY} {_ALL}")
+    else:
+        db.executemany(f"INSERT OR IGNORE INTO {_DIRTY} VALUES (?, ?)", sessions)
+    for sql in _STATEMENTS:
+        db.execute(sql)
