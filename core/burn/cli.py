@@ -345,7 +345,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (``kill PID``, a closed terminal): unwound like Ctrl-C, so that ingest
+    stops its worker processes and releases the ledger lock instead of dying around them."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_terminated)
     try:
         args = build_parser().parse_args(argv)
         code: int = args.func(args)
@@ -353,6 +370,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BurnError as exc:
         sys.stderr.write(f"burn: error: {exc}\n")
         return exc.exit_code
+    except _Terminated as exc:
+        sys.stderr.write(f"burn: terminated ({signal.Signals(exc.signum).name})\n")
+        return 128 + exc.signum
     except KeyboardInterrupt:
         sys.stderr.write("burn: interrupted\n")
         return 130

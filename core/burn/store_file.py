@@ -10,18 +10,25 @@
   differs from :data:`_INDEX_FORMAT`, or whose offsets do not point at the line of the id they
   claim, is discarded and rebuilt from the ledger.
 * ``ledger.lock`` carries an exclusive ``flock``; ``burn ingest`` holds it for its whole run, so
-  two ingests started at once serialise and the second finds nothing new.
+  two ingests started at once serialise and the second finds nothing new. The holder writes its pid
+  into the file, and a writer that has waited :data:`LOCK_NOTICE_SECONDS` says on stderr whom it
+  waits for. A forked child (ingest's reading workers) closes the lock's descriptor at once: an
+  ``flock`` belongs to the open file, so a child that kept it would hold the lock after its parent
+  was killed, and every later ingest would wait forever (issue 11).
 * A torn last line left by a crash is terminated with a newline before the next append, so it is
   never merged with the next line; readers skip it as invalid.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import sqlite3
+import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +68,22 @@ CREATE TABLE IF NOT EXISTS main_messages (message_id TEXT PRIMARY KEY, request_i
 """
 
 
+LOCK_NOTICE_SECONDS = 1.0
+_LOCK_POLL_SECONDS = 0.05
+# Descriptors of the ledger locks this process holds; closed in a forked child (module docstring).
+_held_locks: set[int] = set()
+
+
+def _close_held_locks() -> None:
+    for fd in _held_locks:
+        with suppress(OSError):
+            os.close(fd)
+    _held_locks.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_locks)
+
+
 # An item to index: the item, its index key, and the offset and length of its ledger line.
 _Placed = tuple[Encoded, bytes | str, int, int]
 
@@ -91,7 +114,13 @@ class FileStore:
                 fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             except OSError as exc:
                 raise LedgerError(f"cannot open the ledger lock {self.lock_path}: {exc.strerror}") from exc
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _held_locks.add(fd)  # before it is locked: a fork while waiting must not inherit it
+            try:
+                self._acquire(fd)
+            except BaseException:
+                _held_locks.discard(fd)
+                os.close(fd)
+                raise
             self._lock_fd = fd
         self._lock_depth += 1
         try:
@@ -100,10 +129,36 @@ class FileStore:
             self._lock_depth -= 1
             if self._lock_depth == 0:
                 self._close_index()
-                assert self._lock_fd is not None
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-                os.close(self._lock_fd)
-                self._lock_fd = None
+                held, self._lock_fd = self._lock_fd, None
+                if held is not None and held in _held_locks:  # not in a forked child: closed there
+                    _held_locks.discard(held)
+                    fcntl.flock(held, fcntl.LOCK_UN)
+                    os.close(held)
+
+    def _acquire(self, fd: int) -> None:
+        """Take the lock on ``fd``, saying once on stderr whom we wait for; then record our pid."""
+        waited = 0.0
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise LedgerError(f"cannot lock the ledger {self.lock_path}: {exc.strerror}") from exc
+            if waited >= LOCK_NOTICE_SECONDS:
+                holder = _lock_holder(fd)
+                who = f" (pid {holder})" if holder else ""
+                sys.stderr.write(f"burn: waiting for another burn ingest{who} to finish — {self.lock_path}\n")
+                sys.stderr.flush()
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                break
+            time.sleep(_LOCK_POLL_SECONDS)
+            waited += _LOCK_POLL_SECONDS
+        try:  # who holds it, for the next writer's message; the lock works without it
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass
 
     # -- index -----------------------------------------------------------------------------------
 
@@ -402,6 +457,15 @@ class FileStore:
             "index": str(self.index_path),
             "index_bytes": self.index_path.stat().st_size if self.index_path.exists() else 0,
         }
+
+
+def _lock_holder(fd: int) -> int | None:
+    """The pid the lock's holder wrote into the lock file (``None``: none, or not readable)."""
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
 
 
 class _StaleIndexError(Exception):
