@@ -165,6 +165,31 @@ def cmd_archive(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- ledger ----------------------------------------------------------------------------------------
+
+
+def cmd_ledger_verify(args: argparse.Namespace) -> int:
+    from burn.ledger_verify import repair, verify
+    from burn.store_file import FileStore
+    from burn.stores import open_store
+
+    home = _home()
+    plugins = _load_plugins(("readers", "stores") if args.repair else ("stores",))
+    store = open_store(home, os.environ, plugins)
+    if not isinstance(store, FileStore):
+        raise UsageError(f"`burn ledger verify` checks the file store's lines; this home uses {store.name!r}")
+    if args.repair:
+        result = repair(home, store, plugins)[0]
+    else:
+        with store.lock():  # a running ingest's last line is not torn: wait for it to finish
+            result = verify(home)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        sys.stdout.write(result.text())
+    return 0 if result.ok else 1
+
+
 def _archive_status(home: Any, as_json: bool) -> int:
     from burn.archive import Archive
     from burn.render import status_text
@@ -315,6 +340,20 @@ def build_parser() -> argparse.ArgumentParser:
     arc.add_argument("action", choices=["build", "rebuild", "status", "vacuum"])
     arc.add_argument("--json", action="store_true")
     arc.set_defaults(func=cmd_archive)
+
+    ldg = sub.add_parser("ledger", help="check the ledger for unreadable lines")
+    ldg_sub = ldg.add_subparsers(dest="ledger_command", required=True, parser_class=_Parser)
+    ver = ldg_sub.add_parser(
+        "verify",
+        help="find unreadable ledger lines (exit 1 when there are some); --repair re-reads the sources",
+        description="Scan the ledger for lines that cannot be read (torn or corrupted after they were "
+        "written): their records are missing from the ledger. Exit 0 when there are none, 1 otherwise. "
+        "With --repair, every source is read again from the start: the ledger keeps what it holds "
+        "and appends only the missing records; the damaged lines are then reported as repaired.",
+    )
+    ver.add_argument("--repair", action="store_true", help="re-read every source to restore the lost records")
+    ver.add_argument("--json", action="store_true")
+    ver.set_defaults(func=cmd_ledger_verify)
 
     prc = sub.add_parser("pricing", help="the pricing table: rates, provenance, unpriced models")
     prc_sub = prc.add_subparsers(dest="pricing_command", required=True, parser_class=_Parser)

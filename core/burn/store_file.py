@@ -192,6 +192,13 @@ class FileStore:
         db.executescript(_INDEX_SCHEMA)
         return db
 
+    def drop_index(self) -> None:
+        """Discard the index; the next append rebuilds it from the readable lines of the ledger
+        (``burn ledger verify --repair``: ids of unreadable lines become unknown again)."""
+        self._close_index()
+        self._delete_index()
+        self._indexed = 0
+
     def _delete_index(self) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{self.index_path}{suffix}").unlink(missing_ok=True)
