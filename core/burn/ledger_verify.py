@@ -91,7 +91,7 @@ def scan(path: Path) -> tuple[int, list[Damage]]:
     except FileNotFoundError:
         return 0, damaged
     with f:
-        for number, line in enumerate(f, 1):  # noqa: B007 (the count is the last number)
+        for number, line in enumerate(f, 1):
             reason = _unreadable(line)
             if reason is not None:
                 preview = line[:_PREVIEW].decode("utf-8", "backslashreplace").rstrip("\n")
