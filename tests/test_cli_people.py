@@ -61,7 +61,9 @@ def test_ccusage_habits_and_shortcuts_equal_the_report(burn: Any) -> None:
     rows = [line.split()[0] for line in report.splitlines()[2:] if line[:1].isdigit()]
     last = burn("daily", "-z", "UTC", "--last", "2", "--order", "desc")
     assert [line.split()[0] for line in last.splitlines()[2:] if line[:1].isdigit()] == rows[-2:][::-1]
-    short, full = (json.loads(burn(*argv, "-z", "UTC", "--json")) for argv in (["daily"], ["report", "daily"]))
+    short, full = (
+        json.loads(burn(*argv, "-z", "UTC", "--json")) for argv in (["daily"], ["report", "daily"])
+    )
     for doc in (short, full):  # the second may tick over between the two runs
         doc["meta"].pop("generated_at")
     assert short == full

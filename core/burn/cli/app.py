@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from burn import __version__
 from burn.cli import parser
 from burn.cli.parser import Parents, Parser, Register
-from burn.errors import BurnError, storage_error
+from burn.errors import BurnError, UsageError, storage_error
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -191,6 +192,31 @@ def cmd_archive(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- ledger ----------------------------------------------------------------------------------------
+
+
+def cmd_ledger_verify(args: argparse.Namespace) -> int:
+    from burn.ingest.verify_ledger import repair, verify
+    from burn.ledger.file import FileStore
+    from burn.plugins.stores import open_store
+
+    home = _home()
+    plugins = _load_plugins(("readers", "stores") if args.repair else ("stores",))
+    store = open_store(home, os.environ, plugins)
+    if not isinstance(store, FileStore):
+        raise UsageError(f"`burn ledger verify` checks the file store's lines; this home uses {store.name!r}")
+    if args.repair:
+        result = repair(home, store, plugins)[0]
+    else:
+        with store.lock():  # a running ingest's last line is not torn: wait for it to finish
+            result = verify(home)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        sys.stdout.write(result.text())
+    return 0 if result.ok else 1
+
+
 def _archive_status(home: Any, as_json: bool) -> int:
     from burn.archive.database import Archive
     from burn.plugins.stores import open_store
@@ -330,6 +356,22 @@ def _archive(sub: Any, pa: Parents) -> None:
     arc.set_defaults(func=cmd_archive)
 
 
+def _ledger(sub: Any, pa: Parents) -> None:
+    ldg = sub.add_parser("ledger", help="check the ledger for unreadable lines")
+    ldg_sub = ldg.add_subparsers(dest="ledger_command", required=True, parser_class=Parser)
+    ver = ldg_sub.add_parser(
+        "verify",
+        parents=[pa.json],
+        help="find unreadable ledger lines (exit 1 when there are some); --repair re-reads the sources",
+        description="Scan the ledger for lines that cannot be read (torn or corrupted after they were "
+        "written): their records are missing from the ledger. Exit 0 when there are none, 1 otherwise. "
+        "With --repair, every source is read again from the start: the ledger keeps what it holds "
+        "and appends only the missing records; the damaged lines are then reported as repaired.",
+    )
+    ver.add_argument("--repair", action="store_true", help="re-read every source to restore the lost records")
+    ver.set_defaults(func=cmd_ledger_verify)
+
+
 def _pricing(sub: Any, pa: Parents) -> None:
     prc = sub.add_parser("pricing", help="the pricing table: rates, provenance, unpriced models")
     prc_sub = prc.add_subparsers(dest="pricing_command", required=True, parser_class=Parser)
@@ -417,6 +459,7 @@ def groups(tables: Tables) -> list[Register]:
         _pricing,
         _plugins,
         _doctor,
+        _ledger,
         store_cli.register,
         _serve,
         _completion,
@@ -426,6 +469,19 @@ def groups(tables: Tables) -> list[Register]:
 def build_parser(tables: Tables | None = None) -> Parser:
     """The ``burn`` argparse tree (with every installed exporter unless ``tables`` are given)."""
     return parser.build_parser(groups(tables if tables is not None else _exporter_tables(None, None)))
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (``kill PID``, a closed terminal): unwound like Ctrl-C, so that ingest
+    stops its worker processes and releases the ledger lock instead of dying around them."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -446,7 +502,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def guarded(run: Callable[[], int]) -> int:
     """Run a command: a user error is one line and its exit code, a bug one line (the traceback
-    with ``BURN_DEBUG=1``), a full disk is said plainly, Ctrl-C is 130, a closed pipe is not an error."""
+    with ``BURN_DEBUG=1``), a full disk is said plainly, Ctrl-C is 130 and SIGTERM/SIGHUP 128 + the
+    signal (both unwound, so locks and worker processes are released), a closed pipe is not an error."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_terminated)
     try:
         return run()
     except BurnError as exc:
@@ -454,6 +513,9 @@ def guarded(run: Callable[[], int]) -> int:
         return exc.exit_code
     except SystemExit as exc:  # --help and --version inside the tree: their exit code, for callers in-process
         return exc.code if isinstance(exc.code, int) else 0
+    except _Terminated as exc:
+        sys.stderr.write(f"burn: terminated ({signal.Signals(exc.signum).name})\n")
+        return 128 + exc.signum
     except KeyboardInterrupt:
         sys.stderr.write("burn: interrupted\n")
         return 130

@@ -110,6 +110,9 @@ class ArchiveHealth:
     ledger_end: int | None = None
     up_to_date: bool | None = None
     store: dict[str, Any] = attrs.field(factory=dict)
+    # Unreadable ledger lines not yet repaired (``burn ledger verify``); None: not checked (not the
+    # file store, or a ledger over LEDGER_VERIFY_BYTES, which doctor leaves to the command).
+    ledger_damaged: int | None = None
     error: str | None = None
 
 
@@ -268,6 +271,7 @@ def _archive(
             health.store = {**store.describe(), "where": where(store), "reachable": unreachable is None}
             if unreachable is None:
                 health.ledger_end = store.position()
+                health.ledger_damaged = _ledger_damaged(home, health.store)
             else:
                 health.store["unreachable"] = unreachable
         finally:
@@ -302,6 +306,19 @@ def _archive(
     finally:
         archive.close()
     return health, pricing
+
+
+# A full scan parses every line (~1 s per 300 MB); a larger ledger is left to `burn ledger verify`.
+LEDGER_VERIFY_BYTES = 256 * 1024 * 1024
+
+
+def _ledger_damaged(home: Path, store: Mapping[str, Any]) -> int | None:
+    if store.get("store") != "file" or store.get("ledger_bytes", 0) > LEDGER_VERIFY_BYTES:
+        return None
+    from burn.ingest.verify_ledger import verify
+
+    # A torn last line may be an ingest writing right now (doctor takes no lock): not counted.
+    return sum(d.reason != "torn_tail" for d in verify(home).damaged)
 
 
 def _archive_sources(archive: Archive, sources: Sequence[SourceHealth]) -> None:
@@ -373,6 +390,28 @@ def findings(report: DoctorReport) -> list[Finding]:
 
 
 def _archive_findings(a: ArchiveHealth) -> list[Finding]:
+    out = []
+    if a.ledger_damaged:
+        out.append(
+            Finding(
+                "warning",
+                "ledger_damaged",
+                f"the ledger has {plural(a.ledger_damaged, 'unreadable line')} whose records are missing:"
+                " run `burn ledger verify --repair`",
+            )
+        )
+    elif a.ledger_damaged is None and a.store.get("store") == "file":
+        out.append(
+            Finding(
+                "note",
+                "ledger_unverified",
+                "the ledger is too large to verify here: run `burn ledger verify`",
+            )
+        )
+    return out + _archive_state_findings(a)
+
+
+def _archive_state_findings(a: ArchiveHealth) -> list[Finding]:
     if a.error:
         return [Finding("warning", "archive_error", a.error)]
     if not a.exists:

@@ -165,6 +165,17 @@ class CursorFile:
         self._changed.clear()
         self._deleted.clear()
 
+    def forget(self) -> None:
+        """Forget every cursor now: the next ingest reads every unit from the start (``burn ledger
+        verify --repair``; the ledger drops by event id what it already holds)."""
+        if self.readonly:
+            raise RuntimeError(f"{self.path} was opened read-only")
+        self._conn().execute("DELETE FROM cursors")
+        self._fingerprints.clear()
+        self._changed.clear()
+        self._deleted.clear()
+        self.close()
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()

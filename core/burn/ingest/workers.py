@@ -15,11 +15,21 @@ write, so running them in other processes changes nothing but the speed.
 
 ``BURN_WORKERS`` sets the number of processes (``1`` reads in-process); the default is the number
 of CPUs, used only when the changed units hold more than :data:`PARALLEL_MIN_BYTES`.
+
+Workers die with the main process (issue 11): killed by the OOM killer or ``kill PID``, it would
+otherwise leave them blocked forever on the task queue (they hold its write end themselves). Each
+worker asks the kernel for SIGKILL when its parent dies (Linux ``PR_SET_PDEATHSIG``) and, where
+that is not available, watches its parent pid. They never hold the ledger's lock (see
+:mod:`burn.ledger.file`), and leave SIGINT/SIGTERM/SIGHUP to the main process, which stops the pool.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -83,6 +93,46 @@ def workers_for(env: Mapping[str, str], total_bytes: int) -> int:
 Job = tuple[SourceUnit, FileCursor | None]
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+PARENT_POLL_SECONDS = 1.0
+
+
+def _worker_init(parent: int) -> None:
+    """Run first in every worker: die with the parent ``parent``, leave signals to it."""
+    # Ctrl-C reaches the whole process group; the main process stops the pool (a worker's
+    # KeyboardInterrupt would only print a traceback). SIGTERM/SIGHUP kill a worker outright:
+    # the main process's handlers, inherited over fork, are not for it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked while the pool forked
+    if not _die_with_parent():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _die_with_parent() -> bool:
+    """Ask the kernel to SIGKILL this process when its parent dies; whether it could."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    """The fallback where there is no ``PR_SET_PDEATHSIG``: exit once the parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
+
+
 def _read(name: str, task: list[Job]) -> list[Prepared | ReadFailure]:
     reader, prepare = _readers[name]
     return [_safe_read(reader, prepare, *job) for job in task]
@@ -112,12 +162,28 @@ class Pool:
     def __enter__(self) -> Pool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         global _readers
         if self.executor is not None:
-            self.executor.shutdown()
+            # Interrupted (SIGTERM, SIGHUP, Ctrl-C, an error): drop the queued tasks; the workers
+            # finish the ones they hold (a few MB at most) and exit.
+            self.executor.shutdown(cancel_futures=exc_type is not None)
             self.executor = None
             _readers = {}
+
+    def _start(self, workers: int) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        global _readers
+        _readers = self.readers
+        self.workers = workers
+        self.executor = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
 
     def read(
         self, plan: Sequence[tuple[str, Sequence[Job]]], workers: int
@@ -130,25 +196,26 @@ class Pool:
                 for unit, cursor in jobs:
                     yield unit, _safe_read(reader, prepare, unit, cursor)
             return
-        if self.executor is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            global _readers
-            _readers = self.readers
-            self.workers = workers
-            self.executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        pool = self.executor
         pending = ((name, task) for name, jobs in plan for task in _tasks(jobs))
         window: deque[tuple[list[Job], Future[list[Prepared | ReadFailure]]]] = deque()
 
         def submit() -> None:
             item = next(pending, None)
             if item is not None:
-                window.append((item[1], pool.submit(_read, *item)))
+                assert self.executor is not None
+                window.append((item[1], self.executor.submit(_read, *item)))
 
-        for _ in range(self.workers * TASKS_PER_WORKER):
-            submit()
+        # The first submit forks the workers. A signal handler that raises (SIGTERM, SIGHUP and
+        # Ctrl-C stop burn that way) must not run in the middle of a fork: its at-fork hooks
+        # swallow the exception, or leave the pool half made. The signals wait until it is done.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            if self.executor is None:
+                self._start(workers)
+            for _ in range(self.workers * TASKS_PER_WORKER):
+                submit()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         while window:
             task, future = window.popleft()
             submit()

@@ -10,10 +10,13 @@ run; the kernel releases it when the process dies, so a crash never leaves a sta
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from burn.errors import LedgerError
@@ -58,9 +61,32 @@ def plan(
     return written
 
 
+# Descriptors of the locks this process holds (or waits for). A forked child (an ingest worker)
+# closes them at once, so a worker never holds the ledger's lock after its parent dies.
+_held_locks: set[int] = set()
+
+
+def _close_held_locks() -> None:
+    for fd in _held_locks:
+        with suppress(OSError):
+            os.close(fd)
+    _held_locks.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_locks)
+
+LOCK_NOTICE_SECONDS = 1.0  # a writer that has waited this long says on stderr whom it waits for
+_LOCK_POLL_SECONDS = 0.05
+
+
 class RunLock:
     """An exclusive ``flock`` on ``path``, re-entrant within the process; ``on_release`` runs when
-    the outermost holder lets go (a store closes its connections then)."""
+    the outermost holder lets go (a store closes its connections then).
+
+    The holder writes its pid into the file; a writer that has waited :data:`LOCK_NOTICE_SECONDS`
+    says once on stderr whom it waits for. Forked children close the descriptor (see
+    ``_held_locks``), and the kernel releases the lock when the holder dies, so a crash or a killed
+    run never leaves a stale lock."""
 
     def __init__(self, path: Path, on_release: Callable[[], None] = lambda: None) -> None:
         self.path = path
@@ -76,7 +102,13 @@ class RunLock:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             except OSError as exc:
                 raise LedgerError(f"cannot open the ledger lock {self.path}: {exc.strerror}") from exc
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _held_locks.add(fd)  # before it is locked: a fork while waiting must not inherit it
+            try:
+                self._acquire(fd)
+            except BaseException:
+                _held_locks.discard(fd)
+                os.close(fd)
+                raise
             self._fd = fd
         self.depth += 1
         try:
@@ -87,7 +119,42 @@ class RunLock:
                 try:
                     self._on_release()
                 finally:
-                    assert self._fd is not None
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
-                    os.close(self._fd)
-                    self._fd = None
+                    held, self._fd = self._fd, None
+                    if held is not None and held in _held_locks:  # not in a forked child: closed there
+                        _held_locks.discard(held)
+                        fcntl.flock(held, fcntl.LOCK_UN)
+                        os.close(held)
+
+    def _acquire(self, fd: int) -> None:
+        """Take the lock on ``fd``, saying once on stderr whom we wait for; then record our pid."""
+        waited = 0.0
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise LedgerError(f"cannot lock the ledger {self.path}: {exc.strerror}") from exc
+            if waited >= LOCK_NOTICE_SECONDS:
+                holder = _lock_holder(fd)
+                who = f" (pid {holder})" if holder else ""
+                sys.stderr.write(f"burn: waiting for another burn ingest{who} to finish — {self.path}\n")
+                sys.stderr.flush()
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                break
+            time.sleep(_LOCK_POLL_SECONDS)
+            waited += _LOCK_POLL_SECONDS
+        try:  # who holds it, for the next writer's message; the lock works without it
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass
+
+
+def _lock_holder(fd: int) -> int | None:
+    """The pid the lock's holder wrote into the lock file (``None``: none, or not readable)."""
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None

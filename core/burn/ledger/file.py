@@ -10,7 +10,12 @@
   differs from :data:`_INDEX_FORMAT`, or whose offsets do not point at the line of the id they
   claim, is discarded and rebuilt from the ledger.
 * ``ledger.lock`` carries an exclusive ``flock``; ``burn ingest`` holds it for its whole run, so
-  two ingests started at once serialise and the second finds nothing new.
+  two ingests started at once serialise and the second finds nothing new. The holder writes its pid
+  into the file, and a writer that has waited ``LOCK_NOTICE_SECONDS`` says on stderr whom it
+  waits for. A forked child (ingest's reading workers) closes the lock's descriptor at once: an
+  ``flock`` belongs to the open file, so a child that kept it would hold the lock after its parent
+  was killed, and every later ingest would wait forever (issue 11). The lock is
+  :class:`burn.ledger.batch.RunLock`, which every store shares.
 * A torn last line left by a crash is terminated with a newline before the next append, so it is
   never merged with the next line; readers skip it as invalid.
 """
@@ -114,6 +119,13 @@ class FileStore:
         db = sqlite.connect(self.index_path, pragmas=sqlite.LEDGER_INDEX)
         db.executescript(_INDEX_SCHEMA)
         return db
+
+    def drop_index(self) -> None:
+        """Discard the index; the next append rebuilds it from the readable lines of the ledger
+        (``burn ledger verify --repair``: ids of unreadable lines become unknown again)."""
+        self._close_index()
+        self._delete_index()
+        self._indexed = 0
 
     def _delete_index(self) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
