@@ -19,7 +19,7 @@ from burn_codex.discover import unit_for as codex_unit
 from burn_opencode.parse import message_records
 from tests import claude_lines as cl
 from tests.claude_fold import fold_tree, fold_units
-from tests.test_codex_reader import line, rollout, tokens, usage
+from tests.test_codex_reader import archive_rows, line, rollout, run_ingest, tokens, usage
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/samples is not available")
@@ -157,6 +157,24 @@ def test_codex_wall_time_of_a_prompt_read_earlier_comes_as_a_mergeable_copy(tmp_
     (new,) = [r for r in second.records if isinstance(r, UserTurn)]
     merged = merge(old, new)
     assert isinstance(merged, UserTurn) and merged.wall_ms == 9000 and merged.blocks == old.blocks
+
+
+def test_the_archive_stores_the_timings_and_unknown_stays_null(tmp_path: Path) -> None:
+    """Through the real ingest: ledger -> archive (schema 8) keeps each timing, NULL for unknown."""
+    home = tmp_path / "codex"
+    rollout(
+        home,
+        line("event_msg", {"type": "user_message", "message": "go"}, 10),
+        tokens(14, total=usage(100, 0, 10)),
+        tokens(30, total=usage(300, 0, 40)),
+        line("event_msg", {"type": "task_complete"}, 31),
+    )
+    run_ingest(tmp_path, home)
+    assert archive_rows(tmp_path, "SELECT duration_ms, latency_ms FROM turns ORDER BY ts_ms") == [
+        (4000, None),
+        (None, None),
+    ]
+    assert archive_rows(tmp_path, "SELECT wall_ms FROM user_turns") == [(21000,)]
 
 
 # --------------------------------------------------------------------------------- OpenCode
