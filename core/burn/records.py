@@ -68,6 +68,14 @@ def ts_to_ms(ts: str) -> int:
     return int(dt.timestamp() * 1000)
 
 
+def span_ms(start_ms: int | None, end_ms: int | None) -> int | None:
+    """``end_ms - start_ms``, or ``None`` when either is unknown or the end is before the start
+    (out-of-order timestamps): a duration is never negative and never a made-up zero."""
+    if start_ms is None or end_ms is None or end_ms < start_ms:
+        return None
+    return end_ms - start_ms
+
+
 def iso_seconds(ms: int) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ`` of UTC milliseconds: an instant to the second, as ``burn summary``
     and ``burn doctor`` show it."""
@@ -110,6 +118,10 @@ class Turn:
     fidelity: Fidelity = Fidelity()
     # Identity of a line that has neither message id nor request id: a hash of its bytes.
     line_hash: str | None = None
+    # Timing (docs/accounting.md "Timing"), milliseconds, None when the source does not say:
+    # prompt -> the response's end, and prompt -> its first output.
+    duration_ms: int | None = None
+    latency_ms: int | None = None
 
     def event_id(self) -> str:
         if self.message_id is None and self.request_id is None:
@@ -150,6 +162,7 @@ class ToolResultEvent:
     content_length: int = 0
     content_hash: str | None = None
     subagent_session_id: str | None = None
+    duration_ms: int | None = None  # the tool's run time as the agent recorded it
 
     def event_id(self) -> str:
         return event_id("tool_result", self.source, self.session_id, self.tool_use_id)
@@ -182,6 +195,7 @@ class UserTurn:
     blocks: tuple[UserBlock, ...] = ()
     is_meta: bool = False
     is_compact_summary: bool = False
+    wall_ms: int | None = None  # prompt until the agent stopped (docs/accounting.md "Timing")
 
     def event_id(self) -> str:
         return event_id("user_turn", self.source, self.session_id, self.user_uuid)

@@ -3,7 +3,11 @@
 ``last_ts`` is the timestamp of the last line that had one (a line without gets it); ``prev`` the
 last response id per session (a user turn's preceding response); ``pending`` the user turns still
 waiting for the response that follows them, ``[link key, session, uuid, ts]``; ``primary`` the
-file's first session (old ``summary`` title lines belong to it). Loading accepts any JSON and keeps
+file's first session (old ``summary`` title lines belong to it); ``prompt`` the timestamp of the
+last user line per link key (what prompts the next response), ``response`` the last response per
+link key with the timestamp that prompted it ``[message id, ts or ""]`` (a response whose lines span
+two reads keeps its prompt), ``turn_start`` the last prompt per link key ``[session, uuid, ts]`` (a
+``turn_duration`` line read later belongs to it). Loading accepts any JSON and keeps
 only what has the right shape: a damaged cursor costs links, never a crash.
 """
 
@@ -24,6 +28,9 @@ class Carry:
     prev: dict[str, str] = attrs.field(factory=dict)
     primary: str | None = None
     pending: list[list[str]] = attrs.field(factory=list)
+    prompt: dict[str, str] = attrs.field(factory=dict)
+    response: dict[str, list[str]] = attrs.field(factory=dict)
+    turn_start: dict[str, list[str]] = attrs.field(factory=dict)
 
     @classmethod
     def load(cls, state: Mapping[str, Any]) -> Carry:
@@ -40,6 +47,9 @@ class Carry:
                 for row in (rows if type(rows) is list else ())
                 if type(row) is list and len(row) == 4 and all(type(x) is str for x in row)
             ],
+            _str_map(state.get("prompt")),
+            _rows(state.get("response"), 2),
+            _rows(state.get("turn_start"), 3),
         )
 
     def dump(self) -> dict[str, Any]:
@@ -48,6 +58,13 @@ class Carry:
         pending = self.pending[-MAX_PENDING_USERS:]
         prev = dict(list(self.prev.items())[-MAX_PREV_SESSIONS:])
         out: dict[str, Any] = {}
+        for name, value in (
+            ("prompt", self.prompt),
+            ("response", self.response),
+            ("turn_start", self.turn_start),
+        ):
+            if value:
+                out[name] = dict(list(value.items())[-MAX_PREV_SESSIONS:])
         if self.last_ts is not None:
             out["last_ts"] = self.last_ts
         if prev:
@@ -57,3 +74,19 @@ class Carry:
         if self.primary is not None:
             out["primary"] = self.primary
         return out
+
+
+def _str_map(value: object) -> dict[str, str]:
+    if type(value) is not dict:
+        return {}
+    return {k: v for k, v in value.items() if type(k) is str and type(v) is str}
+
+
+def _rows(value: object, width: int) -> dict[str, list[str]]:
+    if type(value) is not dict:
+        return {}
+    return {
+        k: v
+        for k, v in value.items()
+        if type(k) is str and type(v) is list and len(v) == width and all(type(x) is str for x in v)
+    }

@@ -21,7 +21,7 @@ from burn.reader import Diagnostics, SourceUnit
 from burn.readkit import WrongType, normalize_ts, sha32
 from burn.readkit import nonempty_str as _s
 from burn.readkit.tail import lines_before
-from burn.records import Compaction, Record, ToolCall, ToolResultEvent, Turn, UserTurn
+from burn.records import Compaction, Record, ToolCall, ToolResultEvent, Turn, UserTurn, span_ms, ts_to_ms
 from burn_claude.carry import Carry
 from burn_claude.content import TOOL_BLOCKS, add_tool_calls, user_blocks
 from burn_claude.ids import SOURCE, session_ids
@@ -67,10 +67,14 @@ class TranscriptParser:
         self.turns: list[Turn] = []
         self.turn_slots: dict[tuple[str | None, str | None], int] = {}
         self.turn_ranks: list[tuple[int, int]] = []
+        # Per turn slot: [prompting line's ts or None, earliest line ts, latest line ts].
+        self.turn_times: list[list[str | None]] = []
         self.tool_calls: dict[tuple[str, str], ToolCall] = {}
         self.tool_results: dict[tuple[str, str], ToolResultEvent] = {}
         self.compactions: list[Compaction] = []
-        self.users: list[list[Any]] = []  # [sid, uuid, ts, preceding, following, blocks, meta, compact]
+        # [sid, uuid, ts, preceding, following, blocks, meta, compact, minimal, wall_ms]
+        self.users: list[list[Any]] = []
+        self.start_rows: dict[str, list[Any]] = {}  # link key -> the row of the turn's prompt
         self.waiting: dict[str, list[list[Any]]] = {}  # link key -> user rows awaiting a response
         self.sessions: dict[str, SessionFacts] = {}
         self.summary_title: str | None = None
@@ -87,6 +91,9 @@ class TranscriptParser:
         self.prev: dict[str, str] = carry.prev
         self.primary: str | None = carry.primary
         self.carried: list[list[str]] = carry.pending  # pending users of earlier reads: [key, sid, uuid, ts]
+        self.prompt: dict[str, str] = carry.prompt
+        self.response: dict[str, list[str]] = carry.response
+        self.turn_start: dict[str, list[str]] = carry.turn_start
 
     def state(self) -> dict[str, Any]:
         """The JSON-able state to store in the cursor for the next read (bounded in size)."""
@@ -97,7 +104,15 @@ class TranscriptParser:
             if row[4] is None
         ]
         self._previous_ts()
-        return Carry(self.last_ts, self.prev, self.primary, self.carried + pending).dump()
+        return Carry(
+            self.last_ts,
+            self.prev,
+            self.primary,
+            self.carried + pending,
+            self.prompt,
+            self.response,
+            self.turn_start,
+        ).dump()
 
     # ------------------------------------------------------------------------------ diagnostics
 
@@ -214,12 +229,23 @@ class TranscriptParser:
             ):
                 self.skip("missing_timestamp", n)
             return
+        key = sid + _SIDECHAIN_KEY if is_sidechain and agent is None else sid
+        prompt_ts: str | None = None
+        if link:
+            # The line that prompted this response: the last user line before its first line (a
+            # response's lines can interleave with the results of its own tool calls).
+            current = self.response.get(key)
+            if current is not None and current[0] == mid:
+                prompt_ts = current[1] or None
+            else:
+                prompt_ts = self.prompt.get(key)
+                if mid is not None:
+                    self.response[key] = [mid, prompt_ts or ""]
         if usage is not None:
-            self._turn(rec, msg, usage, model, mid, raw, ts, n, sid, agent, is_sidechain)
+            self._turn(rec, msg, usage, model, mid, raw, ts, n, sid, agent, is_sidechain, prompt_ts)
         if type(content) is list:
             add_tool_calls(self.tool_calls, sid, mid, ts, content)
         if link and mid is not None:
-            key = sid + _SIDECHAIN_KEY if is_sidechain and agent is None else sid
             self.prev[key] = mid
             rows = self.waiting.pop(key, None)
             if rows:
@@ -241,6 +267,7 @@ class TranscriptParser:
         sid: str,
         agent: str | None,
         is_sidechain: bool,
+        prompt_ts: str | None,
     ) -> None:
         usage, fid, notes, wrong = parse_usage(u)
         if wrong:  # the line is kept, its wrongly typed counts are unknown (None), never 0
@@ -265,6 +292,11 @@ class TranscriptParser:
             # so results do not depend on where reads stop.
             self.diag.dropped["streaming_split" if line_hash is None else "duplicate_line"] += 1
             old = self.turns[slot]
+            times = self.turn_times[slot]
+            if times[0] is None:
+                times[0] = prompt_ts
+            times[1] = min(times[1] or ts, ts)
+            times[2] = max(times[2] or ts, ts)
             earlier = (ts, sid) < (old.ts, old.session_id)
             if rank <= self.turn_ranks[slot]:
                 if earlier:
@@ -299,6 +331,7 @@ class TranscriptParser:
             self.turn_slots[key] = len(self.turns)
             self.turns.append(turn)
             self.turn_ranks.append(rank)
+            self.turn_times.append([prompt_ts, ts, ts])
         else:
             self.turns[slot] = turn
             self.turn_ranks[slot] = rank
@@ -309,7 +342,7 @@ class TranscriptParser:
         keep: list[list[str]] = []
         for row in self.carried:
             if row[0] == key:
-                self.users.append([row[1], row[2], row[3], None, mid, (), False, False, True])
+                self.users.append([row[1], row[2], row[3], None, mid, (), False, False, True, None])
             else:
                 keep.append(row)
         self.carried = keep
@@ -329,10 +362,15 @@ class TranscriptParser:
             return
         blocks = user_blocks(content)  # sizes and hashes, computed once per block
         results = [(b, b.tool_use_id) for b in blocks if b.tool_use_id is not None]
+        link = sid + _SIDECHAIN_KEY if d.get("isSidechain") is True and agent is None else sid
+        self.prompt[link] = ts
         if results:
             subagent_session: str | None = None
+            duration: int | None = None
             tur = d.get("toolUseResult")
             if len(results) == 1 and type(tur) is dict:
+                ms = tur.get("durationMs")
+                duration = ms if type(ms) is int and ms >= 0 else None
                 linked = _s(tur.get("agentId"))
                 if linked is not None:
                     subagent_session = session_ids(
@@ -350,10 +388,10 @@ class TranscriptParser:
                         content_length=block.byte_length,
                         content_hash=block.content_hash,
                         subagent_session_id=subagent_session,
+                        duration_ms=duration,
                     )
         if uuid is None:
             return
-        link = sid + _SIDECHAIN_KEY if d.get("isSidechain") is True and agent is None else sid
         row: list[Any] = [
             sid,
             uuid,
@@ -364,7 +402,12 @@ class TranscriptParser:
             d.get("isMeta") is True,
             d.get("isCompactSummary") is True,
             False,
+            None,
         ]
+        if not results and not row[6] and not row[7]:
+            # A prompt starts a user turn; the ``turn_duration`` line at its end belongs to it.
+            self.start_rows[link] = row
+            self.turn_start[link] = [sid, uuid, ts]
         self.users.append(row)
         self.waiting.setdefault(link, []).append(row)
 
@@ -416,7 +459,10 @@ class TranscriptParser:
             self._assistant(inner, raw, its, n, sid, agent, is_sidechain, False)
 
     def _system_line(self, d: dict[str, Any], ts: str | None, n: int) -> None:
-        sid, _agent = self._envelope(d, ts)
+        sid, agent = self._envelope(d, ts)
+        if d.get("subtype") == "turn_duration":
+            self._turn_duration(d, sid, agent)
+            return
         if d.get("subtype") != "compact_boundary":
             return
         if ts is None:
@@ -438,6 +484,20 @@ class TranscriptParser:
                 uuid=_s(d.get("uuid")),
             )
         )
+
+    def _turn_duration(self, d: dict[str, Any], sid: str, agent: str | None) -> None:
+        """Claude Code's own wall time of a user turn: the wall time of the prompt that started it
+        (in this read, or carried from an earlier one as a minimal user turn the merge fills)."""
+        ms = d.get("durationMs")
+        if type(ms) is not int or ms < 0:
+            return
+        link = sid + _SIDECHAIN_KEY if d.get("isSidechain") is True and agent is None else sid
+        start = self.turn_start.pop(link, None)
+        row = self.start_rows.pop(link, None)
+        if row is not None:
+            row[9] = ms
+        elif start is not None:
+            self.users.append([start[0], start[1], start[2], None, None, (), False, False, True, ms])
 
     def _title_line(self, d: dict[str, Any], t: str) -> None:
         field, rank = _TITLE_FIELDS[t]
@@ -474,10 +534,21 @@ class TranscriptParser:
             s.agent_type, s.parent_tool_use_id = self.file_agent_type, self.file_tool_use_id
             s.missing = False
         records: list[Record] = []
-        records.extend(self.turns)
+        for turn, (prompt, first, last) in zip(self.turns, self.turn_times, strict=True):
+            if prompt is None or first is None or last is None:
+                records.append(turn)
+                continue
+            start = ts_to_ms(prompt)
+            records.append(
+                attrs.evolve(
+                    turn,
+                    duration_ms=span_ms(start, ts_to_ms(last)),
+                    latency_ms=span_ms(start, ts_to_ms(first)),
+                )
+            )
         records.extend(self.tool_calls.values())
         records.extend(self.tool_results.values())
-        for sid, uuid, ts, preceding, following, blocks, is_meta, compact, _minimal in self.users:
+        for sid, uuid, ts, preceding, following, blocks, is_meta, compact, _minimal, wall in self.users:
             records.append(
                 UserTurn(
                     source=SOURCE,
@@ -489,6 +560,7 @@ class TranscriptParser:
                     blocks=blocks,
                     is_meta=is_meta,
                     is_compact_summary=compact,
+                    wall_ms=wall,
                 )
             )
         records.extend(self.compactions)

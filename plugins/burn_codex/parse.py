@@ -36,6 +36,8 @@ from burn.records import (
     Turn,
     UserBlock,
     UserTurn,
+    span_ms,
+    ts_to_ms,
 )
 from burn_codex.ids import SOURCE, file_session_id, hash_fields
 from burn_codex.replay import ReplayGate
@@ -63,6 +65,8 @@ _ITEM_TYPES = frozenset(
         "message",
     }
 )
+# Response items that feed the model (a tool's output): the next response was prompted by them.
+_INPUT_ITEMS = frozenset({"function_call_output", "custom_tool_call_output"})
 _ENVELOPES = frozenset({"session_meta", "turn_context", "event_msg", "response_item", "compacted"})
 
 _loads = orjson.loads
@@ -113,6 +117,16 @@ class RolloutParser:
             if type(spawn) is dict
             else {}
         )
+        # Timing (docs/accounting.md): when the next response was prompted, and the user turn
+        # still running ([user_uuid, ts]; its task_complete gives its wall time).
+        self.prompt_ts: str | None = _s(state.get("pts"))
+        open_user = state.get("open_user")
+        self.open_user: list[str] | None = (
+            open_user
+            if type(open_user) is list and len(open_user) == 2 and all(type(x) is str for x in open_user)
+            else None
+        )
+        self.open_index: int | None = None  # the open user turn's position in self.out, if this read's
         acct = state.get("acct")
         self.acct = Accountant(acct if type(acct) is dict else {})
         gate = state.get("gate")
@@ -135,6 +149,8 @@ class RolloutParser:
             ("users", self.users),
             ("compactions", self.compactions),
             ("cpend", self.cpend),
+            ("pts", self.prompt_ts),
+            ("open_user", self.open_user),
             ("spawn", dict(list(self.spawn.items())[-MAX_SPAWNS:])),
             ("acct", self.acct.state()),
             ("gate", self.gate.state()),
@@ -184,7 +200,10 @@ class RolloutParser:
             if et == "token_count":
                 self._token_count(payload, sid, ts, n)
             elif et == "user_message":
+                self._prompted(ts)
                 self._user_message(payload, sid, ts, n)
+            elif et == "task_complete" or et == "turn_aborted":
+                self._user_turn_end(sid, ts)
             elif et == "context_compacted":
                 self._compaction("event", sid, ts, n)
             elif et == "collab_tool_call" or et == "collab_agent_spawn_end":
@@ -192,8 +211,11 @@ class RolloutParser:
                 if call_id is not None and thread is not None:
                     self.spawn[call_id] = thread
         elif t == "response_item":
+            if payload.get("type") in _INPUT_ITEMS or payload.get("role") == "user":
+                self._prompted(ts)
             self._item(payload, sid, ts, n)
         elif t == "turn_context":
+            self._prompted(ts)
             model = _s(payload.get("model"))
             if model is not None:
                 self.model = model
@@ -275,6 +297,7 @@ class RolloutParser:
                 self.diag.dropped[key] += 1
             return
         self.cpend = None
+        prompt, self.prompt_ts = self.prompt_ts, None
         ts = self._ts(ts, n)
         if ts is None:
             return
@@ -291,8 +314,35 @@ class RolloutParser:
                 provider=self.provider,
                 fidelity=_FULL if model else _FALLBACK,
                 line_hash=key,
+                duration_ms=None if prompt is None else span_ms(ts_to_ms(prompt), ts_to_ms(ts)),
             )
         )
+
+    # --------------------------------------------------------------------------------- timing
+
+    def _prompted(self, ts: str | None) -> None:
+        """An input event (a prompt, a tool's output, a new turn context): the next response was
+        prompted no earlier than this."""
+        if ts is not None and (self.prompt_ts is None or ts > self.prompt_ts):
+            self.prompt_ts = ts
+
+    def _user_turn_end(self, sid: str, ts: str | None) -> None:
+        """``task_complete``/``turn_aborted``: the open user turn's wall time (on its record when this
+        read emitted it, else on a minimal copy the core's merge fills in)."""
+        if self.open_user is None or ts is None:
+            return
+        uuid, start = self.open_user
+        self.open_user = None
+        wall = span_ms(ts_to_ms(start), ts_to_ms(ts))
+        if wall is None:
+            return
+        if self.open_index is not None:
+            rec = self.out[self.open_index]
+            if isinstance(rec, UserTurn):
+                self.out[self.open_index] = attrs.evolve(rec, wall_ms=wall)
+            self.open_index = None
+            return
+        self.out.append(UserTurn(source=SOURCE, session_id=sid, user_uuid=uuid, ts=start, wall_ms=wall))
 
     # --------------------------------------------------------------------------- conversation
 
@@ -314,11 +364,14 @@ class RolloutParser:
 
     def _user_turn(self, sid: str, ts: str, blocks: tuple[UserBlock, ...], is_meta: bool) -> None:
         self.users += 1
+        uuid = hash_fields("user", sid, ts, self.users)
+        if not is_meta:
+            self.open_user, self.open_index = [uuid, ts], len(self.out)
         self.out.append(
             UserTurn(
                 source=SOURCE,
                 session_id=sid,
-                user_uuid=hash_fields("user", sid, ts, self.users),
+                user_uuid=uuid,
                 ts=ts,
                 blocks=blocks,
                 is_meta=is_meta,

@@ -42,6 +42,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 from burn.reader import Diagnostics
 from burn.readkit import args_hash, ms_to_iso, size_and_hash, tool_target, user_block
 from burn.readkit import nonempty_str as s
@@ -55,6 +57,7 @@ from burn.records import (
     Turn,
     UserBlock,
     UserTurn,
+    span_ms,
 )
 from burn_opencode.content import TOOL_TARGETS
 from burn_opencode.ids import SOURCE, ms_value
@@ -171,9 +174,11 @@ def _turns(
                     diag.skip("wrong_type", f"message {message_id}: step tokens")
                 if not c.is_zero():
                     steps.append((s(p.get("id")) or f"step-{i}", p, c))
+    created = ms_value(_time(msg).get("created"))
     if steps:
         single = cost_decimal(msg.get("cost")) if len(steps) == 1 else None
         out = []
+        timings = _step_timings(parts, created, ms_value(_time(msg).get("completed")))
         for part_id, p, counts in steps:
             cost = cost_decimal(p.get("cost"))
             reason = s(p.get("reason"))
@@ -189,7 +194,8 @@ def _turns(
                 reason,
                 False,
             )
-            out.append(turn)
+            duration, latency = timings.get(id(p), (None, None))
+            out.append(attrs.evolve(turn, duration_ms=duration, latency_ms=latency))
         return out
     tokens = msg.get("tokens")
     if type(tokens) is not dict:
@@ -209,7 +215,47 @@ def _turns(
     turn = _make_turn(
         msg, message_id, None, session_id, ts, counts, cost_decimal(msg.get("cost")), notes, None, True
     )
-    return [turn]
+    first = min((t for p in parts if (t := _part_time(p, "start")) is not None), default=None)
+    return [
+        attrs.evolve(
+            turn,
+            duration_ms=span_ms(created, ms_value(_time(msg).get("completed"))),
+            latency_ms=span_ms(created, first),
+        )
+    ]
+
+
+def _part_time(p: dict[str, Any], edge: str) -> int | None:
+    """``time.start``/``time.end`` of a text/reasoning part, or of a tool part's state (ms)."""
+    t = p.get("time")
+    if type(t) is not dict:
+        state = p.get("state")
+        t = state.get("time") if type(state) is dict else None
+    return ms_value(t.get(edge)) if type(t) is dict else None
+
+
+def _step_timings(
+    parts: Sequence[dict[str, Any]], created: int | None, completed: int | None
+) -> dict[int, tuple[int | None, int | None]]:
+    """Timing of each ``step-finish`` part (keyed by ``id()``): a step starts when the message was
+    created (the first) or when the previous step's last part ended; its latency runs to its first
+    part's start, its duration to its last part's end (the last step: to ``time.completed``);
+    ``(duration_ms, latency_ms)``."""
+    out: dict[int, tuple[int | None, int | None]] = {}
+    start, first, last = created, None, None
+    finishes = [p for p in parts if p.get("type") == "step-finish"]
+    for p in parts:
+        if p.get("type") == "step-finish":
+            end = completed if p is finishes[-1] and completed is not None else last
+            out[id(p)] = (span_ms(start, end), span_ms(start, first))
+            start, first, last = last, None, None
+            continue
+        a, b = _part_time(p, "start"), _part_time(p, "end")
+        if a is not None and (first is None or a < first):
+            first = a
+        if b is not None and (last is None or b > last):
+            last = b
+    return out
 
 
 def _make_turn(
@@ -345,6 +391,7 @@ def _tool_records(
                 content_length=length,
                 content_hash=digest,
                 subagent_session_id=child,
+                duration_ms=span_ms(ms_value(st.get("start")), ms_value(st.get("end"))),
             )
         )
 

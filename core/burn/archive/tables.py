@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS turns (
   cache_write_1h INTEGER, web_search_requests INTEGER, reported_cost_usd TEXT, speed TEXT,
   service_tier TEXT, stop_reason TEXT, is_sidechain INTEGER NOT NULL, agent_id TEXT,
   fidelity_usage TEXT NOT NULL, fidelity_notes TEXT,
+  duration_ms INTEGER, latency_ms INTEGER,  -- timing, ms, NULL = unknown (docs/accounting.md)
   turn_index INTEGER, activity TEXT,  -- derived per session (burn.archive.enrich)
   -- cost columns stay last: _apply appends them to _turn_row's values
   {COST_COLUMNS_SQL});
@@ -63,13 +64,15 @@ CREATE TABLE IF NOT EXISTS tool_result_events (
   ts TEXT NOT NULL, status TEXT NOT NULL, content_length INTEGER NOT NULL, content_hash TEXT,
   subagent_session_id TEXT,
   -- derived per session (burn.archive.enrich)
-  message_id TEXT, call_index INTEGER, event_index INTEGER, agent_id TEXT, event_source TEXT);
+  message_id TEXT, call_index INTEGER, event_index INTEGER, agent_id TEXT, event_source TEXT,
+  duration_ms INTEGER);  -- the tool's run time, ms, NULL = unknown
 CREATE INDEX IF NOT EXISTS tool_results_by_session ON tool_result_events (source, session_id);
 CREATE TABLE IF NOT EXISTS user_turns (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, user_uuid TEXT NOT NULL,
   ts TEXT NOT NULL, preceding_message_id TEXT, following_message_id TEXT, block_count INTEGER NOT NULL,
   byte_length INTEGER NOT NULL, approx_tokens INTEGER NOT NULL, blocks TEXT NOT NULL,
-  is_meta INTEGER NOT NULL, is_compact_summary INTEGER NOT NULL, ts_ms INTEGER NOT NULL);
+  is_meta INTEGER NOT NULL, is_compact_summary INTEGER NOT NULL, ts_ms INTEGER NOT NULL,
+  wall_ms INTEGER);  -- the user turn's wall time, ms, NULL = unknown
 CREATE INDEX IF NOT EXISTS user_turns_by_session ON user_turns (source, session_id);
 CREATE INDEX IF NOT EXISTS user_turns_by_time ON user_turns (ts_ms);
 CREATE TABLE IF NOT EXISTS compactions (
@@ -88,6 +91,12 @@ CONTENT_TABLES = (
     "compactions",
     "projects",
 )
+
+
+def _ms(value: Any) -> int | None:
+    """A duration as the ledger holds it: a non-negative int, else unknown (``None``) — a hand-edited
+    or foreign ledger line cannot put a negative or fractional duration into the archive."""
+    return value if type(value) is int and value >= 0 else None
 
 
 def _session_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
@@ -110,7 +119,8 @@ def _turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
             u.get("cache_read"), u.get("cache_write_5m"), u.get("cache_write_1h"),
             u.get("web_search_requests"), g("reported_cost_usd"), g("speed"), g("service_tier"),
             g("stop_reason"), int(bool(g("is_sidechain"))), g("agent_id"), f.get("usage", "full"),
-            ",".join(notes) if notes else None, None, None)  # fmt: skip
+            ",".join(notes) if notes else None, _ms(g("duration_ms")), _ms(g("latency_ms")), None,
+            None)  # fmt: skip
 
 
 def _tool_call_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
@@ -124,7 +134,7 @@ def _tool_result_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
     g = r.get
     return (rid, r["source"], r["session_id"], r["tool_use_id"], r["ts"], g("status", "ok"),
             g("content_length", 0), g("content_hash"), g("subagent_session_id"), None, None, None, None,
-            None)  # fmt: skip
+            None, _ms(g("duration_ms")))  # fmt: skip
 
 
 def _user_turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
@@ -133,7 +143,8 @@ def _user_turn_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
     return (rid, r["source"], r["session_id"], r["user_uuid"], r["ts"], g("preceding_message_id"),
             g("following_message_id"), len(blocks), sum(b.get("byte_length", 0) for b in blocks),
             sum(b.get("approx_tokens", 0) for b in blocks), orjson.dumps(blocks).decode(),
-            int(bool(g("is_meta"))), int(bool(g("is_compact_summary"))), ts_to_ms(r["ts"]))  # fmt: skip
+            int(bool(g("is_meta"))), int(bool(g("is_compact_summary"))), ts_to_ms(r["ts"]),
+            _ms(g("wall_ms")))  # fmt: skip
 
 
 def _compaction_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:

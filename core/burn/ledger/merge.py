@@ -6,7 +6,9 @@ duplicate. Two kinds can learn more over time:
 * a :class:`~burn.records.Turn` can be read mid-stream, so a later snapshot of the same response
   may carry more output. The usage of the snapshot with the most output (tie: largest total) wins;
   the turn stays attributed to the earliest sighting (timestamp, then session id), so a resumed
-  session that copies history does not steal its turns (DESIGN §5).
+  session that copies history does not steal its turns (DESIGN §5). Its timing keeps what each
+  sighting knows: the longest duration (a later snapshot saw the response's later lines) and the
+  shortest latency (the earliest sighting saw its first line); unknown never replaces known.
 * a :class:`~burn.records.SessionInfo` or :class:`~burn.records.UserTurn` fills fields it did not
   know yet (a slug written later, the agent type from a ``.meta.json`` sidecar, the id of the
   response that followed a prompt read at the end of a file).
@@ -18,7 +20,7 @@ ledger then appends nothing, which is what makes re-reading unchanged data free.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -50,10 +52,28 @@ def merge(old: Record, new: Record) -> Record | None:
 def _merge_turn(old: Turn, new: Turn) -> Turn | None:
     usage_from = new if new.usage.rank() > old.usage.rank() else old
     attribution_from = new if (new.ts, new.session_id) < (old.ts, old.session_id) else old
-    if usage_from is old and attribution_from is old:
+    duration = _known(max, old.duration_ms, new.duration_ms)
+    latency = _known(min, old.latency_ms, new.latency_ms)
+    if (
+        usage_from is old
+        and attribution_from is old
+        and (duration, latency) == (old.duration_ms, old.latency_ms)
+    ):
         return None
-    merged = attrs.evolve(usage_from, **{f: getattr(attribution_from, f) for f in _TURN_ATTRIBUTION})
+    merged = attrs.evolve(
+        usage_from,
+        duration_ms=duration,
+        latency_ms=latency,
+        **{f: getattr(attribution_from, f) for f in _TURN_ATTRIBUTION},
+    )
     return None if merged == old else merged
+
+
+def _known(pick: Callable[[int, int], int], a: int | None, b: int | None) -> int | None:
+    """``pick(a, b)`` of two timings, either of which may be unknown (``None``)."""
+    if a is None:
+        return b
+    return a if b is None else pick(a, b)
 
 
 def _fill_unknown(old: _Fillable, new: _Fillable) -> Record | None:
