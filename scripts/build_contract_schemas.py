@@ -1,4 +1,4 @@
-"""Write contracts/v1/{sessions,usage,activity}.schema.json (JSON Schema 2020-12).
+"""Write contracts/v1/{sessions,usage,activity,compare,plans}.schema.json (JSON Schema 2020-12).
 
 The published files are self-contained (a consumer validates with any Draft 2020-12 validator and
 nothing else); the pieces they share (meta, pricing, tokens, cost …) are written once, here.
@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "contracts" / "v1"
 BASE = "https://burn.dev/contracts/v1"
-VERSIONS = {"sessions": 1, "usage": 1, "activity": 1}
+VERSIONS = {"sessions": 1, "usage": 1, "activity": 1, "compare": 1}
 
 POLICY = (
     "Additional properties: consumers must ignore keys they do not know; producers may add fields "
@@ -695,6 +695,69 @@ ACTIVITY_SUMMARY = obj(
 )
 
 
+CMP_TOKENS = ("input", "output", "cache_read", "cache_write")
+COMPARE_ROW = obj(
+    "One (model, activity category) group of turns.",
+    {
+        "type": t("string", "Line discriminator: compare.", const="compare"),
+        "model": t("string", "Model id."),
+        "category": t(
+            "string",
+            "The turns' activity category (meta.activity_rules), or uncategorized when the archive "
+            "has not derived one.",
+        ),
+        "turns": count("Assistant turns in the group."),
+        "sessions": count("Distinct sessions those turns belong to."),
+        "small_sample": t("boolean", "Fewer turns than the summary's min_turns: read the ratios with care."),
+        "tokens": obj(
+            "Token sums; a field is null when no turn reported it.",
+            {
+                "input": nint("Input tokens (without cache)."),
+                "output": nint("Output tokens."),
+                "cache_read": nint("Cache reads."),
+                "cache_write": nint("Cache writes (5-minute and 1-hour)."),
+            },
+        ),
+        "per_turn": obj(
+            "Integer mean per turn of each token field, over the turns that reported it (null: none did).",
+            {f: nint(f"Mean {f} tokens per turn.") for f in CMP_TOKENS},
+        ),
+        "cost": cost(
+            "Cost of the group.",
+            {
+                "per_turn_usd_micros": nint("Cost per turn (integer micro-USD, rounded half up)."),
+                "per_session_usd_micros": nint("Cost per session (integer micro-USD, rounded half up)."),
+            },
+        ),
+        "cache_hit_ratio": t(
+            ["number", "null"],
+            "cache_read / (input + cache_read + cache_write), 4 places; null when unknown or zero.",
+            minimum=0,
+            maximum=1,
+        ),
+        "tool_results": count("Tool results of the group's tool calls."),
+        "tool_errors": count("Of those, results with error status."),
+        "tool_error_rate": t(
+            ["number", "null"],
+            "tool_errors / tool_results, 4 places; null without results.",
+            minimum=0,
+            maximum=1,
+        ),
+        "timed_turns": count("Turns whose duration the archive knows."),
+        "median_duration_ms": nint("Median turn duration (the lower middle), null when no turn is timed."),
+    },
+)
+COMPARE_SUMMARY = obj(
+    "The last section: the sample-size threshold and the models compared.",
+    {
+        "type": t("string", "Line discriminator: summary.", const="summary"),
+        "min_turns": count("Groups with fewer turns are small_sample (--min-turns)."),
+        "small_samples": count("Groups marked small_sample."),
+        "models": t("array", "Models in the rows, sorted.", items={"type": "string"}),
+    },
+)
+
+
 def main(out: Path = OUT) -> None:
     out.mkdir(parents=True, exist_ok=True)
     bools = {
@@ -735,6 +798,16 @@ def main(out: Path = OUT) -> None:
             False,
             {"bucket": t("string", "Bucket size.", enum=["15m", "1h", "1d"])},
             ACTIVITY_SUMMARY,
+        ),
+        "compare": schema(
+            "compare",
+            "burn compare contract v1",
+            "`burn compare` (= `burn report compare`): models side by side per activity category.",
+            "compare",
+            COMPARE_ROW,
+            False,
+            {"min_turns": count("Sample-size threshold (--min-turns).")},
+            COMPARE_SUMMARY,
         ),
     }
     for name, doc in docs.items():

@@ -388,7 +388,7 @@ def _exporter_tables(command: str | None, name: str | None) -> Tables:
     from burn.cli.reports import SHORTCUTS
     from burn.plugins.manager import Plugins
 
-    if command not in ("export", "report", None, "completion", *SHORTCUTS[:4]):  # not blocks, statusline
+    if command not in ("export", "report", None, "completion", *SHORTCUTS[:5]):  # not blocks, statusline
         return {"export": {}, "report": {}}
     plugins = Plugins(builtin_kinds=("exporters",))
     tables = {verb: commands(verb, plugins.exporters()) for verb in ("export", "report")}
