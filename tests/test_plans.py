@@ -120,7 +120,7 @@ def test_projection_and_run_out_day(home: Path) -> None:
 
 def test_contract_and_check(home: Path, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
     data = document(home, NOW, "ndjson")
-    surface, n, problems = schemas.validate_bytes(data)
+    surface, _, problems = schemas.validate_bytes(data)
     assert (surface, problems) == ("plans", [])
     assert orjson.loads(data.splitlines()[0])["contract"] == "burn.plans"
     capfdbinary.readouterr()

@@ -77,9 +77,19 @@ def document(home: Path, now: datetime, fmt: str) -> bytes:
         quality = metas.quality_block(archive.db, state)
     finally:
         archive.close()
-    meta = metas.build(surface="plans", schema_version=1, now=now, state=state, timezone="UTC", filters=Filters().canonical(),
-                       order="declaration", profile="full", pricing=metas.pricing_block(home, state, Facts()),
-                       projects={}, quality=quality)  # fmt: skip
+    meta = metas.build(
+        surface="plans",
+        schema_version=1,
+        now=now,
+        state=state,
+        timezone="UTC",
+        filters=Filters().canonical(),
+        order="declaration",
+        profile="full",
+        pricing=metas.pricing_block(home, state, Facts()),
+        projects={},
+        quality=quality,
+    )
     out = io.BytesIO()
     framer = Framer(out, "ndjson" if fmt == "ndjson" else "json")
     framer.meta(meta)

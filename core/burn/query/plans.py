@@ -243,7 +243,7 @@ def statuses(archive: ArchiveView, plans: list[Plan], now: datetime) -> list[dic
     return [status(archive, plan, now) for plan in plans]
 
 
-def over(rows: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def over(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The plans projected over their budget (``burn plans check``)."""
     return [r for r in rows if r["over_budget"]]
 
