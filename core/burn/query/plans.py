@@ -18,7 +18,6 @@ from __future__ import annotations
 import calendar
 import fnmatch
 import tomllib
-from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
