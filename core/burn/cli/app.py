@@ -401,7 +401,7 @@ def _exporter_tables(command: str | None, name: str | None) -> Tables:
 
 def groups(tables: Tables) -> list[Register]:
     """The command groups in the order ``burn --help`` lists them (add new ones here)."""
-    from burn.cli import contract, plans, reports
+    from burn.cli import contract, mcp, plans, reports
     from burn.cli import store as store_cli
 
     return [
@@ -413,6 +413,7 @@ def groups(tables: Tables) -> list[Register]:
         ),
         contract.register("export", "export a contract surface as JSON, NDJSON or CSV", tables["export"]),
         plans.register,
+        mcp.register,
         contract.register_schema,
         _archive,
         _pricing,
