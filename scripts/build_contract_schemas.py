@@ -1,4 +1,4 @@
-"""Write contracts/v1/{sessions,usage,activity}.schema.json (JSON Schema 2020-12).
+"""Write contracts/v1/{sessions,usage,activity,compare,plans}.schema.json (JSON Schema 2020-12).
 
 The published files are self-contained (a consumer validates with any Draft 2020-12 validator and
 nothing else); the pieces they share (meta, pricing, tokens, cost …) are written once, here.
@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "contracts" / "v1"
 BASE = "https://burn.dev/contracts/v1"
-VERSIONS = {"sessions": 1, "usage": 1, "activity": 1}
+VERSIONS = {"sessions": 1, "usage": 1, "activity": 1, "compare": 1, "plans": 1}
 
 POLICY = (
     "Additional properties: consumers must ignore keys they do not know; producers may add fields "
@@ -695,6 +695,135 @@ ACTIVITY_SUMMARY = obj(
 )
 
 
+CMP_TOKENS = ("input", "output", "cache_read", "cache_write")
+COMPARE_ROW = obj(
+    "One (model, activity category) group of turns.",
+    {
+        "type": t("string", "Line discriminator: compare.", const="compare"),
+        "model": t("string", "Model id."),
+        "category": t(
+            "string",
+            "The turns' activity category (meta.activity_rules), or uncategorized when the archive "
+            "has not derived one.",
+        ),
+        "turns": count("Assistant turns in the group."),
+        "sessions": count("Distinct sessions those turns belong to."),
+        "small_sample": t("boolean", "Fewer turns than the summary's min_turns: read the ratios with care."),
+        "tokens": obj(
+            "Token sums; a field is null when no turn reported it.",
+            {
+                "input": nint("Input tokens (without cache)."),
+                "output": nint("Output tokens."),
+                "cache_read": nint("Cache reads."),
+                "cache_write": nint("Cache writes (5-minute and 1-hour)."),
+            },
+        ),
+        "per_turn": obj(
+            "Integer mean per turn of each token field, over the turns that reported it (null: none did).",
+            {f: nint(f"Mean {f} tokens per turn.") for f in CMP_TOKENS},
+        ),
+        "cost": cost(
+            "Cost of the group.",
+            {
+                "per_turn_usd_micros": nint("Cost per turn (integer micro-USD, rounded half up)."),
+                "per_session_usd_micros": nint("Cost per session (integer micro-USD, rounded half up)."),
+            },
+        ),
+        "cache_hit_ratio": t(
+            ["number", "null"],
+            "cache_read / (input + cache_read + cache_write), 4 places; null when unknown or zero.",
+            minimum=0,
+            maximum=1,
+        ),
+        "tool_results": count("Tool results of the group's tool calls."),
+        "tool_errors": count("Of those, results with error status."),
+        "tool_error_rate": t(
+            ["number", "null"],
+            "tool_errors / tool_results, 4 places; null without results.",
+            minimum=0,
+            maximum=1,
+        ),
+        "timed_turns": count("Turns whose duration the archive knows."),
+        "median_duration_ms": nint("Median turn duration (the lower middle), null when no turn is timed."),
+    },
+)
+COMPARE_SUMMARY = obj(
+    "The last section: the sample-size threshold and the models compared.",
+    {
+        "type": t("string", "Line discriminator: summary.", const="summary"),
+        "min_turns": count("Groups with fewer turns are small_sample (--min-turns)."),
+        "small_samples": count("Groups marked small_sample."),
+        "models": t("array", "Models in the rows, sorted.", items={"type": "string"}),
+    },
+)
+
+
+PLAN_ROW = obj(
+    "One declared plan's current billing period.",
+    {
+        "type": t("string", "Line discriminator: plan.", const="plan"),
+        "name": t("string", "The plan's name in plans.toml."),
+        "kind": t("string", "subscription (a price per period) or budget.", enum=["subscription", "budget"]),
+        "sources": t("array", "Sources covered (empty: all).", items={"type": "string"}),
+        "models": t(
+            "array", "Model ids or prefixes ending in * covered (empty: all).", items={"type": "string"}
+        ),
+        "timezone": t("string", "IANA zone whose midnights bound the period."),
+        "reset_day": t(
+            "integer", "Day of the month the period starts (clamped to short months).", minimum=1, maximum=31
+        ),
+        "period": obj(
+            "The period containing the document's generated_at.",
+            {
+                "start": ts("Start", nullable=False),
+                "end": ts("End, exclusive", nullable=False),
+                "days": t("number", "Length in days.", minimum=0),
+                "elapsed_days": t("number", "Days elapsed at generated_at.", minimum=0),
+            },
+        ),
+        "turns": count("Covered turns in the period so far."),
+        "tokens": count("Their total tokens."),
+        "cost_usd_micros": nint(f"Their cost at API prices. {MICROS} Null when no turn was costed."),
+        "price_usd_micros": nint("The subscription's price per period (null for a budget)."),
+        "value_ratio": t(
+            ["number", "null"], "API-equivalent cost / price paid (null without a price).", minimum=0
+        ),
+        "budget": {
+            "description": "The budget and its use, or null when the plan has none.",
+            "anyOf": [
+                {"type": "null"},
+                obj(
+                    "Budget use.",
+                    {
+                        "unit": t("string", "usd_micros or tokens.", enum=["usd_micros", "tokens"]),
+                        "limit": count("The budget."),
+                        "used": count("Used so far."),
+                        "share": t(["number", "null"], "used / limit.", minimum=0),
+                        "projected_share": t(
+                            ["number", "null"], "Projected use at period end / limit.", minimum=0
+                        ),
+                    },
+                ),
+            ],
+        },
+        "daily": obj(
+            "Burn rate: period use so far per elapsed day.",
+            {"cost_usd_micros": count("Micro-USD per day."), "tokens": count("Tokens per day.")},
+        ),
+        "projection": obj(
+            "Use at period end if the burn rate holds.",
+            {"cost_usd_micros": count("Micro-USD."), "tokens": count("Tokens.")},
+        ),
+        "over_budget": t("boolean", "The projection exceeds the budget (`burn plans check` exits 1)."),
+        "runs_out_on": t(
+            ["string", "null"],
+            "Local date the budget runs out at the burn rate (before period end), else null.",
+            pattern=r"^\d{4}-\d{2}-\d{2}$",
+        ),
+    },
+)
+
+
 def main(out: Path = OUT) -> None:
     out.mkdir(parents=True, exist_ok=True)
     bools = {
@@ -735,6 +864,26 @@ def main(out: Path = OUT) -> None:
             False,
             {"bucket": t("string", "Bucket size.", enum=["15m", "1h", "1d"])},
             ACTIVITY_SUMMARY,
+        ),
+        "compare": schema(
+            "compare",
+            "burn compare contract v1",
+            "`burn compare` (= `burn report compare`): models side by side per activity category.",
+            "compare",
+            COMPARE_ROW,
+            False,
+            {"min_turns": count("Sample-size threshold (--min-turns).")},
+            COMPARE_SUMMARY,
+        ),
+        "plans": schema(
+            "plans",
+            "burn plans contract v1",
+            "`burn plans --json`: one row per plan declared in plans.toml, its current billing period.",
+            "plan",
+            PLAN_ROW,
+            False,
+            {},
+            None,
         ),
     }
     for name, doc in docs.items():

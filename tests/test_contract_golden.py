@@ -32,6 +32,7 @@ from tests.contract_fixture import ROOT, build_fixture, parse, run, validate
 
 SURFACES: dict[str, tuple[str, list[str]]] = {
     "sessions": ("export", ["sessions", "--all", "--timezone", "UTC"]),
+    "compare": ("report", ["compare", "--timezone", "UTC", "--min-turns", "2"]),
     "usage": ("report", ["usage", "--by", "day", "--timezone", "Europe/Berlin"]),
     "activity": (
         "report",

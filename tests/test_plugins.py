@@ -663,10 +663,10 @@ def test_builtin_kinds_load_without_scanning_entry_points(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(md, "entry_points", no_scan)
     plugins = Plugins(env={"BURN_STRICT_PLUGINS": "1"}, builtin_kinds=("exporters",))
-    assert sorted(plugins.exporters()) == ["activity", "sessions", "usage"]
+    assert sorted(plugins.exporters()) == ["activity", "compare", "sessions", "usage"]
     assert plugins.readers() == {} and plugins.stores() == {}
     denied = Plugins(env={"BURN_DISABLE_PLUGINS": "export_usage"}, builtin_kinds=("exporters",))
-    assert sorted(denied.exporters()) == ["activity", "sessions"]
+    assert sorted(denied.exporters()) == ["activity", "compare", "sessions"]
 
 
 IMPOSTOR = """

@@ -430,7 +430,7 @@ def _exporter_tables(command: str | None, name: str | None) -> Tables:
     from burn.cli.reports import SHORTCUTS
     from burn.plugins.manager import Plugins
 
-    if command not in ("export", "report", None, "completion", *SHORTCUTS[:4]):  # not blocks, statusline
+    if command not in ("export", "report", None, "completion", *SHORTCUTS[:5]):  # not blocks, statusline
         return {"export": {}, "report": {}}
     plugins = Plugins(builtin_kinds=("exporters",))
     tables = {verb: commands(verb, plugins.exporters()) for verb in ("export", "report")}
@@ -443,7 +443,7 @@ def _exporter_tables(command: str | None, name: str | None) -> Tables:
 
 def groups(tables: Tables) -> list[Register]:
     """The command groups in the order ``burn --help`` lists them (add new ones here)."""
-    from burn.cli import contract, reports
+    from burn.cli import contract, mcp, plans, reports
     from burn.cli import store as store_cli
 
     return [
@@ -454,6 +454,8 @@ def groups(tables: Tables) -> list[Register]:
             "report", "contract reports (usage, daily, weekly, monthly, activity)", tables["report"]
         ),
         contract.register("export", "export a contract surface as JSON, NDJSON or CSV", tables["export"]),
+        plans.register,
+        mcp.register,
         contract.register_schema,
         _archive,
         _pricing,

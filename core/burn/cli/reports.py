@@ -19,11 +19,12 @@ if TYPE_CHECKING:
     from burn.cli.contract import Table
     from burn.cli.parser import Parents
 
-SHORTCUTS = ("daily", "weekly", "monthly", "session", "blocks", "statusline")
+SHORTCUTS = ("daily", "weekly", "monthly", "compare", "session", "blocks", "statusline")
 _HELP = {
     "daily": "tokens and cost per local day (= burn report daily)",
     "weekly": "tokens and cost per ISO week (= burn report weekly)",
     "monthly": "tokens and cost per month (= burn report monthly)",
+    "compare": "models side by side per activity category (= burn report compare)",
 }
 
 

@@ -56,6 +56,7 @@ BUILTINS: dict[str, tuple[str, str]] = {
     "export_sessions": ("burn_export_sessions", "exporters"),
     "export_usage": ("burn_export_usage", "exporters"),
     "export_activity": ("burn_export_activity", "exporters"),
+    "export_compare": ("burn_export_compare", "exporters"),
 }
 
 

@@ -64,6 +64,8 @@ def render(doc: Mapping[str, Any], view: View | None = None) -> str:
         return _activity(doc, view)
     if contract == "burn.sessions":
         return _sessions(doc, view)
+    if contract == "burn.compare":
+        return _compare(doc, view)
     return _usage(doc, view)
 
 
@@ -170,6 +172,33 @@ def _activity(doc: Mapping[str, Any], view: View) -> str:
     headers = ["bucket", "agent min", "peak", "sessions", "turns", "output", "cost"]
     out = table(headers, body, right=range(1, len(headers)), max_width=view.max_width, color=view.color)
     return out + f"(buckets without activity omitted; times in {doc['meta']['timezone']})\n"
+
+
+def _pct(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio * 100:.1f}%"
+
+
+def _compare(doc: Mapping[str, Any], view: View) -> str:
+    rows = list(doc.get("rows") or [])
+    if not rows:
+        return empty(doc, view)
+    body = []
+    for r in rows:
+        p, c = r["per_turn"], r["cost"]
+        duration = r["median_duration_ms"]
+        body.append(
+            [r["model"].removeprefix("claude-"), r["category"] + (" *" if r["small_sample"] else ""),
+             f"{r['turns']:,}", f"{r['sessions']:,}", *(num(p[f]) if p[f] is not None else "-"
+             for f in ("input", "output", "cache_read", "cache_write")), usd(c["per_turn_usd_micros"]),
+             usd(c["per_session_usd_micros"]), _pct(r["cache_hit_ratio"]), _pct(r["tool_error_rate"]),
+             "-" if duration is None else f"{duration / 1000:,.1f}s"]
+        )  # fmt: skip
+    headers = ["model", "category", "turns", "sessions", "in/turn", "out/turn", "cache rd/turn",
+               "cache wr/turn", "cost/turn", "cost/session", "cache hit", "tool err", "median"]  # fmt: skip
+    out = table(headers, body, right=range(2, len(headers)), max_width=view.max_width, color=view.color)
+    n = doc.get("min_turns", 0)
+    note = f"(* fewer than {n} turns: a small sample)\n" if any(r["small_sample"] for r in rows) else ""
+    return out + note
 
 
 def _short_models(models: Sequence[str]) -> str:

@@ -1,0 +1,116 @@
+"""``burn mcp``: a read-only Model Context Protocol server over stdio (needs ``burn[mcp]``).
+
+Tools answer from the archive as it is (never ingest): today's cost, a session's cost, usage by
+day, model or project (``burn summary``'s query), the active 5-hour block, plan status and the
+model comparison. Each tool opens the archive read-only for the one query and closes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from burn.errors import UsageError
+
+
+def register(sub: Any, parents: Any) -> None:
+    p = sub.add_parser(
+        "mcp", help="a read-only MCP server over stdio for agents (needs burn[mcp]; docs/mcp.md)"
+    )
+    p.set_defaults(func=cmd_mcp)
+
+
+def _read(fn: Callable[[Any], Any]) -> Any:
+    from burn.archive.database import Archive
+    from burn.paths import burn_home
+
+    archive = Archive.in_home(burn_home(), readonly=True)
+    try:
+        return fn(archive)
+    finally:
+        archive.close()
+
+
+def usage(by: str = "day", since: str | None = "7d", timezone: str | None = None) -> dict[str, Any]:
+    """Tokens and cost by day, model, source or project (``burn summary``)."""
+    from burn.query import Filters
+    from burn.query.summary import summarize
+
+    if by not in ("day", "model", "source", "project"):
+        raise UsageError("by must be day, model, source or project")
+    filters = Filters.from_options({"since": since, "timezone": timezone})
+    data: dict[str, Any] = _read(lambda a: summarize(a, filters))
+    return {"timezone": data["timezone"], "since": data["since"], "totals": data["totals"],
+            f"by_{by}": data[f"by_{by}"]}  # fmt: skip
+
+
+def today() -> dict[str, Any]:
+    """Today's totals (local day)."""
+    from burn.query import Filters
+
+    tz = Filters.for_zone(None)
+    midnight = datetime.now(tz.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    return usage("model", midnight.isoformat(), tz.timezone)
+
+
+def session_cost(session_id: str) -> dict[str, Any]:
+    """One session's cost and turns, its subagents included."""
+
+    def q(a: Any) -> dict[str, Any]:
+        cost, turns = a.db.execute(
+            "SELECT SUM(cost_usd_micros), COUNT(*) FROM turns WHERE session_id = ? OR session_id IN "
+            "(SELECT session_id FROM sessions WHERE parent_session_id = ?)",
+            (session_id, session_id),
+        ).fetchone()
+        return {"session_id": session_id, "turns": turns, "cost_usd_micros": cost}
+
+    result: dict[str, Any] = _read(q)
+    return result
+
+
+def active_block() -> dict[str, Any]:
+    """The active 5-hour billing block with burn rate and projection, or none."""
+    from burn.query import Filters
+    from burn.query.blocks import blocks
+
+    now = datetime.now(UTC)
+    now_ms = int(now.timestamp() * 1000)
+    f = Filters(since_ms=int((now - timedelta(hours=10)).timestamp() * 1000))
+    active = [b for b in _read(lambda a: blocks(a, f)) if b.active(now_ms)]
+    return {"active": active[-1].as_json(now_ms) if active else None}
+
+
+def plans() -> dict[str, Any]:
+    """Every declared plan's current period (``burn plans --json`` rows)."""
+    from burn.cli.plans import rows
+    from burn.paths import burn_home
+
+    return {"plans": rows(burn_home(), datetime.now(UTC))[0]}
+
+
+def compare(
+    since: str | None = "30d", models: list[str] | None = None, min_turns: int = 20
+) -> dict[str, Any]:
+    """Models side by side per activity category (``burn compare`` rows)."""
+    from burn.query import Filters
+    from burn.query.compare import rows
+
+    f = Filters.from_options({"since": since, "model": models})
+    return {"min_turns": min_turns, "rows": _read(lambda a: list(rows(a, f, min_turns)))}
+
+
+TOOLS: list[Callable[..., dict[str, Any]]] = [today, session_cost, usage, active_block, plans, compare]
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    try:
+        from mcp.server.mcpserver import MCPServer
+    except ImportError:
+        raise UsageError("burn mcp needs the MCP SDK: pip install 'burn[mcp]'") from None
+    server = MCPServer("burn")
+    for tool in TOOLS:
+        server.tool(name=tool.__name__, description=tool.__doc__)(tool)
+    server.run("stdio")
+    return 0

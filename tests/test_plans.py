@@ -1,0 +1,157 @@
+"""``burn plans``: billing periods and projections, worked out by hand (issue 18)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+
+from burn.archive.database import Archive
+from burn.cli.app import main
+from burn.cli.plans import document, rows
+from burn.contract import schemas
+from burn.query.plans import period
+from tests.claude_lines import assistant, write_session
+
+UTC_Z = ZoneInfo("UTC")
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def test_period_boundary_starts_the_new_period_at_local_midnight() -> None:
+    # Reset day 15: 14 March 23:59 UTC is still the period from 15 February …
+    s, e = period(15, UTC_Z, datetime(2026, 3, 14, 23, 59, tzinfo=UTC))
+    assert (s.date().isoformat(), e.date().isoformat()) == ("2026-02-15", "2026-03-15")
+    # … and 15 March 00:00 starts the next one.
+    s, e = period(15, UTC_Z, datetime(2026, 3, 15, 0, 0, tzinfo=UTC))
+    assert (s.date().isoformat(), e.date().isoformat()) == ("2026-03-15", "2026-04-15")
+
+
+def test_reset_day_31_in_a_30_day_month_is_its_last_day() -> None:
+    s, e = period(31, UTC_Z, datetime(2026, 4, 30, 12, tzinfo=UTC))
+    assert (s.date().isoformat(), e.date().isoformat()) == ("2026-04-30", "2026-05-31")
+    s, e = period(31, UTC_Z, datetime(2026, 4, 29, 12, tzinfo=UTC))
+    assert (s.date().isoformat(), e.date().isoformat()) == ("2026-03-31", "2026-04-30")
+    s, _ = period(31, UTC_Z, datetime(2026, 2, 28, 1, tzinfo=UTC))  # and February's 28th
+    assert s.date().isoformat() == "2026-02-28"
+
+
+def test_time_zone_decides_which_period_an_instant_is_in() -> None:
+    # 31 March 22:30 UTC is already 1 April 00:30 in Berlin (UTC+2 after the DST change).
+    at = datetime(2026, 3, 31, 22, 30, tzinfo=UTC)
+    assert period(1, UTC_Z, at)[0].date().isoformat() == "2026-03-01"
+    s, _ = period(1, BERLIN, at)
+    assert s.isoformat() == "2026-04-01T00:00:00+02:00"
+
+
+PLANS = """
+[[plan]]
+name = "tokens"
+kind = "budget"
+budget_tokens = 5000
+reset_day = 1
+timezone = "UTC"
+sources = ["claude-code"]
+
+[[plan]]
+name = "max"
+kind = "subscription"
+price_usd = "200"
+reset_day = 1
+timezone = "UTC"
+models = ["claude-sonnet-*"]
+
+[[plan]]
+name = "other"
+budget_usd = "1.50"
+models = ["gpt-*"]
+timezone = "UTC"
+"""
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Two turns in March 2026 (1 000 tokens each: 3 input + 797 output + 200 cache write), one
+    in February (outside the period)."""
+    config = tmp_path / "claude"
+    lines = [
+        assistant(f"m{i}", 797, ts=ts, cache_read=0, cache_1h=200)
+        for i, ts in enumerate(
+            ["2026-02-20T10:00:00.000Z", "2026-03-02T10:00:00.000Z", "2026-03-03T10:00:00.000Z"]
+        )
+    ]
+    write_session(config, lines)
+    home = tmp_path / "burn"
+    monkeypatch.setenv("RELAYBURN_HOME", str(home))
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
+    for var in ("CODEX_HOME", "OPENCODE_DATA_DIR"):
+        monkeypatch.setenv(var, str(tmp_path / "none"))
+    assert main(["ingest", "--quiet"]) == 0
+    (home / "plans.toml").write_text(PLANS)
+    return home
+
+
+NOW = datetime(2026, 3, 5, 0, 0, tzinfo=UTC)  # 4 of March's 31 days elapsed
+
+
+def test_projection_and_run_out_day(home: Path) -> None:
+    found, _ = rows(home, NOW)
+    tokens, sub, other = found
+    assert tokens["period"] == {"start": "2026-03-01T00:00:00.000Z", "end": "2026-04-01T00:00:00.000Z",
+                                "days": 31.0, "elapsed_days": 4.0}  # fmt: skip
+    assert (tokens["turns"], tokens["tokens"]) == (2, 2000)
+    assert tokens["daily"]["tokens"] == 500  # 2000 / 4 days
+    assert tokens["projection"]["tokens"] == 2000 + 500 * 27  # 15 500
+    assert tokens["budget"] == {"unit": "tokens", "limit": 5000, "used": 2000, "share": 0.4,
+                                "projected_share": 3.1}  # fmt: skip
+    # 3 000 tokens left at 500 a day: 6 days after 5 March.
+    assert (tokens["over_budget"], tokens["runs_out_on"]) == (True, "2026-03-11")
+    db = Archive.in_home(home, readonly=True)
+    march = db.db.execute("SELECT SUM(cost_usd_micros) FROM turns WHERE ts_ms >= 1772323200000").fetchone()[0]
+    db.close()
+    assert sub["cost_usd_micros"] == march
+    assert sub["value_ratio"] == round(march / 200_000_000, 4)
+    assert sub["budget"] is None and sub["over_budget"] is False
+    assert (other["turns"], other["cost_usd_micros"], other["over_budget"]) == (0, None, False)
+
+
+def test_contract_and_check(home: Path, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+    data = document(home, NOW, "ndjson")
+    surface, _, problems = schemas.validate_bytes(data)
+    assert (surface, problems) == ("plans", [])
+    assert orjson.loads(data.splitlines()[0])["contract"] == "burn.plans"
+    capfdbinary.readouterr()
+    # Today (after March 2026) the February/March turns are outside the period: nothing is over.
+    assert main(["plans", "check"]) == 0
+    assert main(["plans"]) == 0
+    assert "tokens" in capfdbinary.readouterr().out.decode()
+
+
+def test_check_exits_1_with_a_line_per_plan_over(home: Path, capfdbinary: pytest.CaptureFixture[bytes],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import burn.cli.plans as cli
+
+    monkeypatch.setattr(cli, "datetime", _Frozen)
+    capfdbinary.readouterr()
+    assert main(["plans", "check"]) == 1
+    out = capfdbinary.readouterr().out.decode().splitlines()
+    assert out == ["tokens: projected 310.0% of its budget by 2026-04-01 (runs out on 2026-03-11)"]
+
+
+class _Frozen(datetime):
+    @classmethod
+    def now(cls, tz: object = None) -> _Frozen:  # type: ignore[override]
+        return cls(2026, 3, 5, 0, 0, tzinfo=UTC)
+
+
+def test_a_bad_plans_file_is_one_line(home: Path, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+    (home / "plans.toml").write_text(
+        '[[plan]]\nname = "x"\nkind = "budget"\nreset_day = 32\nbudget_usd = "1"\n'
+    )
+    capfdbinary.readouterr()
+    assert main(["plans"]) == 2
+    err = capfdbinary.readouterr().err.decode()
+    assert err == "burn: error: plans.toml: plan 'x': reset_day must be a whole number from 1 to 31\n"
