@@ -99,7 +99,9 @@ def test_two_models_split_categories_as_written(
     assert coding["per_turn"] == {"input": 20, "output": 200, "cache_read": 2000, "cache_write": 100}
     assert coding["cache_hit_ratio"] == 0.9434  # 4000 / (40 + 4000 + 200)
     assert (coding["tool_results"], coding["tool_errors"], coding["tool_error_rate"]) == (2, 1, 0.5)
-    assert (coding["timed_turns"], coding["median_duration_ms"]) == (0, None)  # no timing: null, not 0
+    # m2 answers the tool result written at 10:00:01 by 10:01:00 (docs/accounting.md, Timing); m1 has
+    # no prompting line before it, so it is untimed and left out of the median, not counted as 0.
+    assert (coding["timed_turns"], coding["median_duration_ms"]) == (1, 59000)
     reading = rows[(OPUS, "reading")]
     assert (reading["turns"], reading["sessions"]) == (3, 2)
     assert reading["tokens"] == {"input": 6, "output": 60, "cache_read": 0, "cache_write": 0}
