@@ -31,6 +31,7 @@ from burn.server import batch, params, stream
 from burn.server.keeper import Keeper, count
 from burn.server.metrics import Metrics
 from burn.server.tokens import Keyring, Scope, Token
+from burn.store import ReadStats, store_identity
 
 Scope_ = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -238,16 +239,35 @@ async def ledger_get(request: Request) -> Response:
         end = store.position()
         entries: list[dict[str, Any]] = []
         nxt = after
-        for entry in store.read(after):
+        stats = ReadStats()
+        # What the page passed over (kinds this server does not know, invalid lines), counted up
+        # to its last entry, so that a host's read sees each skip once (DESIGN §3).
+        skipped = _skips(stats)
+        exhausted = True
+        for entry in store.read(after, stats):
             if len(entries) == limit:
+                exhausted = False
                 break
             entries.append(
                 {"position": entry.position, "kind": entry.kind, "id": entry.id, "record": entry.record}
             )
             nxt = entry.position
-        return orjson.dumps({"entries": entries, "next": nxt, "end": max(end, nxt)}) + b"\n"
+            skipped = _skips(stats, len(entries))
+        if exhausted:
+            # Read to the end: what lay past the last entry was skipped, and the next page starts
+            # after it (everything up to ``end`` was read).
+            skipped, nxt = _skips(stats, len(entries)), max(nxt, end)
+        body = {"entries": entries, "next": nxt, "end": max(end, nxt), "skipped": skipped,
+                "ledger": store_identity(store)}  # fmt: skip
+        return orjson.dumps(body) + b"\n"
 
     return Response(await run_in_threadpool(page), media_type="application/json")
+
+
+def _skips(stats: ReadStats, kept: int = 0) -> dict[str, Any]:
+    """A ledger page's skipped entries so far: lines read that were not handed out (``kept``)."""
+    return {"lines": stats.lines - kept, "invalid": stats.invalid,
+            "unknown_kinds": dict(stats.unknown_kinds)}  # fmt: skip
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:
