@@ -309,7 +309,7 @@ def test_duplicate_store_name_is_refused(make_plugins: PluginsFactory) -> None:
             register("file", FileStore)
 
     plugins = make_plugins(OtherFile(), load_entrypoints=True)
-    assert sorted(plugins.stores()) == ["file", "postgres", "sqlite"]
+    assert sorted(plugins.stores()) == ["file", "http", "postgres", "sqlite"]
     [failure] = plugins.failures
     assert failure.plugin in {"OtherFile", "file_store"}
     assert 'store "file" is already registered by plugin' in failure.error

@@ -328,6 +328,40 @@ def test_paging_over_http_with_posts_between_pages(fresh: tuple[Served, dict[str
     assert body == done.stderr
 
 
+def test_document_cache_hits_until_the_archive_changes(fresh: tuple[Served, dict[str, str], Path]) -> None:
+    """A repeated report is the cached body (generated_at included); any change of the archive — an
+    append, or quality counters growing with the ledger still — is a miss and today's document."""
+    import sqlite3
+
+    from burn.archive import quality
+
+    served, env, home = fresh
+    path = "/v1/reports/usage?by=day&since=2026-01-01"
+    status, first_headers, first = served.get(path)
+    assert status == 200 and first_headers["x-burn-cache"] == "miss"
+    status, headers, again = served.get("/v1/reports/usage?since=2026-01-01&by=day")  # same request
+    assert (status, headers["x-burn-cache"], again) == (200, "hit", first)
+    assert served.get("/v1/reports/usage?by=day&since=2026-01-02")[1]["x-burn-cache"] == "miss"
+
+    posted = served.post("/v1/ledger", b"\n".join(_rehome(_ledger_lines(home), "cached-1")[:40]))
+    assert posted[0] == 200 and orjson.loads(posted[2])["appended"], posted
+    status, headers, after = served.get(path)
+    assert headers["x-burn-cache"] == "miss" and _same(after) != _same(first)
+    local = cli(env, "report", "usage", "--by", "day", "--since", "2026-01-01", "--json").stdout
+    assert _same(after) == _same(local)
+
+    # An ingest that read only duplicates adds to the counters the documents report, not the ledger.
+    db = sqlite3.connect(home / "archive.sqlite")
+    with db:
+        quality.add(db, [("claude-code", "duplicates_dropped", "duplicate", 7)])
+    db.close()
+    status, headers, counted = served.get(path)
+    assert headers["x-burn-cache"] == "miss" and _same(counted) != _same(after)
+    assert _same(counted) == _same(
+        cli(env, "report", "usage", "--by", "day", "--since", "2026-01-01", "--json").stdout
+    )
+
+
 # -- auth -------------------------------------------------------------------------------------------
 
 

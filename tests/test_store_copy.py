@@ -67,12 +67,12 @@ def test_status_and_errors_never_print_the_password(base: dict[str, str], tmp_pa
     bad = burn(env, "store", "copy", "--to", "nosuch://burn:hunter2@db.example/burn", ok=False)
     assert bad.returncode != 0 and "hunter2" not in bad.stderr
     assert bad.stderr.strip() == (
-        "burn: error: no store 'nosuch' for nosuch://burn:[redacted]@db.example/burn (available: file, postgres, sqlite)"
+        "burn: error: no store 'nosuch' for nosuch://burn:[redacted]@db.example/burn (available: file, http, postgres, sqlite)"
     )
     unknown = burn({**env, "RELAYBURN_STORAGE": "nope"}, "store", "status", ok=False)
     assert (
         unknown.stderr.strip()
-        == "burn: error: unknown RELAYBURN_STORAGE='nope' (available: file, postgres, sqlite)"
+        == "burn: error: unknown RELAYBURN_STORAGE='nope' (available: file, http, postgres, sqlite)"
     )
     assert burn(env, "store", "migrate").stdout == "the file store has no schema to migrate\n"
 
@@ -97,5 +97,5 @@ def test_reads_and_doctor_use_the_selected_store(base: dict[str, str], tmp_path:
     unknown = burn({**file_env, "RELAYBURN_STORAGE": "redis"}, "summary", ok=False)
     assert (
         unknown.stderr.strip()
-        == "burn: error: unknown RELAYBURN_STORAGE='redis' (available: file, postgres, sqlite)"
+        == "burn: error: unknown RELAYBURN_STORAGE='redis' (available: file, http, postgres, sqlite)"
     )

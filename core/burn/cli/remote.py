@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from burn.errors import BurnError
+from burn.privacy.redact import url_without_credentials as shown
 
 TIMEOUT = 60.0
 _LOCAL = {"server", "format", "help"}  # options about this command, not the query
@@ -42,14 +43,6 @@ def query(parser: argparse.ArgumentParser, options: Mapping[str, Any]) -> list[t
         else:
             out.append((dest, str(value)))
     return out
-
-
-def shown(url: str) -> str:
-    """A server URL as messages show it: without any user:password@."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def fetch(server: str, path: str, params: list[tuple[str, str]], fmt: str, token: str | None,

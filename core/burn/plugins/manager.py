@@ -53,6 +53,7 @@ BUILTINS: dict[str, tuple[str, str]] = {
     "file_store": ("burn.ledger.file", "stores"),
     "sqlite_store": ("burn.ledger.sqlite_store", "stores"),
     "postgres_store": ("burn.ledger.postgres", "stores"),
+    "http_store": ("burn.ledger.http_store", "stores"),
     "export_sessions": ("burn_export_sessions", "exporters"),
     "export_usage": ("burn_export_usage", "exporters"),
     "export_activity": ("burn_export_activity", "exporters"),

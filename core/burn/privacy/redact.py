@@ -8,7 +8,7 @@ URLs or paste tokens into commands, so those strings pass through :func:`redact`
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 
@@ -86,3 +86,12 @@ _SECRET_QUERY = re.compile(
     r"(?i)((?:^|[?&\s])(?:password|sslpassword|passwd|pass|secret|token|access_token|api_key|apikey|sig)=)"
     r"(?:'(?:[^'\\]|\\.)*'|[^&#\s]+)"
 )
+
+
+def url_without_credentials(url: str) -> str:
+    """A server URL as messages show it: scheme, host, port and path, without any
+    ``user:password@`` and without the query (where a token may ride)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

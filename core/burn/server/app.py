@@ -8,7 +8,7 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Hashable, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,11 @@ from burn.cli.contract import commands, document
 from burn.contract.page_cursor import CursorReset
 from burn.errors import BurnError, UsageError
 from burn.exporter import Exporter
-from burn.server import batch, params, stream
+from burn.server import batch, cache, params, stream
 from burn.server.keeper import Keeper, count
 from burn.server.metrics import Metrics
 from burn.server.tokens import Keyring, Scope, Token
+from burn.store import ReadStats, store_identity
 
 Scope_ = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -80,6 +81,7 @@ class Server:
         self.config = config
         self.auth_required = auth_required  # tokens demanded even while none exist (non-loopback)
         self.metrics = Metrics()
+        self.documents = cache.DocumentCache()
         self._local = threading.local()
         self.started = time.time()
 
@@ -102,6 +104,11 @@ class Server:
         out = io.BytesIO()
         document(exp, options, out, home=self.home, archive=self.archive())
         return out.getvalue()
+
+    def render_cached(self, request: Hashable, exp: Exporter, options: dict[str, Any]) -> tuple[bytes, bool]:
+        """:meth:`render` through the document cache (:mod:`burn.server.cache`); and whether it hit."""
+        key = (request, cache.stamp(self.archive().db))
+        return self.documents.get_or_render(key, lambda: self.render(exp, options))
 
 
 # -- routes -----------------------------------------------------------------------------------------
@@ -139,11 +146,13 @@ async def _contract(request: Request, verb: str, name: str) -> Response:
     options["format"] = fmt
     media = NDJSON if fmt == "ndjson" else "application/json"
     if fmt == "json":
+        # The request, normalised: parameters by name (a repeated one keeps its order).
+        key = (verb, name, tuple(sorted(query, key=lambda kv: kv[0])))
         try:
-            body = await run_in_threadpool(server.render, exp, options)
+            body, hit = await run_in_threadpool(server.render_cached, key, exp, options)
         except BaseException as exc:
             return _failure(exc)
-        return Response(body, media_type=media)
+        return Response(body, media_type=media, headers={"X-Burn-Cache": "hit" if hit else "miss"})
     # NDJSON streams, holding a few chunks at a time, from the runner's own connection.
     pipe = stream.start(lambda out: document(exp, options, out, home=server.home))  # type: ignore[arg-type]
     first = await pipe.first()
@@ -238,16 +247,35 @@ async def ledger_get(request: Request) -> Response:
         end = store.position()
         entries: list[dict[str, Any]] = []
         nxt = after
-        for entry in store.read(after):
+        stats = ReadStats()
+        # What the page passed over (kinds this server does not know, invalid lines), counted up
+        # to its last entry, so that a host's read sees each skip once (DESIGN §3).
+        skipped = _skips(stats)
+        exhausted = True
+        for entry in store.read(after, stats):
             if len(entries) == limit:
+                exhausted = False
                 break
             entries.append(
                 {"position": entry.position, "kind": entry.kind, "id": entry.id, "record": entry.record}
             )
             nxt = entry.position
-        return orjson.dumps({"entries": entries, "next": nxt, "end": max(end, nxt)}) + b"\n"
+            skipped = _skips(stats, len(entries))
+        if exhausted:
+            # Read to the end: what lay past the last entry was skipped, and the next page starts
+            # after it (everything up to ``end`` was read).
+            skipped, nxt = _skips(stats, len(entries)), max(nxt, end)
+        body = {"entries": entries, "next": nxt, "end": max(end, nxt), "skipped": skipped,
+                "ledger": store_identity(store)}  # fmt: skip
+        return orjson.dumps(body) + b"\n"
 
     return Response(await run_in_threadpool(page), media_type="application/json")
+
+
+def _skips(stats: ReadStats, kept: int = 0) -> dict[str, Any]:
+    """A ledger page's skipped entries so far: lines read that were not handed out (``kept``)."""
+    return {"lines": stats.lines - kept, "invalid": stats.invalid,
+            "unknown_kinds": dict(stats.unknown_kinds)}  # fmt: skip
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:

@@ -29,6 +29,7 @@ from burn.records import Record, SessionInfo, Turn, Usage
 from burn.store import Encoded, ReadStats, Store
 
 __all__ = [
+    "default_raw_append",
     "raw_append",
     "test_append_then_read_from_the_start_and_from_a_position",
     "test_concurrent_appenders_store_each_event_once",
@@ -54,16 +55,18 @@ def _outputs(store: Store, since: int = 0) -> list[tuple[str, int]]:
     return [(e.record["message_id"], e.record["usage"]["output"]) for e in store.read(since)]
 
 
+def default_raw_append(store: Store, entries: Sequence[tuple[str, str, bytes]]) -> None:
+    """The default ``raw_append``: the store's ``append_encoded`` (the test is skipped without)."""
+    fast = getattr(store, "append_encoded", None)
+    if fast is None:
+        pytest.skip("the store has no append_encoded: provide a raw_append fixture")
+    with store.lock():
+        fast([Encoded(kind, rid, data) for kind, rid, data in entries], None)
+
+
 @pytest.fixture
 def raw_append() -> RawAppend:
-    def append(store: Store, entries: Sequence[tuple[str, str, bytes]]) -> None:
-        fast = getattr(store, "append_encoded", None)
-        if fast is None:
-            pytest.skip("the store has no append_encoded: provide a raw_append fixture")
-        with store.lock():
-            fast([Encoded(kind, rid, data) for kind, rid, data in entries], None)
-
-    return append
+    return default_raw_append
 
 
 def test_append_then_read_from_the_start_and_from_a_position(

@@ -1,0 +1,74 @@
+"""The server's document cache: a report asked for again, of an archive that has not changed, is a
+lookup instead of a query (issue 14's latency targets; figures in docs/performance.md).
+
+Keyed by the request (surface, query parameters in a normal order, format) and the archive's
+*stamp*: its whole ``archive_state`` (archive id, generation — bumped by a rebuild —,
+``ledger_position``, pricing inputs and digest, rollup flags), the ingest-quality counters that
+documents report (they grow without the ledger moving when an ingest reads only duplicates), and
+the current minute, so a window relative to now (``since=7d``, today's blocks) is at most a minute
+old. Any append, build, rebuild or re-pricing changes the stamp, so a stale body is never served;
+old entries simply age out of the LRU.
+
+A cached body is returned as it was made, ``generated_at`` included: the document *was* generated
+then, from the same archive state (docs/server.md). Only JSON documents are cached (NDJSON
+streams); bounded by entries and bytes, bodies over a limit are not kept.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+MAX_ENTRIES = 256
+MAX_BYTES = 64 * 1024 * 1024  # all cached bodies together
+MAX_BODY = 4 * 1024 * 1024  # a larger body (an unpaged export) is rendered every time
+
+_STAMP = (
+    "SELECT (SELECT group_concat(key || '=' || value, ';') FROM"
+    " (SELECT key, value FROM archive_state ORDER BY key)),"
+    " (SELECT count(*) || ':' || total(value) FROM ingest_quality)"
+)
+
+
+def stamp(db: sqlite3.Connection) -> tuple[Hashable, ...]:
+    """What a document depends on besides the request (module docstring)."""
+    row = db.execute(_STAMP).fetchone()
+    return (row[0], row[1], int(time.time() // 60))
+
+
+class DocumentCache:
+    """A thread-safe LRU of rendered documents (bounded by :data:`MAX_ENTRIES` and :data:`MAX_BYTES`)."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self._bodies: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get_or_render(self, key: Hashable, render: Callable[[], bytes]) -> tuple[bytes, bool]:
+        """The body for ``key`` and whether it was cached; ``render`` makes it otherwise (outside
+        the lock: two threads may render the same document once each, never wait for each other)."""
+        with self._lock:
+            body = self._bodies.get(key)
+            if body is not None:
+                self._bodies.move_to_end(key)
+                self.hits += 1
+                return body, True
+            self.misses += 1
+        body = render()
+        if len(body) <= MAX_BODY:
+            with self._lock:
+                if key not in self._bodies:
+                    self._bodies[key] = body
+                    self._bytes += len(body)
+                while self._bodies and (len(self._bodies) > self.max_entries or self._bytes > self.max_bytes):
+                    _, old = self._bodies.popitem(last=False)
+                    self._bytes -= len(old)
+        return body, False
+
+    def __len__(self) -> int:
+        return len(self._bodies)
