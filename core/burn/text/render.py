@@ -58,13 +58,35 @@ def mb(n: int) -> str:
     return f"{n / 1e6:,.1f} MB"
 
 
+def ingest_line(ingested: Any, totals: dict[str, Any], verbose: bool) -> str:
+    """The one line ``burn ingest`` ends with: turns written, the sessions they are in, their cost,
+    and how many inputs were skipped (the details with ``-v``)."""
+    from burn.readkit.words import plural
+
+    skipped = sum(totals["invalid_skipped"].values())
+    if not ingested.turns:
+        line = f"nothing new to ingest ({plural(totals['files_seen'], 'file')} checked)"
+    else:
+        line = f"ingested {plural(ingested.turns, 'turn')} in {plural(ingested.sessions, 'session')}"
+        line += f" · {usd(ingested.cost_usd_micros)}"
+        if ingested.unpriced:
+            line += f" (+{plural(ingested.unpriced, 'unpriced turn')})"
+    if skipped:
+        line += f" · {plural(skipped, 'input')} skipped" + ("" if verbose else " (run with -v for details)")
+    return line + "\n"
+
+
 def ingest_text(totals: dict[str, Any], report: Any) -> str:
+    """What ``burn ingest -v`` prints: files, lines and records read, ledger entries appended by
+    kind, duplicates and skips by reason, and the archive build."""
+    by_kind = ", ".join(f"{k} {v:,}" for k, v in totals["appended_by_kind"].items())
     lines = [
         f"files: {totals['files_seen']:,} seen, {totals['files_changed']:,} changed",
         f"read: {totals['lines_read']:,} lines ({mb(totals['bytes_read'])}), "
         f"{totals['records_read']:,} records",
         f"ledger: {totals['records_appended']:,} records appended"
-        + (f" ({totals['revisions']:,} revisions)" if totals["revisions"] else ""),
+        + (f" ({by_kind})" if by_kind else "")
+        + (f", {totals['revisions']:,} of them revisions" if totals["revisions"] else ""),
     ]
     if totals["duplicates_dropped"]:
         lines.append(

