@@ -64,3 +64,19 @@ def test_ingest_warns_when_no_agent_directory_exists(cli: Any, tmp_path: Path) -
     # One source present is normal: no warning.
     _, err = cli(env_for(tmp_path / "b", FIXTURE / "claude"), "ingest")
     assert "no agent data directory" not in err
+
+
+def test_report_defaults_daily_all_time_activity_last_7_days_said_in_the_table(
+    cli: Any, tmp_path: Path
+) -> None:
+    from burn.text.reports import View, render
+
+    env = env_for(tmp_path, FIXTURE / "claude", FIXTURE / "codex")
+    cli(env, "ingest", "-q")
+    daily, _ = cli(env, "daily", "-z", "UTC")  # no window: all time (the fixture is in March 2026)
+    assert "2026-03-02" in daily
+    argv = ("report", "activity", "-z", "UTC", "--since", "2026-03-02", "--until", "2026-03-02")
+    doc = json.loads(cli(env, *argv, "--json")[0])
+    assert "the last 7 days (the default" in render(doc, View(default_window=True))
+    # Before: the footer never said which window activity chose by itself.
+    assert "the default" not in cli(env, *argv)[0]
