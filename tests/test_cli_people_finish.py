@@ -80,3 +80,30 @@ def test_report_defaults_daily_all_time_activity_last_7_days_said_in_the_table(
     assert "the last 7 days (the default" in render(doc, View(default_window=True))
     # Before: the footer never said which window activity chose by itself.
     assert "the default" not in cli(env, *argv)[0]
+
+
+def test_store_copy_draws_the_same_progress_bar_as_ingest(tmp_path: Path) -> None:
+    import io
+
+    from burn.plugins.manager import Plugins
+    from burn.plugins.stores import close, copy_ledger, open_store, open_store_url
+    from burn.text.render import copy_progress, progress_printer
+    from tests.contract_fixture import run_ingest
+
+    env = env_for(tmp_path, FIXTURE / "claude", FIXTURE / "codex")
+    run_ingest(env)
+    home, plugins = Path(env["RELAYBURN_HOME"]), Plugins(env=env)
+    source = open_store(home, env, plugins)
+    target = open_store_url(f"sqlite:///{tmp_path / 'copy.sqlite'}", home, env, plugins)
+    out = io.StringIO()
+    try:
+        result = copy_ledger(source, target, copy_progress(out))
+    finally:
+        close(target)
+        close(source)
+    last = out.getvalue().split("\r\x1b[K")[-1]
+    # Before: "copying [#####…] 100% N entries", a bar of its own without throughput or ETA.
+    assert last == f"copying {'█' * 20} 100% {result.entries:,} entries"
+    ingest_bar = io.StringIO()
+    progress_printer(ingest_bar)("claude-code", 3, 3, 2_000_000)
+    assert ingest_bar.getvalue() == f"\r\x1b[Kclaude-code {'█' * 20} 100% 3/3 files, 2.0 MB"
