@@ -107,3 +107,54 @@ def test_store_copy_draws_the_same_progress_bar_as_ingest(tmp_path: Path) -> Non
     ingest_bar = io.StringIO()
     progress_printer(ingest_bar)("claude-code", 3, 3, 2_000_000)
     assert ingest_bar.getvalue() == f"\r\x1b[Kclaude-code {'█' * 20} 100% 3/3 files, 2.0 MB"
+
+
+def test_statusline_block_and_day_match_the_query_layer(tmp_path: Path) -> None:
+    import sqlite3
+    from datetime import UTC, datetime
+
+    from burn.cli.statusline import _active_block
+    from burn.query import Filters
+    from burn.query.blocks import blocks
+    from tests.contract_fixture import build_fixture
+
+    home = build_fixture(tmp_path)
+    db = sqlite3.connect(home / "archive.sqlite")
+    try:
+        times = [t for (t,) in db.execute("SELECT ts_ms FROM turns ORDER BY ts_ms")]
+        checked = 0
+        for now_ms in {t + 60_000 for t in times}:  # a minute after every turn: inside its block
+            from burn.archive.database import Archive
+
+            archive = Archive.in_home(home, readonly=True)
+            try:
+                recent = Filters.for_zone("UTC", since_ms=now_ms - 10 * 3_600_000)
+                active = [b for b in blocks(archive, recent) if b.active(now_ms)]
+            finally:
+                archive.close()
+            fast = _active_block(db, now_ms)
+            assert (fast is None) == (not active)
+            if active:
+                b = active[-1]
+                assert fast == (b.start_ms, b.first_ms, b.last_ms, b.cost_micros)
+                checked += 1
+        assert checked == len({t + 60_000 for t in times})
+    finally:
+        db.close()
+    assert datetime.fromtimestamp(times[0] / 1000, UTC).year == 2026
+
+
+def test_statusline_loads_no_parser_attrs_or_query_layer(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import io, sys; from burn.entry import main; sys.stdin = io.TextIOWrapper(io.BytesIO(b'{}')); "
+        "main(['statusline']); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('argparse', 'attr', 'attrs', "
+        "'orjson') or m.startswith(('burn.query', 'burn.archive', 'burn.plugins'))))"
+    )
+    env = {"RELAYBURN_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    # Before: statusline went through the argparse tree, attrs and the query layer (the slow start).
+    assert out.stdout.splitlines() == ["burn: no archive yet (run `burn ingest`)", "[]"]
