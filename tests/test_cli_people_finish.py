@@ -158,3 +158,13 @@ def test_statusline_loads_no_parser_attrs_or_query_layer(tmp_path: Path) -> None
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     # Before: statusline went through the argparse tree, attrs and the query layer (the slow start).
     assert out.stdout.splitlines() == ["burn: no archive yet (run `burn ingest`)", "[]"]
+
+
+def test_blocks_json_has_the_documented_shape(cli: Any, tmp_path: Path) -> None:
+    env = env_for(tmp_path, FIXTURE / "claude", FIXTURE / "codex")
+    cli(env, "ingest", "-q")
+    doc = json.loads(cli(env, "blocks", "-z", "UTC", "--json")[0])
+    assert set(doc) == {"timezone", "token_limit", "blocks"} and doc["blocks"]
+    keys = {"start", "end", "first_activity", "last_activity", "active", "turns", "tokens"}
+    for b in doc["blocks"]:
+        assert set(b) == keys | {"cost_usd_micros", "models"}  # docs/cli.md "Blocks"
