@@ -42,8 +42,11 @@ class Ingested:
 def _open(path: Path) -> sqlite3.Connection | None:
     if not path.is_file():
         return None
+    # Without a -wal beside it every committed page is in the file: open it immutable, so this
+    # reader creates no -wal/-shm that it could not remove again (a read-only connection cannot).
+    immutable = not Path(f"{path}-wal").exists()
     try:
-        return sqlite.connect(path, readonly=True)
+        return sqlite.connect(path, readonly=True, immutable=immutable)
     except sqlite3.Error:
         return None
 
