@@ -5,13 +5,15 @@ Plugins write ``from burn import hookimpl``; see docs/plugins.md.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # not `from typing import …`: `burn statusline` must not pay typing's import
 
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "hookimpl"]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from burn.plugins.hookspecs import hookimpl
 
 

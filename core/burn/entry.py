@@ -7,12 +7,20 @@ contract commands, and the CLI never imports the server."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``burn`` with ``argv`` (default: the process's arguments); returns the exit code."""
     words = list(sys.argv[1:] if argv is None else argv)
+    if words in (["statusline"], ["statusline", "--no-color"]):
+        # Claude Code runs this on every refresh: no parser tree, plugins or query layer.
+        from burn.cli.statusline import run
+
+        return run()
     from burn.cli import app
 
     if words[:1] == ["serve"]:

@@ -63,8 +63,9 @@ def _home() -> Path:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from burn.archive import ingested
     from burn.ingest.run import ingest
-    from burn.text.render import ingest_text, progress_printer
+    from burn.text.render import ingest_line, ingest_text, progress_printer
 
     home = _home()
     # Ingest makes the home anyway; made first, it also keeps the entry-point cache from the first
@@ -73,21 +74,49 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         home.mkdir(parents=True, exist_ok=True)
     plugins = _load_plugins(("readers", "stores"))
     progress = None if args.quiet or args.json or not sys.stderr.isatty() else progress_printer(sys.stderr)
+    before = ingested.mark(home / "archive.sqlite")
     report = ingest(home, plugins, progress=progress)
     if progress is not None:
         sys.stderr.write("\r\x1b[K")
+    added = ingested.since_mark(home / "archive.sqlite", before)
     totals = report.totals()
     if args.json:
-        _print_json({"totals": totals, "sources": _sources_json(report), "warnings": report.warnings})
-    elif not args.quiet:
-        sys.stdout.write(ingest_text(totals, report))
+        _print_json(
+            {
+                "totals": totals,
+                "ingested": added.as_json(),
+                "sources": _sources_json(report),
+                "warnings": report.warnings,
+            }
+        )
+        return 0
+    if not args.quiet:
+        sys.stdout.write(
+            (ingest_text(totals, report) if args.verbose else "") + ingest_line(added, totals, args.verbose)
+        )
     skipped = sum(totals["invalid_skipped"].values())
-    if skipped and not args.json:
+    if skipped and args.verbose:
         reasons = ", ".join(f"{k} {v:,}" for k, v in totals["invalid_skipped"].items())
         sys.stderr.write(f"burn: warning: skipped {skipped:,} unreadable inputs ({reasons})\n")
-    for w in report.warnings if not args.json else ():  # an archive rebuilt is news without skips too
+    for w in [*report.warnings, *_no_agent_dirs(report, plugins)]:  # a rebuilt archive is news too
         sys.stderr.write(f"burn: warning: {w}\n")
     return 0
+
+
+def _no_agent_dirs(report: Any, plugins: Plugins) -> list[str]:
+    """When no reader found any of its directories, where each looked and the variable that
+    points it elsewhere (as ``burn doctor`` says it); one source missing is normal, all is not."""
+    from pathlib import Path
+
+    if any(Path(root).exists() for src in report.sources.values() for root in src.roots):
+        return []
+    readers = plugins.readers()
+    out = ["no agent data directory found: nothing to ingest"]
+    for name, src in sorted(report.sources.items()):
+        var = getattr(readers.get(name), "env_var", None)
+        hint = f" (set {var} if the data lives elsewhere)" if var else ""
+        out.append(f"{name}: looked in {', '.join(src.roots) or 'nowhere'}{hint}")
+    return out
 
 
 def _sources_json(report: Any) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -199,66 +198,8 @@ def _statusline(sub: Any) -> None:
 
 
 def cmd_statusline(args: argparse.Namespace) -> int:
-    """Never fails the status line: every problem becomes a short line, exit 0."""
-    import orjson
+    """Never fails the status line: every problem becomes a short line, exit 0 (the fast module;
+    ``burn statusline`` normally reaches it from :func:`burn.entry.main` without this tree)."""
+    from burn.cli.statusline import run
 
-    try:
-        hook = orjson.loads(sys.stdin.buffer.read() or b"{}")
-    except orjson.JSONDecodeError:
-        hook = {}
-    if not isinstance(hook, dict):
-        hook = {}
-    try:
-        line = statusline(hook, datetime.now(UTC))
-    except Exception as exc:  # a status line must never print a traceback into the editor
-        from burn.errors import BurnError
-
-        line = f"burn: {exc}" if isinstance(exc, BurnError) else "burn: no data"
-    sys.stdout.write(line + "\n")
-    return 0
-
-
-def statusline(hook: Mapping[str, Any], now: datetime) -> str:
-    """The line: model, session cost (with its subagents), today's cost, the active block's cost,
-    time left and burn rate — from the archive as it is."""
-    from burn.archive.database import Archive
-    from burn.paths import burn_home
-    from burn.query import Filters, time_range
-    from burn.query.blocks import blocks
-    from burn.text.money import usd
-
-    home = burn_home()
-    if not (home / "archive.sqlite").exists():
-        return "burn: no archive yet (run `burn ingest`)"
-    now_ms = int(now.timestamp() * 1000)
-    archive = Archive.in_home(home, readonly=True)
-    try:
-        db = archive.db
-        session_id = str(hook.get("session_id") or "")
-        row = db.execute(
-            "SELECT SUM(cost_usd_micros), COUNT(*) FROM turns t WHERE t.session_id = ? OR t.session_id IN "
-            "(SELECT session_id FROM sessions WHERE parent_session_id = ?)",
-            (session_id, session_id),
-        ).fetchone()
-        session = row[0] if row[1] else None
-        filters = Filters.for_zone(None)
-        midnight = now.astimezone(filters.tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        since = int(midnight.timestamp() * 1000)
-        today = db.execute("SELECT SUM(cost_usd_micros) FROM turns WHERE ts_ms >= ?", (since,)).fetchone()[0]
-        recent = Filters.for_zone(filters.timezone, since_ms=now_ms - 2 * 5 * 3_600_000)
-        active = [b for b in blocks(archive, recent) if b.active(now_ms)]
-        latest = time_range(db, None, None)[1]
-    finally:
-        archive.close()
-    model = hook.get("model") if isinstance(hook.get("model"), dict) else {}
-    parts = [str(model.get("display_name") or model.get("id") or "")] if model else []
-    parts.append(f"{usd(session)} session" if session is not None else "session not ingested yet")
-    parts.append(f"{usd(today or 0)} today")
-    if active:
-        b = active[-1]
-        left = (b.end_ms - now_ms) // 60_000
-        parts.append(f"{usd(b.cost_micros)} block ({left // 60}h {left % 60:02d}m left)")
-        parts.append(f"{usd(b.cost_per_hour_micros())}/h")
-    if latest and now_ms - latest > 3_600_000:
-        parts.append(f"data {(now_ms - latest) // 3_600_000}h old")
-    return "🔥 " + " · ".join(p for p in parts if p)
+    return run()

@@ -100,7 +100,9 @@ def _copy(store: Any, args: argparse.Namespace, home: Any, env: Any, plugins: An
             if error is not None:
                 raise BurnError(f"cannot reach the {s.name} store at {where(s)}: {error}")
         tty = not (args.quiet or args.json) and sys.stderr.isatty()
-        result = copy_ledger(source, target, _bar if tty else None)
+        from burn.text.render import copy_progress
+
+        result = copy_ledger(source, target, copy_progress(sys.stderr) if tty else None)
         if tty:
             sys.stderr.write("\r\x1b[K")
         data = {
@@ -124,16 +126,6 @@ def _copy(store: Any, args: argparse.Namespace, home: Any, env: Any, plugins: An
             f"{result.already:,} already there\n"
         )
     return 0
-
-
-def _bar(entries: int, done: int, end: int) -> None:
-    """A one-line progress bar on stderr (TTY only)."""
-    share = done / end if end else 1.0
-    filled = int(share * 30)
-    sys.stderr.write(
-        f"\r\x1b[Kcopying [{'#' * filled}{'.' * (30 - filled)}] {share:4.0%} {entries:,} entries"
-    )
-    sys.stderr.flush()
 
 
 def refresh_for_read(home: Any) -> None:

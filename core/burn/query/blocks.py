@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 
 import attrs
 
+from burn.blockrule import BLOCK_MS, HOUR_MS, block_start, starts_block
 from burn.query.base import turns_where
 from burn.query.filters import Filters
 from burn.query.view import ArchiveView
 from burn.records import TOTAL_FIELDS
 
-BLOCK_MS = 5 * 3_600_000
-HOUR_MS = 3_600_000
+__all__ = ["BLOCK_MS", "HOUR_MS", "Block", "blocks"]
 
 
 @attrs.define
@@ -110,8 +110,8 @@ def blocks(archive: ArchiveView, filters: Filters) -> list[Block]:
     out: list[Block] = []
     current: Block | None = None
     for ts, model, tokens, cost in _turns(archive, filters):
-        if current is None or ts >= current.end_ms or ts - current.last_ms >= BLOCK_MS:
-            start = ts - ts % HOUR_MS
+        if current is None or starts_block(ts, current.end_ms, current.last_ms):
+            start = block_start(ts)
             current = Block(start, start + BLOCK_MS, ts, ts)
             out.append(current)
         current.last_ms = ts

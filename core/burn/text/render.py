@@ -58,13 +58,35 @@ def mb(n: int) -> str:
     return f"{n / 1e6:,.1f} MB"
 
 
+def ingest_line(ingested: Any, totals: dict[str, Any], verbose: bool) -> str:
+    """The one line ``burn ingest`` ends with: turns written, the sessions they are in, their cost,
+    and how many inputs were skipped (the details with ``-v``)."""
+    from burn.readkit.words import plural
+
+    skipped = sum(totals["invalid_skipped"].values())
+    if not ingested.turns:
+        line = f"nothing new to ingest ({plural(totals['files_seen'], 'file')} checked)"
+    else:
+        line = f"ingested {plural(ingested.turns, 'turn')} in {plural(ingested.sessions, 'session')}"
+        line += f" · {usd(ingested.cost_usd_micros)}"
+        if ingested.unpriced:
+            line += f" (+{plural(ingested.unpriced, 'unpriced turn')})"
+    if skipped:
+        line += f" · {plural(skipped, 'input')} skipped" + ("" if verbose else " (run with -v for details)")
+    return line + "\n"
+
+
 def ingest_text(totals: dict[str, Any], report: Any) -> str:
+    """What ``burn ingest -v`` prints: files, lines and records read, ledger entries appended by
+    kind, duplicates and skips by reason, and the archive build."""
+    by_kind = ", ".join(f"{k} {v:,}" for k, v in totals["appended_by_kind"].items())
     lines = [
         f"files: {totals['files_seen']:,} seen, {totals['files_changed']:,} changed",
         f"read: {totals['lines_read']:,} lines ({mb(totals['bytes_read'])}), "
         f"{totals['records_read']:,} records",
         f"ledger: {totals['records_appended']:,} records appended"
-        + (f" ({totals['revisions']:,} revisions)" if totals["revisions"] else ""),
+        + (f" ({by_kind})" if by_kind else "")
+        + (f", {totals['revisions']:,} of them revisions" if totals["revisions"] else ""),
     ]
     if totals["duplicates_dropped"]:
         lines.append(
@@ -156,31 +178,61 @@ def status_text(d: dict[str, Any]) -> str:
     return "\n".join(lines) + table(["table", "rows"], rows, right=[1])
 
 
+class _Bar:
+    """The one progress bar of burn (ingest, ``store copy``): a bar and a percentage, what is done,
+    throughput and an ETA from the rate so far; redrawn at most ten times a second."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.last = 0.0
+        self.started: dict[str, float] = {}
+
+    def draw(self, label: str, frac: float, detail: str, rate: Callable[[float], str] | None = None) -> None:
+        now = time.monotonic()
+        start = self.started.setdefault(label, now)
+        if now - self.last < 0.1 and frac < 1:
+            return
+        self.last = now
+        elapsed = max(now - start, 1e-6)
+        frac = min(max(frac, 0.0), 1.0)
+        bar = "█" * int(frac * 20) + "░" * (20 - int(frac * 20))
+        eta = f", ETA {int(elapsed / frac - elapsed)}s" if 0 < frac < 1 and elapsed > 0.5 else ""
+        speed = f" at {rate(elapsed)}" if rate is not None and elapsed > 0.5 else ""
+        self.stream.write(f"\r\x1b[K{label} {bar} {frac:4.0%} {detail}{speed}{eta}")
+        self.stream.flush()
+
+    def phase(self, label: str) -> None:
+        """A step without a count (``building the archive…``)."""
+        self.stream.write(f"\r\x1b[K{label}…")
+        self.stream.flush()
+
+
 def progress_printer(stream: IO[str]) -> Callable[[str, int, int, int], None]:
-    """A progress bar on a TTY (the caller checks): files done of the total as a bar and a
-    percentage, throughput in MB/s and an ETA from the rate so far; redrawn at most ten times a
-    second."""
-    last = [0.0]
-    started: dict[str, float] = {}
+    """Ingest's progress on a TTY (the caller checks): files done of the total, MB read and MB/s."""
+    bar = _Bar(stream)
 
     def show(reader: str, done: int, total: int, bytes_read: int) -> None:
         if total == 0:  # a phase without a count
-            stream.write(f"\r\x1b[K{reader}…")
-            stream.flush()
+            bar.phase(reader)
             return
-        now = time.monotonic()
-        start = started.setdefault(reader, now)
-        if now - last[0] < 0.1 and done != total:
-            return
-        last[0] = now
-        elapsed = max(now - start, 1e-6)
-        frac = done / total
-        bar = "█" * int(frac * 20) + "░" * (20 - int(frac * 20))
-        eta = f", ETA {int(elapsed / frac - elapsed)}s" if 0 < frac < 1 and elapsed > 0.5 else ""
-        rate = f" at {bytes_read / elapsed / 1e6:,.1f} MB/s" if elapsed > 0.5 else ""
-        stream.write(
-            f"\r\x1b[K{reader} {bar} {frac:4.0%} {done:,}/{total:,} files, {mb(bytes_read)}{rate}{eta}"
+        bar.draw(
+            reader,
+            done / total,
+            f"{done:,}/{total:,} files, {mb(bytes_read)}",
+            lambda elapsed: f"{bytes_read / elapsed / 1e6:,.1f} MB/s",
         )
-        stream.flush()
+
+    return show
+
+
+def copy_progress(stream: IO[str]) -> Callable[[int, int, int], None]:
+    """``burn store copy``'s progress on a TTY: entries copied, the share of the source ledger's
+    positions done, entries per second and an ETA (the same bar as ingest)."""
+    bar = _Bar(stream)
+
+    def show(entries: int, done: int, end: int) -> None:
+        bar.draw(
+            "copying", done / end if end else 1.0, f"{entries:,} entries", lambda e: f"{entries / e:,.0f}/s"
+        )
 
     return show

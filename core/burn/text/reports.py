@@ -32,7 +32,8 @@ COST_WORDS = {
 class View:
     """How a table is shown: per-model ``breakdown`` rows, the ``last`` N rows, row ``order``,
     subagents listed (``flat``) or folded under their root, ``color``, ``max_width`` (None: no
-    limit), and ``latest_ms`` (the archive's latest activity, for an empty result)."""
+    limit), ``latest_ms`` (the archive's latest activity, for an empty result) and
+    ``default_window`` (neither ``--since`` nor ``--until`` given: the command's default window)."""
 
     breakdown: bool = False
     last: int | None = None
@@ -41,6 +42,7 @@ class View:
     color: bool = False
     max_width: int | None = None
     latest_ms: int | None = None
+    default_window: bool = False
 
     @classmethod
     def from_args(cls, args: Any, stream: IO[str], latest_ms: int | None = None) -> View:
@@ -53,6 +55,7 @@ class View:
             color=use_color(stream, bool(getattr(args, "no_color", False))),
             max_width=width(stream),
             latest_ms=latest_ms,
+            default_window=getattr(args, "since", None) is None and getattr(args, "until", None) is None,
         )
 
 
@@ -171,7 +174,9 @@ def _activity(doc: Mapping[str, Any], view: View) -> str:
     ]  # fmt: skip
     headers = ["bucket", "agent min", "peak", "sessions", "turns", "output", "cost"]
     out = table(headers, body, right=range(1, len(headers)), max_width=view.max_width, color=view.color)
-    return out + f"(buckets without activity omitted; times in {doc['meta']['timezone']})\n"
+    # Activity is the one report with a default window (a timeline of buckets, not all time): say so.
+    window = "the last 7 days (the default; --since for more); " if view.default_window else ""
+    return out + f"({window}buckets without activity omitted; times in {doc['meta']['timezone']})\n"
 
 
 def _pct(ratio: float | None) -> str:
