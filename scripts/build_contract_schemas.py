@@ -530,8 +530,19 @@ SESSION = obj(
             "owner/repo under shareable, also a directory name under full; null under anonymous or "
             "when unknown (added in v1 without a bump).",
         ),
+        "worktree": t(
+            ["string", "null"],
+            "The linked git worktree the session ran in (null in a main checkout or when unknown): "
+            "its root under full, the root's directory name under shareable; null under anonymous "
+            "(added in v1 without a bump).",
+        ),
         "cwd": t(["string", "null"], "Working directory. Only under full."),
-        "branch": t(["string", "null"], "Git branch. Only under full."),
+        "branch": t(
+            ["string", "null"],
+            "Git branch (redacted at ingest). Under full as stored; under shareable only when it "
+            "carries no secret, else null (shareable added in v1 without a bump); absent under "
+            "anonymous.",
+        ),
         "title": t(["string", "null"], "Session title. Only under full."),
     },
     required=[

@@ -161,11 +161,3 @@ ROWS: dict[str, tuple[str, Callable[[str, dict[str, Any]], tuple[Any, ...]]]] = 
     "compaction": ("compactions", _compaction_row),
     "project": ("projects", _project_row),
 }
-
-
-# A session belongs to the project observed for its working directory. Session revisions and
-# observations arrive in any order, so unresolved sessions are matched after every batch.
-RESOLVE_PROJECTS = """
-UPDATE sessions SET project_key = (SELECT p.key FROM projects p WHERE p.cwd = sessions.cwd)
-WHERE project_key IS NULL AND cwd IS NOT NULL
-"""
