@@ -235,8 +235,9 @@ class Archive:
             if incremental:
                 touched = session_rollup.sessions_of_turn_ids(self.db, [r[0] for r in turns])
                 for table, values in rows.items():
-                    if table != "projects":
+                    if table not in ("projects", "stamps"):
                         touched.update((r[1], r[2]) for r in values)
+                touched |= enrich.sessions_of_stamps(self.db, (r[2] for r in rows.get("stamps", [])))
             for table, values in rows.items():
                 marks = ",".join("?" * len(values[0]))
                 self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", values)

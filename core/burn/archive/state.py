@@ -20,7 +20,8 @@ from burn.errors import BurnError
 
 # 5: usage_hourly rollup; 6: session_rollup, ingest_quality, user_turns.ts_ms; 7: activity categories
 # (rules burn.archive.activity.RULES_VERSION 1), turn/call/event indexes, cost components, stamps
-SCHEMA_VERSION = 7
+# columns; 8: the stamps table (ledger kind `stamp`), materialized into the sessions' stamp columns
+SCHEMA_VERSION = 8
 
 
 def read_state(path: Path) -> dict[str, str] | None:
