@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "contracts" / "v1"
 BASE = "https://burn.dev/contracts/v1"
 VERSIONS = {"sessions": 1, "usage": 1, "activity": 1, "compare": 1, "plans": 1}
+STAMP_FIELDS = ("workflow", "agent", "persona", "tier")  # burn.records.STAMP_FIELDS
+USAGE_BY = ("day", "week", "month", "session", "model", "project", *STAMP_FIELDS)
 
 POLICY = (
     "Additional properties: consumers must ignore keys they do not know; producers may add fields "
@@ -280,6 +282,12 @@ def meta(surface: str, page: bool, filters_extra: dict[str, J]) -> J:
     f = json.loads(json.dumps(FILTERS))
     f["properties"].update(filters_extra)
     f["required"] = list(f["properties"])
+    f["properties"]["stamps"] = obj(  # not required: present only when stamp filters were given
+        "Only sessions stamped with these values (`--workflow`, `--agent`, `--persona`, `--tier`): "
+        "stamp field → sorted values; absent without stamp filters (added in v1 without a bump).",
+        {k: t("array", f"Only these {k} values, sorted.", items={"type": "string"}) for k in STAMP_FIELDS},
+        required=[],
+    )
     props: dict[str, J] = {
         "type": t("string", "Line discriminator: meta.", const="meta"),
         "contract": t("string", "Contract name.", const=f"burn.{surface}"),
@@ -530,8 +538,19 @@ SESSION = obj(
             "owner/repo under shareable, also a directory name under full; null under anonymous or "
             "when unknown (added in v1 without a bump).",
         ),
+        "worktree": t(
+            ["string", "null"],
+            "The linked git worktree the session ran in (null in a main checkout or when unknown): "
+            "its root under full, the root's directory name under shareable; null under anonymous "
+            "(added in v1 without a bump).",
+        ),
         "cwd": t(["string", "null"], "Working directory. Only under full."),
-        "branch": t(["string", "null"], "Git branch. Only under full."),
+        "branch": t(
+            ["string", "null"],
+            "Git branch (redacted at ingest). Under full as stored; under shareable only when it "
+            "carries no secret, else null (shareable added in v1 without a bump); absent under "
+            "anonymous.",
+        ),
         "title": t(["string", "null"], "Session title. Only under full."),
     },
     required=[
@@ -591,11 +610,13 @@ USAGE_ROW = obj(
     "One bucket of usage: a local day, ISO week or month, or one session, model or project.",
     {
         "type": t("string", "Line discriminator: usage.", const="usage"),
-        "by": t("string", "The grouping.", enum=["day", "week", "month", "session", "model", "project"]),
+        "by": t(
+            "string", "The grouping (workflow, agent, persona, tier: the sessions' stamps).", enum=[*USAGE_BY]
+        ),
         "key": t(
             ["string", "null"],
             "The bucket: YYYY-MM-DD, YYYY-Www (ISO week), YYYY-MM, a session id, a "
-            "model id or a project key (null: unknown project).",
+            "model id, a project key (null: unknown project) or a stamp value (null: not stamped).",
         ),
         "source": t(["string", "null"], "The session's source (by session), else null."),
         "start": ts("Start of a time bucket, inclusive (null for other groupings)"),
@@ -641,7 +662,13 @@ BUCKET = obj(
         "end": ts("Bucket end, exclusive", nullable=False),
         **ACT_PARTS,
         "peak_concurrency": count("Most sessions active at the same instant within the bucket."),
+        "partial": t(
+            "boolean",
+            "The requested range cuts this (first or last) bucket: its measures include time outside "
+            "the range (added in v1 without a bump).",
+        ),
     },
+    required=["type", "start", "end", *ACT_PARTS, "peak_concurrency"],
 )
 
 ACTIVITY_SUMMARY = obj(
@@ -656,7 +683,16 @@ ACTIVITY_SUMMARY = obj(
                 "bucket": t("string", "Bucket size option.", enum=["15m", "1h", "1d"]),
                 "bucket_seconds": count("Nominal bucket length (local days may be 23 or 25 hours)."),
                 "gap_cap_seconds": count("Longest gap between consecutive messages counted as activity."),
+                "requested_start": ts("The --since asked for, whole seconds (added in v1 without a bump)"),
+                "requested_end": ts("The --until asked for, whole seconds (added in v1 without a bump)"),
+                "partial_start": t(
+                    "boolean", "The first bucket starts before requested_start (added in v1 without a bump)."
+                ),
+                "partial_end": t(
+                    "boolean", "The last bucket ends after requested_end (added in v1 without a bump)."
+                ),
             },
+            required=["start", "end", "bucket", "bucket_seconds", "gap_cap_seconds"],
         ),
         "peak": obj(
             "The busiest instant.",
@@ -688,7 +724,30 @@ ACTIVITY_SUMMARY = obj(
                     "first_active": ts("First message in range"),
                     "last_active": ts("Last message in range"),
                     **ACT_PARTS,
+                    "intervals": t(
+                        "array",
+                        "The session's active spans in the range, in time order (added in v1 without "
+                        "a bump): maximal runs of time the activity rule counts; their active_seconds "
+                        "add up to agent_seconds.",
+                        items=obj(
+                            "One active span.",
+                            {
+                                "start": ts("Span start, inclusive", nullable=False),
+                                "end": ts("Span end, exclusive", nullable=False),
+                                "active_seconds": count("Seconds counted as activity (end − start)."),
+                            },
+                        ),
+                    ),
                 },
+                required=[
+                    "session_id",
+                    "source",
+                    "project_key",
+                    "models",
+                    "first_active",
+                    "last_active",
+                    *ACT_PARTS,
+                ],
             ),
         ),
     },
@@ -850,7 +909,9 @@ def main(out: Path = OUT) -> None:
             False,
             {
                 "by": t(
-                    "string", "The grouping.", enum=["day", "week", "month", "session", "model", "project"]
+                    "string",
+                    "The grouping (workflow, agent, persona, tier: the sessions' stamps).",
+                    enum=[*USAGE_BY],
                 )
             },
             USAGE_SUMMARY,

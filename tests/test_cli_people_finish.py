@@ -152,7 +152,7 @@ def test_statusline_loads_no_parser_attrs_or_query_layer(tmp_path: Path) -> None
         "import io, sys; from burn.entry import main; sys.stdin = io.TextIOWrapper(io.BytesIO(b'{}')); "
         "main(['statusline']); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('argparse', 'attr', 'attrs', "
-        "'orjson') or m.startswith(('burn.query', 'burn.archive', 'burn.plugins'))))"
+        "'orjson') or m.startswith(('burn.query', 'burn.archive.database', 'burn.plugins.manager'))))"
     )
     env = {"RELAYBURN_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)

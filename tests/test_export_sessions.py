@@ -114,8 +114,11 @@ def test_profiles(home: Path) -> None:
     assert any(r["cwd"] == "/home/dev/src/acme-api" and r["branch"] == "main" for r in full)
     for doc in (shareable_doc, anonymous_doc):
         for r in doc["rows"]:
-            assert not {"cwd", "branch", "title", "machine_name"} & set(r)
+            assert not {"cwd", "title", "machine_name"} & set(r)
         assert "/home/dev" not in str(doc)
+    # branches without secrets are shareable (issue 17); anonymous rows have none
+    assert [r["branch"] for r in shareable_doc["rows"]] == [r["branch"] for r in full]
+    assert not any("branch" in r for r in anonymous_doc["rows"])
     anon = anonymous_doc["rows"]
     assert all(r["session_id"].startswith("hmac-sha256:") for r in anon)
     assert all(r["project_key"].startswith("hmac-sha256:") for r in anon)

@@ -12,7 +12,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from burn.archive import session_rollup
+from burn.archive import session_rollup, tables
 from burn.contract.profile import Renderer
 from burn.pricing.totals import COMPONENT_NAMES, group_cost_source
 from burn.pricing.totals import components as cost_components
@@ -76,9 +76,12 @@ def reference_row(r: Mapping[str, Any], render: Renderer, machine: str) -> dict[
         },
         "activity": activity(r["activity"], r["activity_calls"]),
         "stamps": stamps(r["workflow_id"], r["stamp_agent"], r["stamp_persona"], r["stamp_tier"]),
+        "worktree": None,  # no linked worktree observed in these rollups
     }
+    if render.profile != "anonymous":
+        row["branch"] = render.branch(r["branch"])
     if render.full:
-        row.update(machine_name=render.hostname, cwd=r["cwd"], branch=r["branch"], title=r["title"])
+        row.update(machine_name=render.hostname, cwd=r["cwd"], title=r["title"])
     return row
 
 
@@ -128,7 +131,7 @@ def _session(draw: st.DrawFn) -> dict[str, Any]:
 
 def _rollup(sessions: list[dict[str, Any]], subagents: list[int]) -> sqlite3.Connection:
     db = sqlite3.connect(":memory:")
-    db.executescript(session_rollup.SCHEMA)
+    db.executescript(session_rollup.SCHEMA + tables.SCHEMA)
     own = {("claude-code", f"s{i}"): s for i, s in enumerate(sessions)}
     session_rollup._write_temp(db, own)
     cols = ", ".join(session_rollup.FACT_COLUMNS)

@@ -87,10 +87,12 @@ def test_unknown_kinds_and_versions_are_skipped(tmp_path: Path) -> None:
     with store.lock():
         store.append([turn("a", 1)])
     with open(store.path, "ab") as f:
-        f.write(b'{"v":1,"kind":"stamp","id":"x","record":{}}\n{"v":2,"kind":"turn","id":"y","record":{}}\n')
+        f.write(
+            b'{"v":1,"kind":"future_kind","id":"x","record":{}}\n{"v":2,"kind":"turn","id":"y","record":{}}\n'
+        )
     stats = ReadStats()
     assert len(list(store.read(0, stats))) == 1
-    assert stats.unknown_kinds == {"stamp@v1": 1, "turn@v2": 1}
+    assert stats.unknown_kinds == {"future_kind@v1": 1, "turn@v2": 1}
 
 
 def test_index_is_rebuilt_when_deleted(tmp_path: Path) -> None:

@@ -272,9 +272,35 @@ class ProjectObservation:
         return event_id("project", self.cwd)
 
 
-Record = Turn | ToolCall | ToolResultEvent | UserTurn | Compaction | SessionInfo | ProjectObservation
+STAMP_FIELDS = ("workflow", "agent", "persona", "tier")
+
+
+@attrs.frozen
+class Stamp:
+    """Enrichment of a session (``burn stamp``, or ``RELAYBURN_STAMP_*`` at ingest): a workflow,
+    agent, persona and tier an orchestrator attaches. ``None`` fields leave what earlier stamps
+    set; per field the latest stamp (by ``ts``, then event id) wins. ``source`` ``None`` stamps
+    the session of that id in every source. Readers that do not know the kind skip it."""
+
+    KIND: ClassVar[str] = "stamp"
+
+    session_id: str
+    ts: str
+    source: str | None = None
+    workflow: str | None = None
+    agent: str | None = None
+    persona: str | None = None
+    tier: str | None = None
+    origin: str | None = None  # "cli" or "env"
+
+    def event_id(self) -> str:
+        return event_id("stamp", self.source, self.session_id, self.ts, self.workflow, self.agent,
+                        self.persona, self.tier)  # fmt: skip
+
+
+Record = Turn | ToolCall | ToolResultEvent | UserTurn | Compaction | SessionInfo | ProjectObservation | Stamp
 
 RECORD_TYPES: dict[str, type[Record]] = {
     cls.KIND: cls
-    for cls in (Turn, ToolCall, ToolResultEvent, UserTurn, Compaction, SessionInfo, ProjectObservation)
+    for cls in (Turn, ToolCall, ToolResultEvent, UserTurn, Compaction, SessionInfo, ProjectObservation, Stamp)
 }

@@ -111,7 +111,7 @@ class ActivityQuery:
         where = window(f"{alias}.ts_ms", (self.bounds[0] - GAP_CAP) * 1000, self.bounds[-1] * 1000)
         where += matching(self.filters, source=f"{alias}.source", project="s.project_key",
                           session_model=(f"{alias}.source", f"{alias}.session_id"),
-                          model="t.model" if alias == "t" else None)  # fmt: skip
+                          model="t.model" if alias == "t" else None, stamps="s")  # fmt: skip
         join = f"LEFT JOIN sessions s ON s.source = {alias}.source AND s.session_id = {alias}.session_id"
         return f"{join} {where.sql()}", dict(where.params)
 
@@ -162,8 +162,13 @@ class ActivityQuery:
             if in_range:
                 info["first"], info["last"] = min(in_range), max(in_range)
             times = [t for t, _ in msgs]
+            spans: list[list[int]] = info["spans"]
             for a, b, model in intervals(times, [m for _, m in msgs]):
                 for i, lo, hi in split(a, b, self.bounds):
+                    if spans and spans[-1][1] == lo:  # contiguous: one span
+                        spans[-1][1] = hi
+                    else:
+                        spans.append([lo, hi])
                     self.pieces[i].append((lo, hi))
                     for acc in self._accs(key, info["project"], model, i):
                         acc.seconds += hi - lo
@@ -173,7 +178,7 @@ class ActivityQuery:
         info = self.sessions.get(key)
         if info is None:
             info = self.sessions[key] = {"project": project, "models": set(), "first": None, "last": None,
-                                         "acc": Acc()}  # fmt: skip
+                                         "acc": Acc(), "spans": []}  # fmt: skip
         return info
 
     def _accs(self, key: tuple[str, str], project: str | None, model: str | None, i: int) -> list[Acc]:
@@ -197,9 +202,12 @@ class ActivityQuery:
         )
 
     def rows(self, page: Page | None = None) -> Iterator[tuple[Key, Mapping[str, Any]]]:
+        cut_first, cut_last = self._cut()
+        last = len(self.buckets) - 1
         for i, acc in enumerate(self.buckets):
             row = {"type": "bucket", "start": _iso(self.bounds[i]), "end": _iso(self.bounds[i + 1]),
-                   **acc.parts(), "peak_concurrency": peak(self.pieces[i])[0]}  # fmt: skip
+                   **acc.parts(), "peak_concurrency": peak(self.pieces[i])[0],
+                   "partial": (i == 0 and cut_first) or (i == last and cut_last)}  # fmt: skip
             yield (self.bounds[i],), row
 
     def summary(self) -> Mapping[str, Any] | None:
@@ -222,6 +230,9 @@ class ActivityQuery:
                 "first_active": _iso(i["first"]),
                 "last_active": _iso(i["last"]),
                 **i["acc"].parts(),
+                "intervals": [
+                    {"start": _iso(lo), "end": _iso(hi), "active_seconds": hi - lo} for lo, hi in i["spans"]
+                ],
             }
             for k, i in active
         ]
@@ -232,6 +243,14 @@ class ActivityQuery:
                 "bucket": self.bucket,
                 "bucket_seconds": SIZES[self.bucket],
                 "gap_cap_seconds": GAP_CAP,
+                "requested_start": _iso(
+                    self.filters.since_ms // 1000 if self.filters.since_ms is not None else None
+                ),
+                "requested_end": _iso(
+                    -(-self.filters.until_ms // 1000) if self.filters.until_ms is not None else None
+                ),
+                "partial_start": self._cut()[0],
+                "partial_end": self._cut()[1],
             },
             "peak": {"concurrency": top, "at": _iso(at)},
             "totals": self.total.parts(),
@@ -240,6 +259,14 @@ class ActivityQuery:
             "by_source": rollup("source"),
             "by_session": by_session,
         }
+
+    def _cut(self) -> tuple[bool, bool]:
+        """Whether the requested range cuts the first and the last bucket: the buckets are whole,
+        so their measures then include time outside the range."""
+        since, until = self.filters.since_ms, self.filters.until_ms
+        first = since is not None and self.bounds[0] * 1000 < since
+        last = until is not None and self.bounds[-1] * 1000 > until
+        return first, last
 
     def watermark(self) -> int:
         return 0

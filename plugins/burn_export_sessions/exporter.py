@@ -87,7 +87,7 @@ class SessionsQuery:
         # Sessions active in the window: they overlap it.
         where = Where(tuple(terms), params) + overlap("r.started_ms", "r.ended_ms", self.filters)
         where += matching(self.filters, source="r.source", project="r.project_key",
-                          session_model=("r.source", "r.session_id"))  # fmt: skip
+                          session_model=("r.source", "r.session_id"), stamps="r")  # fmt: skip
         extra = []
         if self.own.get("roots_only"):
             extra.append("r.relationship != 'subagent'")

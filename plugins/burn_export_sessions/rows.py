@@ -123,9 +123,11 @@ COLUMNS = f"""r.sort_ms, r.source, r.session_id, r.project_key, r.relationship, 
     {_PARTIAL_SQL},
     r.notes, r.unpriced_turns, r.fallback_turns, r.by_model,
     r.activity, r.activity_calls, r.workflow_id, r.stamp_agent, r.stamp_persona, r.stamp_tier,
-    r.cost_n, {", ".join(f"r.{c}" for c in COMPONENT_NAMES)}"""
-FULL_COLUMNS = ", r.cwd, r.branch, r.title"
-_EXTRA = 7 + len(COMPONENT_NAMES)  # the columns after by_model
+    r.cost_n, {", ".join(f"r.{c}" for c in COMPONENT_NAMES)}, r.branch,
+    (SELECT p.git_root FROM projects p WHERE p.cwd = r.cwd AND p.is_worktree = 1
+     ORDER BY p.observed_at DESC, p.id DESC LIMIT 1)"""
+FULL_COLUMNS = ", r.cwd, r.title"
+_EXTRA = 9 + len(COMPONENT_NAMES)  # the columns after by_model
 
 _TOKEN_KEYS = (*USAGE_FIELDS, "total")
 _N = len(_TOKEN_KEYS)
@@ -168,8 +170,9 @@ def row_builder(
          by_model_json) = v[16 + _N : 26 + _N]  # fmt: skip
         category, calls_json, workflow, agent, persona, tier, cost_n = v[26 + _N : 33 + _N]
         parts = cost_components(
-            dict(zip(COMPONENT_NAMES, v[33 + _N : 26 + _N + _EXTRA], strict=True)), cost_n
+            dict(zip(COMPONENT_NAMES, v[33 + _N : 24 + _N + _EXTRA], strict=True)), cost_n
         )
+        branch, worktree_root = v[24 + _N + _EXTRA : 26 + _N + _EXTRA]
         if anonymous:
             shown_id = render.session(source, sid)
             shown_parent = render.session(source, parent)
@@ -237,10 +240,13 @@ def row_builder(
             },
             "activity": activity(category, calls_json),
             "stamps": stamps(workflow, agent, persona, tier),
+            "worktree": render.worktree(worktree_root),
         }
+        if not anonymous:
+            row["branch"] = render.branch(branch)
         if full:
-            cwd, branch, title = v[26 + _N + _EXTRA :]
-            row.update(machine_name=render.hostname, cwd=cwd, branch=branch, title=title)
+            cwd, title = v[26 + _N + _EXTRA :]
+            row.update(machine_name=render.hostname, cwd=cwd, title=title)
         return (sort_ms, source, sid), row
 
     return build

@@ -38,7 +38,9 @@ from burn.query import (
 )
 from burn.records import TOTAL_FIELDS, USAGE_FIELDS
 
-BY = ("day", "week", "month", "session", "model", "project")
+# Stamp groupings (burn stamp): rows keyed by the sessions' workflow, agent, persona or tier.
+STAMP_BY = ("workflow", "agent", "persona", "tier")
+BY = ("day", "week", "month", "session", "model", "project", *STAMP_BY)
 _TIME = ("day", "week", "month")
 # The aggregates (burn.query.AGGREGATE_NAMES) the report sums.
 _COST_COLUMNS = ("cost_usd_micros", "costed_turns", "computed_turns", "reported_turns", "unpriced_turns",
@@ -81,7 +83,8 @@ def _shape(agg: str) -> str:
 
 
 class UsageExporter:
-    """Tokens and cost per day, week, month, session, model or project (usage contract v1)."""
+    """Tokens and cost per day, week, month, session, model, project, or stamp (workflow, agent,
+    persona, tier) (usage contract v1)."""
 
     surface = "usage"
     schema_version = 1
@@ -195,6 +198,8 @@ class UsageQuery:
         week (labelled after the query), a month, a model or a project."""
         by = self.by
         if by not in _TIME:
+            if by in STAMP_BY:
+                return "b.grp"
             return {"model": "b.model", "project": "b.project_key"}.get(by, "NULL")
         day = day_expr(periods, f"(b.hour * {bucket_ms})")
         if by == "day":
@@ -211,7 +216,8 @@ class UsageQuery:
         # Local time matters only to time buckets: other keys take the rollup whatever the zone.
         periods = offset_periods(f.tz, lo, hi) if by in _TIME else []
         state = self.archive.state()
-        sums_b, sessions_b = usage_base(state, f, periods), sessions_base(state, f, periods)
+        group = by if by in STAMP_BY else None
+        sums_b, sessions_b = usage_base(state, f, periods, group), sessions_base(state, f, periods, group)
         sums_ms, sums_base = sums_b.bucket_ms, sums_b.sql
         sessions_ms, sessions_base_sql = sessions_b.bucket_ms, sessions_b.sql
         params = {**sums_b.params, **sessions_b.params}

@@ -30,7 +30,7 @@ import attrs
 import orjson
 
 from burn import sqlite
-from burn.archive import enrich, quality, rollup, session_rollup, tables
+from burn.archive import enrich, projects, quality, rollup, session_rollup, tables
 from burn.archive.state import (
     REBUILD_SUFFIX,
     SCHEMA_VERSION,
@@ -235,13 +235,14 @@ class Archive:
             if incremental:
                 touched = session_rollup.sessions_of_turn_ids(self.db, [r[0] for r in turns])
                 for table, values in rows.items():
-                    if table != "projects":
+                    if table not in ("projects", "stamps"):
                         touched.update((r[1], r[2]) for r in values)
+                touched |= enrich.sessions_of_stamps(self.db, (r[2] for r in rows.get("stamps", [])))
             for table, values in rows.items():
                 marks = ",".join("?" * len(values[0]))
                 self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", values)
             if "sessions" in rows or "projects" in rows:
-                self.db.execute(tables.RESOLVE_PROJECTS)
+                projects.resolve(self.db)
             if incremental:
                 dirty.update(r[6] // rollup.HOUR_MS for r in turns)  # column 6 is ts_ms
                 dirty |= rollup.hours_of_sessions(self.db, ((r[1], r[2]) for r in rows.get("sessions", [])))

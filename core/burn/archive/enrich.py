@@ -15,7 +15,10 @@ way it was read. What is computed (docs/archive.md):
   (position in the session by time, then id), ``agent_id`` (the subagent it reports on) and
   ``event_source`` (``subagent_notification`` when it links a subagent, else ``tool_result``);
 * ``sessions.message_count`` (turns + user messages), ``has_content`` (any turn, user message or
-  tool call), ``activity`` (the session's category).
+  tool call), ``activity`` (the session's category);
+* ``sessions.workflow_id``, ``stamp_agent``, ``stamp_persona``, ``stamp_tier``: per field, the
+  value of the latest stamp that sets it (by stamp time, then id), from stamps of the session's
+  source or of any source.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ import sqlite3
 from collections.abc import Iterable
 
 from burn.archive.activity import RANK_SQL
+
+# sessions column → stamps column (burn.archive.session_rollup.STAMP_COLUMNS in the same order).
+STAMPED = (("workflow_id", "workflow"), ("stamp_agent", "agent"), ("stamp_persona", "persona"),
+           ("stamp_tier", "tier"))  # fmt: skip
 
 _DIRTY = "temp.enrich_sessions"
 
@@ -76,11 +83,29 @@ _STATEMENTS = (
                                    AND t.session_id = s.session_id) THEN 'conversation' END) AS activity
       FROM {_DIRTY} d CROSS JOIN sessions s ON s.source = d.source AND s.session_id = d.session_id) x
     WHERE sessions.id = x.id""",
+    # Sessions: stamps, later ones superseding earlier ones field by field.
+    "UPDATE sessions SET "
+    + ", ".join(
+        f"""{column} = (SELECT st.{field} FROM stamps st WHERE st.session_id = sessions.session_id
+          AND (st.source IS NULL OR st.source = sessions.source) AND st.{field} IS NOT NULL
+          ORDER BY st.ts_ms DESC, st.id DESC LIMIT 1)"""
+        for column, field in STAMPED
+    )
+    + f" WHERE EXISTS (SELECT 1 FROM {_DIRTY} d WHERE d.source = sessions.source "
+    "AND d.session_id = sessions.session_id)",
 )
 
 _ALL = """SELECT source, session_id FROM sessions UNION SELECT DISTINCT source, session_id FROM turns
 UNION SELECT DISTINCT source, session_id FROM tool_calls
 UNION SELECT DISTINCT source, session_id FROM tool_result_events"""
+
+
+def sessions_of_stamps(db: sqlite3.Connection, session_ids: Iterable[str]) -> set[tuple[str, str]]:
+    """The archived sessions new stamps name (a stamp without a source names every source's)."""
+    out: set[tuple[str, str]] = set()
+    for sid in set(session_ids):
+        out.update(db.execute("SELECT source, session_id FROM sessions WHERE session_id = ?", (sid,)))
+    return out
 
 
 def refresh(db: sqlite3.Connection, sessions: Iterable[tuple[str, str]] | None) -> None:

@@ -65,25 +65,28 @@ def hourly_sql(where: str = "") -> str:
     return f"SELECT {HOURLY} FROM usage_hourly {where}"
 
 
-def grouped_turns_sql(bucket_ms: int, where: str = "") -> str:
+def grouped_turns_sql(bucket_ms: int, where: str = "", group: str | None = None) -> str:
     """The rollup's shape, aggregates by name, computed from ``turns`` at ``bucket_ms``
     granularity (column ``hour`` holds the bucket number); reports use it directly when the
-    rollup cannot serve them."""
+    rollup cannot serve them. ``group``: one more column (of ``sessions s``) to group by, as ``grp``."""
+    extra, by = ("", "") if group is None else (f", {group} AS grp", f", {group}")
     return f"""
         SELECT t.source AS source, t.model AS model, s.project_key AS project_key,
-               t.ts_ms / {bucket_ms} AS hour, {SELECT_AGGS}
+               t.ts_ms / {bucket_ms} AS hour, {SELECT_AGGS}{extra}
         {_FROM} {where}
-        GROUP BY t.source, t.model, s.project_key, hour
+        GROUP BY t.source, t.model, s.project_key, hour{by}
     """
 
 
-def session_hours_sql(bucket_ms: int, where: str = "") -> str:
-    """``session_hours``'s shape computed from ``turns`` at ``bucket_ms`` granularity."""
+def session_hours_sql(bucket_ms: int, where: str = "", group: str | None = None) -> str:
+    """``session_hours``'s shape computed from ``turns`` at ``bucket_ms`` granularity (and ``grp``
+    as in :func:`grouped_turns_sql`)."""
+    extra, by = ("", "") if group is None else (f", {group} AS grp", f", {group}")
     return f"""
         SELECT t.ts_ms / {bucket_ms} AS hour, t.source AS source, t.session_id AS session_id,
-               t.model AS model, s.project_key AS project_key
+               t.model AS model, s.project_key AS project_key{extra}
         {_FROM} {where}
-        GROUP BY hour, t.source, t.session_id, t.model, s.project_key
+        GROUP BY hour, t.source, t.session_id, t.model, s.project_key{by}
     """
 
 

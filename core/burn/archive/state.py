@@ -19,9 +19,10 @@ from burn import sqlite
 from burn.errors import BurnError
 
 # 5: usage_hourly rollup; 6: session_rollup, ingest_quality, user_turns.ts_ms; 7: activity categories
-# (rules burn.archive.activity.RULES_VERSION 1), turn/call/event indexes, cost components, stamps;
-# 8: timing (turns.duration_ms/latency_ms, user_turns.wall_ms, tool_result_events.duration_ms)
-SCHEMA_VERSION = 8
+# (rules burn.archive.activity.RULES_VERSION 1), turn/call/event indexes, cost components, stamps
+# columns; 8: timing (turns.duration_ms/latency_ms, user_turns.wall_ms, tool_result_events.duration_ms);
+# 9: the stamps table (ledger kind `stamp`), materialized into the sessions' stamp columns
+SCHEMA_VERSION = 9
 
 
 def read_state(path: Path) -> dict[str, str] | None:

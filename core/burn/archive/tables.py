@@ -79,6 +79,11 @@ CREATE TABLE IF NOT EXISTS compactions (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, ts TEXT NOT NULL,
   trigger TEXT, tokens_before INTEGER, tokens_after INTEGER);
 CREATE INDEX IF NOT EXISTS compactions_by_session ON compactions (source, session_id);
+-- Stamps (burn stamp, RELAYBURN_STAMP_*); materialized into sessions by burn.archive.enrich.
+CREATE TABLE IF NOT EXISTS stamps (
+  id TEXT PRIMARY KEY, source TEXT, session_id TEXT NOT NULL, ts TEXT NOT NULL, ts_ms INTEGER NOT NULL,
+  workflow TEXT, agent TEXT, persona TEXT, tier TEXT, origin TEXT);
+CREATE INDEX IF NOT EXISTS stamps_by_session ON stamps (session_id);
 """
 
 # Tables whose rows come from the ledger, in digest order.
@@ -90,6 +95,7 @@ CONTENT_TABLES = (
     "user_turns",
     "compactions",
     "projects",
+    "stamps",
 )
 
 
@@ -163,6 +169,12 @@ def _project_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
             r.get("git_root"), r.get("branch"), r.get("is_worktree"), r["observed_at"])  # fmt: skip
 
 
+def _stamp_row(rid: str, r: dict[str, Any]) -> tuple[Any, ...]:
+    g = r.get
+    return (rid, g("source"), r["session_id"], r["ts"], ts_to_ms(r["ts"]), g("workflow"), g("agent"),
+            g("persona"), g("tier"), g("origin"))  # fmt: skip
+
+
 ROWS: dict[str, tuple[str, Callable[[str, dict[str, Any]], tuple[Any, ...]]]] = {
     "session": ("sessions", _session_row),
     "turn": ("turns", _turn_row),
@@ -171,12 +183,5 @@ ROWS: dict[str, tuple[str, Callable[[str, dict[str, Any]], tuple[Any, ...]]]] = 
     "user_turn": ("user_turns", _user_turn_row),
     "compaction": ("compactions", _compaction_row),
     "project": ("projects", _project_row),
+    "stamp": ("stamps", _stamp_row),
 }
-
-
-# A session belongs to the project observed for its working directory. Session revisions and
-# observations arrive in any order, so unresolved sessions are matched after every batch.
-RESOLVE_PROJECTS = """
-UPDATE sessions SET project_key = (SELECT p.key FROM projects p WHERE p.cwd = sessions.cwd)
-WHERE project_key IS NULL AND cwd IS NOT NULL
-"""

@@ -473,10 +473,12 @@ def _exporter_tables(command: str | None, name: str | None) -> Tables:
 def groups(tables: Tables) -> list[Register]:
     """The command groups in the order ``burn --help`` lists them (add new ones here)."""
     from burn.cli import contract, mcp, plans, reports
+    from burn.cli import stamp as stamp_cli
     from burn.cli import store as store_cli
 
     return [
         _ingest,
+        stamp_cli.register,
         _summary,
         reports.register(tables["report"], tables["export"]),
         contract.register(

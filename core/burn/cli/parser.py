@@ -21,6 +21,7 @@ import attrs
 
 from burn import __version__
 from burn.errors import UsageError
+from burn.records import STAMP_FIELDS
 
 WINDOW_FORMS = "YYYY-MM-DD, YYYYMMDD, an ISO date-time, or a duration back from now (7d, 12h, 2w)"
 
@@ -65,7 +66,8 @@ def add_window(p: argparse.ArgumentParser) -> None:
 
 
 def add_filters(p: argparse.ArgumentParser) -> None:
-    """``--source``, ``--project`` and ``--model`` (repeatable, comma-separated)."""
+    """``--source``, ``--project``, ``--model`` and the stamps ``--workflow``, ``--agent``,
+    ``--persona``, ``--tier`` (repeatable, comma-separated)."""
     p.add_argument(
         "--source",
         action="append",
@@ -79,6 +81,9 @@ def add_filters(p: argparse.ArgumentParser) -> None:
         help="only these projects: a key or label from `burn summary` (repeatable)",
     )
     p.add_argument("--model", action="append", metavar="ID", help="only these model ids (repeatable)")
+    for field in STAMP_FIELDS:
+        help = f"only sessions stamped with these {field} values (`burn stamp`; repeatable)"
+        p.add_argument(f"--{field}", action="append", metavar=field.upper(), help=help)
 
 
 def common() -> Parents:

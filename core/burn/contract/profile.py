@@ -18,7 +18,9 @@ from typing import Any
 
 import attrs
 
+from burn.archive.projects import reported_identities
 from burn.privacy.identity import Profile, ProjectIdentity, anonymous_key, machine_key, render
+from burn.privacy.redact import REDACTED, looks_secret
 
 
 @attrs.frozen
@@ -48,6 +50,26 @@ class Renderer:
             return session_id
         return anonymous_key(f"burn.session.v1\x1f{source}\x1f{session_id}", self.secret)
 
+    def branch(self, branch: str | None) -> str | None:
+        """A session's branch as the profile shows it: under ``full`` as stored, under ``shareable``
+        only when it carries no secret (branches are redacted at ingest; one that needed it is
+        withheld whole), under ``anonymous`` never."""
+        if branch is None or self.profile == "anonymous":
+            return None
+        if self.profile == "full":
+            return branch
+        return None if REDACTED in branch or looks_secret(branch) else branch
+
+    def worktree(self, root: str | None) -> str | None:
+        """The linked git worktree a session ran in: its root under ``full``, the root's directory
+        name under ``shareable`` (no local path), nothing under ``anonymous``."""
+        if root is None or self.profile == "anonymous":
+            return None
+        if self.profile == "full":
+            return root
+        name = root.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
+        return None if not name or REDACTED in name or looks_secret(name) else name
+
     def projects(self, db: sqlite3.Connection, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The meta block's ``projects``: rendered key → identity under the profile."""
         wanted = sorted(set(keys))
@@ -73,4 +95,7 @@ def project_identities(db: sqlite3.Connection, keys: list[str]) -> list[ProjectI
         for key, kind, value, label, resolution, local, remote, root, cwd, branch in rows:
             found[key] = ProjectIdentity(key, kind, value, label, resolution, bool(local), remote=remote,
                                          path=root or cwd, branch=branch)  # fmt: skip
+    missing = [k for k in keys if k not in found]
+    if missing:  # keys from the remotes sessions reported (burn.archive.projects)
+        found.update((i.key, i) for i in reported_identities(db, missing))
     return [found[k] for k in keys if k in found]

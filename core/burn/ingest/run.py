@@ -23,12 +23,13 @@ from burn.archive.state import is_corrupt, is_current, read_state, remove_stale_
 from burn.errors import PluginError
 from burn.ingest.dedupe import Deduper, Notes, rules_of
 from burn.ingest.read_cursors import CursorFile
+from burn.ingest.stamps import EnvStamps
 from burn.paths import user_home
 from burn.plugins.manager import Plugins
 from burn.plugins.stores import open_store
 from burn.pricing.inputs import inputs_fingerprint
 from burn.reader import Diagnostics, FileCursor, Reader, SourceUnit, fingerprint, printable
-from burn.store import AppendResult, Encoded, LedgerEntry, Sink, Store, append_encoded
+from burn.store import AppendResult, Encoded, LedgerEntry, Sink, Store, append_encoded, encode
 
 if TYPE_CHECKING:
     from burn.archive.database import Archive, Build, BuildResult
@@ -116,6 +117,7 @@ def ingest(
     with ``(reader name, units done, units total, bytes read)`` for the terminal's progress line.
     """
     env = os.environ if env is None else env
+    stamps = EnvStamps.from_env(env)  # a bad RELAYBURN_STAMP_* value stops the run before it reads
     store = open_store(home, env, plugins)
     report = IngestReport()
     with store.lock():
@@ -127,7 +129,7 @@ def ingest(
         if any(plan.jobs for plan in plans):
             dedupe = Deduper(home, store, {r.name: rules_of(r) for _, r in readers})
             try:
-                _read_and_append(plans, readers, store, cursors, env, progress, plugins, live, dedupe)
+                _read_and_append(plans, readers, store, cursors, env, progress, plugins, live, dedupe, stamps)
             finally:
                 dedupe.close()
         else:
@@ -173,6 +175,7 @@ def _read_and_append(
     plugins: Plugins,
     live: _LiveArchive,
     dedupe: Deduper,
+    stamps: EnvStamps | None = None,
 ) -> None:
     from burn.ingest.sanitize import preparer
     from burn.ingest.workers import Pool, unit_size, workers_for
@@ -185,10 +188,12 @@ def _read_and_append(
     ) as pool:
         results = pool.read([(plan.name, plan.jobs) for plan in plans], workers)
         for plan in plans:
-            batches = _Batches(store, dedupe, plan.reader.name, live)
+            batches = _Batches(store, dedupe, plan.reader.name, live, stamps)
             _append_source(
                 plan, itertools.islice(results, len(plan.jobs)), batches, cursors, progress, plugins
             )
+    if stamps is not None and stamps.sessions:  # after the sessions they stamp
+        append_encoded(store, [encode(r) for r in stamps.records()], live)
 
 
 def _build_archive(
@@ -352,12 +357,17 @@ class _Batches:
     """One reader's prepared items waiting to be appended, with the notes of its dedupe rules: each
     batch passes the rules (:class:`~burn.ingest.dedupe.Deduper`), then goes to the store."""
 
-    def __init__(self, store: Store, dedupe: Deduper, source: str, sink: Sink | None) -> None:
+    def __init__(
+        self, store: Store, dedupe: Deduper, source: str, sink: Sink | None, stamps: EnvStamps | None = None
+    ) -> None:
         self.store, self.dedupe, self.source, self.sink = store, dedupe, source, sink
+        self.stamps = stamps
         self.items: list[Encoded] = []
         self.notes: dict[int, Notes] = {}
 
     def add(self, prepared: Prepared) -> None:
+        if self.stamps is not None:
+            self.stamps.see(prepared.items)
         base = len(self.items)
         self.items.extend(prepared.items)
         for i, notes in prepared.notes.items():

@@ -29,7 +29,7 @@ import attrs
 
 from burn.errors import writing
 from burn.privacy.redact import redact
-from burn.privacy.remotes import normalize_remote
+from burn.privacy.remotes import canonical_remote, normalize_remote
 from burn.records import ProjectObservation
 
 Profile = Literal["full", "shareable", "anonymous"]
@@ -166,11 +166,7 @@ def identify(obs: ProjectObservation) -> ProjectIdentity:
     if obs.git_root is not None:
         chosen = remotes.get("origin") or (next(iter(remotes.values())) if len(remotes) == 1 else None)
         if chosen:
-            label = "/".join(chosen.split("/")[-2:])
-            return ProjectIdentity(
-                project_key("git_remote", chosen), "git_remote", chosen, label, "resolved", False,
-                remote=chosen, path=obs.git_root, branch=branch,
-            )  # fmt: skip
+            return remote_identity(chosen, path=obs.git_root, branch=branch)
         resolution: Literal["resolved", "ambiguous"] = "ambiguous" if remotes else "resolved"
         root = obs.git_root
         return ProjectIdentity(
@@ -186,6 +182,19 @@ def identify(obs: ProjectObservation) -> ProjectIdentity:
     return ProjectIdentity(
         project_key("path", obs.cwd), "path", obs.cwd, _basename(obs.cwd), "unknown", True, path=obs.cwd
     )
+
+
+def remote_identity(remote: str, path: str | None = None, branch: str | None = None) -> ProjectIdentity:
+    """The ``git_remote`` identity of a normalized remote (``host/owner/repo``): from the remotes
+    git's config names, or from the remote a source reported itself (Codex ``session_meta``) when
+    the working directory is not a repository on this machine. Case is folded per host
+    (:func:`~burn.privacy.remotes.canonical_remote`), so one repository has one key."""
+    value = canonical_remote(remote)
+    label = "/".join(value.split("/")[-2:])
+    return ProjectIdentity(
+        project_key("git_remote", value), "git_remote", value, label, "resolved", False,
+        remote=value, path=path, branch=branch,
+    )  # fmt: skip
 
 
 def _basename(path: str) -> str:

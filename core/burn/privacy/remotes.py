@@ -53,6 +53,19 @@ def normalize_remote(url: str | None) -> str | None:
     return "/".join([host, *segments])
 
 
+# Hosts whose owner and repository names are case-insensitive: github.com/Acme/API and
+# github.com/acme/api are one repository there, so they must be one project key. Elsewhere
+# (self-hosted servers, unknown forges) case may matter and is kept as it is.
+CASE_INSENSITIVE_HOSTS = frozenset({"github.com", "gitlab.com", "bitbucket.org"})
+
+
+def canonical_remote(remote: str) -> str:
+    """A normalized remote as project keys use it: owner/repo lower-cased on
+    :data:`CASE_INSENSITIVE_HOSTS`, unchanged elsewhere."""
+    host, sep, path = remote.partition("/")
+    return f"{host}{sep}{path.lower()}" if host in CASE_INSENSITIVE_HOSTS else remote
+
+
 def clean_remote(value: str | None) -> str | None:
     """``value`` if it already is a normalized remote, else its normalized form, else ``None``.
 

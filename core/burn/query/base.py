@@ -16,7 +16,7 @@ import attrs
 from burn.archive import rollup
 from burn.query.buckets import Periods, rollup_answers, turns_bucket_ms
 from burn.query.filters import Filters
-from burn.query.where import Where, matching, window
+from burn.query.where import STAMP_COLUMN, Where, matching, window
 
 
 @attrs.frozen
@@ -34,7 +34,7 @@ def turns_where(filters: Filters) -> Where:
     """The filters on ``turns t`` joined with ``sessions s`` (the join every grouped read of
     turns makes, :func:`burn.archive.rollup.grouped_turns_sql`)."""
     return window("t.ts_ms", filters.since_ms, filters.until_ms) + matching(
-        filters, source="t.source", project="s.project_key", model="t.model"
+        filters, source="t.source", project="s.project_key", model="t.model", stamps="s"
     )
 
 
@@ -46,23 +46,42 @@ def _where(filters: Filters, rolled: bool) -> Where:
     return turns_where(filters)
 
 
-def usage_base(state: Mapping[str, str], filters: Filters, periods: Periods) -> Base:
+def _rolled(filters: Filters, group: str | None) -> bool:
+    # The rollups carry no stamps: a stamp filter or grouping reads turns joined with sessions.
+    return group is None and not filters.stamps
+
+
+def usage_base(
+    state: Mapping[str, str], filters: Filters, periods: Periods, group: str | None = None
+) -> Base:
     """Rows of (source, model, project_key, hour, the :data:`burn.archive.rollup.NAMES` aggregates).
     ``periods``: the zone's offsets over the data when local time matters (days, weeks,
-    months), else none."""
-    if rollup_answers(state, periods, filters.since_ms, filters.until_ms):
+    months), else none. ``group``: a stamp field (``workflow`` …) whose value each row also
+    carries as ``grp`` (then the rows come from ``turns``)."""
+    if _rolled(filters, group) and rollup_answers(state, periods, filters.since_ms, filters.until_ms):
         where = _where(filters, True)
         return Base(rollup.hourly_sql(where.sql()), rollup.HOUR_MS, True, where.params)
     bucket_ms = turns_bucket_ms(periods)
     where = _where(filters, False)
-    return Base(rollup.grouped_turns_sql(bucket_ms, where.sql()), bucket_ms, False, where.params)
+    sql = rollup.grouped_turns_sql(bucket_ms, where.sql(), _group_sql(group))
+    return Base(sql, bucket_ms, False, where.params)
 
 
-def sessions_base(state: Mapping[str, str], filters: Filters, periods: Periods) -> Base:
-    """Rows of (hour, source, session_id, model, project_key): ``session_hours``'s shape."""
-    if rollup_answers(state, periods, filters.since_ms, filters.until_ms, sessions=True):
+def sessions_base(
+    state: Mapping[str, str], filters: Filters, periods: Periods, group: str | None = None
+) -> Base:
+    """Rows of (hour, source, session_id, model, project_key): ``session_hours``'s shape (and
+    ``grp`` as in :func:`usage_base`)."""
+    if _rolled(filters, group) and rollup_answers(
+        state, periods, filters.since_ms, filters.until_ms, sessions=True
+    ):
         where = _where(filters, True)
         return Base(f"SELECT * FROM session_hours {where.sql()}", rollup.HOUR_MS, True, where.params)
     bucket_ms = turns_bucket_ms(periods)
     where = _where(filters, False)
-    return Base(rollup.session_hours_sql(bucket_ms, where.sql()), bucket_ms, False, where.params)
+    sql = rollup.session_hours_sql(bucket_ms, where.sql(), _group_sql(group))
+    return Base(sql, bucket_ms, False, where.params)
+
+
+def _group_sql(group: str | None) -> str | None:
+    return None if group is None else f"s.{STAMP_COLUMN[group]}"

@@ -24,6 +24,7 @@ import attrs
 from burn.errors import UsageError
 from burn.privacy.identity import anonymous_key
 from burn.query.timewindow import resolve_timezone, to_ms, window
+from burn.records import STAMP_FIELDS
 
 _UTC = ZoneInfo("UTC")
 
@@ -45,6 +46,11 @@ def _check_window(instance: Filters, _attribute: Any, until_ms: int | None) -> N
         )
 
 
+def _stamp_filters(values: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    given = dict(values.items() if isinstance(values, Mapping) else values)
+    return tuple((f, _names(given[f])) for f in STAMP_FIELDS if given.get(f))
+
+
 @attrs.frozen
 class Filters:
     """What a read selects. ``since_ms``/``until_ms``: UTC milliseconds, ``until`` exclusive, None
@@ -59,6 +65,8 @@ class Filters:
     sources: tuple[str, ...] = attrs.field(default=(), converter=_names)
     projects: tuple[str, ...] = attrs.field(default=(), converter=_names)
     models: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    # Stamp filters (``burn stamp``): (field, sorted values) for the fields given, in STAMP_FIELDS order.
+    stamps: tuple[tuple[str, tuple[str, ...]], ...] = attrs.field(default=(), converter=_stamp_filters)
 
     @classmethod
     def for_zone(cls, name: str | None, since_ms: int | None = None, until_ms: int | None = None) -> Filters:
@@ -89,6 +97,7 @@ class Filters:
             sources=split(options.get("source"), "--source"),
             projects=resolve_projects(db, projects, secret) if projects and db is not None else projects,
             models=split(options.get("model"), "--model"),
+            stamps={f: split(options.get(f), f"--{f}") for f in STAMP_FIELDS if options.get(f) is not None},
         )
 
     @classmethod
@@ -104,13 +113,14 @@ class Filters:
             sources=filters.get("sources") or (),
             projects=filters.get("projects") or (),
             models=filters.get("models") or (),
+            stamps=filters.get("stamps") or {},
         )
 
     def canonical(self) -> dict[str, Any]:
         """The canonical form contract documents show and cursors bind: ``timezone``, ``since``
         and ``until`` (``YYYY-MM-DDTHH:MM:SS.sssZ`` or null), ``sources``, ``projects``,
-        ``models`` (sorted lists)."""
-        return {
+        ``models`` (sorted lists), and only when some are given ``stamps`` (field → sorted values)."""
+        out: dict[str, Any] = {
             "timezone": self.timezone,
             "since": iso_ms(self.since_ms),
             "until": iso_ms(self.until_ms),
@@ -118,6 +128,9 @@ class Filters:
             "projects": list(self.projects),
             "models": list(self.models),
         }
+        if self.stamps:
+            out["stamps"] = {f: list(v) for f, v in self.stamps}
+        return out
 
 
 def _bound(value: Any) -> int | None:

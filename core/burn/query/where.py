@@ -15,6 +15,10 @@ import attrs
 
 from burn.query.filters import Filters
 
+# A stamp field → its column in ``sessions`` and ``session_rollup`` (burn.archive.enrich.STAMPED).
+STAMP_COLUMN = {"workflow": "workflow_id", "agent": "stamp_agent", "persona": "stamp_persona",
+                "tier": "stamp_tier"}  # fmt: skip
+
 
 @attrs.frozen
 class Where:
@@ -63,11 +67,16 @@ def matching(
     project: str | None = None,
     model: str | None = None,
     session_model: tuple[str, str] | None = None,
+    stamps: str | None = None,
 ) -> Where:
     """The source, project and model filters on the given columns. ``model``: the row's own model
     is one of them; ``session_model`` (the row's source and session id columns): its session used
-    one of them (``session_models``). A filter whose column is not given is not applied."""
+    one of them (``session_models``); ``stamps``: the alias of a table with the sessions' stamp
+    columns (``sessions``, ``session_rollup``). A filter whose column is not given is not applied."""
     where = Where()
+    if filters.stamps and stamps is not None:
+        for field, values in filters.stamps:
+            where += _within(f"{stamps}.{STAMP_COLUMN[field]}", f"stamp_{field}", values)
     if filters.sources and source is not None:
         where += _within(source, "sources", filters.sources)
     if filters.projects and project is not None:
