@@ -701,7 +701,7 @@ AN_TOKENS = obj("Token sums (null: no turn reported the field).", {
     **{f: nint(f"Sum of {f} tokens.") for f in ("input", "output", "reasoning", "cache_read",
                                                  "cache_write_5m",
                                                  "cache_write_1h", "web_search_requests")},
-    "total": count("input + output + cache reads and writes (reasoning is inside output)."),
+    "total": nint("input + output + cache reads and writes (null: none reported)."),
 })  # fmt: skip
 AN_USAGE = {
     "turns": count("Turns."),

@@ -64,7 +64,9 @@ def _usage(values: Sequence[Any]) -> dict[str, Any]:
     for i, f in enumerate(USAGE_FIELDS):
         s, n = values[1 + 2 * i], values[2 + 2 * i]
         tokens[f] = int(s) if n else None
-    tokens["total"] = sum(tokens[f] or 0 for f in TOTAL_FIELDS)
+    # As the reports: null when no turn reported any of the fields the total adds up.
+    known = [tokens[f] for f in TOTAL_FIELDS if tokens[f] is not None]
+    tokens["total"] = sum(known) if known else None  # type: ignore[arg-type]
     cost, costed = values[1 + 2 * len(USAGE_FIELDS)], values[2 + 2 * len(USAGE_FIELDS)]
     return {"turns": turns, "tokens": tokens, "cost_usd_micros": int(cost) if costed else None}
 
