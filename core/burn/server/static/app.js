@@ -5,10 +5,15 @@
   const $ = (id) => document.getElementById(id);
   const token = new URLSearchParams(location.hash.slice(1)).get("token");
   const charts = {};
-  const dark = window.matchMedia("(prefers-color-scheme: dark)").matches;
+  const scheme = window.matchMedia("(prefers-color-scheme: dark)");
   const palette = ["#4c6ef5", "#f76707", "#12b886", "#e64980", "#fab005", "#7950f2", "#15aabf", "#82c91e", "#868e96"];
-  Chart.defaults.color = dark ? "#c8cad0" : "#3b3d42";
-  Chart.defaults.borderColor = dark ? "#2c2f35" : "#e2e3e6";
+  function theme() {
+    Chart.defaults.color = scheme.matches ? "#c8cad0" : "#3b3d42";
+    Chart.defaults.borderColor = scheme.matches ? "#2c2f35" : "#e2e3e6";
+  }
+  theme();
+  // Light and dark follow the system, also when it changes while the page is open.
+  scheme.addEventListener("change", () => { theme(); if (window.burnLast) render(window.burnLast); });
 
   // Integer micro-USD as "$1,234.56", rounded half-even to cents like burn's text reports
   // (burn.text.money.usd): integer arithmetic only, "-" for unknown, "<$0.01" for a tiny amount.
@@ -94,10 +99,13 @@
     document.body.dataset.loaded = String((Number(document.body.dataset.loaded) || 0) + 1);
   }
 
+  let latest = 0;
   async function load() {
     const headers = token ? { Authorization: `Bearer ${token}` } : {};
+    const seq = ++latest;
     const r = await fetch(`/v1/analytics/page?${query()}`, { headers });
     const doc = await r.json();
+    if (seq !== latest) return; // a newer filter change is on its way: drop this answer
     if (!r.ok) { $("footer").textContent = doc.message || "error"; return; }
     render(doc);
   }
