@@ -1,4 +1,4 @@
-"""Write contracts/v1/{sessions,usage,activity,compare,plans}.schema.json (JSON Schema 2020-12).
+"""Write contracts/v1/{sessions,usage,activity,compare,plans,analytics}.schema.json (JSON Schema 2020-12).
 
 The published files are self-contained (a consumer validates with any Draft 2020-12 validator and
 nothing else); the pieces they share (meta, pricing, tokens, cost …) are written once, here.
@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "contracts" / "v1"
 BASE = "https://burn.dev/contracts/v1"
-VERSIONS = {"sessions": 1, "usage": 1, "activity": 1, "compare": 1, "plans": 1}
+VERSIONS = {"sessions": 1, "usage": 1, "activity": 1, "compare": 1, "plans": 1, "analytics": 1}
 STAMP_FIELDS = ("workflow", "agent", "persona", "tier")  # burn.records.STAMP_FIELDS
 USAGE_BY = ("day", "week", "month", "session", "model", "project", *STAMP_FIELDS)
 
@@ -883,6 +883,116 @@ PLAN_ROW = obj(
 )
 
 
+# -- burn.analytics (docs/dashboard.md): one panel, or the whole page, per document ----------------
+
+AN_TOKENS = obj("Token sums (null: no turn reported the field).", {
+    **{f: nint(f"Sum of {f} tokens.") for f in ("input", "output", "reasoning", "cache_read",
+                                                 "cache_write_5m",
+                                                 "cache_write_1h", "web_search_requests")},
+    "total": nint("input + output + cache reads and writes (null: none reported)."),
+})  # fmt: skip
+AN_USAGE = {
+    "turns": count("Turns."),
+    "tokens": AN_TOKENS,
+    "cost_usd_micros": nint(MICROS + " Null when no turn was costed."),
+}
+RATIO = t(
+    ["string", "null"], "A decimal string with 4 places (never a float), or null without a denominator."
+)
+AN_SUMMARY = obj("The cards.", {
+    "total_usd_micros": nint("Spend in the window. " + MICROS),
+    "today_usd_micros": nint("Spend today (local day of the time zone)."),
+    "today": t("string", "Today's local date, YYYY-MM-DD."),
+    "per_active_day_usd_micros": nint("Spend / days with turns, floored to an integer micro-USD."),
+    "active_days": count("Local days with at least one turn."),
+    "cache_hit_ratio": RATIO,
+    "sessions": count("Sessions with turns in the window."),
+    "turns": count("Turns in the window."),
+    "tokens": AN_TOKENS,
+})  # fmt: skip
+AN_OVER_TIME = obj("Spend per local time bucket, stacked by model.", {
+    "bucket": t("string", "Bucket size.", enum=["hour", "day", "week"]),
+    "labels": t("array", "Bucket starts in local time (YYYY-MM-DD, or YYYY-MM-DDTHH:00).",
+                items={"type": "string"}),
+    "series": t("array", "One series per model (the costliest; the rest: `other`).", items=obj("A series.", {
+        "model": t("string", "Model id, or other."),
+        "usd_micros": t("array", "Spend per bucket.", items={"type": "integer", "minimum": 0}),
+    })),
+})  # fmt: skip
+AN_HIST = obj("One metric's distribution.", {
+    "count": count("Turns with the metric."),
+    "p50": {"type": ["integer", "string", "null"], "description": "Median (ms; tokens/s: decimal string)."},
+    "p90": {"type": ["integer", "string", "null"], "description": "90th percentile."},
+    "p99": {"type": ["integer", "string", "null"], "description": "99th percentile."},
+    "histogram": t("array", "Bins [from, to).", items=obj("A bin.", {
+        "from": count("Lower edge, inclusive."), "to": nint("Upper edge, exclusive (null: open)."),
+        "count": count("Turns in the bin."),
+    })),
+})  # fmt: skip
+AN_TIMING = obj("Timing distributions (available: false while no turn carries timing).", {
+    "available": t("boolean", "Whether any turn in the window has timing data."),
+    "duration_ms": AN_HIST, "latency_ms": AN_HIST, "output_tokens_per_s": AN_HIST,
+})  # fmt: skip
+AN_PROJECTS = t(
+    "array",
+    "Spend per project, costliest first.",
+    items=obj(
+        "A project.",
+        {
+            "project_key": t(["string", "null"], "Project key under the profile."),
+            "label": t("string", "Label under the profile (the key where none may show)."),
+            **AN_USAGE,
+        },
+    ),
+)
+AN_MODELS = t(
+    "array",
+    "Spend and tokens per model, costliest first.",
+    items=obj("A model.", {"model": t("string", "Model id."), **AN_USAGE}),
+)
+AN_AGENTS = obj("Spend by agent type and by root vs subagent session.", {
+    "by_agent_type": t("array", "Per agent type (main: root sessions without one).",
+                       items=obj("An agent type.", {"agent_type": t("string", "Agent type."), **AN_USAGE})),
+    "root": {"oneOf": [{"type": "null"}, obj("Root sessions' turns.", AN_USAGE)]},
+    "subagent": {"oneOf": [{"type": "null"}, obj("Subagent sessions' turns.", AN_USAGE)]},
+})  # fmt: skip
+AN_PAGE = obj("The whole page in one request.", {
+    "summary": AN_SUMMARY, "spend_over_time": AN_OVER_TIME, "projects": AN_PROJECTS, "models": AN_MODELS,
+    "timing": AN_TIMING, "agents": AN_AGENTS,
+    "choices": obj("What the page's filters offer.", {
+        "sources": t("array", "Sources.", items={"type": "string"}),
+        "models": t("array", "Models.", items={"type": "string"}),
+        "projects": t("array", "Projects.", items=obj("A project.", {
+            "key": t("string", "Key under the profile."), "label": t("string", "Label.")})),
+        "ranges": t("array", "Range shorthands.", items={"type": "string"}),
+        "buckets": t("array", "Bucket sizes.", items={"type": "string"}),
+    }),
+})  # fmt: skip
+AN_PANELS = {"summary": AN_SUMMARY, "spend-over-time": AN_OVER_TIME, "projects": AN_PROJECTS,
+             "models": AN_MODELS, "timing": AN_TIMING, "agents": AN_AGENTS, "page": AN_PAGE}  # fmt: skip
+
+
+def analytics_schema() -> J:
+    m = meta("analytics", False, {})
+    branches = [
+        obj(
+            f"The {name} panel.",
+            {"meta": {"$ref": "#/$defs/meta"}, "panel": t("string", "Panel.", const=name), "data": schema_},
+        )
+        for name, schema_ in AN_PANELS.items()
+    ]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{BASE}/analytics.schema.json",
+        "title": "burn analytics contract v1",
+        "description": "`burn serve` GET /v1/analytics/{panel}: one dashboard panel, or the whole page "
+        f"(panel `page`), as one JSON document. {POLICY}",
+        "x-schema-version": VERSIONS["analytics"],
+        "oneOf": branches,
+        "$defs": {"meta": m},
+    }
+
+
 def main(out: Path = OUT) -> None:
     out.mkdir(parents=True, exist_ok=True)
     bools = {
@@ -947,6 +1057,7 @@ def main(out: Path = OUT) -> None:
             None,
         ),
     }
+    docs["analytics"] = analytics_schema()
     for name, doc in docs.items():
         (out / f"{name}.schema.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 

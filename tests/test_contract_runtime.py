@@ -105,7 +105,7 @@ def test_contracts_dir_finds_the_published_copy() -> None:
         Path(str(schemas.contracts_dir())).resolve() == (ROOT / "contracts").resolve()
         or (schemas.contracts_dir() / "v1" / "sessions.schema.json").is_file()
     )
-    assert schemas.names() == ["activity", "compare", "plans", "sessions", "usage"]
+    assert schemas.names() == ["activity", "analytics", "compare", "plans", "sessions", "usage"]
 
 
 def test_builtin_exporters_register_through_entry_points() -> None:

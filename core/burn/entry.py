@@ -1,4 +1,4 @@
-"""The ``burn`` console script: ``burn serve …`` goes to :mod:`burn.server` (the optional
+"""The ``burn`` console script: ``burn serve …`` and ``burn dashboard`` go to :mod:`burn.server` (the optional
 ``burn[server]`` extra, loaded for no other command), everything else to :mod:`burn.cli.app`.
 
 Dispatching here, above both, keeps the layers one-way: the server reads through the CLI's
@@ -23,12 +23,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run()
     from burn.cli import app
 
-    if words[:1] == ["serve"]:
+    if words[:1] in (["serve"], ["dashboard"]):
 
         def serve() -> int:
-            from burn.server.cli import main as serve_main
+            from burn.server import cli
 
-            return serve_main(words[1:])
+            return cli.dashboard(words[1:]) if words[0] == "dashboard" else cli.main(words[1:])
 
         return app.guarded(serve)
     return app.main(words)

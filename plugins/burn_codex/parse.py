@@ -211,7 +211,8 @@ class RolloutParser:
                 if call_id is not None and thread is not None:
                     self.spawn[call_id] = thread
         elif t == "response_item":
-            if payload.get("type") in _INPUT_ITEMS or payload.get("role") == "user":
+            item = payload.get("type")  # any JSON value: only a string names an item kind
+            if (type(item) is str and item in _INPUT_ITEMS) or payload.get("role") == "user":
                 self._prompted(ts)
             self._item(payload, sid, ts, n)
         elif t == "turn_context":

@@ -84,6 +84,18 @@ class Server:
         self.documents = cache.DocumentCache()
         self._local = threading.local()
         self.started = time.time()
+        self._engine: Any = None
+        self._engine_lock = threading.Lock()
+
+    def engine(self) -> Any:
+        """The analytics engine (:mod:`burn.analytics`), opened on the first analytics request:
+        duckdb is imported then, not when the server starts."""
+        with self._engine_lock:
+            if self._engine is None:
+                from burn.analytics.engine import open_engine
+
+                self._engine = open_engine(self.home)
+            return self._engine
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -173,6 +185,47 @@ def _failure(exc: BaseException) -> Response:
         return problem(503, "unavailable", str(exc))
     _log({"event": "error", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
     return problem(500, "internal", "internal error; see the server's log")
+
+
+async def analytics(request: Request) -> Response:
+    """``GET /v1/analytics/{panel}``: a ``burn.analytics`` document (docs/dashboard.md)."""
+    from burn.analytics.document import PANELS, panel
+
+    server = _server(request)
+    name = request.path_params["panel"]
+    if name not in PANELS:
+        return problem(404, "unknown_panel", f"no analytics panel {name!r} (known: {', '.join(PANELS)})")
+    q = request.query_params
+    options: dict[str, Any] = {
+        k: q.get(k) for k in ("range", "since", "until", "timezone", "identity", "bucket")
+    }
+    for k in ("source", "project", "model"):
+        options[k] = q.getlist(k) or None
+
+    def run() -> bytes:
+        doc = panel(name, server.engine(), server.archive(), server.home, options)
+        return orjson.dumps(doc) + b"\n"
+
+    try:
+        body = await run_in_threadpool(run)
+    except BaseException as exc:
+        return _failure(exc)
+    return Response(body, media_type="application/json")
+
+
+STATIC = Path(__file__).parent / "static"
+_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+          ".css": "text/css; charset=utf-8", ".md": "text/markdown; charset=utf-8"}  # fmt: skip
+
+
+async def page(request: Request) -> Response:
+    """``GET /`` and ``GET /static/…``: the dashboard's files, shipped in the wheel (no CDN)."""
+    rel = request.path_params.get("path", "index.html")
+    path = (STATIC / rel).resolve()
+    if not path.is_relative_to(STATIC.resolve()) or not path.is_file() or path.suffix not in _TYPES:
+        return problem(404, "not_found", f"no route {request.url.path} (see /openapi.json)")
+    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    return Response(path.read_bytes(), media_type=_TYPES[path.suffix], headers=headers)
 
 
 async def schema(request: Request) -> Response:
@@ -309,7 +362,11 @@ async def openapi(request: Request) -> Response:
 
 # -- auth, metrics and access logs ------------------------------------------------------------------
 
-OPEN = {"/healthz"}
+OPEN = {"/healthz", "/"}  # the page and its files hold no data; /v1/analytics/… needs the token
+
+
+def _open(path: str) -> bool:
+    return path in OPEN or path.startswith("/static/")
 
 
 def _route(path: str) -> str:
@@ -318,6 +375,10 @@ def _route(path: str) -> str:
         return "/v1/schemas/{name}"
     if path.startswith("/v1/reports/"):
         return "/v1/reports/{name}"
+    if path.startswith("/v1/analytics/"):
+        return "/v1/analytics/{panel}"
+    if path == "/" or path.startswith("/static/"):
+        return "/static"
     if path in ("/v1/sessions", "/v1/ledger", "/healthz", "/metrics", "/openapi.json"):
         return path
     return "other"
@@ -354,7 +415,7 @@ class Guard:
 
         try:
             denied: Response | None = None
-            if path not in OPEN:
+            if not _open(path):
                 token, denied = self._authorize(scope, method)
             if denied is not None:
                 await denied(scope, receive, send_)
@@ -423,6 +484,9 @@ def create_app(server: Server) -> Guard:
         Route("/v1/schemas/{name}", schema, methods=["GET"]),
         Route("/v1/ledger", ledger_post, methods=["POST"]),
         Route("/v1/ledger", ledger_get, methods=["GET"]),
+        Route("/v1/analytics/{panel}", analytics, methods=["GET"]),
+        Route("/", page, methods=["GET"]),
+        Route("/static/{path:path}", page, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),

@@ -78,6 +78,28 @@ def _token(args: argparse.Namespace, home: Any) -> int:
     return 0
 
 
+def dashboard(argv: Sequence[str]) -> int:
+    """``burn dashboard``: ``burn serve`` on a free loopback port; prints the page's URL and opens
+    it in the browser unless ``--no-open`` (docs/dashboard.md)."""
+    from burn.paths import burn_home
+
+    p = _Parser(prog="burn dashboard", description="the analytics dashboard (docs/dashboard.md)")
+    p.add_argument("--no-open", action="store_true", help="print the URL without opening a browser")
+    p.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    opts = p.parse_args(list(argv))
+    args = parser().parse_args(["--host", "127.0.0.1", "--port", str(opts.port)])
+
+    def ready(url: str) -> None:
+        sys.stdout.write(f"burn dashboard: {url}/\n")
+        sys.stdout.flush()
+        if not opts.no_open:
+            import webbrowser
+
+            webbrowser.open(f"{url}/")
+
+    return serve(args, burn_home(), ready)
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -87,7 +109,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(args: argparse.Namespace, home: Any) -> int:
+def serve(args: argparse.Namespace, home: Any, ready: Any = None) -> int:
     try:
         import uvicorn
 
@@ -133,6 +155,8 @@ def serve(args: argparse.Namespace, home: Any) -> int:
                  "auth": keyring.configured}  # fmt: skip
     sys.stderr.buffer.write(orjson.dumps(listening) + b"\n")
     sys.stderr.flush()
+    if ready is not None:
+        ready(listening["url"])
     uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                        ssl_certfile=args.certfile, ssl_keyfile=args.keyfile,
                                        timeout_keep_alive=5, server_header=False))  # fmt: skip

@@ -59,6 +59,14 @@ def document() -> dict[str, Any]:
     }
     usage = _contract("usage", [_q("by", "day, week, month, session, model or project")])
     activity = _contract("activity", [_q("bucket", "bucket size (default 1h)")])
+    analytics = _contract("analytics", [
+        _q("range", "7d, 30d, 90d or all (instead of since)"),
+        _q("bucket", "spend-over-time buckets: hour, day (default) or week"),
+    ])  # fmt: skip
+    analytics["parameters"].append(
+        {"name": "panel", "in": "path", "required": True, "description": "summary, spend-over-time, "
+         "projects, models, timing, agents, or page (all of them)", "schema": {"type": "string"}}
+    )  # fmt: skip
     entry = {"type": "object", "required": ["v", "kind", "id", "record"],
              "properties": {"v": {"const": 1}, "kind": {"type": "string"}, "id": {"type": "string"},
                             "record": {"type": "object"}}}  # fmt: skip
@@ -74,6 +82,14 @@ def document() -> dict[str, Any]:
             "/v1/sessions": {"get": {"summary": "the sessions contract, paged", **sessions}},
             "/v1/reports/usage": {"get": {"summary": "the usage contract", **usage}},
             "/v1/reports/activity": {"get": {"summary": "the activity contract", **activity}},
+            "/v1/analytics/{panel}": {"get": {"summary": "a dashboard panel (burn.analytics)", **analytics}},
+            "/": {
+                "get": {
+                    "summary": "the dashboard page (docs/dashboard.md; no token needed for the page itself)",
+                    "security": [],
+                    "responses": {"200": {"description": "HTML"}},
+                }
+            },
             "/v1/schemas/{name}": {
                 "get": {
                     "summary": "a published JSON Schema",
