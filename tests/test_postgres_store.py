@@ -116,6 +116,49 @@ def test_a_reader_never_skips_a_row_that_commits_late(url: str, tmp_path: Path) 
         conn.close()
 
 
+class _AppendsWhenReadEnds(PostgresStore):
+    """A host's store whose change feed, once exhausted, lets another host append (through its own
+    connection, committed) before the archive asks anything else: the row commits between the
+    read and whatever the build does next, every time, with no timing involved."""
+
+    def __init__(self, home: Path, url: str, other: PostgresStore, late: Any) -> None:
+        super().__init__(home, url)
+        self.other, self.late = other, late
+
+    def read(self, since: int = 0, stats: Any = None) -> Iterator[Any]:
+        yield from super().read(since, stats)
+        if self.late is not None:
+            with self.other.lock():
+                self.other.append([self.late])
+            self.late = None
+
+
+def test_an_archive_build_never_skips_a_row_another_host_commits_after_its_read(
+    url: str, tmp_path: Path
+) -> None:
+    """Build._finish takes the store's position before reading: the archive never claims a
+    position past what it read, so a row another host commits after the read is applied by the
+    next build instead of being skipped (with the position taken after the read, it would be)."""
+    writer = PostgresStore(tmp_path / "w", url)
+    with writer.lock():
+        writer.append([turn("early", 1)])
+    late = turn("late", 2)
+    reader = _AppendsWhenReadEnds(tmp_path / "r", url, PostgresStore(tmp_path / "o", url), late)
+    archive = Archive.in_home(tmp_path / "r")
+
+    def turn_ids() -> set[str]:
+        return {r[0] for r in archive.db.execute("SELECT message_id FROM turns")}
+
+    archive.build(reader)
+    assert reader.late is None and reader.position() == 2  # the other host did append
+    assert turn_ids() == {"early"}
+    assert archive.state()["ledger_position"] == "1"  # what was read, not the head
+    assert archive.build(reader).entries == 1
+    assert turn_ids() == {"early", "late"}
+    assert archive.state()["ledger_position"] == "2"
+    archive.close()
+
+
 def _pid_waited_on_by(admin: Any, blocker_pid: int) -> int:
     """The backend waiting for ``blocker_pid`` (writer A, waiting on its held id)."""
     row = admin.execute(
