@@ -272,14 +272,21 @@ FILTERS = obj(
             items={"type": "string"},
         ),
         "models": t("array", "Only these model ids (empty: all), sorted.", items={"type": "string"}),
+        "machines": t(
+            "array",
+            "Only turns first seen by these machine keys (sha256:…), sorted; present only when some "
+            "are chosen (added in the additive change of issue 13).",
+            items={"type": "string"},
+        ),
     },
 )
+OPTIONAL_FILTERS = ("machines",)  # additive: documents without them are unchanged
 
 
 def meta(surface: str, page: bool, filters_extra: dict[str, J]) -> J:
     f = json.loads(json.dumps(FILTERS))
     f["properties"].update(filters_extra)
-    f["required"] = list(f["properties"])
+    f["required"] = [k for k in f["properties"] if k not in OPTIONAL_FILTERS]
     props: dict[str, J] = {
         "type": t("string", "Line discriminator: meta.", const="meta"),
         "contract": t("string", "Contract name.", const=f"burn.{surface}"),
@@ -588,10 +595,12 @@ USAGE_PARTS: dict[str, J] = {
 }
 
 USAGE_ROW = obj(
-    "One bucket of usage: a local day, ISO week or month, or one session, model or project.",
+    "One bucket of usage: a local day, ISO week or month, or one session, model, project or machine.",
     {
         "type": t("string", "Line discriminator: usage.", const="usage"),
-        "by": t("string", "The grouping.", enum=["day", "week", "month", "session", "model", "project"]),
+        "by": t(
+            "string", "The grouping.", enum=["day", "week", "month", "session", "model", "project", "machine"]
+        ),
         "key": t(
             ["string", "null"],
             "The bucket: YYYY-MM-DD, YYYY-Www (ISO week), YYYY-MM, a session id, a "
@@ -721,7 +730,9 @@ def main(out: Path = OUT) -> None:
             False,
             {
                 "by": t(
-                    "string", "The grouping.", enum=["day", "week", "month", "session", "model", "project"]
+                    "string",
+                    "The grouping.",
+                    enum=["day", "week", "month", "session", "model", "project", "machine"],
                 )
             },
             USAGE_SUMMARY,

@@ -21,6 +21,7 @@ from burn.privacy.identity import local_secret, machine_key
 from burn.store import StoreConfig
 from burn.testing.store_conformance import turn
 from tests.claude_lines import assistant, user, write_session
+from tests.hosts import one_host
 from tests.pg import fresh_database, pg_url, reset  # noqa: F401  (pg_url: a fixture)
 
 psycopg = pytest.importorskip("psycopg")
@@ -295,6 +296,7 @@ def uninterrupted(tmp_path: Path) -> tuple[tuple[str, list[int]], str]:
     """The corpus ingested once into the file store: the result every run must converge to, and
     the id of a turn it holds."""
     env = _env(tmp_path, "reference", None)
+    one_host(Path(env["RELAYBURN_HOME"]), tmp_path / "h" / "burn")  # the host of the test below
     _corpus(Path(env["CLAUDE_CONFIG_DIR"]))
     assert _burn(env, "ingest").returncode == 0
     entries = list(FileStore(Path(env["RELAYBURN_HOME"])).read())

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from burn.privacy.identity import local_secret
 from tests.claude_lines import assistant, user, write_session
+from tests.hosts import one_host
 from tests.pg import as_url, pg_url, reset  # noqa: F401  (pg_url: a fixture)
 
 
@@ -50,6 +50,7 @@ def test_copy_file_to_sqlite_to_file_gives_the_same_archive(base: dict[str, str]
     b = {**base, "RELAYBURN_HOME": str(tmp_path / "b"), "RELAYBURN_STORAGE": "sqlite",
          "RELAYBURN_DATABASE_URL": f"sqlite://{db}"}  # fmt: skip
     c = {**base, "RELAYBURN_HOME": str(tmp_path / "c")}
+    one_host(*(Path(env["RELAYBURN_HOME"]) for env in (a, b, c)))  # one host moving its ledger
     burn(a, "ingest", "-q")
     first = as_json(a, "store", "copy", "--to", f"sqlite://{db}")
     assert first["entries"] > 0 and first["appended"] + first["revised"] == first["entries"]
@@ -63,15 +64,6 @@ def test_copy_file_to_sqlite_to_file_gives_the_same_archive(base: dict[str, str]
     status = as_json(b, "store", "status")
     assert status == {"store": "sqlite", "where": str(db), "reachable": True, "entries": first["entries"],
                       "position": first["entries"]}  # fmt: skip
-
-
-def _same_host(src: dict[str, str], *envs: dict[str, str]) -> None:
-    """Give the homes of ``envs`` the secret of ``src``'s home: one host moving its ledger. (The
-    file and sqlite stores keep no machine key: their archive attributes entries to the host.)"""
-    secret = local_secret(Path(src["RELAYBURN_HOME"]))
-    for env in envs:
-        Path(env["RELAYBURN_HOME"]).mkdir(parents=True, exist_ok=True)
-        (Path(env["RELAYBURN_HOME"]) / "secret.key").write_text(secret.hex())
 
 
 def test_copy_file_to_postgres_to_sqlite_to_file_gives_the_same_archive(
@@ -89,8 +81,8 @@ def test_copy_file_to_postgres_to_sqlite_to_file_gives_the_same_archive(
     sq = {**base, "RELAYBURN_HOME": str(tmp_path / "sq"), "RELAYBURN_STORAGE": "sqlite",
           "RELAYBURN_DATABASE_URL": f"sqlite://{db}"}  # fmt: skip
     back = {**base, "RELAYBURN_HOME": str(tmp_path / "back")}
+    one_host(*(Path(env["RELAYBURN_HOME"]) for env in (a, pg, sq, back)))  # one host moving its ledger
     burn(a, "ingest", "-q")
-    _same_host(a, pg, sq, back)
     first = as_json(a, "store", "copy", "--to", url)
     assert first["entries"] > 0 and first["appended"] + first["revised"] == first["entries"]
     again = as_json(a, "store", "copy", "--to", url)

@@ -38,7 +38,7 @@ from burn.query import (
 )
 from burn.records import TOTAL_FIELDS, USAGE_FIELDS
 
-BY = ("day", "week", "month", "session", "model", "project")
+BY = ("day", "week", "month", "session", "model", "project", "machine")
 _TIME = ("day", "week", "month")
 # The aggregates (burn.query.AGGREGATE_NAMES) the report sums.
 _COST_COLUMNS = ("cost_usd_micros", "costed_turns", "computed_turns", "reported_turns", "unpriced_turns",
@@ -195,7 +195,7 @@ class UsageQuery:
         week (labelled after the query), a month, a model or a project."""
         by = self.by
         if by not in _TIME:
-            return {"model": "b.model", "project": "b.project_key"}.get(by, "NULL")
+            return {"model": "b.model", "project": "b.project_key", "machine": "b.machine"}.get(by, "NULL")
         day = day_expr(periods, f"(b.hour * {bucket_ms})")
         if by == "day":
             return day
@@ -350,6 +350,8 @@ class UsageQuery:
                 start, end = _bounds(key, by, self.tz)
             elif by == "project":
                 shown = self._project(key)
+            elif by == "machine":
+                shown = self.render.key(key)  # the machine key (an HMAC of it under anonymous)
             row = {"type": "usage", "by": by, "key": shown, "source": None, "start": start, "end": end,
                    **self._row_parts(self.by_key[key])}  # fmt: skip
             yield (key,), row

@@ -19,8 +19,9 @@ from burn import sqlite
 from burn.errors import BurnError
 
 # 5: usage_hourly rollup; 6: session_rollup, ingest_quality, user_turns.ts_ms; 7: activity categories
-# (rules burn.archive.activity.RULES_VERSION 1), turn/call/event indexes, cost components, stamps
-SCHEMA_VERSION = 7
+# (rules burn.archive.activity.RULES_VERSION 1), turn/call/event indexes, cost components, stamps;
+# 8: turns.machine (the host that first saw a turn), machine in usage_hourly and session_hours
+SCHEMA_VERSION = 8
 
 
 def read_state(path: Path) -> dict[str, str] | None:

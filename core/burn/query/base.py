@@ -34,20 +34,20 @@ def turns_where(filters: Filters) -> Where:
     """The filters on ``turns t`` joined with ``sessions s`` (the join every grouped read of
     turns makes, :func:`burn.archive.rollup.grouped_turns_sql`)."""
     return window("t.ts_ms", filters.since_ms, filters.until_ms) + matching(
-        filters, source="t.source", project="s.project_key", model="t.model"
+        filters, source="t.source", project="s.project_key", model="t.model", machine="t.machine"
     )
 
 
 def _where(filters: Filters, rolled: bool) -> Where:
     if rolled:
         return window("hour", filters.since_ms, filters.until_ms, rollup.HOUR_MS) + matching(
-            filters, source="source", project="project_key", model="model"
+            filters, source="source", project="project_key", model="model", machine="machine"
         )
     return turns_where(filters)
 
 
 def usage_base(state: Mapping[str, str], filters: Filters, periods: Periods) -> Base:
-    """Rows of (source, model, project_key, hour, the :data:`burn.archive.rollup.NAMES` aggregates).
+    """Rows of (source, model, project_key, machine, hour, the :data:`burn.archive.rollup.NAMES` aggregates).
     ``periods``: the zone's offsets over the data when local time matters (days, weeks,
     months), else none."""
     if rollup_answers(state, periods, filters.since_ms, filters.until_ms):
@@ -59,7 +59,7 @@ def usage_base(state: Mapping[str, str], filters: Filters, periods: Periods) -> 
 
 
 def sessions_base(state: Mapping[str, str], filters: Filters, periods: Periods) -> Base:
-    """Rows of (hour, source, session_id, model, project_key): ``session_hours``'s shape."""
+    """Rows of (hour, source, session_id, model, project_key, machine): ``session_hours``'s shape."""
     if rollup_answers(state, periods, filters.since_ms, filters.until_ms, sessions=True):
         where = _where(filters, True)
         return Base(f"SELECT * FROM session_hours {where.sql()}", rollup.HOUR_MS, True, where.params)
