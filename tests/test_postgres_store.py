@@ -337,6 +337,66 @@ def test_backend_terminated_mid_ingest_fails_cleanly_and_the_next_run_converges(
     admin.close()
 
 
+def test_every_backend_terminated_repeatedly_mid_ingest_fails_cleanly_and_the_next_run_converges(
+    url: str, tmp_path: Path, uninterrupted: tuple[tuple[str, list[int]], str]
+) -> None:
+    """What a server restart looks like to burn, without restarting the shared server: another
+    connection terminates every backend of the database, again and again, while an ingest is in
+    its append (held there by a lock the test takes first, so the kill always lands mid-ingest)."""
+    expected, _ = uninterrupted
+    env = _env(tmp_path, "h", url)
+    _corpus(Path(env["CLAUDE_CONFIG_DIR"]))
+    PostgresStore(tmp_path / "x", url).migrate()
+    admin = psycopg.connect(url, autocommit=True)
+    gate = psycopg.connect(url)
+    gate.execute("SELECT pos FROM burn_head FOR UPDATE")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "burn", "ingest"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _blocked_by(admin, gate.info.backend_pid)
+    terminated = 0
+    while proc.poll() is None:
+        terminated += admin.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    _, err = proc.communicate(timeout=120)
+    assert terminated >= 2  # the ingest's backend and the gate's, at least
+    assert proc.returncode != 0
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "cannot append to PostgreSQL database" in err and "terminat" in err
+    assert _cursor_rows(env) == 0
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM burn_events").fetchone()[0] == 0
+    again = _burn(env, "ingest")
+    assert again.returncode == 0, again.stderr
+    assert _digest_and_totals(env) == expected
+    admin.close()
+
+
+def test_statement_timeout_is_honoured_with_one_line(url: str, tmp_path: Path) -> None:
+    """RELAYBURN_PG_STATEMENT_TIMEOUT bounds every statement: an append waiting on a lock another
+    connection holds is cancelled by the server, and the run ends with one line saying so."""
+    env = {**_env(tmp_path, "h", url), "RELAYBURN_PG_STATEMENT_TIMEOUT": "100ms"}
+    _corpus(Path(env["CLAUDE_CONFIG_DIR"]))
+    PostgresStore(tmp_path / "x", url).migrate()
+    holder = psycopg.connect(url)
+    holder.execute("SELECT pos FROM burn_head FOR UPDATE")  # held until the ingest has given up
+    done = _burn(env, "ingest")
+    holder.rollback()
+    holder.close()
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "cannot append to PostgreSQL database" in lines[0]
+    assert "canceling statement due to statement timeout" in lines[0]
+    assert _cursor_rows(env) == 0
+
+
 @pytest.fixture(autouse=True)
 def _no_leftover_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("RELAYBURN_DATABASE_URL", raising=False)
