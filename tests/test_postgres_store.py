@@ -303,6 +303,24 @@ def uninterrupted(tmp_path: Path) -> tuple[tuple[str, list[int]], str]:
     return _digest_and_totals(env), next(e.id for e in entries if e.kind == "turn")
 
 
+def _failed_cleanly_then_converges(
+    proc: subprocess.Popen[str], env: dict[str, str], url: str, expected: tuple[str, list[int]]
+) -> str:
+    """The interrupted ingest ``proc`` failed with one line, rolled back and moved no cursor; the
+    next run converges to ``expected``. Returns the line."""
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "cannot append to PostgreSQL database" in err
+    assert _cursor_rows(env) == 0
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM burn_events").fetchone()[0] == 0  # rolled back
+    again = _burn(env, "ingest")
+    assert again.returncode == 0, again.stderr
+    assert _digest_and_totals(env) == expected
+    return err.strip()
+
+
 def test_backend_terminated_mid_ingest_fails_cleanly_and_the_next_run_converges(
     url: str, tmp_path: Path, uninterrupted: tuple[tuple[str, list[int]], str]
 ) -> None:
@@ -323,17 +341,8 @@ def test_backend_terminated_mid_ingest_fails_cleanly_and_the_next_run_converges(
     _blocked_by(admin, held.info.backend_pid)
     victim = _pid_waited_on_by(admin, held.info.backend_pid)
     assert admin.execute("SELECT pg_terminate_backend(%s)", (victim,)).fetchone()[0]
-    _, err = proc.communicate(timeout=120)
     held.rollback()
-    assert proc.returncode != 0
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    assert "cannot append to PostgreSQL database" in err
-    assert _cursor_rows(env) == 0
-    with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT count(*) FROM burn_events").fetchone()[0] == 0  # rolled back
-    again = _burn(env, "ingest")
-    assert again.returncode == 0, again.stderr
-    assert _digest_and_totals(env) == expected
+    _failed_cleanly_then_converges(proc, env, url, expected)
     admin.close()
 
 
@@ -364,17 +373,8 @@ def test_every_backend_terminated_repeatedly_mid_ingest_fails_cleanly_and_the_ne
             "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchone()[0]
-    _, err = proc.communicate(timeout=120)
     assert terminated >= 2  # the ingest's backend and the gate's, at least
-    assert proc.returncode != 0
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    assert "cannot append to PostgreSQL database" in err and "terminat" in err
-    assert _cursor_rows(env) == 0
-    with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT count(*) FROM burn_events").fetchone()[0] == 0
-    again = _burn(env, "ingest")
-    assert again.returncode == 0, again.stderr
-    assert _digest_and_totals(env) == expected
+    assert "terminat" in _failed_cleanly_then_converges(proc, env, url, expected)
     admin.close()
 
 
