@@ -23,7 +23,7 @@ OUT = ROOT / "contracts" / "v1"
 BASE = "https://burn.dev/contracts/v1"
 VERSIONS = {"sessions": 1, "usage": 1, "activity": 1, "compare": 1, "plans": 1, "analytics": 1}
 STAMP_FIELDS = ("workflow", "agent", "persona", "tier")  # burn.records.STAMP_FIELDS
-USAGE_BY = ("day", "week", "month", "session", "model", "project", *STAMP_FIELDS)
+USAGE_BY = ("day", "week", "month", "session", "model", "project", "machine", *STAMP_FIELDS)
 
 POLICY = (
     "Additional properties: consumers must ignore keys they do not know; producers may add fields "
@@ -274,14 +274,21 @@ FILTERS = obj(
             items={"type": "string"},
         ),
         "models": t("array", "Only these model ids (empty: all), sorted.", items={"type": "string"}),
+        "machines": t(
+            "array",
+            "Only turns first seen by these machine keys (sha256:…), sorted; present only when some "
+            "are chosen (added in the additive change of issue 13).",
+            items={"type": "string"},
+        ),
     },
 )
+OPTIONAL_FILTERS = ("machines",)  # additive: documents without them are unchanged
 
 
 def meta(surface: str, page: bool, filters_extra: dict[str, J]) -> J:
     f = json.loads(json.dumps(FILTERS))
     f["properties"].update(filters_extra)
-    f["required"] = list(f["properties"])
+    f["required"] = [k for k in f["properties"] if k not in OPTIONAL_FILTERS]
     f["properties"]["stamps"] = obj(  # not required: present only when stamp filters were given
         "Only sessions stamped with these values (`--workflow`, `--agent`, `--persona`, `--tier`): "
         "stamp field → sorted values; absent without stamp filters (added in v1 without a bump).",
@@ -607,7 +614,7 @@ USAGE_PARTS: dict[str, J] = {
 }
 
 USAGE_ROW = obj(
-    "One bucket of usage: a local day, ISO week or month, or one session, model or project.",
+    "One bucket of usage: a local day, ISO week or month, or one session, model, project or machine.",
     {
         "type": t("string", "Line discriminator: usage.", const="usage"),
         "by": t(

@@ -117,6 +117,20 @@ def _with_db(url: str, name: str) -> str:
     return make_conninfo(**params)
 
 
+def as_url(conninfo: str) -> str:
+    """A ``postgresql://`` URL for a conninfo string (``burn store copy --to`` takes URLs)."""
+    from urllib.parse import quote
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    p = {k: str(v) for k, v in conninfo_to_dict(conninfo).items()}
+    auth = quote(p.get("user", ""), safe="") + (
+        ":" + quote(p["password"], safe="") if "password" in p else ""
+    )
+    host = p.get("host", "127.0.0.1")
+    return f"postgresql://{auth}{'@' if auth else ''}{host}:{p.get('port', '5432')}/{p.get('dbname', '')}"
+
+
 @cache
 def _run_id() -> str:
     return uuid.uuid4().hex[:8]

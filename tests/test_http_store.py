@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 
 from burn.ledger.file import FileStore
+from tests.hosts import one_host
 from tests.server_fixture import Served, start
 from tests.test_postgres_convergence import HOSTS, WHOLE, _write
-from tests.test_postgres_store import _burn, _closed_port, _cursor_rows, _digest_and_totals, _env
+from tests.test_postgres_store import _burn, _closed_port, _cursor_rows, _digest_and_totals
+from tests.test_postgres_store import _env as _pg_env
 
 
 def _host(tmp_path: Path, name: str, url: str, **extra: str) -> dict[str, str]:
@@ -42,6 +44,15 @@ def _single(tmp_path: Path) -> tuple[tuple[str, list[int]], list[str]]:
     done = _burn(env, "ingest")
     assert done.returncode == 0, done.stderr
     return _digest_and_totals(env), sorted(e.id for e in FileStore(Path(env["RELAYBURN_HOME"])).read())
+
+
+def _env(tmp_path: Path, name: str, url: str | None) -> dict[str, str]:
+    """A host's environment; every home shares one local secret, so one machine key: the http store
+    does not carry the sending host's machine key to the server yet (docs/stores.md), and these
+    tests compare archives across homes."""
+    env = _pg_env(tmp_path, name, url)
+    one_host(Path(env["RELAYBURN_HOME"]))
+    return env
 
 
 def test_four_hosts_converge_on_the_servers_ledger(tmp_path: Path) -> None:

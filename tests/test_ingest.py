@@ -21,6 +21,7 @@ from burn.query import Filters
 from burn.query.summary import summarize
 from burn.query.timewindow import resolve_timezone
 from tests.claude_lines import SESSION, assistant, dumps, user, write_session
+from tests.hosts import one_host
 
 
 @pytest.fixture
@@ -402,6 +403,7 @@ def test_noop_ingest_does_not_load_pricing_but_an_override_change_reprices(
 def test_parallel_ingest_gives_the_same_ledger_and_archive(env: dict[str, str], tmp_path: Path) -> None:
     many_sessions(Path(env["CLAUDE_CONFIG_DIR"]), 12, 25)
     outcomes = []
+    one_host(tmp_path / "w1", tmp_path / "w2")
     for workers in ("1", "2"):
         run_env = dict(env, RELAYBURN_HOME=str(tmp_path / f"w{workers}"), BURN_WORKERS=workers)
         report = run(run_env)

@@ -6,6 +6,7 @@ corpus, to the token and the micro-dollar, and every host's archive digest is th
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from burn.archive.database import Archive
 from burn.ledger.file import FileStore
 from burn.ledger.postgres import PostgresStore
 from burn.privacy.identity import local_secret, machine_key
@@ -60,7 +62,7 @@ def test_four_hosts_converge_on_one_ledger(pg_url: str, tmp_path: Path) -> None:
     single = _env(tmp_path, "single", None)
     _write(Path(single["CLAUDE_CONFIG_DIR"]), WHOLE)
     assert _burn(single, "ingest").returncode == 0
-    expected_digest, expected_totals = _digest_and_totals(single)
+    _, expected_totals = _digest_and_totals(single)
     ids = {e.id for e in FileStore(Path(single["RELAYBURN_HOME"])).read()}
 
     hosts = [_env(tmp_path, f"host{n}", pg_url) for n in range(len(HOSTS))]
@@ -108,5 +110,28 @@ def test_four_hosts_converge_on_one_ledger(pg_url: str, tmp_path: Path) -> None:
         done = _burn(env, "archive", "build")
         assert done.returncode == 0, done.stderr
         results.append(_digest_and_totals(env))
-    assert {digest for digest, _ in results} == {expected_digest}
+    # One digest for every host (the machine of each turn comes from the shared rows, so it is
+    # the same everywhere); the single host's differs only in that column (its file ledger
+    # records no machine), so its totals are the reference.
+    assert len({digest for digest, _ in results}) == 1
     assert all(totals == expected_totals for _, totals in results)
+    # The archive groups by machine: each turn's machine is its row's, and --by machine adds up.
+    with psycopg.connect(pg_url) as conn:
+        first_seen = dict(conn.execute("SELECT id, machine FROM burn_events WHERE kind = 'turn'").fetchall())
+    archive = Archive.in_home(Path(hosts[0]["RELAYBURN_HOME"]), readonly=True)
+    try:
+        assert dict(archive.db.execute("SELECT id, machine FROM turns").fetchall()) == first_seen
+    finally:
+        archive.close()
+    report = _burn(hosts[0], "report", "usage", "--by", "machine", "--ndjson")
+    assert report.returncode == 0, report.stderr
+    rows = [json.loads(line) for line in report.stdout.splitlines()]
+    usage = [r for r in rows if r.get("type") == "usage"]
+    assert {r["key"] for r in usage} == set(first_seen.values()) and len(usage) > 1
+    assert sum(r["turns"] for r in usage) == expected_totals[0]
+    one = usage[0]["key"]
+    only = _burn(hosts[0], "report", "usage", "--by", "machine", "--machine", one[:15], "--ndjson")
+    assert only.returncode == 0, only.stderr
+    lines = [json.loads(line) for line in only.stdout.splitlines()]
+    assert [r["key"] for r in lines if r.get("type") == "usage"] == [one]
+    assert next(r for r in lines if r.get("type") == "meta")["filters"]["machines"] == [one]

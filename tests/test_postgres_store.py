@@ -21,6 +21,7 @@ from burn.privacy.identity import local_secret, machine_key
 from burn.store import StoreConfig
 from burn.testing.store_conformance import turn
 from tests.claude_lines import assistant, user, write_session
+from tests.hosts import one_host
 from tests.pg import fresh_database, pg_url, reset  # noqa: F401  (pg_url: a fixture)
 
 psycopg = pytest.importorskip("psycopg")
@@ -114,6 +115,49 @@ def test_a_reader_never_skips_a_row_that_commits_late(url: str, tmp_path: Path) 
     assert marks == [0, 0, 0, 2, 4]  # nothing visible while A was open; then A; then B
     for conn in (hold_a, hold_b, admin):
         conn.close()
+
+
+class _AppendsWhenReadEnds(PostgresStore):
+    """A host's store whose change feed, once exhausted, lets another host append (through its own
+    connection, committed) before the archive asks anything else: the row commits between the
+    read and whatever the build does next, every time, with no timing involved."""
+
+    def __init__(self, home: Path, url: str, other: PostgresStore, late: Any) -> None:
+        super().__init__(home, url)
+        self.other, self.late = other, late
+
+    def read(self, since: int = 0, stats: Any = None) -> Iterator[Any]:
+        yield from super().read(since, stats)
+        if self.late is not None:
+            with self.other.lock():
+                self.other.append([self.late])
+            self.late = None
+
+
+def test_an_archive_build_never_skips_a_row_another_host_commits_after_its_read(
+    url: str, tmp_path: Path
+) -> None:
+    """Build._finish takes the store's position before reading: the archive never claims a
+    position past what it read, so a row another host commits after the read is applied by the
+    next build instead of being skipped (with the position taken after the read, it would be)."""
+    writer = PostgresStore(tmp_path / "w", url)
+    with writer.lock():
+        writer.append([turn("early", 1)])
+    late = turn("late", 2)
+    reader = _AppendsWhenReadEnds(tmp_path / "r", url, PostgresStore(tmp_path / "o", url), late)
+    archive = Archive.in_home(tmp_path / "r")
+
+    def turn_ids() -> set[str]:
+        return {r[0] for r in archive.db.execute("SELECT message_id FROM turns")}
+
+    archive.build(reader)
+    assert reader.late is None and reader.position() == 2  # the other host did append
+    assert turn_ids() == {"early"}
+    assert archive.state()["ledger_position"] == "1"  # what was read, not the head
+    assert archive.build(reader).entries == 1
+    assert turn_ids() == {"early", "late"}
+    assert archive.state()["ledger_position"] == "2"
+    archive.close()
 
 
 def _pid_waited_on_by(admin: Any, blocker_pid: int) -> int:
@@ -252,10 +296,29 @@ def uninterrupted(tmp_path: Path) -> tuple[tuple[str, list[int]], str]:
     """The corpus ingested once into the file store: the result every run must converge to, and
     the id of a turn it holds."""
     env = _env(tmp_path, "reference", None)
+    one_host(Path(env["RELAYBURN_HOME"]), tmp_path / "h" / "burn")  # the host of the test below
     _corpus(Path(env["CLAUDE_CONFIG_DIR"]))
     assert _burn(env, "ingest").returncode == 0
     entries = list(FileStore(Path(env["RELAYBURN_HOME"])).read())
     return _digest_and_totals(env), next(e.id for e in entries if e.kind == "turn")
+
+
+def _failed_cleanly_then_converges(
+    proc: subprocess.Popen[str], env: dict[str, str], url: str, expected: tuple[str, list[int]]
+) -> str:
+    """The interrupted ingest ``proc`` failed with one line, rolled back and moved no cursor; the
+    next run converges to ``expected``. Returns the line."""
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "cannot append to PostgreSQL database" in err
+    assert _cursor_rows(env) == 0
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM burn_events").fetchone()[0] == 0  # rolled back
+    again = _burn(env, "ingest")
+    assert again.returncode == 0, again.stderr
+    assert _digest_and_totals(env) == expected
+    return err.strip()
 
 
 def test_backend_terminated_mid_ingest_fails_cleanly_and_the_next_run_converges(
@@ -278,18 +341,60 @@ def test_backend_terminated_mid_ingest_fails_cleanly_and_the_next_run_converges(
     _blocked_by(admin, held.info.backend_pid)
     victim = _pid_waited_on_by(admin, held.info.backend_pid)
     assert admin.execute("SELECT pg_terminate_backend(%s)", (victim,)).fetchone()[0]
-    _, err = proc.communicate(timeout=120)
     held.rollback()
-    assert proc.returncode != 0
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    assert "cannot append to PostgreSQL database" in err
-    assert _cursor_rows(env) == 0
-    with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT count(*) FROM burn_events").fetchone()[0] == 0  # rolled back
-    again = _burn(env, "ingest")
-    assert again.returncode == 0, again.stderr
-    assert _digest_and_totals(env) == expected
+    _failed_cleanly_then_converges(proc, env, url, expected)
     admin.close()
+
+
+def test_every_backend_terminated_repeatedly_mid_ingest_fails_cleanly_and_the_next_run_converges(
+    url: str, tmp_path: Path, uninterrupted: tuple[tuple[str, list[int]], str]
+) -> None:
+    """What a server restart looks like to burn, without restarting the shared server: another
+    connection terminates every backend of the database, again and again, while an ingest is in
+    its append (held there by a lock the test takes first, so the kill always lands mid-ingest)."""
+    expected, _ = uninterrupted
+    env = _env(tmp_path, "h", url)
+    _corpus(Path(env["CLAUDE_CONFIG_DIR"]))
+    PostgresStore(tmp_path / "x", url).migrate()
+    admin = psycopg.connect(url, autocommit=True)
+    gate = psycopg.connect(url)
+    gate.execute("SELECT pos FROM burn_head FOR UPDATE")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "burn", "ingest"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _blocked_by(admin, gate.info.backend_pid)
+    terminated = 0
+    while proc.poll() is None:
+        terminated += admin.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    assert terminated >= 2  # the ingest's backend and the gate's, at least
+    assert "terminat" in _failed_cleanly_then_converges(proc, env, url, expected)
+    admin.close()
+
+
+def test_statement_timeout_is_honoured_with_one_line(url: str, tmp_path: Path) -> None:
+    """RELAYBURN_PG_STATEMENT_TIMEOUT bounds every statement: an append waiting on a lock another
+    connection holds is cancelled by the server, and the run ends with one line saying so."""
+    env = {**_env(tmp_path, "h", url), "RELAYBURN_PG_STATEMENT_TIMEOUT": "100ms"}
+    _corpus(Path(env["CLAUDE_CONFIG_DIR"]))
+    PostgresStore(tmp_path / "x", url).migrate()
+    holder = psycopg.connect(url)
+    holder.execute("SELECT pos FROM burn_head FOR UPDATE")  # held until the ingest has given up
+    done = _burn(env, "ingest")
+    holder.rollback()
+    holder.close()
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "cannot append to PostgreSQL database" in lines[0]
+    assert "canceling statement due to statement timeout" in lines[0]
+    assert _cursor_rows(env) == 0
 
 
 @pytest.fixture(autouse=True)

@@ -217,3 +217,29 @@ def test_exporter_plugins_import_only_the_public_plugin_api_and_no_other_plugin(
                 if top == "burn" or top.startswith("burn_"):
                     bad.append(f"{path.relative_to(ROOT)}: {name}")
     assert bad == []
+
+
+def test_machine_filter_takes_a_key_a_prefix_or_this_hosts_label(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--machine``: a key, 8+ hex digits of one (with or without ``sha256:``), or this host's
+    RELAYBURN_MACHINE_LABEL; anything else, or a prefix two machines share, is one usage error."""
+    import sqlite3
+
+    from burn.errors import UsageError
+    from burn.privacy.identity import machine_key
+    from burn.query.filters import resolve_machines
+
+    secret = bytes(32)
+    own = machine_key(secret)
+    a, b = "sha256:" + "ab12cd34" + "0" * 56, "sha256:" + "ab12cd34" + "1" * 56
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE turns (machine TEXT)")
+    db.executemany("INSERT INTO turns VALUES (?)", [(a,), (b,), (own,)])
+    assert resolve_machines(db, [a], secret) == [a]
+    assert resolve_machines(db, ["ab12cd341"], secret) == [b]
+    assert resolve_machines(db, ["sha256:ab12cd340"], secret) == [a]
+    monkeypatch.setenv("RELAYBURN_MACHINE_LABEL", "runner-3")
+    assert resolve_machines(db, ["runner-3"], secret) == [own]
+    with pytest.raises(UsageError, match="matches 2 machines"):
+        resolve_machines(db, ["ab12cd34"], secret)
+    with pytest.raises(UsageError, match="no machine matches 'ab12'"):
+        resolve_machines(db, ["ab12"], secret)  # too short to be a prefix

@@ -21,6 +21,7 @@ import orjson
 import pytest
 
 from tests.claude_lines import assistant
+from tests.hosts import one_host
 
 SESSIONS, TURNS = 12, 150
 
@@ -41,6 +42,7 @@ def _transcripts(claude_dir: Path) -> None:
 def burn(home: Path, *args: str, fsize: int | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RELAYBURN_HOME": str(home)}
     env.pop("BURN_DEBUG", None)
+    one_host(home)  # every home here is the same host: archives compare across homes
 
     def limit() -> None:  # Python ignores SIGXFSZ: a write past the limit fails with EFBIG
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))  # type: ignore[arg-type]

@@ -75,7 +75,7 @@ def test_incremental_rollup_equals_a_fresh_aggregation(tmp_path: Path) -> None:
     assert archive.state()["rollup"] == "ok"
     assert _rollup_rows(archive.db) == _fresh_rows(archive.db)
     rows = _rollup_rows(archive.db)
-    assert len(rows) == 4 and len({r[3] for r in rows}) == 3  # hour 11 holds two projects
+    assert len(rows) == 4 and len({r[4] for r in rows}) == 3  # hour 11 holds two projects
     assert archive.state()["session_hours"] == "ok"
     assert _session_hours(archive.db) == _fresh_session_hours(archive.db)
     assert len(_session_hours(archive.db)) == 4  # hour 11: both sessions; the late project is set

@@ -1,5 +1,6 @@
-"""``burn store copy|status|migrate`` through the real CLI: file → sqlite → file gives the same
-archive, a second copy adds nothing, status names the store without its password."""
+"""``burn store copy|status|migrate`` through the real CLI: file → sqlite → file and file → postgres
+→ sqlite → file give the same archive, a second copy adds nothing, status names the store without
+its password. PostgreSQL is a real server (tests/pg.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 
 from tests.claude_lines import assistant, user, write_session
+from tests.hosts import one_host
+from tests.pg import as_url, pg_url, reset  # noqa: F401  (pg_url: a fixture)
 
 
 def burn(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
@@ -47,6 +50,7 @@ def test_copy_file_to_sqlite_to_file_gives_the_same_archive(base: dict[str, str]
     b = {**base, "RELAYBURN_HOME": str(tmp_path / "b"), "RELAYBURN_STORAGE": "sqlite",
          "RELAYBURN_DATABASE_URL": f"sqlite://{db}"}  # fmt: skip
     c = {**base, "RELAYBURN_HOME": str(tmp_path / "c")}
+    one_host(*(Path(env["RELAYBURN_HOME"]) for env in (a, b, c)))  # one host moving its ledger
     burn(a, "ingest", "-q")
     first = as_json(a, "store", "copy", "--to", f"sqlite://{db}")
     assert first["entries"] > 0 and first["appended"] + first["revised"] == first["entries"]
@@ -60,6 +64,38 @@ def test_copy_file_to_sqlite_to_file_gives_the_same_archive(base: dict[str, str]
     status = as_json(b, "store", "status")
     assert status == {"store": "sqlite", "where": str(db), "reachable": True, "entries": first["entries"],
                       "position": first["entries"]}  # fmt: skip
+
+
+def test_copy_file_to_postgres_to_sqlite_to_file_gives_the_same_archive(
+    base: dict[str, str],
+    tmp_path: Path,
+    pg_url: str,  # noqa: F811  (the imported fixture)
+) -> None:
+    pytest.importorskip("psycopg")
+    reset(pg_url)
+    url = as_url(pg_url)
+    a = {**base, "RELAYBURN_HOME": str(tmp_path / "a")}
+    pg = {**base, "RELAYBURN_HOME": str(tmp_path / "pg"), "RELAYBURN_STORAGE": "postgres",
+          "RELAYBURN_DATABASE_URL": url}  # fmt: skip
+    db = tmp_path / "vol" / "burn.sqlite"
+    sq = {**base, "RELAYBURN_HOME": str(tmp_path / "sq"), "RELAYBURN_STORAGE": "sqlite",
+          "RELAYBURN_DATABASE_URL": f"sqlite://{db}"}  # fmt: skip
+    back = {**base, "RELAYBURN_HOME": str(tmp_path / "back")}
+    one_host(*(Path(env["RELAYBURN_HOME"]) for env in (a, pg, sq, back)))  # one host moving its ledger
+    burn(a, "ingest", "-q")
+    first = as_json(a, "store", "copy", "--to", url)
+    assert first["entries"] > 0 and first["appended"] + first["revised"] == first["entries"]
+    again = as_json(a, "store", "copy", "--to", url)
+    assert (again["appended"], again["revised"], again["already_there"]) == (0, 0, first["entries"])
+    burn(pg, "archive", "build")
+    burn(pg, "store", "copy", "--to", f"sqlite://{db}")
+    burn(sq, "archive", "build")
+    burn(sq, "store", "copy", "--to", back["RELAYBURN_HOME"])
+    burn(back, "archive", "build")
+    digests = [as_json(env, "archive", "status")["digest"] for env in (a, pg, sq, back)]
+    assert len(set(digests)) == 1, digests
+    entries = [as_json(env, "store", "status")["entries"] for env in (a, pg, sq, back)]
+    assert entries == [first["entries"]] * 4
 
 
 def test_status_and_errors_never_print_the_password(base: dict[str, str], tmp_path: Path) -> None:

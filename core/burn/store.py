@@ -27,12 +27,15 @@ LEDGER_VERSION = 1
 
 @attrs.frozen
 class LedgerEntry:
-    """One ledger line as read back: ``position`` is where the next entry starts."""
+    """One ledger line as read back: ``position`` is where the next entry starts. ``machine``: the
+    machine key of the host that first saw the event, for stores that record it (postgres);
+    ``None`` elsewhere: the entry is this host's (the archive uses the local machine key)."""
 
     position: int
     kind: str
     id: str
     record: dict[str, Any]
+    machine: str | None = None
 
 
 class Encoded(NamedTuple):

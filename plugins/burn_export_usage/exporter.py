@@ -40,7 +40,7 @@ from burn.records import TOTAL_FIELDS, USAGE_FIELDS
 
 # Stamp groupings (burn stamp): rows keyed by the sessions' workflow, agent, persona or tier.
 STAMP_BY = ("workflow", "agent", "persona", "tier")
-BY = ("day", "week", "month", "session", "model", "project", *STAMP_BY)
+BY = ("day", "week", "month", "session", "model", "project", "machine", *STAMP_BY)
 _TIME = ("day", "week", "month")
 # The aggregates (burn.query.AGGREGATE_NAMES) the report sums.
 _COST_COLUMNS = ("cost_usd_micros", "costed_turns", "computed_turns", "reported_turns", "unpriced_turns",
@@ -200,7 +200,7 @@ class UsageQuery:
         if by not in _TIME:
             if by in STAMP_BY:
                 return "b.grp"
-            return {"model": "b.model", "project": "b.project_key"}.get(by, "NULL")
+            return {"model": "b.model", "project": "b.project_key", "machine": "b.machine"}.get(by, "NULL")
         day = day_expr(periods, f"(b.hour * {bucket_ms})")
         if by == "day":
             return day
@@ -356,6 +356,8 @@ class UsageQuery:
                 start, end = _bounds(key, by, self.tz)
             elif by == "project":
                 shown = self._project(key)
+            elif by == "machine":
+                shown = self.render.key(key)  # the machine key (an HMAC of it under anonymous)
             row = {"type": "usage", "by": by, "key": shown, "source": None, "start": start, "end": end,
                    **self._row_parts(self.by_key[key])}  # fmt: skip
             yield (key,), row

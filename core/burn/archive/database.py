@@ -286,6 +286,7 @@ def _add_rows(entries: Iterable[LedgerEntry], build: Build) -> None:
 
     pricing, result, rows = build.pricing, build.result, build.rows
     applied = result.applied
+    local = build.machine
     for entry in entries:
         kind = entry.kind
         table, to_row = tables.ROWS[kind]
@@ -293,7 +294,7 @@ def _add_rows(entries: Iterable[LedgerEntry], build: Build) -> None:
         try:
             row = to_row(entry.id, record)
             if table == "turns":
-                row = (*row, *turn_columns(pricing, record))
+                row = (*row, entry.machine or local, *turn_columns(pricing, record))
         except (KeyError, TypeError, ValueError, AttributeError):
             result.invalid_rows += 1
         else:
@@ -341,6 +342,10 @@ class Build:
         self.count = 0  # entries in the batch
         self.live = True
         self.seconds = 0.0
+        # Entries of stores that keep no machine key (file, sqlite) are this host's.
+        from burn.privacy.identity import local_secret, machine_key
+
+        self.machine = machine_key(local_secret(archive.path.parent))
 
     def feed(self, start: int, entries: Iterable[LedgerEntry]) -> bool:
         """Apply ``entries``, appended to the ledger at ``start``; ``False`` (now and from then on)

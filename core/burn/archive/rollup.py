@@ -43,19 +43,20 @@ NAMES = tuple(name for name, _, _ in AGGREGATES)  # as read
 # reported). Inserted into usage_hourly by position.
 SELECT_AGGS = ", ".join(f"COALESCE({expr}, 0) AS {name}" for name, _, expr in AGGREGATES)
 # usage_hourly's columns, by name.
-HOURLY = "source, model, project_key, hour, " + ", ".join(
+HOURLY = "source, model, project_key, machine, hour, " + ", ".join(
     column if column == name else f"{column} AS {name}" for name, column, _ in AGGREGATES
 )
 _FROM = "FROM turns t LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id"
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS usage_hourly (
-  source TEXT NOT NULL, model TEXT NOT NULL, project_key TEXT, hour INTEGER NOT NULL,
+  source TEXT NOT NULL, model TEXT NOT NULL, project_key TEXT, machine TEXT NOT NULL, hour INTEGER NOT NULL,
   {", ".join(f"{c} INTEGER NOT NULL" for c in COLUMNS)});
 CREATE INDEX IF NOT EXISTS usage_hourly_by_hour ON usage_hourly (hour);
 CREATE TABLE IF NOT EXISTS session_hours (
   hour INTEGER NOT NULL, source TEXT NOT NULL, session_id TEXT NOT NULL, model TEXT NOT NULL,
-  project_key TEXT, PRIMARY KEY (source, session_id, hour, model)) WITHOUT ROWID;
+  project_key TEXT, machine TEXT NOT NULL,
+  PRIMARY KEY (source, session_id, hour, model, machine)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS session_hours_by_hour ON session_hours (hour);
 """
 
@@ -71,10 +72,10 @@ def grouped_turns_sql(bucket_ms: int, where: str = "", group: str | None = None)
     rollup cannot serve them. ``group``: one more column (of ``sessions s``) to group by, as ``grp``."""
     extra, by = ("", "") if group is None else (f", {group} AS grp", f", {group}")
     return f"""
-        SELECT t.source AS source, t.model AS model, s.project_key AS project_key,
+        SELECT t.source AS source, t.model AS model, s.project_key AS project_key, t.machine AS machine,
                t.ts_ms / {bucket_ms} AS hour, {SELECT_AGGS}{extra}
         {_FROM} {where}
-        GROUP BY t.source, t.model, s.project_key, hour{by}
+        GROUP BY t.source, t.model, s.project_key, t.machine, hour{by}
     """
 
 
@@ -84,9 +85,9 @@ def session_hours_sql(bucket_ms: int, where: str = "", group: str | None = None)
     extra, by = ("", "") if group is None else (f", {group} AS grp", f", {group}")
     return f"""
         SELECT t.ts_ms / {bucket_ms} AS hour, t.source AS source, t.session_id AS session_id,
-               t.model AS model, s.project_key AS project_key{extra}
+               t.model AS model, s.project_key AS project_key, t.machine AS machine{extra}
         {_FROM} {where}
-        GROUP BY hour, t.source, t.session_id, t.model, s.project_key{by}
+        GROUP BY hour, t.source, t.session_id, t.model, s.project_key, t.machine{by}
     """
 
 
@@ -112,20 +113,20 @@ def refresh_hours(db: sqlite3.Connection, hours: Iterable[int]) -> None:
     # Each dirty hour is an index range scan of turns_by_time, not a scan of every turn.
     db.execute(
         f"""INSERT INTO usage_hourly
-        SELECT t.source, t.model, s.project_key, d.hour, {SELECT_AGGS}
+        SELECT t.source, t.model, s.project_key, t.machine, d.hour, {SELECT_AGGS}
         FROM temp.dirty_hours d
         JOIN turns t ON t.ts_ms >= d.hour * {HOUR_MS} AND t.ts_ms < (d.hour + 1) * {HOUR_MS}
         LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id
-        GROUP BY t.source, t.model, s.project_key, d.hour"""
+        GROUP BY t.source, t.model, s.project_key, t.machine, d.hour"""
     )
     db.execute("DELETE FROM session_hours WHERE hour IN (SELECT hour FROM temp.dirty_hours)")
     db.execute(
         f"""INSERT INTO session_hours
-        SELECT d.hour, t.source, t.session_id, t.model, s.project_key
+        SELECT d.hour, t.source, t.session_id, t.model, s.project_key, t.machine
         FROM temp.dirty_hours d
         JOIN turns t ON t.ts_ms >= d.hour * {HOUR_MS} AND t.ts_ms < (d.hour + 1) * {HOUR_MS}
         LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id
-        GROUP BY d.hour, t.source, t.session_id, t.model, s.project_key"""
+        GROUP BY d.hour, t.source, t.session_id, t.model, s.project_key, t.machine"""
     )
 
 

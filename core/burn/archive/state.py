@@ -21,8 +21,9 @@ from burn.errors import BurnError
 # 5: usage_hourly rollup; 6: session_rollup, ingest_quality, user_turns.ts_ms; 7: activity categories
 # (rules burn.archive.activity.RULES_VERSION 1), turn/call/event indexes, cost components, stamps
 # columns; 8: timing (turns.duration_ms/latency_ms, user_turns.wall_ms, tool_result_events.duration_ms);
-# 9: the stamps table (ledger kind `stamp`), materialized into the sessions' stamp columns
-SCHEMA_VERSION = 9
+# 9: the stamps table (ledger kind `stamp`), materialized into the sessions' stamp columns;
+# 10: turns.machine (the host that first saw a turn), machine in usage_hourly and session_hours
+SCHEMA_VERSION = 10
 
 
 def read_state(path: Path) -> dict[str, str] | None:

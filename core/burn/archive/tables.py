@@ -47,11 +47,13 @@ CREATE TABLE IF NOT EXISTS turns (
   fidelity_usage TEXT NOT NULL, fidelity_notes TEXT,
   duration_ms INTEGER, latency_ms INTEGER,  -- timing, ms, NULL = unknown (docs/accounting.md)
   turn_index INTEGER, activity TEXT,  -- derived per session (burn.archive.enrich)
+  machine TEXT NOT NULL,  -- machine key of the host that first saw the turn (the ledger's, else this host's)
   -- cost columns stay last: _apply appends them to _turn_row's values
   {COST_COLUMNS_SQL});
 CREATE INDEX IF NOT EXISTS turns_by_time ON turns (ts_ms);
 CREATE INDEX IF NOT EXISTS turns_by_session ON turns (source, session_id, ts_ms);
 CREATE INDEX IF NOT EXISTS turns_by_model ON turns (model);
+CREATE INDEX IF NOT EXISTS turns_by_machine ON turns (machine);
 CREATE TABLE IF NOT EXISTS tool_calls (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, tool_use_id TEXT NOT NULL,
   message_id TEXT, ts TEXT NOT NULL, name TEXT NOT NULL, target TEXT, args_hash TEXT,

@@ -7,8 +7,8 @@ display options (``--no-color``). A command group registers itself with a functi
 subparsers and the parents (:data:`Register`); :func:`build_parser` calls them in order, so a new
 group (``burn store``, ``burn serve`` …) is one more function in the list it is given.
 
-``--machine`` is not offered: the archive holds one machine's sessions and has no machine column
-to filter on (docs/cli.md).
+``--machine`` selects turns by the host that first saw them (a machine key, a prefix of one, or
+this host's ``RELAYBURN_MACHINE_LABEL``; docs/stores.md, "Machines").
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def add_window(p: argparse.ArgumentParser) -> None:
 
 
 def add_filters(p: argparse.ArgumentParser) -> None:
-    """``--source``, ``--project``, ``--model`` and the stamps ``--workflow``, ``--agent``,
-    ``--persona``, ``--tier`` (repeatable, comma-separated)."""
+    """``--source``, ``--project``, ``--model``, ``--machine`` and the stamps ``--workflow``,
+    ``--agent``, ``--persona``, ``--tier`` (repeatable, comma-separated)."""
     p.add_argument(
         "--source",
         action="append",
@@ -81,6 +81,13 @@ def add_filters(p: argparse.ArgumentParser) -> None:
         help="only these projects: a key or label from `burn summary` (repeatable)",
     )
     p.add_argument("--model", action="append", metavar="ID", help="only these model ids (repeatable)")
+    p.add_argument(
+        "--machine",
+        action="append",
+        metavar="KEY",
+        help="only turns first seen by these hosts: a machine key, 8+ hex digits of one, or this "
+        "host's RELAYBURN_MACHINE_LABEL (repeatable)",
+    )
     for field in STAMP_FIELDS:
         help = f"only sessions stamped with these {field} values (`burn stamp`; repeatable)"
         p.add_argument(f"--{field}", action="append", metavar=field.upper(), help=help)

@@ -249,12 +249,14 @@ class PostgresStore:
             # The lock that orders positions and merges (module docstring): held until commit.
             head: int = _one(cur, "SELECT pos FROM burn_head FOR UPDATE")
             known: dict[str, bytes | None] = {}
-            for rid, data in cur.execute(
-                "SELECT id, CASE WHEN kind = ANY(%s) THEN record::text END"
+            first_seen: dict[str, str] = {}  # id -> the machine of a known event (kept by revisions)
+            for rid, data, seen_by in cur.execute(
+                "SELECT id, CASE WHEN kind = ANY(%s) THEN record::text END, machine"
                 " FROM burn_events WHERE id = ANY(%s)",
                 (sorted(MERGEABLE), list(pending)),
             ):
                 known[rid] = None if data is None else data.encode()
+                first_seen[rid] = seen_by
             written = [(item, item.id in known) for item in plan(pending, known, result)]
             if not written:
                 return result
@@ -286,7 +288,9 @@ class PostgresStore:
             sink(
                 head,
                 (
-                    LedgerEntry(n, item.kind, item.id, orjson.loads(item.data))
+                    LedgerEntry(
+                        n, item.kind, item.id, orjson.loads(item.data), first_seen.get(item.id, machine)
+                    )
                     for n, (item, _) in enumerate(written, head + 1)
                 ),
             )
@@ -303,20 +307,21 @@ class PostgresStore:
             with conn.transaction(), conn.cursor(name="burn_read") as cur:
                 cur.itersize = _READ_BATCH
                 cur.execute(
-                    "SELECT pos, kind, id, v, record::text FROM burn_events WHERE pos > %(since)s"
+                    "SELECT pos, kind, id, v, record::text, machine FROM burn_events WHERE pos > %(since)s"
                     " UNION ALL"
-                    " SELECT pos, kind, id, v, record::text FROM burn_revisions WHERE pos > %(since)s"
+                    " SELECT pos, kind, id, v, record::text, machine FROM burn_revisions"
+                    " WHERE pos > %(since)s"
                     " ORDER BY pos",
                     {"since": since},
                 )
-                for pos, kind, rid, version, data in cur:
+                for pos, kind, rid, version, data, machine in cur:
                     if stats is not None:
                         stats.lines += 1
                     if version != LEDGER_VERSION or kind not in RECORD_TYPES:
                         if stats is not None:
                             stats.unknown_kinds[f"{kind}@v{version}"] += 1
                         continue
-                    yield LedgerEntry(pos, kind, rid, orjson.loads(data))
+                    yield LedgerEntry(pos, kind, rid, orjson.loads(data), machine)
         except psycopg.Error as exc:
             self.close()
             raise self._error(exc, "cannot read") from None

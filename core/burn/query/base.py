@@ -34,14 +34,14 @@ def turns_where(filters: Filters) -> Where:
     """The filters on ``turns t`` joined with ``sessions s`` (the join every grouped read of
     turns makes, :func:`burn.archive.rollup.grouped_turns_sql`)."""
     return window("t.ts_ms", filters.since_ms, filters.until_ms) + matching(
-        filters, source="t.source", project="s.project_key", model="t.model", stamps="s"
+        filters, source="t.source", project="s.project_key", model="t.model", machine="t.machine", stamps="s"
     )
 
 
 def _where(filters: Filters, rolled: bool) -> Where:
     if rolled:
         return window("hour", filters.since_ms, filters.until_ms, rollup.HOUR_MS) + matching(
-            filters, source="source", project="project_key", model="model"
+            filters, source="source", project="project_key", model="model", machine="machine"
         )
     return turns_where(filters)
 
@@ -54,7 +54,7 @@ def _rolled(filters: Filters, group: str | None) -> bool:
 def usage_base(
     state: Mapping[str, str], filters: Filters, periods: Periods, group: str | None = None
 ) -> Base:
-    """Rows of (source, model, project_key, hour, the :data:`burn.archive.rollup.NAMES` aggregates).
+    """Rows of (source, model, project_key, machine, hour, the :data:`burn.archive.rollup.NAMES` aggregates).
     ``periods``: the zone's offsets over the data when local time matters (days, weeks,
     months), else none. ``group``: a stamp field (``workflow`` …) whose value each row also
     carries as ``grp`` (then the rows come from ``turns``)."""
@@ -70,7 +70,7 @@ def usage_base(
 def sessions_base(
     state: Mapping[str, str], filters: Filters, periods: Periods, group: str | None = None
 ) -> Base:
-    """Rows of (hour, source, session_id, model, project_key): ``session_hours``'s shape (and
+    """Rows of (hour, source, session_id, model, project_key, machine): ``session_hours``'s shape (and
     ``grp`` as in :func:`usage_base`)."""
     if _rolled(filters, group) and rollup_answers(
         state, periods, filters.since_ms, filters.until_ms, sessions=True

@@ -55,8 +55,9 @@ def _stamp_filters(values: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
 class Filters:
     """What a read selects. ``since_ms``/``until_ms``: UTC milliseconds, ``until`` exclusive, None
     for open; ``tz``: the zone days and buckets are local to (``timezone``: its name, as output
-    shows it); ``sources``, ``projects`` (raw project keys), ``models``: sorted, unique, empty for
-    all. An ``until`` at or before ``since`` is a :class:`UsageError`."""
+    shows it); ``sources``, ``projects`` (raw project keys), ``models``, ``machines`` (machine
+    keys: the host that first saw a turn): sorted, unique, empty for all. An ``until`` at or
+    before ``since`` is a :class:`UsageError`."""
 
     tz: ZoneInfo = attrs.field(default=_UTC, converter=_zone)
     timezone: str = "UTC"
@@ -65,6 +66,7 @@ class Filters:
     sources: tuple[str, ...] = attrs.field(default=(), converter=_names)
     projects: tuple[str, ...] = attrs.field(default=(), converter=_names)
     models: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    machines: tuple[str, ...] = attrs.field(default=(), converter=_names)
     # Stamp filters (``burn stamp``): (field, sorted values) for the fields given, in STAMP_FIELDS order.
     stamps: tuple[tuple[str, tuple[str, ...]], ...] = attrs.field(default=(), converter=_stamp_filters)
 
@@ -85,10 +87,12 @@ class Filters:
     ) -> Filters:
         """From parsed options: ``timezone``, ``since``, ``until`` (see
         :func:`burn.query.timewindow.parse_bound`), and repeated or comma-separated ``source``, ``project``
-        (a key, an anonymous key or a label: resolved to keys in ``db``) and ``model``."""
+        (a key, an anonymous key or a label: resolved to keys in ``db``), ``model`` and ``machine``
+        (a key, a prefix of one or this host's label: resolved to keys in ``db``)."""
         tz, tz_name = resolve_timezone(options.get("timezone"))
         since, until = window(options.get("since"), options.get("until"), tz, now or datetime.now(UTC))
         projects = split(options.get("project"), "--project")
+        machines = split(options.get("machine"), "--machine")
         return cls(
             tz=tz,
             timezone=tz_name,
@@ -97,6 +101,7 @@ class Filters:
             sources=split(options.get("source"), "--source"),
             projects=resolve_projects(db, projects, secret) if projects and db is not None else projects,
             models=split(options.get("model"), "--model"),
+            machines=resolve_machines(db, machines, secret) if machines and db is not None else machines,
             stamps={f: split(options.get(f), f"--{f}") for f in STAMP_FIELDS if options.get(f) is not None},
         )
 
@@ -113,13 +118,16 @@ class Filters:
             sources=filters.get("sources") or (),
             projects=filters.get("projects") or (),
             models=filters.get("models") or (),
+            machines=filters.get("machines") or (),
             stamps=filters.get("stamps") or {},
         )
 
     def canonical(self) -> dict[str, Any]:
         """The canonical form contract documents show and cursors bind: ``timezone``, ``since``
         and ``until`` (``YYYY-MM-DDTHH:MM:SS.sssZ`` or null), ``sources``, ``projects``,
-        ``models`` (sorted lists), and only when some are given ``stamps`` (field → sorted values)."""
+        ``models`` (sorted lists), and only when some are given ``machines`` (sorted; added after the
+        contracts' first version: documents without the filter are unchanged) and ``stamps`` (field
+        → sorted values)."""
         out: dict[str, Any] = {
             "timezone": self.timezone,
             "since": iso_ms(self.since_ms),
@@ -128,6 +136,8 @@ class Filters:
             "projects": list(self.projects),
             "models": list(self.models),
         }
+        if self.machines:
+            out["machines"] = list(self.machines)
         if self.stamps:
             out["stamps"] = {f: list(v) for f, v in self.stamps}
         return out
@@ -171,5 +181,41 @@ def resolve_projects(db: sqlite3.Connection, wanted: list[str], secret: bytes) -
         found = {k for k, label in rows if value in (k, label) or value == anonymous_key(k, secret)}
         if not found:
             raise UsageError(f"no project matches {value!r} (use a key or label from `burn summary`)")
+        keys |= found
+    return sorted(keys)
+
+
+MIN_MACHINE_PREFIX = 8  # hex digits after ``sha256:`` a --machine prefix needs (32 bits)
+
+
+def resolve_machines(db: sqlite3.Connection, wanted: list[str], secret: bytes) -> list[str]:
+    """Machine keys for ``--machine`` values: a key, a prefix of one (at least
+    :data:`MIN_MACHINE_PREFIX` hex digits, with or without ``sha256:``), or this host's label
+    (``RELAYBURN_MACHINE_LABEL``). A value that matches no machine in the archive is a
+    :class:`UsageError`, as is a prefix two machines share."""
+    import os
+
+    from burn.privacy.identity import machine_key
+
+    keys: set[str] = set()
+    known = [k for (k,) in db.execute("SELECT DISTINCT machine FROM turns ORDER BY machine")]
+    label = os.environ.get("RELAYBURN_MACHINE_LABEL", "").strip()
+    for value in wanted:
+        if secret and label and value == label:
+            keys.add(machine_key(secret))
+            continue
+        digits = value.removeprefix("sha256:")
+        found = {k for k in known if k == value} or (
+            {k for k in known if k.removeprefix("sha256:").startswith(digits)}
+            if len(digits) >= MIN_MACHINE_PREFIX
+            else set()
+        )
+        if not found:
+            raise UsageError(
+                f"no machine matches {value!r} (use a key, {MIN_MACHINE_PREFIX}+ hex digits of one, "
+                "or this host's RELAYBURN_MACHINE_LABEL; `burn report usage --by machine` lists them)"
+            )
+        if len(found) > 1:
+            raise UsageError(f"--machine {value!r} matches {len(found)} machines: give more digits")
         keys |= found
     return sorted(keys)

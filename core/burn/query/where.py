@@ -67,9 +67,10 @@ def matching(
     project: str | None = None,
     model: str | None = None,
     session_model: tuple[str, str] | None = None,
+    machine: str | None = None,
     stamps: str | None = None,
 ) -> Where:
-    """The source, project and model filters on the given columns. ``model``: the row's own model
+    """The source, project, model and machine filters on the given columns. ``model``: the row's own model
     is one of them; ``session_model`` (the row's source and session id columns): its session used
     one of them (``session_models``); ``stamps``: the alias of a table with the sessions' stamp
     columns (``sessions``, ``session_rollup``). A filter whose column is not given is not applied."""
@@ -93,4 +94,6 @@ def matching(
         )
     if filters.models and model is not None:
         where += _within(model, "models", filters.models)
+    if filters.machines and machine is not None:
+        where += _within(machine, "machines", filters.machines)
     return where
