@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from burn import __version__
 from burn.cli import parser
 from burn.cli.parser import Parents, Parser, Register
-from burn.errors import BurnError, UsageError, storage_error
+from burn.errors import BurnError, storage_error
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -167,117 +167,6 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- archive ---------------------------------------------------------------------------------------
-
-
-def cmd_archive(args: argparse.Namespace) -> int:
-    from burn.archive import database as arch
-    from burn.archive.state import corrupt_as_error
-    from burn.plugins.stores import open_store
-
-    home = _home()
-    if args.action == "status":
-        with corrupt_as_error():
-            return _archive_status(home, args.json)
-    store = open_store(home, os.environ, _load_plugins(("stores",)))
-    if args.action == "vacuum":
-        with corrupt_as_error():
-            a = arch.Archive.in_home(home, readonly=False)
-            a.vacuum()
-            a.close()
-        sys.stdout.write("archive vacuumed\n")
-        return 0
-    with store.lock():
-        if args.action == "rebuild":
-            a, result = arch.rebuild(home, store)
-        else:
-            try:
-                a, result, damage = arch.build_checked(home, store)
-            except arch.LedgerMismatch as exc:
-                a, result = arch.rebuild(home, store)
-                damage = None
-                sys.stderr.write(f"burn: warning: {exc.warning}\n")
-            if damage is not None:
-                sys.stderr.write(f"burn: warning: the archive was corrupt ({damage}) and was rebuilt\n")
-        a.close()
-    if args.json:
-        _print_json(
-            {
-                "entries": result.entries,
-                "applied": dict(result.applied),
-                "repriced": result.repriced,
-                "invalid_rows": result.invalid_rows,
-                "seconds": result.seconds,
-            }
-        )
-    else:
-        repriced = f", {result.repriced:,} turns re-priced" if result.repriced else ""
-        sys.stdout.write(f"archive {args.action}: {result.entries:,} ledger entries applied{repriced}\n")
-    if result.invalid_rows:  # ledger entries the archive has no row for: say so, never silently
-        sys.stderr.write(
-            f"burn: warning: {result.invalid_rows:,} ledger entries could not be applied to the archive "
-            "(invalid fields, e.g. a timestamp it cannot place)\n"
-        )
-    return 0
-
-
-# -- ledger ----------------------------------------------------------------------------------------
-
-
-def cmd_ledger_verify(args: argparse.Namespace) -> int:
-    from burn.ingest.verify_ledger import repair, verify
-    from burn.ledger.file import FileStore
-    from burn.plugins.stores import open_store
-
-    home = _home()
-    plugins = _load_plugins(("readers", "stores") if args.repair else ("stores",))
-    store = open_store(home, os.environ, plugins)
-    if not isinstance(store, FileStore):
-        raise UsageError(f"`burn ledger verify` checks the file store's lines; this home uses {store.name!r}")
-    if args.repair:
-        result = repair(home, store, plugins)[0]
-    else:
-        with store.lock():  # a running ingest's last line is not torn: wait for it to finish
-            result = verify(home)
-    if args.json:
-        _print_json(result.to_json())
-    else:
-        sys.stdout.write(result.text())
-    return 0 if result.ok else 1
-
-
-def _archive_status(home: Any, as_json: bool) -> int:
-    from burn.archive.database import Archive
-    from burn.plugins.stores import open_store
-    from burn.text.render import status_text
-
-    archive = Archive.in_home(home, readonly=True)
-    try:
-        state = archive.state()
-        store = open_store(home, os.environ, _load_plugins(("stores",)))
-        data = {
-            "archive": str(archive.path),
-            "archive_bytes": archive.path.stat().st_size,
-            "schema_version": int(state["schema_version"]),
-            "archive_id": state["archive_id"],
-            "generation": int(state["generation"]),
-            "ledger_position": int(state["ledger_position"]),
-            **store.describe(),
-            "last_build_at": state.get("last_build_at"),
-            "rebuilt_at": state.get("rebuilt_at"),
-            "created_at": state.get("created_at"),
-            "row_counts": archive.counts(),
-            "digest": archive.digest(),
-        }
-    finally:
-        archive.close()
-    if as_json:
-        _print_json(data)
-    else:
-        sys.stdout.write(status_text(data))
-    return 0
-
-
 # -- pricing ---------------------------------------------------------------------------------------
 
 
@@ -375,32 +264,6 @@ def _summary(sub: Any, pa: Parents) -> None:
     summ.set_defaults(func=cmd_summary)
 
 
-def _archive(sub: Any, pa: Parents) -> None:
-    arc = sub.add_parser("archive", help="build, rebuild, inspect or vacuum the archive", parents=[pa.json])
-    arc.add_argument(
-        "action",
-        choices=["build", "rebuild", "status", "vacuum"],
-        help="build: apply new ledger entries; rebuild: from scratch; status; vacuum",
-    )
-    arc.set_defaults(func=cmd_archive)
-
-
-def _ledger(sub: Any, pa: Parents) -> None:
-    ldg = sub.add_parser("ledger", help="check the ledger for unreadable lines")
-    ldg_sub = ldg.add_subparsers(dest="ledger_command", required=True, parser_class=Parser)
-    ver = ldg_sub.add_parser(
-        "verify",
-        parents=[pa.json],
-        help="find unreadable ledger lines (exit 1 when there are some); --repair re-reads the sources",
-        description="Scan the ledger for lines that cannot be read (torn or corrupted after they were "
-        "written): their records are missing from the ledger. Exit 0 when there are none, 1 otherwise. "
-        "With --repair, every source is read again from the start: the ledger keeps what it holds "
-        "and appends only the missing records; the damaged lines are then reported as repaired.",
-    )
-    ver.add_argument("--repair", action="store_true", help="re-read every source to restore the lost records")
-    ver.set_defaults(func=cmd_ledger_verify)
-
-
 def _pricing(sub: Any, pa: Parents) -> None:
     prc = sub.add_parser("pricing", help="the pricing table: rates, provenance, unpriced models")
     prc_sub = prc.add_subparsers(dest="pricing_command", required=True, parser_class=Parser)
@@ -423,53 +286,6 @@ def _serve(sub: Any, pa: Parents) -> None:
     sub.add_parser(
         "serve", help="the contracts and the ledger over HTTP (needs burn[server]; see docs/server.md)"
     )
-
-
-def _analytics(sub: Any, pa: Parents) -> None:
-    # `burn dashboard` is dispatched by burn.entry.main like serve; listed here for help.
-    sub.add_parser(
-        "dashboard",
-        help="the analytics dashboard on a free loopback port, opened in the browser (docs/dashboard.md)",
-    )
-    ana = sub.add_parser(
-        "analytics", help="the dashboard's DuckDB engine: status or rebuild (burn[dashboard])"
-    )
-    ana_sub = ana.add_subparsers(dest="analytics_command", required=True, parser_class=Parser)
-    for name, text in (("status", "the engine's file, version, watermarks and rows (synced first)"),
-                       ("rebuild", "drop the engine's copy and load the archive again")):  # fmt: skip
-        cmd = ana_sub.add_parser(name, help=text, parents=[pa.json])
-        cmd.set_defaults(func=cmd_analytics)
-
-
-def cmd_analytics(args: argparse.Namespace) -> int:
-    from burn.analytics.engine import opened
-    from burn.archive.database import Archive
-    from burn.paths import burn_home
-
-    home = burn_home()
-    archive = Archive.in_home(home, readonly=True)
-    try:
-        with opened(home) as engine:
-            result = (
-                engine.rebuild(archive.db) if args.analytics_command == "rebuild" else engine.sync(archive.db)
-            )
-            data = {**engine.status(), "sync": {"rebuilt": result.rebuilt, "rows_read": result.rows_read,
-                                                 "sessions": result.sessions}}  # fmt: skip
-    finally:
-        archive.close()
-    if args.json:
-        _print_json(data)
-    else:
-        marks = data["watermarks"] or {}
-        sys.stdout.write(
-            f"analytics: {data['path']} ({data['bytes']} bytes, engine v{data['engine_version']})\n"
-            f"rows: {data['rows']['facts']} turns, {data['rows']['projects']} projects\n"
-            f"watermark: archive {marks.get('archive_id')} generation {marks.get('generation')} "
-            f"session_seq {marks.get('session_seq')}\n"
-            f"this run: {'rebuilt (' + result.rebuilt + ')' if result.rebuilt else 'incremental'}, "
-            f"{result.rows_read['turns']} turns read\n"
-        )
-    return 0
 
 
 def _doctor(sub: Any, pa: Parents) -> None:
@@ -519,7 +335,7 @@ def _exporter_tables(command: str | None, name: str | None) -> Tables:
 
 def groups(tables: Tables) -> list[Register]:
     """The command groups in the order ``burn --help`` lists them (add new ones here)."""
-    from burn.cli import contract, mcp, plans, reports
+    from burn.cli import analytics, contract, maintenance, mcp, plans, reports
     from burn.cli import stamp as stamp_cli
     from burn.cli import store as store_cli
 
@@ -535,14 +351,13 @@ def groups(tables: Tables) -> list[Register]:
         plans.register,
         mcp.register,
         contract.register_schema,
-        _archive,
+        maintenance.register,
         _pricing,
         _plugins,
         _doctor,
-        _ledger,
         store_cli.register,
         _serve,
-        _analytics,
+        analytics.register,
         _completion,
     ]
 
