@@ -129,6 +129,25 @@ def test_an_ingest_then_a_query_reads_only_the_new_rows(base: Path, tmp_path: Pa
         archive.close()
 
 
+def test_a_query_on_an_unchanged_archive_writes_nothing(base: Path, tmp_path: Path) -> None:
+    # Every panel syncs first; with nothing new the sync must not write (its watermark row was
+    # rewritten on every request: a DuckDB WAL write per panel, the benchmark's largest cost).
+    home, _ = _copy_home(base, tmp_path)
+    engine = open_engine(home)
+    archive = Archive.in_home(home, readonly=True)
+    try:
+        panel("models", engine, archive, home, {"timezone": "UTC"})  # synced (the copy may be new)
+        for name in PANELS:
+            panel(name, engine, archive, home, {"timezone": "UTC"})
+            assert engine.last.rows_read["turns"] == 0 and engine.last.rebuilt is None
+            assert not engine.last.marked
+        status = engine.status()["watermarks"]
+        assert status is not None and status["rows"] == engine.status()["rows"]["facts"]
+    finally:
+        engine.close()
+        archive.close()
+
+
 def test_a_garbled_file_is_rebuilt_on_the_next_query(base: Path, tmp_path: Path) -> None:
     home, _ = _copy_home(base, tmp_path)
     engine, archive = open_engine(home), Archive.in_home(home, readonly=True)

@@ -70,11 +70,12 @@ CREATE TABLE IF NOT EXISTS projects (key VARCHAR PRIMARY KEY, label VARCHAR);
 @attrs.define
 class SyncResult:
     """What one :meth:`Engine.sync` did: ``rebuilt`` (why, or None), rows read from the archive per
-    table (the work-count the tests check), sessions refreshed."""
+    table (the work-count the tests check), sessions refreshed, whether the watermark was written."""
 
     rebuilt: str | None = None
     rows_read: dict[str, int] = attrs.field(factory=lambda: {"turns": 0, "projects": 0})
     sessions: int = 0
+    marked: bool = False
 
 
 class Engine:
@@ -147,14 +148,22 @@ class Engine:
                 result.rebuilt = "empty"
             elif mark is not None and tuple(mark[:3]) != current[:3]:
                 result.rebuilt = "archive rebuilt or re-priced"
+            loaded = True
             if result.rebuilt is not None:
                 self._load(archive, None, result)
             elif mark is not None and mark[3] != current[3]:
                 self._load(archive, int(mark[3]), result)
+            else:
+                loaded = False
             if self._count() != _archive_turns(archive):  # what no watermark saw: start over
                 result = SyncResult(rebuilt="row count differed from the archive")
                 self._load(archive, None, result)
-            self._mark(current)
+                loaded = True
+            # An unchanged archive writes nothing: every panel request syncs first, and a write
+            # (DuckDB's WAL) cost more than the panel's own query (issue 15's benchmark).
+            if loaded or mark is None or tuple(mark) != current:
+                self._mark(current)
+                result.marked = True
             self.last = result
             return result
 
