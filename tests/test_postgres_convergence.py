@@ -127,7 +127,8 @@ def test_four_hosts_converge_on_one_ledger(pg_url: str, tmp_path: Path) -> None:
     assert report.returncode == 0, report.stderr
     rows = [json.loads(line) for line in report.stdout.splitlines()]
     usage = [r for r in rows if r.get("type") == "usage"]
-    assert {r["key"] for r in usage} == set(first_seen.values()) and len(usage) > 1
+    # (How many machines there are depends on which host the server let commit first.)
+    assert {r["key"] for r in usage} == set(first_seen.values())
     assert sum(r["turns"] for r in usage) == expected_totals[0]
     one = usage[0]["key"]
     only = _burn(hosts[0], "report", "usage", "--by", "machine", "--machine", one[:15], "--ndjson")

@@ -35,10 +35,11 @@ def url(pg_url: str) -> str:  # noqa: F811  (the imported fixture)
 
 def _wait_until(conn: Any, sql: str, *args: Any) -> None:
     """Poll the server's own view (pg_locks) until ``sql`` holds: the explicit ordering of the
-    interleaving tests (no sleeps stand in for it). Gives up after 30 s of polling."""
+    interleaving tests (no sleeps stand in for it). Gives up after 120 s of polling (a loaded
+    machine starts four interpreters slowly)."""
     import time
 
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while not conn.execute(sql, args).fetchone()[0]:
         assert time.monotonic() < deadline, f"never reached: {sql}"
         time.sleep(0.01)
