@@ -23,6 +23,14 @@ from burn.contract.framing import Format
 from burn.errors import BurnError, UsageError
 from burn.exporter import ContractExporter, Exporter
 
+
+def remote_command(args: argparse.Namespace, options: dict[str, Any], out: BinaryIO) -> int:
+    """The command's document from ``burn serve`` (:func:`burn.cli.remote.command`)."""
+    from burn.cli import remote
+
+    return remote.command(args, options, out)
+
+
 if TYPE_CHECKING:
     from burn.cli.parser import Parents
 
@@ -149,6 +157,8 @@ def add_command(
     cp.add_argument("--no-color", action="store_true",
                     help="no colour (also: NO_COLOR set; off when output is not a terminal)")  # fmt: skip
     if verb == "report":
+        from burn.cli.parser import add_table_options
+
         add_table_options(cp)
     if (isinstance(exp, ContractExporter) and exp.paged) or verb == "export":
         cp.add_argument("--rows-only", action="store_true",
@@ -161,25 +171,6 @@ def add_command(
         func=run_command, verb=verb, name=name, exporter=exp, preset=fixed(cp, preset), dests=dests
     )
     return cp
-
-
-def add_table_options(p: argparse.ArgumentParser) -> None:
-    """Options of human tables: ``--breakdown``, ``--last``, ``--order``."""
-    p.add_argument("--breakdown", "-b", action="store_true", help="a row per model under each row")
-    p.add_argument("--last", type=positive, metavar="N", help="only the last N rows (table and csv)")
-    p.add_argument("--order", choices=["asc", "desc"], default=None,
-                   help="row order of the table (default asc: oldest first)")  # fmt: skip
-
-
-def positive(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
-    return n
 
 
 def _which(args: argparse.Namespace) -> int:
@@ -215,7 +206,7 @@ def run_command(args: argparse.Namespace) -> int:
     if getattr(args, "parquet", None) is not None:
         return _parquet(args, options)
     if options.get("server") is not None:
-        return _remote(args, options, sys.stdout.buffer)
+        return remote_command(args, options, sys.stdout.buffer)
     refresh_for_read(burn_home())  # the archive they read is built from the selected store's ledger
     with corrupt_as_error():  # exports and reports read only the archive
         if fmt == "csv" or (args.verb == "report" and fmt in (None, "table")):
@@ -255,7 +246,7 @@ def _parquet(args: argparse.Namespace, options: dict[str, Any]) -> int:
     def rows(out: BinaryIO) -> int:
         lines = RowsOnly(out)
         if options.get("server") is not None:
-            code = _remote(args, options, cast("BinaryIO", lines))
+            code = remote_command(args, options, cast("BinaryIO", lines))
         else:
             code = execute(args.exporter, options, cast("BinaryIO", lines))
         lines.flush()
@@ -294,33 +285,6 @@ class RowsOnly(io.RawIOBase):
     def flush(self) -> None:
         if not self.closed:
             self._out.flush()
-
-
-def _remote(args: argparse.Namespace, options: dict[str, Any], out: BinaryIO) -> int:
-    """The document from ``burn serve`` instead of the local archive (:mod:`burn.cli.remote`)."""
-    import orjson
-
-    from burn.cli import remote
-    from burn.text import reports
-
-    verb, name = args.verb, args.name
-    parser = build_parser(verb, name, args.exporter)
-    path = f"/v1/{name}" if verb == "export" else f"/v1/reports/{name}"
-    token = os.environ.get("RELAYBURN_TOKEN") or None
-    fmt = options.get("format")
-    params = remote.query(parser, options)
-    if fmt in ("table", "csv") or (verb == "report" and fmt is None):
-        # A table or CSV, rendered here from the server's JSON document (as _human does locally).
-        buffer = io.BytesIO()
-        code = remote.fetch(options["server"], path, params, "json", token, buffer)
-        if code == 0:
-            doc = orjson.loads(buffer.getvalue())
-            view = reports.View.from_args(args, sys.stdout, None)
-            text = reports.csv_text(doc, view) if fmt == "csv" else reports.render(doc, view)
-            out.write(text.encode())
-            out.flush()
-        return code
-    return remote.fetch(options["server"], path, params, fmt or "json", token, out)
 
 
 def _human(exp: Exporter, options: dict[str, Any], out: BinaryIO, args: argparse.Namespace) -> int:

@@ -141,3 +141,22 @@ def command_word(argv: Sequence[str]) -> tuple[str | None, str | None]:
     rest = argv[argv.index(first) + 1 :] if first is not None else []
     second = rest[0] if rest and not rest[0].startswith("-") else None
     return first, second
+
+
+def add_table_options(p: argparse.ArgumentParser) -> None:
+    """Options of human tables: ``--breakdown``, ``--last``, ``--order``."""
+    p.add_argument("--breakdown", "-b", action="store_true", help="a row per model under each row")
+    p.add_argument("--last", type=positive, metavar="N", help="only the last N rows (table and csv)")
+    p.add_argument("--order", choices=["asc", "desc"], default=None,
+                   help="row order of the table (default asc: oldest first)")  # fmt: skip
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n

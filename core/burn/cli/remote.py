@@ -10,6 +10,8 @@ and never printed.
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
 import urllib.error
 import urllib.parse
@@ -78,3 +80,29 @@ def fetch(server: str, path: str, params: list[tuple[str, str]], fmt: str, token
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise BurnError(f"cannot reach the burn server at {shown(server)}: {reason}") from exc
+
+
+def command(args: argparse.Namespace, options: dict[str, Any], out: BinaryIO) -> int:
+    """``burn export|report … --server URL``: the document from ``burn serve`` instead of the
+    local archive; tables and CSV are rendered here from its JSON, as the local path does."""
+    from burn.cli.contract import build_parser
+    from burn.text import reports
+
+    verb, name = args.verb, args.name
+    parser = build_parser(verb, name, args.exporter)
+    path = f"/v1/{name}" if verb == "export" else f"/v1/reports/{name}"
+    token = os.environ.get("RELAYBURN_TOKEN") or None
+    fmt = options.get("format")
+    params = query(parser, options)
+    if fmt in ("table", "csv") or (verb == "report" and fmt is None):
+        # A table or CSV, rendered here from the server's JSON document (as _human does locally).
+        buffer = io.BytesIO()
+        code = fetch(options["server"], path, params, "json", token, buffer)
+        if code == 0:
+            doc = orjson.loads(buffer.getvalue())
+            view = reports.View.from_args(args, sys.stdout, None)
+            text = reports.csv_text(doc, view) if fmt == "csv" else reports.render(doc, view)
+            out.write(text.encode())
+            out.flush()
+        return code
+    return fetch(options["server"], path, params, fmt or "json", token, out)

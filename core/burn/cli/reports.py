@@ -79,7 +79,7 @@ def _blocks(sub: Any, parents: Parents) -> None:
 
 
 def _positive(text: str) -> int:
-    from burn.cli.contract import positive
+    from burn.cli.parser import positive
 
     return positive(text)
 
