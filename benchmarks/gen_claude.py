@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from oracle import Pricer
+from oracle import Pricer, density_field
 
 GENERATOR = "burn-bench-gen-claude"
 # Bump when the output for a given (seed, size) changes, so stale cached corpora are noticed.
@@ -1500,11 +1500,6 @@ class Corpus:
             "peer": {"ccusage_visible": self.tally.peer},
             "features": vars(self.stats),
         }
-
-
-def density_field(density: float) -> Json:
-    """expected.json's ``density`` entry: absent at the default, so default corpora are unchanged."""
-    return {} if density == 1 else {"density": density}
 
 
 def parse_density(text: str) -> float:

@@ -35,8 +35,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from gen_claude import density_field, parse_density, parse_size
-from oracle import FIELDS, Totals, add_into, zero_totals
+from gen_claude import parse_density, parse_size
+from oracle import FIELDS, Totals, add_into, density_field, zero_totals
 
 GENERATOR = "burn-bench-gen-corpus"
 GENERATOR_VERSION = 1

@@ -42,8 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from gen_claude import CLOCK, DAY_MS, CorpusWriter, TextPool, corpus_parser, print_summary, replace_corpus
-from gen_claude import density_field
-from oracle import Pricer, Tally
+from oracle import Pricer, Tally, density_field
 
 GENERATOR = "burn-bench-gen-opencode"
 GENERATOR_VERSION = 1
