@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from oracle import Pricer
+from oracle import Pricer, density_field
 
 GENERATOR = "burn-bench-gen-claude"
 # Bump when the output for a given (seed, size) changes, so stale cached corpora are noticed.
@@ -310,11 +310,17 @@ def pool_text() -> PoolText:
 
 
 class TextPool:
-    """Text for one corpus: slices of :func:`pool_text` at offsets drawn from the corpus RNG."""
+    """Text for one corpus: slices of :func:`pool_text` at offsets drawn from the corpus RNG.
 
-    def __init__(self, rng: random.Random) -> None:
+    ``density`` divides every text length (prompts, replies, tool inputs and outputs): the same
+    draws from the RNG, so the same sessions and turns, in fewer bytes — a denser corpus holds
+    more (and shorter) turns per MB. At 1 (the default) the output is byte-identical to before.
+    """
+
+    def __init__(self, rng: random.Random, density: float = 1.0) -> None:
         self.rng = rng
         self.pool = pool_text()
+        self.density = density
 
     def word(self) -> str:
         return self.rng.choice(self.pool.words)
@@ -326,6 +332,8 @@ class TextPool:
         return make_path(self.rng, root)
 
     def _slice(self, pool: str, n: int) -> str:
+        if self.density != 1:
+            n = max(min(n, 16), int(n / self.density))  # short texts stay non-empty
         half = len(pool) // 2
         if n > half:
             return (pool[:half] * (n // half + 1))[:n]
@@ -1386,6 +1394,7 @@ class Options:
     size: int
     seed: int
     files_per_project: int
+    density: float = 1.0
 
 
 class Corpus:
@@ -1394,7 +1403,7 @@ class Corpus:
     def __init__(self, opts: Options) -> None:
         self.opts = opts
         self.rng = random.Random(opts.seed)
-        self.pool = TextPool(self.rng)
+        self.pool = TextPool(self.rng, opts.density)
         self.ids = Ids(self.rng)
         self.tally = Tally()
         self.stats = Stats()
@@ -1479,6 +1488,7 @@ class Corpus:
         return {
             "generator": {"name": GENERATOR, "version": GENERATOR_VERSION},
             "seed": self.opts.seed,
+            **density_field(self.opts.density),
             "target_size_bytes": self.opts.size,
             "size_bytes": self.writer.bytes,
             "files": self.writer.files,
@@ -1492,9 +1502,20 @@ class Corpus:
         }
 
 
-def generate(out: Path, size: int, seed: int = 1, files_per_project: int = 40) -> Json:
+def parse_density(text: str) -> float:
+    """``--density``: a factor ≥ 1 that divides text lengths (32: ~200 turns/MB, mixed)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"not a density: {text!r} (a number from 1 to 100, e.g. 32)")
+    return value
+
+
+def generate(out: Path, size: int, seed: int = 1, files_per_project: int = 40, density: float = 1.0) -> Json:
     """Write a corpus into ``out`` (which must not contain one yet) and return expected.json."""
-    opts = Options(out=out, size=size, seed=seed, files_per_project=files_per_project)
+    opts = Options(out=out, size=size, seed=seed, files_per_project=files_per_project, density=density)
     expected = Corpus(opts).run()
     (out / "expected.json").write_text(json.dumps(expected, indent=2) + "\n", encoding="utf-8")
     return expected
@@ -1506,6 +1527,12 @@ def corpus_parser(doc: str | None, out_help: str) -> argparse.ArgumentParser:
     ap.add_argument("--out", type=Path, required=True, help=out_help)
     ap.add_argument("--size", type=parse_size, required=True, help="total bytes, e.g. 1MB, 500MB, 2GB, 1GiB")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--density",
+        type=parse_density,
+        default=1.0,
+        help="divide text lengths by this factor: more, shorter turns per MB (default 1)",
+    )
     ap.add_argument("--force", action="store_true", help="replace an existing corpus in --out")
     ap.add_argument("--quiet", action="store_true")
     return ap
@@ -1553,7 +1580,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     replace_corpus(ap, out, args.force, ["projects"], [])
     started = time.perf_counter()
-    expected = generate(out, args.size, args.seed, args.files_per_project)
+    expected = generate(out, args.size, args.seed, args.files_per_project, args.density)
     if not args.quiet:
         print_summary(expected, out, started, "unique API responses")
     return 0

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from gen_claude import CLOCK, DAY_MS, CorpusWriter, TextPool, corpus_parser, print_summary, replace_corpus
-from oracle import Pricer, Tally
+from oracle import Pricer, Tally, density_field
 
 GENERATOR = "burn-bench-gen-codex"
 GENERATOR_VERSION = 1
@@ -673,10 +673,10 @@ def write_all(writer: CorpusWriter, finished: list[tuple[Rollout, str]]) -> None
             writer.lines_file(f"archived_sessions/{name}", rollout.lines, rollout.last_ms)
 
 
-def generate(out: Path, size: int, seed: int = 1) -> Json:
+def generate(out: Path, size: int, seed: int = 1, density: float = 1.0) -> Json:
     """Write a Codex home into ``out`` and return (and write) its expected.json."""
     rng = random.Random(f"codex-{seed}")
-    pool = TextPool(rng)
+    pool = TextPool(rng, density)
     ctx = Context(rng=rng, pool=pool, tally=Tally(), pricer=Pricer(), stats=Stats())
     writer = CorpusWriter(out)
     projects = [make_project(rng, pool, i) for i in range(max(3, size // 20_000_000))]
@@ -703,6 +703,7 @@ def generate(out: Path, size: int, seed: int = 1) -> Json:
     expected = {
         "generator": {"name": GENERATOR, "version": GENERATOR_VERSION},
         "seed": seed,
+        **density_field(density),
         "target_size_bytes": size,
         "size_bytes": writer.bytes,
         "files": writer.files,
@@ -721,7 +722,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     replace_corpus(ap, out, args.force, ["sessions", "archived_sessions"], [])
     started = time.perf_counter()
-    expected = generate(out, args.size, args.seed)
+    expected = generate(out, args.size, args.seed, args.density)
     if not args.quiet:
         print_summary(expected, out, started, "model responses")
     return 0

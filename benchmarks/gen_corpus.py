@@ -3,6 +3,7 @@
 
     python benchmarks/gen_corpus.py --out DIR --size 1GB [--agents claude,codex,opencode]
                                     [--mix claude=60,codex=30,opencode=10] [--seed 1] [--jobs 2]
+                                    [--density 1]
 
 Each agent's generator (gen_claude.py, gen_codex.py, gen_opencode.py) writes its share of the size
 into its own directory, in parallel processes; then ``DIR/expected.json`` merges their expected
@@ -17,7 +18,9 @@ totals::
 integer micro-USD at the bundled rates) overall, per source, per UTC day and per source and day,
 plus ``peer.ccusage``: the token totals ccusage 20.0.24 reports by its own rules (each generator
 knows which of its responses those rules miss or count differently; docs/performance.md names them).
-The output depends only on the seed, the size, the agents and the mix.
+The output depends only on the seed, the size, the agents, the mix and the density.
+``--density D`` divides every text length by D (same sessions and turns in fewer bytes): ``--density 32``
+puts about 200 turns in each MB, like the dense real corpus of issue 19.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from gen_claude import parse_size
-from oracle import FIELDS, Totals, add_into, zero_totals
+from gen_claude import parse_density, parse_size
+from oracle import FIELDS, Totals, add_into, density_field, zero_totals
 
 GENERATOR = "burn-bench-gen-corpus"
 GENERATOR_VERSION = 1
@@ -47,19 +50,19 @@ BURN_SOURCES = {"claude": "claude-code", "codex": "codex", "opencode": "opencode
 Json = dict[str, Any]
 
 
-def _generate_one(agent: str, out: Path, size: int, seed: int) -> Json:
+def _generate_one(agent: str, out: Path, size: int, seed: int, density: float = 1.0) -> Json:
     """Run one agent's generator (in a worker process: modules are imported there)."""
     if agent == "claude":
         import gen_claude
 
-        return gen_claude.generate(out, size, seed)
+        return gen_claude.generate(out, size, seed, density=density)
     if agent == "codex":
         import gen_codex
 
-        return gen_codex.generate(out, size, seed)
+        return gen_codex.generate(out, size, seed, density)
     import gen_opencode
 
-    return gen_opencode.generate(out, size, seed)
+    return gen_opencode.generate(out, size, seed, density)
 
 
 def parse_mix(text: str) -> dict[str, int]:
@@ -112,7 +115,7 @@ def peer_view(agent: str, expected: Mapping[str, Any]) -> dict[str, int]:
     return view
 
 
-def merge(per_agent: Mapping[str, Json], seed: int, size: int) -> Json:
+def merge(per_agent: Mapping[str, Json], seed: int, size: int, density: float = 1.0) -> Json:
     totals = zero_totals()
     by_day: dict[str, Totals] = {}
     by_source: dict[str, Totals] = {}
@@ -126,6 +129,7 @@ def merge(per_agent: Mapping[str, Json], seed: int, size: int) -> Json:
     return {
         "generator": {"name": GENERATOR, "version": GENERATOR_VERSION},
         "seed": seed,
+        **density_field(density),
         "agents": list(per_agent),
         "fields": list(FIELDS),
         "target_size_bytes": size,
@@ -152,6 +156,7 @@ def generate(
     mix: Mapping[str, int] | None = None,
     jobs: int = 2,
     log: Callable[[str], None] | None = None,
+    density: float = 1.0,
 ) -> Json:
     """Write the corpus into ``out`` (which must not hold one) and return its expected.json."""
     agents = list(agents or AGENTS)
@@ -159,17 +164,17 @@ def generate(
     per_agent: dict[str, Json] = {}
     if jobs <= 1:  # in this process (tests): no worker start-up, same output
         for agent in agents:
-            per_agent[agent] = _generate_one(agent, out / agent, budget[agent], seed)
+            per_agent[agent] = _generate_one(agent, out / agent, budget[agent], seed, density)
     else:
         with ProcessPoolExecutor(max_workers=min(jobs, len(agents))) as pool:
-            futures = {a: pool.submit(_generate_one, a, out / a, budget[a], seed) for a in agents}
+            futures = {a: pool.submit(_generate_one, a, out / a, budget[a], seed, density) for a in agents}
             for agent in agents:  # in a fixed order, whichever finishes first
                 per_agent[agent] = futures[agent].result()
     for agent, e in per_agent.items():
         if log:
             mb, turns = e["size_bytes"] / 1e6, e["totals"]["turns"]
             log(f"{agent}: {mb:,.1f} MB in {e['files']:,} files, {turns:,} turns")
-    expected = merge(per_agent, seed, size)
+    expected = merge(per_agent, seed, size, density)
     (out / "expected.json").write_text(json.dumps(expected, indent=2) + "\n", encoding="utf-8")
     return expected
 
@@ -188,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         help="size weights, default claude=60,codex=30,opencode=10",
     )
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--density",
+        type=parse_density,
+        default=1.0,
+        help="divide text lengths by this factor: more, shorter turns per MB (32: about 200/MB)",
+    )
     ap.add_argument("--jobs", type=int, default=2, help="generator processes (default 2)")
     ap.add_argument("--force", action="store_true", help="replace an existing corpus in --out")
     ap.add_argument("--quiet", action="store_true")
@@ -209,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"gen_corpus: {msg}", file=sys.stderr)
 
     started = time.perf_counter()
-    expected = generate(out, args.size, args.seed, agents, args.mix, args.jobs, log)
+    expected = generate(out, args.size, args.seed, agents, args.mix, args.jobs, log, args.density)
     secs = time.perf_counter() - started
     mb = expected["size_bytes"] / 1e6
     log(f"wrote {mb:,.1f} MB in {expected['files']:,} files to {out} in {secs:.1f} s ({mb / secs:,.0f} MB/s)")

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from gen_claude import CLOCK, DAY_MS, CorpusWriter, TextPool, corpus_parser, print_summary, replace_corpus
-from oracle import Pricer, Tally
+from oracle import Pricer, Tally, density_field
 
 GENERATOR = "burn-bench-gen-opencode"
 GENERATOR_VERSION = 1
@@ -701,10 +701,10 @@ def make_project(rng: random.Random, pool: TextPool, index: int) -> Project:
     return Project(id=pid, worktree=worktree, files=tuple(pool.path() for _ in range(40)))
 
 
-def generate(out: Path, size: int, seed: int = 1) -> Json:
+def generate(out: Path, size: int, seed: int = 1, density: float = 1.0) -> Json:
     """Write an OpenCode data directory into ``out`` and return (and write) its expected.json."""
     rng = random.Random(f"opencode-{seed}")
-    pool = TextPool(rng)
+    pool = TextPool(rng, density)
     writer = CorpusWriter(out)
     ctx = Context(
         rng=rng, pool=pool, ids=Ids(rng), tally=Tally(), pricer=Pricer(), stats=Stats(), writer=writer
@@ -727,6 +727,7 @@ def generate(out: Path, size: int, seed: int = 1) -> Json:
     expected = {
         "generator": {"name": GENERATOR, "version": GENERATOR_VERSION},
         "seed": seed,
+        **density_field(density),
         "target_size_bytes": size,
         "size_bytes": writer.bytes,
         "files": writer.files,
@@ -745,7 +746,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     replace_corpus(ap, out, args.force, ["storage"], ["opencode.db", "opencode.db-wal", "opencode.db-shm"])
     started = time.perf_counter()
-    expected = generate(out, args.size, args.seed)
+    expected = generate(out, args.size, args.seed, args.density)
     if not args.quiet:
         print_summary(expected, out, started, "assistant messages with usage")
     return 0

@@ -32,6 +32,11 @@ FIELDS = (*TOKEN_FIELDS, "turns", "cost_usd_micros")
 Totals = dict[str, int]
 
 
+def density_field(density: float) -> dict[str, float]:
+    """expected.json's ``density`` entry: absent at the default, so default corpora are unchanged."""
+    return {} if density == 1 else {"density": density}
+
+
 def zero_totals(fields: Iterable[str] = FIELDS) -> Totals:
     return dict.fromkeys(fields, 0)
 

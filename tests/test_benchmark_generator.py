@@ -317,3 +317,28 @@ def test_cli_refuses_to_overwrite(tmp_path: Path) -> None:
         gen.main(["--out", str(tmp_path), "--size", "64KB", "--quiet"])
     assert gen.main(["--out", str(tmp_path), "--size", "64KB", "--quiet", "--force", "--seed", "3"]) == 0
     assert json.loads((tmp_path / "expected.json").read_text())["seed"] == 3
+
+
+def test_density_packs_more_turns_per_mb_and_stays_exact(
+    corpus: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """``--density``: the same draws in shorter texts, so many more turns per MB, and the expected
+    totals still equal an independent recount of the files."""
+    _, sparse = corpus
+    dense = gen.generate(tmp_path, SIZE, seed=SEED, density=32)
+    assert dense["density"] == 32 and "density" not in sparse
+    totals, by_day = recount(tmp_path)
+    assert dense["totals"] == totals
+    assert dense["by_day"] == by_day
+
+    def per_mb(e: dict[str, Any]) -> float:
+        return e["totals"]["turns"] / e["size_bytes"] * 1e6
+
+    assert per_mb(dense) > 2 * per_mb(sparse)
+
+
+def test_density_is_checked_on_the_command_line(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        gen.main(["--out", str(tmp_path), "--size", "64KB", "--quiet", "--density", "0.5"])
+    assert gen.main(["--out", str(tmp_path), "--size", "64KB", "--quiet", "--density", "8"]) == 0
+    assert json.loads((tmp_path / "expected.json").read_text())["density"] == 8

@@ -4,10 +4,11 @@ revisions move only for the sessions that changed (what export cursors rely on).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from burn.archive import session_rollup
+from burn.archive import enrich, session_rollup
 from burn.archive.database import Archive, rebuild
 from burn.ledger.file import FileStore
 from tests.contract_fixture import FIXTURE, env_for, run_ingest
@@ -88,7 +89,11 @@ SESSION_TABLES = ("sessions", "turns", "user_turns", "tool_calls", "tool_result_
                   "session_rollup", "session_models", "session_hours")  # fmt: skip
 
 
-def _refresh_work(db: sqlite3.Connection, sessions: list[tuple[str, str]]) -> int:
+def _refresh_work(
+    db: sqlite3.Connection,
+    sessions: list[tuple[str, str]] | None,
+    refresh: Callable[[sqlite3.Connection, list[tuple[str, str]] | None], None] = session_rollup.refresh,
+) -> int:
     """SQLite virtual-machine steps (in hundreds) of refreshing ``sessions``, rolled back."""
     steps = 0
 
@@ -99,7 +104,7 @@ def _refresh_work(db: sqlite3.Connection, sessions: list[tuple[str, str]]) -> in
 
     db.set_progress_handler(count, 100)
     db.execute("BEGIN")
-    session_rollup.refresh(db, sessions)
+    refresh(db, sessions)
     db.execute("ROLLBACK")
     db.set_progress_handler(None, 0)
     return steps
@@ -125,17 +130,25 @@ def _add_other_sessions(db: sqlite3.Connection, copies: int) -> None:
     db.execute("COMMIT")
 
 
-def test_refreshing_a_session_does_work_of_its_subtree_not_of_the_archive(tmp_path: Path) -> None:
-    """Work count of an incremental refresh: the same for one session (and its subagent) whether
-    the archive holds 8 sessions or 1,608. Joins that put the archive's tables in the outer loop
-    (the planner knows nothing of the temp tables' size) made every incremental ingest scan them."""
+ROOT = ("claude-code", "f38b2ffc-80a4-4f5a-81c9-bc701e7ea419")
+
+
+def _fixture_archive(tmp_path: Path) -> sqlite3.Connection:
+    """The contract fixture ingested whole; its archive, in autocommit mode."""
     claude, codex = tmp_path / "claude", tmp_path / "codex"
     env = env_for(tmp_path, claude, codex)
     _grow(FIXTURE / "claude", claude, 1, 1)
     _grow(FIXTURE / "codex", codex, 1, 1)
     run_ingest(env)
-    db = sqlite3.connect(Path(env["RELAYBURN_HOME"]) / "archive.sqlite", isolation_level=None)
-    root = [("claude-code", "f38b2ffc-80a4-4f5a-81c9-bc701e7ea419")]
+    return sqlite3.connect(Path(env["RELAYBURN_HOME"]) / "archive.sqlite", isolation_level=None)
+
+
+def test_refreshing_a_session_does_work_of_its_subtree_not_of_the_archive(tmp_path: Path) -> None:
+    """Work count of an incremental refresh: the same for one session (and its subagent) whether
+    the archive holds 8 sessions or 1,608. Joins that put the archive's tables in the outer loop
+    (the planner knows nothing of the temp tables' size) made every incremental ingest scan them."""
+    db = _fixture_archive(tmp_path)
+    root = [ROOT]
     small = _refresh_work(db, root)
     sessions = db.execute("SELECT COUNT(*) FROM session_rollup").fetchone()[0]
     _add_other_sessions(db, 200)
@@ -144,3 +157,20 @@ def test_refreshing_a_session_does_work_of_its_subtree_not_of_the_archive(tmp_pa
     db.close()
     assert small > 0
     assert large <= small * 1.2 + 5
+
+
+def test_enriching_does_work_of_the_sessions_refreshed_not_sessions_times_rows(tmp_path: Path) -> None:
+    """Work count of the derived columns (burn.archive.enrich): one session's refresh costs the
+    same at 8 and 1,608 sessions, and every session's (a cold build's) grows with the archive, not
+    with its square. Flattened into the UPDATE, the planner looped over every target row and, for
+    each, over every dirty session: 8.7 s of a 26 s cold ingest of a 100 MB corpus."""
+    db = _fixture_archive(tmp_path)
+    root = [ROOT]
+    one_small, all_small = _refresh_work(db, root, enrich.refresh), _refresh_work(db, None, enrich.refresh)
+    _add_other_sessions(db, 200)
+    enrich.refresh(db, None)  # the copies' calls still name the original turns: link them to theirs
+    one_large, all_large = _refresh_work(db, root, enrich.refresh), _refresh_work(db, None, enrich.refresh)
+    db.close()
+    assert one_small > 0 and all_small > 0
+    assert one_large <= one_small * 1.2 + 5
+    assert all_large <= all_small * 201 * 1.5
