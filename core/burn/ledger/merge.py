@@ -19,8 +19,7 @@ ledger then appends nothing, which is what makes re-reading unchanged data free.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -99,20 +98,3 @@ def merge_encoded(old: Encoded, new: Encoded) -> Encoded | None:
 
     merged = merge(from_dict(old.kind, orjson.loads(old.data)), from_dict(new.kind, orjson.loads(new.data)))
     return None if merged is None else encode(merged)
-
-
-def fold(items: Sequence[Encoded], dropped: Counter[str]) -> dict[str, Encoded]:
-    """A batch's copies of one event id folded into one item (in first-seen order); each copy that
-    adds nothing is counted in ``dropped["duplicate"]``."""
-    pending: dict[str, Encoded] = {}
-    for item in items:
-        old = pending.get(item.id)
-        if old is None:
-            pending[item.id] = item
-        else:
-            merged = merge_encoded(old, item)
-            if merged is None:
-                dropped["duplicate"] += 1
-            else:
-                pending[item.id] = merged
-    return pending
