@@ -34,6 +34,7 @@ from burn.archive import enrich, projects, quality, rollup, session_rollup, tabl
 from burn.archive.state import (
     REBUILD_SUFFIX,
     SCHEMA_VERSION,
+    built_from_ledger,
     is_corrupt,
     is_current,
     quick_check,
@@ -80,8 +81,7 @@ def built_from(state: dict[str, str], store: Store) -> str | None:
     """Why an archive in ``state`` cannot be built on from ``store``'s ledger: the ledger it was
     built from, when that is another (``None``: the same, or an empty archive, which fits any).
     An archive from before ledgers were named was built from the file store."""
-    position = state.get("ledger_position", "0")
-    known = state.get("ledger_identity") or ("file" if position != "0" else None)
+    known = built_from_ledger(state)
     return known if known is not None and known != store_identity(store) else None
 
 

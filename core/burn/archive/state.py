@@ -104,3 +104,11 @@ def remove_stale_rebuild(home: Path) -> None:
     ``-wal``/``-shm``/``-journal``). Call it only with the ledger lock held: a rebuild holds it."""
     for suffix in ("", "-wal", "-shm", "-journal"):
         (home / f"archive.sqlite{REBUILD_SUFFIX}{suffix}").unlink(missing_ok=True)
+
+
+def built_from_ledger(state: Mapping[str, str]) -> str | None:
+    """The identity of the ledger an archive in ``state`` was built from (``None``: an empty
+    archive, which fits any). An archive from before ledgers were named was built from the file
+    store."""
+    position = state.get("ledger_position", "0")
+    return state.get("ledger_identity") or ("file" if position != "0" else None)

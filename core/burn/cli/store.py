@@ -134,8 +134,20 @@ def refresh_for_read(home: Any) -> None:
     built from its ledger. An archive built from another ledger is rebuilt; a shared store's
     (``shared = True``: other hosts append to it) new entries are built first. A local store's
     archive is kept current by this host's ingest, so reading it costs the store nothing."""
-    from burn.archive import database as arch
     from burn.archive.state import read_state
+
+    if (os.environ.get("RELAYBURN_STORAGE") or "file") == "file":
+        # The built-in file store is local and this home's own: if the archive was built from it
+        # (or is empty), there is nothing to do, and no plugin needs loading to know it.
+        state = read_state(home / "archive.sqlite")
+        position = "0" if state is None else state.get("ledger_position", "0")
+        known = (
+            None if state is None else state.get("ledger_identity") or ("file" if position != "0" else None)
+        )
+        if known in (None, "file"):
+            return
+
+    from burn.archive import database as arch
     from burn.cli.app import _load_plugins
     from burn.plugins.stores import close, open_store
 
