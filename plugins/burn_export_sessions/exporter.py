@@ -20,6 +20,8 @@ from burn_export_sessions.rows import COLUMNS, FULL_COLUMNS, row_builder
 
 ORDER = "started_at,source,session_id"
 _KEY = "r.sort_ms, r.source, r.session_id"
+_PROJECT = 3  # r.project_key's place in COLUMNS
+_CHUNK = 1024
 
 
 class SessionsExporter:
@@ -73,7 +75,7 @@ class SessionsQuery:
     own: dict[str, Any]  # the surface's own filters (roots_only, exclude_automated)
     render: Renderer
     machine: str
-    _labels: dict[str, str | None] = attrs.field(factory=dict, init=False)
+    _labels: dict[str | None, str | None] = attrs.field(factory=dict, init=False)
 
     def _where(self, page: Page | None) -> tuple[str, dict[str, Any]]:
         terms: list[str] = []
@@ -164,16 +166,16 @@ class SessionsQuery:
     def rows(self, page: Page | None = None) -> Iterator[tuple[Key, Mapping[str, Any]]]:
         columns = COLUMNS + (FULL_COLUMNS if self.render.full else "")
         sql, args = self._page_sql(page, columns)
-        yield from map(row_builder(self.render, self.machine, self._label), self.db.execute(sql, args))
-
-    def _label(self, key: str | None) -> str | None:
-        """The label of a project key under the profile (``project_label``), looked up once."""
-        if key is None:
-            return None
-        if key not in self._labels:
-            shown = self.render.projects(self.db, [key])
-            self._labels[key] = next((p.get("label") for p in shown.values()), None)
-        return self._labels[key]
+        labels = self._labels
+        build = row_builder(self.render, self.machine, labels.get)
+        cursor = self.db.execute(sql, args)
+        # Labels are looked up per chunk of rows, one query for the chunk's new project keys: one
+        # lookup per key costs a scan of the archive's projects and sessions each.
+        while chunk := cursor.fetchmany(_CHUNK):
+            new = {row[_PROJECT] for row in chunk if row[_PROJECT] is not None} - labels.keys()
+            if new:
+                labels.update(self.render.labels(self.db, new))
+            yield from map(build, chunk)
 
     def summary(self) -> Mapping[str, Any] | None:
         return None

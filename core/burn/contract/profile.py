@@ -79,6 +79,15 @@ class Renderer:
             out[shown["key"]] = shown
         return dict(sorted(out.items()))
 
+    def labels(self, db: sqlite3.Connection, keys: Iterable[str]) -> dict[str, str | None]:
+        """Each project key's label under the profile (a row's ``project_label``), looked up in
+        one pass for all ``keys``: a key without an identity maps to ``None``."""
+        wanted = sorted(set(keys))
+        out: dict[str, str | None] = dict.fromkeys(wanted)
+        for identity in project_identities(db, wanted):
+            out[identity.key] = render(identity, self.profile, self.secret).get("label")
+        return out
+
 
 def project_identities(db: sqlite3.Connection, keys: list[str]) -> list[ProjectIdentity]:
     """One identity per key from the archive's observations: the latest observation's branch and
