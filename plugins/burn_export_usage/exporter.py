@@ -29,6 +29,8 @@ from burn.query import (
     Periods,
     cost_components,
     day_expr,
+    day_number_expr,
+    day_of_number,
     iso,
     offset_periods,
     sessions_base,
@@ -201,12 +203,13 @@ class UsageQuery:
             if by in STAMP_BY:
                 return "b.grp"
             return {"model": "b.model", "project": "b.project_key", "machine": "b.machine"}.get(by, "NULL")
-        day = day_expr(periods, f"(b.hour * {bucket_ms})")
-        if by == "day":
-            return day
+        column = f"(b.hour * {bucket_ms})"
         if by == "month":
-            return f"substr({day}, 1, 7)"
-        return f"date({day}, 'weekday 0', '-6 days')"  # the next Sunday (or the day), less six days
+            return f"substr({day_expr(periods, column)}, 1, 7)"
+        # Days and weeks group by day numbers (named after the query): 1970-01-01 was a Thursday,
+        # so a day's Monday is ``(day + 3) % 7`` days before it.
+        day = day_number_expr(periods, column)
+        return day if by == "day" else f"({day} - ({day} + 3) % 7)"
 
     def load(self) -> None:
         f, by = self.filters, self.by
@@ -274,8 +277,10 @@ class UsageQuery:
                 target.by[2][sub] = {"project_key": self._project(sub), **_parts(v, n)}
             else:
                 target.by[part][sub] = {_NAMES[part]: sub, **_parts(v, n)}
-        if by == "week":  # Monday → ISO week label (the same order)
-            self.by_key = {_iso_week(date.fromisoformat(k)): row for k, row in self.by_key.items()}
+        if by == "week":  # Monday's day number → ISO week label (the same order)
+            self.by_key = {_iso_week(day_of_number(k)): row for k, row in self.by_key.items()}
+        elif by == "day":
+            self.by_key = {day_of_number(k).isoformat(): row for k, row in self.by_key.items()}
 
     def _project(self, key: str | None) -> str | None:
         if key not in self.shown:

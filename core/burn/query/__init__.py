@@ -27,7 +27,7 @@ from burn.archive.session_rollup import seq as session_seq
 from burn.pricing.totals import COMPONENT_NAMES, COST_NAMES, CostSums, group_cost_source
 from burn.pricing.totals import components as cost_components
 from burn.query.base import Base, sessions_base, turns_where, usage_base
-from burn.query.buckets import Periods, day_expr, offset_periods, time_range
+from burn.query.buckets import Periods, day_expr, day_number_expr, day_of_number, offset_periods, time_range
 from burn.query.filters import Filters, iso, iso_ms
 from burn.query.sums import UsageSums
 from burn.query.view import ArchiveView
@@ -55,6 +55,8 @@ __all__ = [
     "Where",
     "cost_components",
     "day_expr",
+    "day_number_expr",
+    "day_of_number",
     "group_cost_source",
     "hourly_sql",
     "iso",

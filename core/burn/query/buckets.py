@@ -15,8 +15,8 @@ window bound or an offset change, so the day of a bucket's start is the day of e
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
-from datetime import UTC, datetime, tzinfo
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import TypeAlias
 
 from burn.archive.rollup import HOUR_MS
@@ -24,6 +24,7 @@ from burn.query.where import window
 
 DAY_MS = 86_400_000
 QUARTER_MS = 900_000
+_EPOCH_DAY = date(1970, 1, 1)
 
 Periods: TypeAlias = list[tuple[int, int]]  # (start_ms, utc_offset_ms), as offset_periods returns them
 
@@ -103,6 +104,23 @@ def day_expr(periods: Periods, column: str) -> str:
     def day(off: int) -> str:
         return f"date(({column} + ({off})) / 1000, 'unixepoch')"
 
+    return _by_period(periods, column, day)
+
+
+def day_number_expr(periods: Periods, column: str) -> str:
+    """SQL for the local day of ``column`` (UTC milliseconds, not before 1970) under ``periods`` as
+    an integer, days since 1970-01-01 (:func:`day_of_number` names it): grouping by it spares
+    SQLite a ``date()`` call per row."""
+    return _by_period(periods, column, lambda off: f"(({column} + ({off})) / {DAY_MS})")
+
+
+def day_of_number(n: int) -> date:
+    """The date of a :func:`day_number_expr` value."""
+    return _EPOCH_DAY + timedelta(days=n)
+
+
+def _by_period(periods: Periods, column: str, day: Callable[[int], str]) -> str:
+    """``day(offset)`` for the offset period ``column`` falls in."""
     if len(periods) == 1:
         return day(periods[0][1])
     pairs = zip(periods[1:], periods[:-1], strict=True)
