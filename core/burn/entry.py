@@ -21,6 +21,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from burn.cli.statusline import run
 
         return run()
+    if words in (["--version"], ["-V"]):  # scripts ask this to find burn: no command tree
+        from burn import __version__
+
+        sys.stdout.write(f"burn {__version__}\n")
+        return 0
     from burn.cli import app
 
     if words[:1] in (["serve"], ["dashboard"]):
