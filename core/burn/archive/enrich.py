@@ -33,20 +33,26 @@ STAMPED = (("workflow_id", "workflow"), ("stamp_agent", "agent"), ("stamp_person
            ("stamp_tier", "tier"))  # fmt: skip
 
 _DIRTY = "temp.enrich_sessions"
+_TOP = "temp.enrich_turn_activity"  # turn id → the category most of its calls have
 
 _STATEMENTS = (
     # Calls: their turn, then their position in the session.
-    # ``x`` is MATERIALIZED (here, for turns and for sessions below): flattened into the UPDATE, the planner
-    # scanned the target table and, for each of its rows, every dirty session — rows × sessions,
-    # 8.7 s of a 26 s cold ingest of 100 MB (882 sessions, 25k calls; docs/performance.md).
-    f"""WITH x AS MATERIALIZED (
-      SELECT c.id, COALESCE(
-        (SELECT t.id FROM turns t WHERE t.source = c.source AND t.session_id = c.session_id
-           AND t.message_id = c.message_id ORDER BY t.ts_ms, t.id LIMIT 1),
-        CASE WHEN c.message_id IS NULL THEN
+    # Every CTE here is MATERIALIZED: flattened into the UPDATE, the planner scanned the target
+    # table and, for each of its rows, every dirty session (rows × sessions). And the turn a call
+    # names is found by one pass numbering each message's turns (``m``), not by a subquery per call,
+    # which read every turn of the call's session (calls × turns per session; docs/performance.md).
+    f"""WITH m AS MATERIALIZED (
+      SELECT t.source, t.session_id, t.message_id, t.id,
+        row_number() OVER (PARTITION BY t.source, t.session_id, t.message_id ORDER BY t.ts_ms, t.id) AS n
+      FROM {_DIRTY} d CROSS JOIN turns t ON t.source = d.source AND t.session_id = d.session_id
+      WHERE t.message_id IS NOT NULL),
+    x AS MATERIALIZED (
+      SELECT c.id, COALESCE(m.id, CASE WHEN c.message_id IS NULL THEN
           (SELECT t.id FROM turns t WHERE t.source = c.source AND t.session_id = c.session_id
              AND t.ts_ms >= c.ts_ms ORDER BY t.ts_ms, t.id LIMIT 1) END) AS turn_id
-      FROM {_DIRTY} d CROSS JOIN tool_calls c ON c.source = d.source AND c.session_id = d.session_id)
+      FROM {_DIRTY} d CROSS JOIN tool_calls c ON c.source = d.source AND c.session_id = d.session_id
+      LEFT JOIN m ON m.source = c.source AND m.session_id = c.session_id AND m.message_id = c.message_id
+        AND m.n = 1)
     UPDATE tool_calls SET turn_id = x.turn_id FROM x
     WHERE tool_calls.id = x.id AND tool_calls.turn_id IS NOT x.turn_id""",
     f"""UPDATE tool_calls SET call_index = x.i FROM (
@@ -54,12 +60,20 @@ _STATEMENTS = (
                                       ORDER BY c.ts_ms, c.tool_use_id, c.id) - 1 AS i
       FROM {_DIRTY} d CROSS JOIN tool_calls c ON c.source = d.source AND c.session_id = d.session_id) x
     WHERE tool_calls.id = x.id AND tool_calls.call_index IS NOT x.i""",
-    # Turns: position, and the category most of their calls have (ties: the precedence rank).
+    # Turns: position, and the category most of their calls have (ties: the precedence rank),
+    # from the dirty sessions' calls counted per turn and category once, into a keyed temp table:
+    # joined as a CTE, the planner scanned it for every turn.
+    f"DELETE FROM {_TOP}",
+    f"""INSERT INTO {_TOP} SELECT turn_id, category FROM (
+      SELECT turn_id, category, row_number() OVER (PARTITION BY turn_id ORDER BY n DESC, {RANK_SQL}) AS r
+      FROM (SELECT c.turn_id, c.category, COUNT(*) AS n
+            FROM {_DIRTY} d CROSS JOIN tool_calls c ON c.source = d.source AND c.session_id = d.session_id
+            WHERE c.turn_id IS NOT NULL GROUP BY c.turn_id, c.category)) WHERE r = 1""",
     f"""WITH x AS MATERIALIZED (
       SELECT t.id, row_number() OVER (PARTITION BY t.source, t.session_id ORDER BY t.ts_ms, t.id) - 1 AS i,
-        COALESCE((SELECT category FROM tool_calls c WHERE c.turn_id = t.id
-                  GROUP BY category ORDER BY COUNT(*) DESC, {RANK_SQL} LIMIT 1), 'conversation') AS activity
-      FROM {_DIRTY} d CROSS JOIN turns t ON t.source = d.source AND t.session_id = d.session_id)
+        COALESCE(top.category, 'conversation') AS activity
+      FROM {_DIRTY} d CROSS JOIN turns t ON t.source = d.source AND t.session_id = d.session_id
+      LEFT JOIN {_TOP} top ON top.turn_id = t.id)
     UPDATE turns SET turn_index = x.i, activity = x.activity FROM x
     WHERE turns.id = x.id AND (turns.turn_index IS NOT x.i OR turns.activity IS NOT x.activity)""",
     # Tool results: the call they answer, their position, the subagent they report on.
@@ -120,6 +134,8 @@ def refresh(db: sqlite3.Connection, sessions: Iterable[tuple[str, str]] | None) 
     caller's transaction. Run it before the session rollup, which reads ``activity``."""
     db.execute("CREATE TEMP TABLE IF NOT EXISTS enrich_sessions (source TEXT, session_id TEXT, "
                "PRIMARY KEY (source, session_id))")  # fmt: skip
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS enrich_turn_activity (turn_id TEXT PRIMARY KEY, "
+               "category TEXT)")  # fmt: skip
     db.execute(f"DELETE FROM {_DIRTY}")
     if sessions is None:
         db.execute(f"INSERT INTO {_DIRTY} {_ALL}")
