@@ -36,7 +36,7 @@ _DIRTY = "temp.enrich_sessions"
 _TOP = "temp.enrich_turn_activity"  # turn id → the category most of its calls have
 
 _STATEMENTS = (
-    # Calls: their turn, then their position in the session.
+    # Calls: their turn and their position in the session, in one pass over them.
     # Every CTE here is MATERIALIZED: flattened into the UPDATE, the planner scanned the target
     # table and, for each of its rows, every dirty session (rows × sessions). And the turn a call
     # names is found by one pass numbering each message's turns (``m``), not by a subquery per call,
@@ -49,17 +49,13 @@ _STATEMENTS = (
     x AS MATERIALIZED (
       SELECT c.id, COALESCE(m.id, CASE WHEN c.message_id IS NULL THEN
           (SELECT t.id FROM turns t WHERE t.source = c.source AND t.session_id = c.session_id
-             AND t.ts_ms >= c.ts_ms ORDER BY t.ts_ms, t.id LIMIT 1) END) AS turn_id
+             AND t.ts_ms >= c.ts_ms ORDER BY t.ts_ms, t.id LIMIT 1) END) AS turn_id,
+        row_number() OVER (PARTITION BY c.source, c.session_id ORDER BY c.ts_ms, c.tool_use_id, c.id) - 1 AS i
       FROM {_DIRTY} d CROSS JOIN tool_calls c ON c.source = d.source AND c.session_id = d.session_id
       LEFT JOIN m ON m.source = c.source AND m.session_id = c.session_id AND m.message_id = c.message_id
         AND m.n = 1)
-    UPDATE tool_calls SET turn_id = x.turn_id FROM x
-    WHERE tool_calls.id = x.id AND tool_calls.turn_id IS NOT x.turn_id""",
-    f"""UPDATE tool_calls SET call_index = x.i FROM (
-      SELECT c.id, row_number() OVER (PARTITION BY c.source, c.session_id
-                                      ORDER BY c.ts_ms, c.tool_use_id, c.id) - 1 AS i
-      FROM {_DIRTY} d CROSS JOIN tool_calls c ON c.source = d.source AND c.session_id = d.session_id) x
-    WHERE tool_calls.id = x.id AND tool_calls.call_index IS NOT x.i""",
+    UPDATE tool_calls SET turn_id = x.turn_id, call_index = x.i FROM x
+    WHERE tool_calls.id = x.id AND (tool_calls.turn_id IS NOT x.turn_id OR tool_calls.call_index IS NOT x.i)""",
     # Turns: position, and the category most of their calls have (ties: the precedence rank),
     # from the dirty sessions' calls counted per turn and category once, into a keyed temp table:
     # joined as a CTE, the planner scanned it for every turn.
