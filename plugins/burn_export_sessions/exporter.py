@@ -74,6 +74,7 @@ class SessionsQuery:
     render: Renderer
     machine: str
     _labels: dict[str, str | None] = attrs.field(factory=dict, init=False)
+    _page_keys: frozenset[str] = attrs.field(factory=frozenset, init=False)  # from facts()
 
     def _where(self, page: Page | None) -> tuple[str, dict[str, Any]]:
         terms: list[str] = []
@@ -159,6 +160,7 @@ class SessionsQuery:
         for m in sorted(models):
             unpriced, fallback = models[m]
             per_model.append({"model": m, "unpriced": {"turns": unpriced}, "fallback_turns": fallback})
+        self._page_keys = frozenset(keys)
         return Facts(models=per_model, project_keys=keys, cost_source=group_cost_source(comp, rep))
 
     def rows(self, page: Page | None = None) -> Iterator[tuple[Key, Mapping[str, Any]]]:
@@ -167,12 +169,14 @@ class SessionsQuery:
         yield from map(row_builder(self.render, self.machine, self._label), self.db.execute(sql, args))
 
     def _label(self, key: str | None) -> str | None:
-        """The label of a project key under the profile (``project_label``), looked up once."""
+        """The label of a project key under the profile (``project_label``). The first key of the
+        page brings every key of the page (``facts()`` found them) in one lookup: one lookup per
+        key cost more than the rest of an export together."""
         if key is None:
             return None
         if key not in self._labels:
-            shown = self.render.projects(self.db, [key])
-            self._labels[key] = next((p.get("label") for p in shown.values()), None)
+            keys = self._page_keys if key in self._page_keys else [key]
+            self._labels.update(self.render.labels(self.db, keys))
         return self._labels[key]
 
     def summary(self) -> Mapping[str, Any] | None:

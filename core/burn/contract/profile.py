@@ -79,6 +79,17 @@ class Renderer:
             out[shown["key"]] = shown
         return dict(sorted(out.items()))
 
+    def labels(self, db: sqlite3.Connection, keys: Iterable[str]) -> dict[str, str | None]:
+        """Raw project key → its label under the profile (``meta.projects[key].label``), for many
+        keys in one lookup; keys without an identity, and every key under ``anonymous``, map to
+        ``None``."""
+        wanted = sorted(set(keys))
+        out: dict[str, str | None] = dict.fromkeys(wanted)
+        if self.profile != "anonymous":
+            for identity in project_identities(db, wanted):
+                out[identity.key] = render(identity, self.profile, self.secret).get("label")
+        return out
+
 
 def project_identities(db: sqlite3.Connection, keys: list[str]) -> list[ProjectIdentity]:
     """One identity per key from the archive's observations: the latest observation's branch and
