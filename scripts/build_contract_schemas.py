@@ -551,6 +551,33 @@ SESSION = obj(
             "its root under full, the root's directory name under shareable; null under anonymous "
             "(added in v1 without a bump).",
         ),
+        "timing": obj(
+            "How long the session's own turns took (docs/accounting.md, Timing; subagents' turns are "
+            "in their own rows; added in v1 without a bump). Counts are integers; every measure is "
+            "null when no turn of the session had it, never 0.",
+            {
+                "turns_timed": count("Assistant turns with a known duration."),
+                "duration_ms_total": nint("Sum of the known turn durations, ms."),
+                "duration_ms_median": nint(
+                    "Median of the known turn durations, ms (the lower middle of an even count)."
+                ),
+                "latency_turns": count("Assistant turns with a known latency (prompt to first output)."),
+                "latency_ms_median": nint(
+                    "Median of the known latencies, ms (the lower middle of an even count)."
+                ),
+                "output_tokens_per_s": t(
+                    ["string", "null"],
+                    "Output tokens per second over the turns with both a duration above 0 and a "
+                    "known output: their output × 1000 ÷ their duration, a decimal string to one "
+                    "place (half-even).",
+                    pattern=r"^\d+\.\d$",
+                ),
+                "user_turns_timed": count(
+                    "User turns with a known wall time (prompt until the agent stopped)."
+                ),
+                "wall_ms_total": nint("Sum of the known user-turn wall times, ms."),
+            },
+        ),
         "cwd": t(["string", "null"], "Working directory. Only under full."),
         "branch": t(
             ["string", "null"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import orjson
@@ -77,6 +78,20 @@ def reference_row(r: Mapping[str, Any], render: Renderer, machine: str) -> dict[
         "activity": activity(r["activity"], r["activity_calls"]),
         "stamps": stamps(r["workflow_id"], r["stamp_agent"], r["stamp_persona"], r["stamp_tier"]),
         "worktree": None,  # no linked worktree observed in these rollups
+        "timing": {
+            "turns_timed": r["turns_timed"],
+            "duration_ms_total": r["duration_ms_total"],
+            "duration_ms_median": r["duration_ms_median"],
+            "latency_turns": r["latency_turns"],
+            "latency_ms_median": r["latency_ms_median"],
+            "output_tokens_per_s": None
+            if not r["rate_ms"]
+            else str(
+                (Decimal(r["rate_output"]) * 1000 / r["rate_ms"]).quantize(Decimal("0.1"), ROUND_HALF_EVEN)
+            ),
+            "user_turns_timed": r["user_turns_timed"],
+            "wall_ms_total": r["wall_ms_total"],
+        },
     }
     if render.profile != "anonymous":
         row["branch"] = render.branch(r["branch"])
@@ -126,7 +141,23 @@ def _session(draw: st.DrawFn) -> dict[str, Any]:
         "notes": set(draw(st.lists(st.sampled_from(["a", "b"]), max_size=2))),
         "categories": draw(st.dictionaries(st.sampled_from(["coding", "git", "reading"]), st.integers(1, 5))),
         "stamps": [draw(_text) for _ in session_rollup.STAMP_COLUMNS],
+        **draw(_timing()),
     }
+
+
+@st.composite
+def _timing(draw: st.DrawFn) -> dict[str, Any]:
+    """A session's timing aggregates as :func:`session_rollup._own_rows` collects them."""
+    durations = draw(st.lists(st.integers(0, 10**7), max_size=5))
+    latencies = draw(st.lists(st.integers(0, 10**6), max_size=len(durations)))
+    rated_ms = draw(st.sampled_from([0, sum(durations)]))
+    walls = draw(st.lists(st.integers(0, 10**8), max_size=3))
+    return {
+        "timing": [len(durations), sum(durations), len(latencies),
+                   draw(st.integers(0, 10**7)) if rated_ms else 0, rated_ms, len(walls), sum(walls)],
+        "durations": draw(st.permutations(durations)),
+        "latencies": latencies,
+    }  # fmt: skip
 
 
 def _rollup(sessions: list[dict[str, Any]], subagents: list[int]) -> sqlite3.Connection:

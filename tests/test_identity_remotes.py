@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from burn.cli.app import main
+from burn.contract import profile as contract_profile
 from burn.privacy.identity import ProjectIdentity, identify, project_key, remote_identity
 from burn.privacy.remotes import canonical_remote
 from burn.records import ProjectObservation
@@ -73,6 +74,31 @@ def test_codex_repository_url_keys_a_session_whose_cwd_is_gone(
         "label": "acme/api", "remote": "github.com/acme/api",
     }  # fmt: skip
     assert "ghp_" not in orjson.dumps(doc).decode()
+
+
+@pytest.mark.parametrize("repos", [2, 12])
+def test_project_labels_are_looked_up_once_per_export_whatever_the_projects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], repos: int
+) -> None:
+    """Every row's ``project_label`` comes from one lookup of the page's keys (and the meta block's
+    from one more), not one lookup per project: that cost more than the rest of an export."""
+    codex = tmp_path / "codex"
+    for i in range(repos):
+        sid = f"0c0de000-0000-4000-8000-{i:012d}"
+        git = {"repository_url": f"https://github.com/acme/repo{i}.git"}
+        rollout(codex, meta(sid, i, cwd=f"/nowhere/{i}", git=git), context("gpt-5-codex", 1),
+                tokens(2, total=usage(100, 0, 10)), sid=sid)  # fmt: skip
+    lookups: list[int] = []
+    real = contract_profile.project_identities
+
+    def counted(db: Any, keys: list[str]) -> list[ProjectIdentity]:
+        lookups.append(len(keys))
+        return real(db, keys)
+
+    monkeypatch.setattr(contract_profile, "project_identities", counted)
+    doc = _export(env_for(tmp_path, codex), monkeypatch, capsys, "shareable")
+    assert sorted(r["project_label"] for r in doc["rows"]) == sorted(f"acme/repo{i}" for i in range(repos))
+    assert lookups == [repos, repos]  # the meta block's projects, then every row's label
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

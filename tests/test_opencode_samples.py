@@ -102,7 +102,8 @@ def test_cass_current_layout_has_no_usage(tmp_path: Path) -> None:
     assert run.rows("SELECT session_id, cwd, title FROM sessions") == [
         ("ses_test1", "/tmp/test-project", "OpenCode JSON Session")
     ]
-    assert run.rows("SELECT user_uuid, block_count FROM user_turns") == [("msg_test1", 1)]
+    # The reply names no prompt (no parentID): the user turn's wall time is unknown, not 0.
+    assert run.rows("SELECT user_uuid, block_count, wall_ms FROM user_turns") == [("msg_test1", 1, None)]
 
 
 def test_cass_legacy_layout_is_readable(tmp_path: Path) -> None:
@@ -114,7 +115,8 @@ def test_cass_legacy_layout_is_readable(tmp_path: Path) -> None:
     assert run.rows("SELECT session_id, cwd, title FROM sessions") == [
         ("ses_test001", "/tmp/test-project", "OpenCode Test Session")
     ]
-    assert run.rows("SELECT user_uuid, block_count FROM user_turns") == [("msg_001", 1)]
+    # The reply names no prompt (no parentID): the user turn's wall time is unknown, not 0.
+    assert run.rows("SELECT user_uuid, block_count, wall_ms FROM user_turns") == [("msg_001", 1, None)]
 
 
 def test_all_samples_at_once_idempotent_and_untouched(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from burn.ledger.merge import merge
@@ -17,9 +18,12 @@ from burn_claude.discover import unit_for as claude_unit
 from burn_codex import CodexReader
 from burn_codex.discover import unit_for as codex_unit
 from burn_opencode.parse import message_records
+from burn_opencode.prompts import Prompts
 from tests import claude_lines as cl
+from tests import opencode_db as oc
 from tests.claude_fold import fold_tree, fold_units
 from tests.test_codex_reader import archive_rows, line, rollout, run_ingest, tokens, usage
+from tests.test_opencode_reader import Env, db_message, write_message
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/samples is not available")
@@ -225,6 +229,105 @@ def test_opencode_steps_time_from_their_parts() -> None:
     ]
     turns = [r for r in opencode(msg, *parts) if isinstance(r, Turn)]
     assert [(t.latency_ms, t.duration_ms) for t in turns] == [(500, 2000), (1000, 6000)]
+
+
+# OpenCode user-turn wall time: the prompt's creation until the reply that ended its turn completed.
+
+P_PART = oc.text("prt_p", "msg_u", "ses", "fix the parser")
+ABORTED = {"name": "MessageAbortedError", "data": {"message": "aborted"}}
+
+
+def _reply(
+    mid: str, created: int, completed: int | None, finish: str | None = "stop", **kw: Any
+) -> dict[str, Any]:
+    msg = oc.assistant(mid, "ses", created=created, completed=completed, parent_id="msg_u", finish=finish,
+                       tokens=oc.tokens(1, 2), **kw)  # fmt: skip
+    if completed is None and "error" not in kw:
+        del msg["time"]["completed"]
+    return msg
+
+
+def _walls(records: list[Any]) -> list[tuple[str, int | None]]:
+    return [(r.user_uuid, r.wall_ms) for r in records if isinstance(r, UserTurn)]
+
+
+def test_opencode_wall_time_comes_with_the_reply_that_ends_the_turn() -> None:
+    prompt = oc.user("msg_u", "ses", created=1_000)
+    prompts = Prompts(lambda _id: None)  # everything is in this read
+    read = lambda msg, *parts: message_records(  # noqa: E731
+        msg, list(parts), message_id=msg["id"], session_id="ses", diag=Diagnostics(), prompts=prompts
+    )
+    (own,) = [r for r in read(prompt, P_PART) if isinstance(r, UserTurn)]
+    assert own.wall_ms is None  # the turn has not ended yet
+    assert _walls(read(_reply("msg_a1", 1_200, 3_000, finish="tool-calls"))) == []  # the loop goes on
+    ended = read(_reply("msg_a2", 3_100, 9_000))
+    assert [r for r in ended if isinstance(r, UserTurn)] == [attrs.evolve(own, wall_ms=8_000)]
+    assert merge(own, attrs.evolve(own, wall_ms=8_000)) == attrs.evolve(own, wall_ms=8_000)
+
+
+@pytest.mark.parametrize(
+    ("prompt_time", "reply", "wall"),
+    [
+        ({"created": 1_000}, _reply("r", 2_000, 5_000, finish=None), 4_000),  # no finish: older builds
+        ({"created": 1_000}, _reply("r", 2_000, 5_000, finish="length"), 4_000),
+        ({"created": 1_000}, _reply("r", 2_000, 5_000, finish="unknown"), None),  # the loop goes on
+        ({"created": 1_000}, _reply("r", 2_000, 6_000, finish=None, error={"name": "APIError"}), 5_000),
+        ({"created": 1_000}, _reply("r", 2_000, None, finish=None, error=ABORTED), None),  # no end time
+        ({}, _reply("r", 2_000, 5_000), None),  # the prompt's time would be a fallback
+        ({"created": 9_000}, _reply("r", 2_000, 5_000), None),  # backwards: unknown, never negative
+    ],
+)
+def test_opencode_wall_time_rules(
+    prompt_time: dict[str, int], reply: dict[str, Any], wall: int | None
+) -> None:
+    prompt = {**oc.user("msg_u", "ses"), "time": prompt_time}
+    # The reply read on its own (a later ingest): the prompt is fetched from where it is stored.
+    prompts = Prompts(lambda mid: (prompt, [P_PART]) if mid == "msg_u" else None)
+    records = message_records(reply, [], message_id="r", session_id="ses", diag=Diagnostics(),
+                              fallback_ms=500, prompts=prompts)  # fmt: skip
+    assert _walls(records) == ([] if wall is None else [("msg_u", wall)])
+
+
+def test_opencode_reply_without_a_user_prompt_gives_no_wall_time() -> None:
+    for fetched in (None, (oc.assistant("msg_u", "ses"), []), (oc.user("msg_u", "ses"), [])):
+        prompts = Prompts(lambda _id, f=fetched: f)  # no prompt, not a prompt, a prompt without parts
+        records = message_records(_reply("r", 2_000, 5_000), [], message_id="r", session_id="ses",
+                                  diag=Diagnostics(), prompts=prompts)  # fmt: skip
+        assert _walls(records) == []
+    unlinked = {k: v for k, v in _reply("r", 2_000, 5_000).items() if k != "parentID"}
+    assert _walls(opencode(unlinked)) == []
+
+
+@pytest.mark.parametrize("store", ["db", "json"])
+def test_opencode_wall_time_through_ingest_when_the_turn_ends_in_a_later_read(
+    tmp_path: Path, store: str
+) -> None:
+    env = Env(tmp_path)
+    sid = "ses_wall"
+    prompt = oc.user("msg_u", sid, created=oc.T0)
+    part = oc.text("prt_p", "msg_u", sid, "fix the parser")
+    first = oc.assistant("msg_a1", sid, created=oc.T0 + 500, completed=oc.T0 + 4_000, finish="tool-calls",
+                         parent_id="msg_u", tokens=oc.tokens(1, 2))  # fmt: skip
+    last = oc.assistant("msg_a2", sid, created=oc.T0 + 4_100, completed=oc.T0 + 61_250, finish="stop",
+                        parent_id="msg_u", tokens=oc.tokens(3, 4))  # fmt: skip
+    db = env.db() if store == "db" else None
+    write = (
+        (lambda m, *p: db_message(db, m, *p))
+        if db is not None
+        else (lambda m, *p: write_message(env.storage, m, *p))
+    )
+    if db is not None:
+        db.session(sid)
+    write(prompt, part)
+    write(first)
+    env.ingest()
+    assert env.rows("SELECT user_uuid, wall_ms FROM user_turns") == [("msg_u", None)]
+    write(last)  # the turn ends after the prompt was ingested
+    env.ingest()
+    assert env.rows("SELECT user_uuid, wall_ms FROM user_turns") == [("msg_u", 61_250)]
+    assert env.ingest()["records_appended"] == 0  # nothing new: nothing appended
+    if db is not None:
+        db.close()
 
 
 # ---------------------------------------------------------------------------------- samples

@@ -20,8 +20,6 @@ from burn_export_sessions.rows import COLUMNS, FULL_COLUMNS, row_builder
 
 ORDER = "started_at,source,session_id"
 _KEY = "r.sort_ms, r.source, r.session_id"
-_PROJECT = 3  # r.project_key's place in COLUMNS
-_CHUNK = 1024
 
 
 class SessionsExporter:
@@ -75,7 +73,8 @@ class SessionsQuery:
     own: dict[str, Any]  # the surface's own filters (roots_only, exclude_automated)
     render: Renderer
     machine: str
-    _labels: dict[str | None, str | None] = attrs.field(factory=dict, init=False)
+    _labels: dict[str, str | None] = attrs.field(factory=dict, init=False)
+    _page_keys: frozenset[str] = attrs.field(factory=frozenset, init=False)  # from facts()
 
     def _where(self, page: Page | None) -> tuple[str, dict[str, Any]]:
         terms: list[str] = []
@@ -161,21 +160,24 @@ class SessionsQuery:
         for m in sorted(models):
             unpriced, fallback = models[m]
             per_model.append({"model": m, "unpriced": {"turns": unpriced}, "fallback_turns": fallback})
+        self._page_keys = frozenset(keys)
         return Facts(models=per_model, project_keys=keys, cost_source=group_cost_source(comp, rep))
 
     def rows(self, page: Page | None = None) -> Iterator[tuple[Key, Mapping[str, Any]]]:
         columns = COLUMNS + (FULL_COLUMNS if self.render.full else "")
         sql, args = self._page_sql(page, columns)
-        labels = self._labels
-        build = row_builder(self.render, self.machine, labels.get)
-        cursor = self.db.execute(sql, args)
-        # Labels are looked up per chunk of rows, one query for the chunk's new project keys: one
-        # lookup per key costs a scan of the archive's projects and sessions each.
-        while chunk := cursor.fetchmany(_CHUNK):
-            new = {row[_PROJECT] for row in chunk if row[_PROJECT] is not None} - labels.keys()
-            if new:
-                labels.update(self.render.labels(self.db, new))
-            yield from map(build, chunk)
+        yield from map(row_builder(self.render, self.machine, self._label), self.db.execute(sql, args))
+
+    def _label(self, key: str | None) -> str | None:
+        """The label of a project key under the profile (``project_label``). The first key of the
+        page brings every key of the page (``facts()`` found them) in one lookup: one lookup per
+        key cost more than the rest of an export together."""
+        if key is None:
+            return None
+        if key not in self._labels:
+            keys = self._page_keys if key in self._page_keys else [key]
+            self._labels.update(self.render.labels(self.db, keys))
+        return self._labels[key]
 
     def summary(self) -> Mapping[str, Any] | None:
         return None

@@ -14,8 +14,11 @@ from burn.query import (
     ACTIVITY_RULES_VERSION,
     COMPONENT_NAMES,
     MODEL_ENTRY,
+    SESSION_TIMING_SQL,
+    TIMING_WIDTH,
     cost_components,
     group_cost_source,
+    session_timing,
 )
 from burn.records import TOTAL_FIELDS, USAGE_FIELDS
 
@@ -125,12 +128,13 @@ COLUMNS = f"""r.sort_ms, r.source, r.session_id, r.project_key, r.relationship, 
     r.activity, r.activity_calls, r.workflow_id, r.stamp_agent, r.stamp_persona, r.stamp_tier,
     r.cost_n, {", ".join(f"r.{c}" for c in COMPONENT_NAMES)}, r.branch,
     (SELECT p.git_root FROM projects p WHERE p.cwd = r.cwd AND p.is_worktree = 1
-     ORDER BY p.observed_at DESC, p.id DESC LIMIT 1)"""
+     ORDER BY p.observed_at DESC, p.id DESC LIMIT 1), {SESSION_TIMING_SQL}"""
 FULL_COLUMNS = ", r.cwd, r.title"
-_EXTRA = 9 + len(COMPONENT_NAMES)  # the columns after by_model
+_EXTRA = 9 + len(COMPONENT_NAMES)  # the columns after by_model, up to the worktree's
 
 _TOKEN_KEYS = (*USAGE_FIELDS, "total")
 _N = len(_TOKEN_KEYS)
+_TIMING = 26 + _N + _EXTRA  # where the timing columns start
 
 RowBuilder = Callable[[Sequence[Any]], tuple[tuple[Any, ...], dict[str, Any]]]
 
@@ -173,6 +177,7 @@ def row_builder(
             dict(zip(COMPONENT_NAMES, v[33 + _N : 24 + _N + _EXTRA], strict=True)), cost_n
         )
         branch, worktree_root = v[24 + _N + _EXTRA : 26 + _N + _EXTRA]
+        timing = v[_TIMING : _TIMING + TIMING_WIDTH]
         if anonymous:
             shown_id = render.session(source, sid)
             shown_parent = render.session(source, parent)
@@ -241,11 +246,12 @@ def row_builder(
             "activity": activity(category, calls_json),
             "stamps": stamps(workflow, agent, persona, tier),
             "worktree": render.worktree(worktree_root),
+            "timing": session_timing(timing),
         }
         if not anonymous:
             row["branch"] = render.branch(branch)
         if full:
-            cwd, title = v[26 + _N + _EXTRA :]
+            cwd, title = v[_TIMING + TIMING_WIDTH :]
             row.update(machine_name=render.hostname, cwd=cwd, title=title)
         return (sort_ms, source, sid), row
 

@@ -56,6 +56,7 @@ import orjson
 from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
 from burn.records import Record
 from burn_opencode.parse import PartsLookup, message_records, session_info
+from burn_opencode.prompts import MessageFetch, Prompts
 
 TIMEOUT_S = 0.25
 BATCH = 400
@@ -354,9 +355,31 @@ class _Read:
 
         return lookup
 
+    def _fetch_message(self, pcols: frozenset[str]) -> MessageFetch:
+        """One message and its parts by id (a prompt whose reply this read met; usually the read
+        saw the prompt itself first, being in id order). An unreadable one is ``None``, counted by
+        its own read, not again here."""
+
+        def fetch(message_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+            row = self.conn.execute("SELECT data FROM message WHERE id = ?", (message_id,)).fetchone()
+            if row is None or not isinstance(row[0], str | bytes):
+                return None
+            self.diag.lines_read += 1
+            self.diag.bytes_read += len(row[0])
+            try:
+                msg = orjson.loads(row[0])
+            except orjson.JSONDecodeError:
+                return None
+            if type(msg) is not dict:
+                return None
+            return msg, self._parts_of([message_id], pcols).get(message_id, [])
+
+        return fetch
+
     def _messages(self, affected: Sequence[str], mcols: frozenset[str], pcols: frozenset[str]) -> None:
         created_col = "time_created" if "time_created" in mcols else "NULL"
         lookup = self._parent_parts(pcols)
+        prompts = Prompts(self._fetch_message(pcols))
         for batch in _chunks(affected, BATCH):
             marks = ",".join("?" * len(batch))
             sql = f"SELECT id, session_id, {created_col}, data FROM message WHERE id IN ({marks}) ORDER BY id"
@@ -378,6 +401,7 @@ class _Read:
                         diag=self.diag,
                         fallback_ms=created if type(created) is int else None,
                         parent_parts=lookup,
+                        prompts=prompts,
                     )
                 )
             orphans = sum(len(v) for k, v in parts.items() if k not in found)

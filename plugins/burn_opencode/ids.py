@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from burn.readkit import ms_to_iso
 
-__all__ = ["SOURCE", "ms_to_iso", "ms_value"]
+__all__ = ["SOURCE", "ms_to_iso", "ms_value", "times"]
 
 SOURCE = "opencode"
 
@@ -20,3 +22,9 @@ def ms_value(value: object) -> int | None:
     if type(value) is int and 0 < value < _MAX_MS:
         return value
     return None
+
+
+def times(d: dict[str, Any]) -> dict[str, Any]:
+    """The ``time`` object of a message, session or part (``{}`` when absent or not an object)."""
+    t = d.get("time")
+    return t if type(t) is dict else {}

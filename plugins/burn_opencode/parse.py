@@ -34,6 +34,9 @@ Records that would be frozen in an unfinished state are deferred until the data 
 call once its input is known (``running``/``completed``/``error``), a tool result once the tool
 finished, a user turn once the message has content parts, a compaction once the summary message
 completed. Their files or rows change when that happens, so the next ingest sees them.
+
+A user turn's wall time comes with the assistant message that ends the turn: see
+:mod:`burn_opencode.prompts`.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from typing import Any
 import attrs
 
 from burn.reader import Diagnostics
-from burn.readkit import args_hash, ms_to_iso, size_and_hash, tool_target, user_block
+from burn.readkit import args_hash, ms_to_iso, size_and_hash, tool_target
 from burn.readkit import nonempty_str as s
 from burn.records import (
     Compaction,
@@ -55,12 +58,12 @@ from burn.records import (
     ToolCall,
     ToolResultEvent,
     Turn,
-    UserBlock,
-    UserTurn,
     span_ms,
 )
 from burn_opencode.content import TOOL_TARGETS
 from burn_opencode.ids import SOURCE, ms_value
+from burn_opencode.ids import times as _time
+from burn_opencode.prompts import Prompts, user_turn
 from burn_opencode.tokens import Counts, cost_decimal, cost_string, parse_tokens, to_usage
 
 MODEL_UNKNOWN = "model_unknown"
@@ -70,13 +73,6 @@ ABORTED_ERROR = "MessageAbortedError"
 
 # Looks up the parts of another message (the user message a compaction summary answers).
 PartsLookup = Callable[[str], Sequence[dict[str, Any]]]
-
-_USER_BLOCK_PARTS = frozenset({"text", "file", "agent", "subtask"})
-
-
-def _time(d: dict[str, Any]) -> dict[str, Any]:
-    t = d.get("time")
-    return t if type(t) is dict else {}
 
 
 def _ts(ms: object, fallback: str) -> str:
@@ -94,8 +90,12 @@ def message_records(
     fallback_ms: int | None = None,
     parent_parts: PartsLookup | None = None,
     session_cwd: bool = False,
+    prompts: Prompts | None = None,
 ) -> list[Record]:
     """Records of one message (``msg``: the message object, ``parts``: its part objects).
+
+    ``prompts``: the read's prompts, for the wall time of the user turn an assistant message ends
+    (:mod:`burn_opencode.prompts`); without it no wall time is derived.
 
     ``session_cwd``: also emit a :class:`SessionInfo` with the message's ``path.cwd`` — for the
     legacy layout, whose session objects have no ``directory``. (Elsewhere the session object or
@@ -127,10 +127,15 @@ def message_records(
             if compaction is not None:
                 records.append(compaction)
         _tool_records(parts, message_id, session_id, ts, records)
+        ended = prompts.ended_by(msg, session_id) if prompts is not None else None
+        if ended is not None:
+            records.append(ended)
     elif role == "user":
-        user = _user_turn(parts, message_id, session_id, ts)
+        user = user_turn(parts, message_id, session_id, ts)
         if user is not None:
             records.append(user)
+            if prompts is not None:
+                prompts.saw(msg, user)
     else:
         diag.dropped["not_a_message"] += 1
     return records
@@ -394,39 +399,6 @@ def _tool_records(
                 duration_ms=span_ms(ms_value(st.get("start")), ms_value(st.get("end"))),
             )
         )
-
-
-def _user_turn(parts: Sequence[dict[str, Any]], message_id: str, session_id: str, ts: str) -> UserTurn | None:
-    blocks: list[UserBlock] = []
-    synthetic = 0
-    texts = 0
-    meta = False
-    for p in parts:
-        kind = p.get("type")
-        if kind == "compaction":
-            meta = True
-        if kind not in _USER_BLOCK_PARTS:
-            continue
-        if kind == "text":
-            texts += 1
-            synthetic += p.get("synthetic") is True
-            blocks.append(user_block("text", p.get("text")))
-        elif kind == "file":
-            mime = s(p.get("mime")) or ""
-            blocks.append(user_block("image" if mime.startswith("image/") else "file", p.get("url")))
-        else:  # agent / subtask mentions: their size as sent
-            body = {k: v for k, v in p.items() if k not in ("id", "messageID", "sessionID")}
-            blocks.append(user_block(str(kind), body))
-    if not blocks and not meta:
-        return None  # parts not written yet: the message is read again when they are
-    return UserTurn(
-        source=SOURCE,
-        session_id=session_id,
-        user_uuid=message_id,
-        ts=ts,
-        blocks=tuple(blocks),
-        is_meta=meta or (texts > 0 and synthetic == texts),
-    )
 
 
 def session_info(d: dict[str, Any], fallback_id: str | None = None) -> SessionInfo | None:

@@ -24,6 +24,7 @@ from burn.reader import Diagnostics, FileCursor, ReadResult, SourceUnit
 from burn.readkit.tail import BOM
 from burn_opencode.discover import LEGACY
 from burn_opencode.parse import has_step_usage, message_records, session_info
+from burn_opencode.prompts import Prompts
 
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # never block on a FIFO that took a file's name
 _INVALID = object()
@@ -109,6 +110,16 @@ def _is_legacy(unit: SourceUnit) -> bool:
     return unit.path.parent.parent.parent.name == "session"  # session/message/<ses>/<msg>.json
 
 
+def _is_name(message_id: str) -> bool:
+    """Whether a message id from a document can name a file here (no path, no hidden name)."""
+    return (
+        bool(message_id)
+        and "/" not in message_id
+        and "\\" not in message_id
+        and not message_id.startswith(".")
+    )
+
+
 def read_message(unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
     diag = Diagnostics()
     path = unit.path
@@ -131,9 +142,22 @@ def read_message(unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
             parts = _load_parts(fresh, diag)
 
     def parent_parts(message_id: str) -> list[dict[str, Any]]:
-        if parts_root is None or not message_id or "/" in message_id or message_id.startswith("."):
+        if parts_root is None or not _is_name(message_id):
             return []
         return _load_parts(_part_files(Path(parts_root) / message_id), diag)
+
+    def fetch(message_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """Another message of the session (the prompt a reply answers): its file beside this one."""
+        if not _is_name(message_id):
+            return None
+        own = Diagnostics()  # its own read counts its problems; here only what was read
+        got = load(path.with_name(f"{message_id}.json"), own)
+        diag.files_read += own.files_read
+        diag.bytes_read += own.bytes_read
+        diag.lines_read += own.lines_read
+        if got is None or type(got[0]) is not dict:
+            return None
+        return got[0], parent_parts(message_id)
 
     message_id = doc.get("id")
     if type(message_id) is not str or not message_id:
@@ -150,6 +174,7 @@ def read_message(unit: SourceUnit, cursor: FileCursor | None) -> ReadResult:
         fallback_ms=st.st_mtime_ns // 1_000_000,
         parent_parts=parent_parts,
         session_cwd=_is_legacy(unit),
+        prompts=Prompts(fetch),
     )
     diag.records = len(records)
     return ReadResult(records, _cursor(st), diag)

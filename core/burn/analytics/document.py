@@ -19,7 +19,7 @@ from burn.analytics import queries
 from burn.analytics.engine import Engine
 from burn.archive.database import Archive
 from burn.contract import meta as metas
-from burn.contract.profile import Renderer
+from burn.contract.profile import IdentityCache, IdentityLookup, Renderer
 from burn.contract.run import render_filters
 from burn.errors import UsageError
 from burn.exporter import Facts
@@ -31,6 +31,17 @@ SCHEMA_VERSION = 1
 RANGES = ("7d", "30d", "90d", "all")
 PANELS = ("summary", "spend-over-time", "projects", "models", "timing", "agents", "page")
 PROFILES = ("full", "shareable", "anonymous")
+# Project identities per archive file, for the life of the process (see IdentityCache).
+_IDENTITIES: dict[str, IdentityCache] = {}
+_STATE_KEYS = ("archive_id", "generation", "ledger_identity", "ledger_position")
+
+
+def identities(archive: Archive) -> IdentityLookup:
+    """The cached project identities of ``archive`` in its current state (read in the caller's
+    snapshot)."""
+    state = archive.state()
+    cache = _IDENTITIES.setdefault(str(archive.path), IdentityCache())
+    return cache.lookup(tuple(state.get(k) for k in _STATE_KEYS))
 
 
 def filters_of(options: Mapping[str, Any], archive: Archive, home: Path, now: datetime) -> Filters:
@@ -71,8 +82,9 @@ def panel(
         render = Renderer(profile, local_secret(home), socket.gethostname())  # type: ignore[arg-type]
         kw, kp = queries.where(filters, ("project_key IS NOT NULL",))
         keys = [k for (k,) in engine.query(f"SELECT DISTINCT project_key FROM facts {kw}", kp)]
-        shown = render.projects(db, keys)
-        data = _data(name, engine, filters, bucket, shown, render.key, now, db, render)
+        lookup = identities(archive)
+        shown = render.projects(db, keys, lookup)
+        data = _data(name, engine, filters, bucket, shown, render.key, now, db, render, lookup)
         state = archive.state()
         meta = metas.build(
             surface="analytics",
@@ -92,7 +104,7 @@ def panel(
 
 def _data(name: str, engine: Engine, filters: Filters, bucket: queries.Bucket, shown: dict[str, Any],
           key: Callable[[str | None], str | None], now: datetime, db: Any,
-          render: Renderer) -> Any:  # fmt: skip
+          render: Renderer, lookup: IdentityLookup) -> Any:  # fmt: skip
     if name == "summary":
         return queries.summary(engine, filters, now)
     if name == "spend-over-time":
@@ -112,18 +124,18 @@ def _data(name: str, engine: Engine, filters: Filters, bucket: queries.Bucket, s
         "models": queries.by_model(engine, filters),
         "timing": queries.timing(engine, filters),
         "agents": queries.by_agent(engine, filters),
-        "choices": _choices(engine, db, render),
+        "choices": _choices(engine, db, render, lookup),
     }
 
 
-def _choices(engine: Engine, db: Any, render: Renderer) -> dict[str, Any]:
+def _choices(engine: Engine, db: Any, render: Renderer, lookup: IdentityLookup) -> dict[str, Any]:
     """What the page's filters offer: every source, model and project in the copy."""
     sources = [s for (s,) in engine.query("SELECT DISTINCT source FROM facts ORDER BY 1")]
     models = [m for (m,) in engine.query("SELECT DISTINCT model FROM facts ORDER BY 1")]
     keys = [
         k for (k,) in engine.query("SELECT DISTINCT project_key FROM facts WHERE project_key IS NOT NULL")
     ]
-    shown = render.projects(db, keys)
+    shown = render.projects(db, keys, lookup)
     projects = sorted(
         ({"key": k, "label": v.get("label") or k} for k, v in shown.items()),
         key=lambda p: (p["label"], p["key"]),

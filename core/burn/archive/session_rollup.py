@@ -30,6 +30,15 @@ from burn.records import USAGE_FIELDS, ts_to_ms
 
 # Stamps (burn.archive.database.stamps) as the sessions table and the rollup name them.
 STAMP_COLUMNS = ("workflow_id", "stamp_agent", "stamp_persona", "stamp_tier")
+# The session's timing aggregates (docs/accounting.md "Timing", per session): turns with a known
+# duration, their sum and lower median; turns with a known latency, their lower median; output
+# tokens and duration summed over the turns with both (duration > 0), the numerator and denominator
+# of the session's tokens per second; user turns with a known wall time and its sum. Sums and
+# medians are NULL when no turn has the value.
+TIMING_COLUMNS = (
+    "turns_timed", "duration_ms_total", "duration_ms_median", "latency_turns", "latency_ms_median",
+    "rate_output", "rate_ms", "user_turns_timed", "wall_ms_total",
+)  # fmt: skip
 # Columns after (source, session_id, created_seq, revision), in table order.
 FACT_COLUMNS = (
     "sort_ms", "started_ms", "ended_ms", "last_activity_ms", "parent_session_id", "relationship",
@@ -38,9 +47,10 @@ FACT_COLUMNS = (
     *(c for f in USAGE_FIELDS for c in (f, f"{f}_n")),
     "cost", "cost_n", "computed_turns", "reported_turns", "unpriced_turns", "unpriced_tokens",
     "fallback_turns", "partial_turns", "notes", "models", "by_model", "incl_cost", "incl_cost_n",
-    "activity", "activity_calls", *STAMP_COLUMNS, *COMPONENT_NAMES,
+    "activity", "activity_calls", *STAMP_COLUMNS, *COMPONENT_NAMES, *TIMING_COLUMNS,
 )  # fmt: skip
-_INT = {"sort_ms", "assistant_turns", "user_turns", "tool_calls", "compactions", "subagents"}
+_INT = {"sort_ms", "assistant_turns", "user_turns", "tool_calls", "compactions", "subagents", "turns_timed",
+        "latency_turns", "user_turns_timed"}  # fmt: skip
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS session_rollup (
@@ -154,13 +164,20 @@ def _own_rows(db: sqlite3.Connection) -> dict[tuple[str, str], dict[str, Any]]:
             "times": [first_ms] if first_ms is not None else [],
             "models": [],
             "user_turns": 0,
+            "timing": [0, 0, 0, 0, 0, 0, 0],  # see _TIMING_AGGS, then user turns timed, wall ms
+            "durations": [],
+            "latencies": [],
             "tool_calls": 0,
             "compactions": 0,
             "stamps": stamps,
         }
+    # The known durations and latencies come as lists (group_concat), for the medians: the same
+    # pass over the session's turns, not a second (sorted) one.
     aggs = (
         ", ".join(e for _, e in _MODEL_AGGS)
-        + ", MIN(t.ts_ms), MAX(t.ts_ms), group_concat(DISTINCT t.fidelity_notes)"
+        + ", MIN(t.ts_ms), MAX(t.ts_ms), group_concat(DISTINCT t.fidelity_notes), "
+        + _TIMING_AGGS
+        + ", group_concat(t.duration_ms), group_concat(t.latency_ms)"
     )
     for source, sid, model, *values in db.execute(
         f"""SELECT t.source, t.session_id, t.model, {aggs} FROM temp.dirty_sessions d
@@ -168,16 +185,22 @@ def _own_rows(db: sqlite3.Connection) -> dict[tuple[str, str], dict[str, Any]]:
         GROUP BY t.source, t.session_id, t.model ORDER BY t.model"""
     ):
         row = rows[(source, sid)]
-        *nums, lo, hi, notes = values
+        *nums, lo, hi, notes = values[: -_TIMING_N - 2]
+        *timing, durations, latencies = values[-_TIMING_N - 2 :]
         row["models"].append([model, *(v or 0 for v in nums)])
+        row["timing"][:_TIMING_N] = [a + (b or 0) for a, b in zip(row["timing"], timing, strict=False)]
+        if durations:
+            row["durations"] += map(int, durations.split(","))
+        if latencies:
+            row["latencies"] += map(int, latencies.split(","))
         row["times"] += [lo, hi]
         if notes:
             row.setdefault("notes", set()).update(notes.split(","))
-    for source, sid, _n, prompts, lo, hi in db.execute(
+    for source, sid, _n, prompts, lo, hi, walls, wall_ms in db.execute(
         """SELECT u.source, u.session_id, COUNT(*),
         SUM(u.is_meta = 0 AND u.is_compact_summary = 0 AND EXISTS (
           SELECT 1 FROM json_each(u.blocks) b WHERE json_extract(b.value, '$.kind') != 'tool_result')),
-        MIN(u.ts_ms), MAX(u.ts_ms)
+        MIN(u.ts_ms), MAX(u.ts_ms), COUNT(u.wall_ms), SUM(u.wall_ms)
         FROM temp.dirty_sessions d
         CROSS JOIN user_turns u ON u.source = d.source AND u.session_id = d.session_id
         GROUP BY u.source, u.session_id"""
@@ -185,6 +208,7 @@ def _own_rows(db: sqlite3.Connection) -> dict[tuple[str, str], dict[str, Any]]:
         row = rows[(source, sid)]
         row["user_turns"] = prompts or 0
         row["times"] += [lo, hi]
+        row["timing"][_TIMING_N:] = [walls, wall_ms or 0]
     for source, sid, category, n in db.execute(
         """SELECT c.source, c.session_id, c.category, COUNT(*) FROM temp.dirty_sessions d
         CROSS JOIN tool_calls c ON c.source = d.source AND c.session_id = d.session_id
@@ -199,6 +223,35 @@ def _own_rows(db: sqlite3.Connection) -> dict[tuple[str, str], dict[str, Any]]:
         ):
             rows[(source, sid)][key] = n
     return rows
+
+
+# Per (session, model) over ``turns t``: turns with a known duration, their sum, turns with a known
+# latency, and output tokens and duration over the turns that have both (duration > 0).
+_RATED = "t.duration_ms > 0 AND t.output IS NOT NULL"
+_TIMING_AGGS = (
+    f"COUNT(t.duration_ms), COALESCE(SUM(t.duration_ms), 0), COUNT(t.latency_ms), "
+    f"SUM(CASE WHEN {_RATED} THEN t.output ELSE 0 END), SUM(CASE WHEN {_RATED} THEN t.duration_ms ELSE 0 END)"
+)
+_TIMING_N = 5
+
+
+def _timing(r: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`TIMING_COLUMNS` of a session from its summed aggregates and value lists; sums
+    and medians of values no turn had are NULL, never 0."""
+    n_dur, dur_ms, n_lat, rate_out, rate_ms, walls, wall_ms = r["timing"]
+    durations, latencies = sorted(r["durations"]), sorted(r["latencies"])
+    return {
+        "turns_timed": n_dur,
+        "duration_ms_total": dur_ms if n_dur else None,
+        # The lower middle of an even count: a value some turn had (as ``burn compare``).
+        "duration_ms_median": durations[(len(durations) - 1) // 2] if durations else None,
+        "latency_turns": n_lat,
+        "latency_ms_median": latencies[(len(latencies) - 1) // 2] if latencies else None,
+        "rate_output": rate_out if rate_ms else None,
+        "rate_ms": rate_ms or None,
+        "user_turns_timed": walls,
+        "wall_ms_total": wall_ms if walls else None,
+    }
 
 
 def _ms(ts: str | None) -> int | None:
@@ -263,6 +316,7 @@ def _write_temp(db: sqlite3.Connection, own: dict[tuple[str, str], dict[str, Any
         stamps = r.get("stamps") or (None,) * len(STAMP_COLUMNS)
         fields.update(zip(STAMP_COLUMNS, stamps, strict=True))
         fields.update((c, sums[c]) for c in COMPONENT_NAMES)
+        fields.update(_timing(r))
         values.append((source, sid, *(fields[c] for c in FACT_COLUMNS)))
     if values:
         marks = ",".join("?" * len(_TEMP_COLUMNS))

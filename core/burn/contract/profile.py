@@ -13,7 +13,8 @@ burn home, revealing nothing about the host.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -70,23 +71,63 @@ class Renderer:
         name = root.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
         return None if not name or REDACTED in name or looks_secret(name) else name
 
-    def projects(self, db: sqlite3.Connection, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """The meta block's ``projects``: rendered key → identity under the profile."""
+    def projects(
+        self, db: sqlite3.Connection, keys: Iterable[str], identities: IdentityLookup | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The meta block's ``projects``: rendered key → identity under the profile. ``identities``
+        finds the keys' identities (default :func:`project_identities`; an
+        :class:`IdentityCache`'s lookup for a reader that asks again and again)."""
         wanted = sorted(set(keys))
         out: dict[str, dict[str, Any]] = {}
-        for identity in project_identities(db, wanted):
+        for identity in (identities or project_identities)(db, wanted):
             shown = render(identity, self.profile, self.secret)
             out[shown["key"]] = shown
         return dict(sorted(out.items()))
 
     def labels(self, db: sqlite3.Connection, keys: Iterable[str]) -> dict[str, str | None]:
-        """Each project key's label under the profile (a row's ``project_label``), looked up in
-        one pass for all ``keys``: a key without an identity maps to ``None``."""
+        """Raw project key → its label under the profile (``meta.projects[key].label``), for many
+        keys in one lookup; keys without an identity, and every key under ``anonymous``, map to
+        ``None``."""
         wanted = sorted(set(keys))
         out: dict[str, str | None] = dict.fromkeys(wanted)
-        for identity in project_identities(db, wanted):
-            out[identity.key] = render(identity, self.profile, self.secret).get("label")
+        if self.profile != "anonymous":
+            for identity in project_identities(db, wanted):
+                out[identity.key] = render(identity, self.profile, self.secret).get("label")
         return out
+
+
+IdentityLookup = Callable[[sqlite3.Connection, list[str]], list[ProjectIdentity]]
+
+
+@attrs.define
+class IdentityCache:
+    """Project identities of one archive, kept while the archive's state stays the same: a
+    long-running reader (the dashboard of ``burn serve``) asks for the same keys on every request,
+    and finding them (observations, then the remotes sessions reported) cost more than a panel's
+    own query. ``state`` is what any change of identities changes (the archive's id, generation
+    and ledger position: observations and reported remotes arrive only through the ledger)."""
+
+    state: tuple[Any, ...] | None = None
+    known: dict[str, ProjectIdentity | None] = attrs.field(factory=dict)
+    lookups: int = 0  # keys looked up in the archive, for tests
+    _lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def lookup(self, state: tuple[Any, ...]) -> IdentityLookup:
+        """A :data:`IdentityLookup` answering from the cache for ``state`` (emptied when the
+        archive's state is another)."""
+
+        def identities(db: sqlite3.Connection, keys: list[str]) -> list[ProjectIdentity]:
+            with self._lock:
+                if self.state != state:
+                    self.state, self.known = state, {}
+                missing = [k for k in keys if k not in self.known]
+                if missing:
+                    self.lookups += len(missing)
+                    found = {i.key: i for i in project_identities(db, missing)}
+                    self.known.update((k, found.get(k)) for k in missing)
+                return [i for k in keys if (i := self.known[k]) is not None]
+
+        return identities
 
 
 def project_identities(db: sqlite3.Connection, keys: list[str]) -> list[ProjectIdentity]:

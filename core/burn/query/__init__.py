@@ -9,6 +9,7 @@
   (:func:`usage_base`, :func:`sessions_base`), with local days from :mod:`~burn.query.buckets`;
 * named aggregates (:data:`AGGREGATE_NAMES`, :data:`MODEL_ENTRY`) instead of stored positions,
   and typed rows (:class:`UsageSums`, :class:`CostSums`);
+* :mod:`~burn.query.timing` — a session's timing summary (:func:`session_timing`);
 * :class:`ArchiveView` — what a read needs of an archive.
 
 This package and :mod:`burn.exporter`, :mod:`burn.records`, :mod:`burn.reader`,
@@ -30,6 +31,7 @@ from burn.query.base import Base, sessions_base, turns_where, usage_base
 from burn.query.buckets import Periods, day_expr, day_number_expr, day_of_number, offset_periods, time_range
 from burn.query.filters import Filters, iso, iso_ms
 from burn.query.sums import UsageSums
+from burn.query.timing import SESSION_TIMING_SQL, TIMING_WIDTH, per_second, session_timing
 from burn.query.view import ArchiveView
 from burn.query.where import Where, matching, overlap, window
 
@@ -45,6 +47,8 @@ __all__ = [
     "COST_NAMES",
     "HOUR_MS",
     "MODEL_ENTRY",
+    "SESSION_TIMING_SQL",
+    "TIMING_WIDTH",
     "TURN_AGGREGATES",
     "ArchiveView",
     "Base",
@@ -64,7 +68,9 @@ __all__ = [
     "matching",
     "offset_periods",
     "overlap",
+    "per_second",
     "session_seq",
+    "session_timing",
     "sessions_base",
     "time_range",
     "turns_where",
