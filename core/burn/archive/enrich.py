@@ -55,7 +55,8 @@ _STATEMENTS = (
       LEFT JOIN m ON m.source = c.source AND m.session_id = c.session_id AND m.message_id = c.message_id
         AND m.n = 1)
     UPDATE tool_calls SET turn_id = x.turn_id, call_index = x.i FROM x
-    WHERE tool_calls.id = x.id AND (tool_calls.turn_id IS NOT x.turn_id OR tool_calls.call_index IS NOT x.i)""",
+    WHERE tool_calls.id = x.id
+      AND (tool_calls.turn_id IS NOT x.turn_id OR tool_calls.call_index IS NOT x.i)""",
     # Turns: position, and the category most of their calls have (ties: the precedence rank),
     # from the dirty sessions' calls counted per turn and category once, into a keyed temp table:
     # joined as a CTE, the planner scanned it for every turn.
