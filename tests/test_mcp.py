@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import sysconfig
 from pathlib import Path
 
 import anyio
@@ -19,8 +19,8 @@ from tests.contract_fixture import build_fixture
 
 def test_round_trip(tmp_path: Path) -> None:
     home = build_fixture(tmp_path)
-    burn = shutil.which("burn")
-    assert burn is not None
+    # The console script of the interpreter running the tests (not whichever ``burn`` is first on PATH).
+    burn = str(Path(sysconfig.get_path("scripts")) / "burn")
     env = {**os.environ, "RELAYBURN_HOME": str(home), "TZ": "UTC"}
 
     async def go() -> tuple[set[str], dict[str, object], dict[str, object]]:
