@@ -155,3 +155,18 @@ def test_a_bad_plans_file_is_one_line(home: Path, capfdbinary: pytest.CaptureFix
     assert main(["plans"]) == 2
     err = capfdbinary.readouterr().err.decode()
     assert err == "burn: error: plans.toml: plan 'x': reset_day must be a whole number from 1 to 31\n"
+
+
+def test_at_reads_the_plans_as_they_stood(home: Path, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+    capfdbinary.readouterr()
+    assert main(["plans", "check", "--at", "2026-03-05T00:00:00Z"]) == 1
+    out = capfdbinary.readouterr().out.decode().splitlines()
+    assert out == ["tokens: projected 310.0% of its budget by 2026-04-01 (runs out on 2026-03-11)"]
+    assert main(["plans", "--json", "--at", "2026-03-05T00:00:00Z"]) == 0
+    doc = orjson.loads(capfdbinary.readouterr().out)
+    assert [r["as_of"] for r in doc["rows"]] == ["2026-03-05T00:00:00.000Z"] * 3
+    assert doc["rows"][0]["budget"]["used"] == 2000
+    # The document itself is written now, not at --at.
+    assert doc["meta"]["generated_at"] > "2026-03-05"
+    assert main(["plans", "--at", "soon"]) == 2
+    assert capfdbinary.readouterr().err.decode().startswith("burn: error: --at: cannot read 'soon'")

@@ -22,8 +22,9 @@ from burn.errors import BurnError
 # (rules burn.archive.activity.RULES_VERSION 1), turn/call/event indexes, cost components, stamps
 # columns; 8: timing (turns.duration_ms/latency_ms, user_turns.wall_ms, tool_result_events.duration_ms);
 # 9: the stamps table (ledger kind `stamp`), materialized into the sessions' stamp columns;
-# 10: turns.machine (the host that first saw a turn), machine in usage_hourly and session_hours
-SCHEMA_VERSION = 10
+# 10: turns.machine (the host that first saw a turn), machine in usage_hourly and session_hours;
+# 11: the activity_hours rollup (burn compare), turns_by_activity, tool_results_by_call
+SCHEMA_VERSION = 11
 
 
 def read_state(path: Path) -> dict[str, str] | None:

@@ -41,7 +41,7 @@ def usage(by: str = "day", since: str | None = "7d", timezone: str | None = None
     if by not in ("day", "model", "source", "project"):
         raise UsageError("by must be day, model, source or project")
     filters = Filters.from_options({"since": since, "timezone": timezone})
-    data: dict[str, Any] = _read(lambda a: summarize(a, filters))
+    data: dict[str, Any] = _read(lambda a: summarize(a, filters, (by,), pricing=False))
     return {"timezone": data["timezone"], "since": data["since"], "totals": data["totals"],
             f"by_{by}": data[f"by_{by}"]}  # fmt: skip
 
@@ -56,15 +56,22 @@ def today() -> dict[str, Any]:
 
 
 def session_cost(session_id: str) -> dict[str, Any]:
-    """One session's cost and turns, its subagents included."""
+    """One session's assistant turns and cost, and its cost with every subagent descendant's."""
 
     def q(a: Any) -> dict[str, Any]:
-        cost, turns = a.db.execute(
-            "SELECT SUM(cost_usd_micros), COUNT(*) FROM turns WHERE session_id = ? OR session_id IN "
-            "(SELECT session_id FROM sessions WHERE parent_session_id = ?)",
-            (session_id, session_id),
+        # The session rollup, by key: ``source IN (…)`` lets the primary key answer an id alone.
+        row = a.db.execute(
+            """SELECT source, assistant_turns, subagents, cost, cost_n, incl_cost, incl_cost_n
+            FROM session_rollup WHERE source IN (SELECT DISTINCT source FROM session_rollup)
+            AND session_id = ? ORDER BY source LIMIT 1""",
+            (session_id,),
         ).fetchone()
-        return {"session_id": session_id, "turns": turns, "cost_usd_micros": cost}
+        if row is None:
+            return {"session_id": session_id, "found": False}
+        source, turns, subagents, cost, cost_n, incl, incl_n = row
+        return {"session_id": session_id, "found": True, "source": source, "turns": turns,
+                "subagents": subagents, "cost_usd_micros": cost if cost_n else None,
+                "including_subagents_usd_micros": incl if incl_n else None}  # fmt: skip
 
     result: dict[str, Any] = _read(q)
     return result
@@ -95,10 +102,11 @@ def compare(
 ) -> dict[str, Any]:
     """Models side by side per activity category (``burn compare`` rows)."""
     from burn.query import Filters
+    from burn.query.compare import compare as groups
     from burn.query.compare import rows
 
     f = Filters.from_options({"since": since, "model": models})
-    return {"min_turns": min_turns, "rows": _read(lambda a: list(rows(a, f, min_turns)))}
+    return {"min_turns": min_turns, "rows": _read(lambda a: list(rows(groups(a, f), min_turns)))}
 
 
 TOOLS: list[Callable[..., dict[str, Any]]] = [today, session_cost, usage, active_block, plans, compare]

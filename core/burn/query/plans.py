@@ -200,6 +200,7 @@ def status(archive: ArchiveView, plan: Plan, now: datetime) -> dict[str, Any]:
         "models": list(plan.models),
         "timezone": plan.timezone,
         "reset_day": plan.reset_day,
+        "as_of": iso_ms(now_ms),
         "period": {
             "start": iso_ms(start_ms),
             "end": iso_ms(end_ms),
