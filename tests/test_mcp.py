@@ -35,6 +35,7 @@ def test_round_trip(tmp_path: Path) -> None:
     env = {**os.environ, "RELAYBURN_HOME": str(home), "TZ": "UTC"}
     calls: list[tuple[str, dict[str, Any]]] = [
         ("usage", {"by": "model", "since": "2026-03-01"}),
+        ("usage", {"by": "model", "since": "2026-03-01", "limit": 1}),
         ("compare", {"since": "2026-03-01", "min_turns": 2}),
         ("session_cost", {"session_id": sid}),
         ("session_cost", {"session_id": "no-such-session"}),
@@ -55,9 +56,11 @@ def test_round_trip(tmp_path: Path) -> None:
                 out.append(json.loads(result.content[0].text))  # type: ignore[union-attr]
             return names, out
 
-    names, (usage, cmp, session, missing, today, block, plans) = anyio.run(go)
+    names, (usage, top, cmp, session, missing, today, block, plans) = anyio.run(go)
     assert names == {"today", "session_cost", "usage", "active_block", "plans", "compare"}
-    assert usage["totals"]["turns"] > 0 and usage["by_model"] and "by_day" not in usage
+    assert usage["totals"]["turns"] > 0 and len(usage["by_model"]) > 1 and "by_day" not in usage
+    # limit keeps the largest model by tokens and counts the rest
+    assert top["by_model"] == usage["by_model"][:1] and top["rows_omitted"] == len(usage["by_model"]) - 1
     assert cmp["rows"] and cmp["min_turns"] == 2
     assert (session["found"], session["turns"], session["cost_usd_micros"]) == (True, turns, cost)
     assert missing == {"session_id": "no-such-session", "found": False}

@@ -22,6 +22,11 @@ def register(sub: Any, parents: Any) -> None:
     p.set_defaults(func=cmd_mcp)
 
 
+def now() -> datetime:
+    """The tools' clock (``benchmarks/bench_issue18.py`` sets it to a corpus's last turn)."""
+    return datetime.now(UTC)
+
+
 def _read(fn: Callable[[Any], Any]) -> Any:
     from burn.archive.database import Archive
     from burn.paths import burn_home
@@ -33,17 +38,25 @@ def _read(fn: Callable[[Any], Any]) -> Any:
         archive.close()
 
 
-def usage(by: str = "day", since: str | None = "7d", timezone: str | None = None) -> dict[str, Any]:
-    """Tokens and cost by day, model, source or project (``burn summary``)."""
+def usage(
+    by: str = "day", since: str | None = "7d", timezone: str | None = None, limit: int = 50
+) -> dict[str, Any]:
+    """Tokens and cost by day, model, source or project (``burn summary``): the totals and at most
+    ``limit`` rows — the latest days, or the largest models, sources or projects by tokens."""
     from burn.query import Filters
     from burn.query.summary import summarize
 
     if by not in ("day", "model", "source", "project"):
         raise UsageError("by must be day, model, source or project")
-    filters = Filters.from_options({"since": since, "timezone": timezone})
+    if limit < 1:
+        raise UsageError("limit must be at least 1")
+    filters = Filters.from_options({"since": since, "timezone": timezone}, now=now())
     data: dict[str, Any] = _read(lambda a: summarize(a, filters, (by,), pricing=False))
+    found = data[f"by_{by}"]
+    # An agent's context is the scarce thing: a year of days or a thousand projects is trimmed.
+    kept = found[-limit:] if by == "day" else found[:limit]
     return {"timezone": data["timezone"], "since": data["since"], "totals": data["totals"],
-            f"by_{by}": data[f"by_{by}"]}  # fmt: skip
+            f"by_{by}": kept, "rows_omitted": len(found) - len(kept)}  # fmt: skip
 
 
 def today() -> dict[str, Any]:
@@ -51,7 +64,7 @@ def today() -> dict[str, Any]:
     from burn.query import Filters
 
     tz = Filters.for_zone(None)
-    midnight = datetime.now(tz.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = now().astimezone(tz.tz).replace(hour=0, minute=0, second=0, microsecond=0)
     return usage("model", midnight.isoformat(), tz.timezone)
 
 
@@ -82,9 +95,9 @@ def active_block() -> dict[str, Any]:
     from burn.query import Filters
     from burn.query.blocks import blocks
 
-    now = datetime.now(UTC)
-    now_ms = int(now.timestamp() * 1000)
-    f = Filters(since_ms=int((now - timedelta(hours=10)).timestamp() * 1000))
+    at = now()
+    now_ms = int(at.timestamp() * 1000)
+    f = Filters(since_ms=int((at - timedelta(hours=10)).timestamp() * 1000))
     active = [b for b in _read(lambda a: blocks(a, f)) if b.active(now_ms)]
     return {"active": active[-1].as_json(now_ms) if active else None}
 
@@ -94,7 +107,7 @@ def plans() -> dict[str, Any]:
     from burn.cli.plans import rows
     from burn.paths import burn_home
 
-    return {"plans": rows(burn_home(), datetime.now(UTC))[0]}
+    return {"plans": rows(burn_home(), now())[0]}
 
 
 def compare(
@@ -105,7 +118,7 @@ def compare(
     from burn.query.compare import compare as groups
     from burn.query.compare import rows
 
-    f = Filters.from_options({"since": since, "model": models})
+    f = Filters.from_options({"since": since, "model": models}, now=now())
     return {"min_turns": min_turns, "rows": _read(lambda a: list(rows(groups(a, f), min_turns)))}
 
 
