@@ -26,7 +26,7 @@ import attrs
 from burn.archive import activity_rollup as act
 from burn.archive.rollup import HOUR_MS
 from burn.pricing.totals import group_cost_source
-from burn.query.base import turns_where
+from burn.query.base import hour_split, turns_where
 from burn.query.filters import Filters
 from burn.query.view import ArchiveView
 from burn.query.where import matching, window
@@ -103,21 +103,16 @@ def activity_rows(archive: ArchiveView, filters: Filters) -> tuple[str, dict[str
     computed from ``turns`` for its partial ones (or for everything, when the rollup cannot answer)."""
     where = turns_where(filters)
     params = dict(where.params)
-    since, until = filters.since_ms, filters.until_ms
-    first = None if since is None else -(-since // HOUR_MS)  # the first whole hour
-    end = None if until is None else until // HOUR_MS  # the end of the last whole hour
-    empty = first is not None and end is not None and first >= end
-    if filters.stamps or archive.state().get("rollup") != "ok" or empty:
+    split = hour_split(filters.since_ms, filters.until_ms)
+    if filters.stamps or archive.state().get("rollup") != "ok" or split is None:
         return act.rows_sql(where.sql()), params  # the rollup carries no stamps
-    stored = window("hour", first, end) + matching(
+    (first, end), edges = split
+    stored = window("hour", first, end, HOUR_MS) + matching(
         filters, source="source", project="project_key", model="model", machine="machine"
     )
     parts = [f"SELECT {act.COLUMNS} FROM activity_hours {stored.sql()}"]
     rest = matching(filters, source="t.source", project="s.project_key", model="t.model", machine="t.machine")
-    if first is not None and since is not None and since < first * HOUR_MS:
-        parts.append(act.rows_sql((window("t.ts_ms", since, first * HOUR_MS) + rest).sql()))
-    if end is not None and until is not None and until > end * HOUR_MS:
-        parts.append(act.rows_sql((window("t.ts_ms", end * HOUR_MS, until) + rest).sql()))
+    parts += [act.rows_sql((window("t.ts_ms", lo, hi) + rest).sql()) for lo, hi in edges]
     return " UNION ALL ".join(parts), params
 
 
