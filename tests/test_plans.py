@@ -223,3 +223,14 @@ def test_mistakes_in_plans_toml_are_named(home: Path, capfdbinary: pytest.Captur
     assert main(["plans", "check"]) == 2
     err = capfdbinary.readouterr().err.decode()
     assert err.startswith("burn: error: ") and err.rstrip("\n").endswith(message) and err.count("\n") == 1
+
+
+def test_the_example_in_docs_plans_md_loads(tmp_path: Path) -> None:
+    from burn.query.plans import load
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "plans.md").read_text(encoding="utf-8")
+    (tmp_path / "plans.toml").write_text(re.findall(r"```toml\n(.*?)```", text, flags=re.S)[0])
+    found = {p.name: p for p in load(tmp_path)}
+    assert list(found) == ["Claude Max", "ChatGPT Pro", "Anthropic API", "opus tokens"]
+    assert found["ChatGPT Pro"].reset_day == 31 and found["ChatGPT Pro"].budget_micros == 1_500_000_000
+    assert found["Anthropic API"].budget_micros == 750_500_000 and found["opus tokens"].kind == "budget"
