@@ -24,7 +24,8 @@ are evaluated there, so every window holds data. Figures, each the median and th
   ``TZ=UTC``): ``burn compare`` (table and ``--json``), ``burn plans --at`` (table and
   ``--json``), ``burn plans check --at``.
 
-``--outputs FILE`` writes the three commands' outputs (tables, trimmed) as Markdown.
+``--outputs FILE`` writes the three commands' outputs (tables, trimmed) as Markdown, with
+``burn compare --models`` of the two busiest models in full.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ PLANS = """\
 name = "Claude Max"
 kind = "subscription"
 price_usd = 200
+budget_usd = 400  # a soft cap: warn when the usage heads past twice the price at API rates
 reset_day = 15
 timezone = "Europe/Berlin"
 sources = ["claude-code"]
@@ -147,6 +149,17 @@ def _stdio(env: Mapping[str, str], at: datetime, session: str, runs: int) -> dic
     return out
 
 
+def db_models(home: Path) -> list[tuple[str]]:
+    """The two models with the most turns."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{home / 'archive.sqlite'}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT model FROM turns GROUP BY model ORDER BY COUNT(*) DESC LIMIT 2").fetchall()
+    finally:
+        db.close()
+
+
 def _trim(text: str, lines: int = 24) -> str:
     rows = text.rstrip("\n").splitlines()
     if len(rows) <= lines:
@@ -229,15 +242,22 @@ def main() -> None:
     stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     out["command_ms"], outputs = _commands(env, stamp, args.runs)
     out["load_after"] = _load()
+    two = [m for (m,) in db_models(home)]
+    outputs["compare --models"] = _burn(["compare", "--no-color", "--models", ",".join(two)], env)[1]
     print(json.dumps(out, indent=2))
     if args.outputs is not None:
         parts = [f"# Issue 18: the commands on the benchmark corpus\n\n`{args.home}` ({turns:,} turns), "
                  f"written by `benchmarks/bench_issue18.py`; plans evaluated `--at {stamp}` (the last "
                  "turn), with this plans.toml:\n\n```toml\n" + PLANS + "```\n"]  # fmt: skip
-        for name in ("compare", "plans --at", "plans check --at"):
-            argv = {"compare": "burn compare", "plans --at": f"burn plans --at {stamp}",
-                    "plans check --at": f"burn plans check --at {stamp}"}[name]  # fmt: skip
-            parts.append(f"## `{argv}`\n\n```\n{_trim(outputs[name]) or '(no output: exit 0)'}\n```\n")
+        shown = {
+            "compare": "burn compare",
+            "compare --models": f"burn compare --models {','.join(two)}",
+            "plans --at": f"burn plans --at {stamp}",
+            "plans check --at": f"burn plans check --at {stamp}",
+        }
+        for name, argv in shown.items():
+            text = outputs[name] if name == "compare --models" else _trim(outputs[name], 30)
+            parts.append(f"## `{argv}`\n\n```\n{text.rstrip() or '(no output: exit 0)'}\n```\n")
         args.outputs.write_text("\n".join(parts))
 
 

@@ -234,3 +234,20 @@ def test_the_example_in_docs_plans_md_loads(tmp_path: Path) -> None:
     assert list(found) == ["Claude Max", "ChatGPT Pro", "Anthropic API", "opus tokens"]
     assert found["ChatGPT Pro"].reset_day == 31 and found["ChatGPT Pro"].budget_micros == 1_500_000_000
     assert found["Anthropic API"].budget_micros == 750_500_000 and found["opus tokens"].kind == "budget"
+
+
+def test_the_table_shows_periods_in_the_plans_zone(
+    home: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # Reset on the 15th in Berlin: the period starts 14 February 23:00 UTC, shown as the 15th.
+    (home / "plans.toml").write_text(
+        '[[plan]]\nname = "b"\nbudget_tokens = 100\nreset_day = 15\ntimezone = "Europe/Berlin"\n'
+    )
+    capfdbinary.readouterr()
+    assert main(["plans", "--no-color", "--at", "2026-03-05T00:00:00Z"]) == 0
+    assert "2026-02-15 → 2026-03-15" in capfdbinary.readouterr().out.decode()
+    assert main(["plans", "check", "--at", "2026-03-05T00:00:00Z"]) == 1
+    # 3 000 tokens (20 Feb, 2 and 3 March) in 18 days 1 hour; 9 days 23 hours left at 166.3 a day:
+    # 3 000 + 1 656 = 4 656 tokens, 46.56 times the budget, already used up on 5 March (Berlin).
+    out = capfdbinary.readouterr().out.decode()
+    assert out == "b: projected 4656.0% of its budget by 2026-03-15 (runs out on 2026-03-05)\n"

@@ -29,24 +29,24 @@ from burn.pricing.totals import COST_AGGREGATES
 _CACHE_WRITE = ("CASE WHEN t.cache_write_5m IS NULL AND t.cache_write_1h IS NULL THEN NULL "
                 "ELSE COALESCE(t.cache_write_5m, 0) + COALESCE(t.cache_write_1h, 0) END")  # fmt: skip
 TOKENS = {"input": "t.input", "output": "t.output", "cache_read": "t.cache_read", "cache_write": _CACHE_WRITE}
-# A turn's tool results: those answering its tool calls (``tool_calls.turn_id``, per session).
-_RESULTS = """(SELECT {} FROM tool_calls c JOIN tool_result_events r ON r.source = c.source
-  AND r.session_id = c.session_id AND r.tool_use_id = c.tool_use_id WHERE c.turn_id = t.id)"""
-_ERRORS = "COALESCE(SUM(r.status = 'error'), 0)"
+# A turn's tool results — those answering its tool calls (``tool_calls.turn_id``, per session) —
+# and how many had error status, from one lookup per turn: results × 2³² + errors. The sums of a
+# row stay exact (a row would need 2³¹ results to overflow) and are split again per row.
+_PACKED = """(SELECT COUNT(*) * 4294967296 + COALESCE(SUM(r.status = 'error'), 0) FROM tool_calls c
+  JOIN tool_result_events r ON r.source = c.source AND r.session_id = c.session_id
+  AND r.tool_use_id = c.tool_use_id WHERE c.turn_id = t.id)"""
 _COST = dict(COST_AGGREGATES)
 _COST_NAMES = ("cost_usd_micros", "costed_turns", "computed_turns", "reported_turns", "unpriced_turns",
                "fallback_turns")  # fmt: skip
 
-# (name, aggregate over ``turns t``), in table order.
+# (name, aggregate over ``turns t``), in table order; then tool_results and tool_errors.
 MEASURES: tuple[tuple[str, str], ...] = (
     ("turns", "COUNT(*)"),
     *((n, e) for f, col in TOKENS.items() for n, e in ((f, f"SUM({col})"), (f"{f}_n", f"COUNT({col})"))),
     *((name, _COST[name]) for name in _COST_NAMES),
     ("timed_turns", "COUNT(t.duration_ms)"),
-    ("tool_results", f"SUM({_RESULTS.format('COUNT(*)')})"),
-    ("tool_errors", f"SUM({_RESULTS.format(_ERRORS)})"),
 )
-NAMES = tuple(name for name, _ in MEASURES)
+NAMES = (*(name for name, _ in MEASURES), "tool_results", "tool_errors")
 KEYS = ("source", "session_id", "hour", "model", "category", "machine", "project_key")
 COLUMNS = ", ".join((*KEYS, *NAMES))
 
@@ -68,10 +68,13 @@ def rows_sql(where: str = "", dirty: str | None = None) -> str:
     turns = (f"{dirty} d CROSS JOIN turns t ON t.source = d.source AND t.session_id = d.session_id"
              if dirty else "turns t")  # fmt: skip
     aggs = ", ".join(f"COALESCE({e}, 0) AS {n}" for n, e in MEASURES)
-    return f"""SELECT t.source AS source, t.session_id AS session_id, t.ts_ms / {HOUR_MS} AS hour,
-        t.model AS model, t.activity AS category, t.machine AS machine, s.project_key AS project_key, {aggs}
+    plain = ", ".join((*KEYS, *(n for n, _ in MEASURES)))
+    return f"""SELECT {plain}, packed >> 32 AS tool_results, packed & 4294967295 AS tool_errors FROM (
+        SELECT t.source AS source, t.session_id AS session_id, t.ts_ms / {HOUR_MS} AS hour,
+        t.model AS model, t.activity AS category, t.machine AS machine, s.project_key AS project_key, {aggs},
+        SUM({_PACKED}) AS packed
         FROM {turns} LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id {where}
-        GROUP BY t.source, t.session_id, hour, t.model, t.activity, t.machine, s.project_key"""
+        GROUP BY t.source, t.session_id, hour, t.model, t.activity, t.machine, s.project_key)"""
 
 
 def refresh(db: sqlite3.Connection, sessions: Iterable[tuple[str, str]] | None) -> None:

@@ -127,6 +127,14 @@ def cmd_plans(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(instant: str, zone: str) -> str:
+    """The plan's local date of a row's UTC instant (a period starts at a local midnight, which in
+    Berlin is the evening before in UTC)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(instant).astimezone(ZoneInfo(zone)).date().isoformat()
+
+
 def text(found: list[dict[str, Any]]) -> str:
     """The plans as a table."""
     from burn.query.plans import FILE
@@ -144,7 +152,8 @@ def text(found: list[dict[str, Any]]) -> str:
             return usd(v) if money else num(v or 0)
 
         body.append([
-            r["name"], r["period"]["start"][:10] + " → " + r["period"]["end"][:10], usd(r["cost_usd_micros"]),
+            r["name"], " → ".join(_day(r["period"][k], r["timezone"]) for k in ("start", "end")),
+            usd(r["cost_usd_micros"]),
             num(r["tokens"]), "-" if b is None else f"{b['share'] * 100:.1f}% of {amount(b['limit'])}",
             "-" if r["value_ratio"] is None else f"{r['value_ratio']:.2f}× {usd(r['price_usd_micros'])}",
             usd(r["daily"]["cost_usd_micros"]) + "/day",
@@ -165,7 +174,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         b = r["budget"]
         sys.stdout.write(
             f"{r['name']}: projected {b['projected_share'] * 100:.1f}% of its budget by "
-            f"{r['period']['end'][:10]}"
+            f"{_day(r['period']['end'], r['timezone'])}"
             + (f" (runs out on {r['runs_out_on']})" if r["runs_out_on"] else "")
             + "\n"
         )
