@@ -851,69 +851,73 @@ COMPARE_SUMMARY = obj(
 )
 
 
-PLAN_ROW = obj(
-    "One declared plan's current billing period.",
-    {
-        "type": t("string", "Line discriminator: plan.", const="plan"),
-        "name": t("string", "The plan's name in plans.toml."),
-        "kind": t("string", "subscription (a price per period) or budget.", enum=["subscription", "budget"]),
-        "sources": t("array", "Sources covered (empty: all).", items={"type": "string"}),
-        "models": t(
-            "array", "Model ids or prefixes ending in * covered (empty: all).", items={"type": "string"}
-        ),
-        "timezone": t("string", "IANA zone whose midnights bound the period."),
-        "reset_day": t(
-            "integer", "Day of the month the period starts (clamped to short months).", minimum=1, maximum=31
-        ),
-        "period": obj(
-            "The period containing the document's generated_at.",
-            {
-                "start": ts("Start", nullable=False),
-                "end": ts("End, exclusive", nullable=False),
-                "days": t("number", "Length in days.", minimum=0),
-                "elapsed_days": t("number", "Days elapsed at generated_at.", minimum=0),
-            },
-        ),
-        "turns": count("Covered turns in the period so far."),
-        "tokens": count("Their total tokens."),
-        "cost_usd_micros": nint(f"Their cost at API prices. {MICROS} Null when no turn was costed."),
-        "price_usd_micros": nint("The subscription's price per period (null for a budget)."),
-        "value_ratio": t(
-            ["number", "null"], "API-equivalent cost / price paid (null without a price).", minimum=0
-        ),
-        "budget": {
-            "description": "The budget and its use, or null when the plan has none.",
-            "anyOf": [
-                {"type": "null"},
-                obj(
-                    "Budget use.",
-                    {
-                        "unit": t("string", "usd_micros or tokens.", enum=["usd_micros", "tokens"]),
-                        "limit": count("The budget."),
-                        "used": count("Used so far."),
-                        "share": t(["number", "null"], "used / limit.", minimum=0),
-                        "projected_share": t(
-                            ["number", "null"], "Projected use at period end / limit.", minimum=0
-                        ),
-                    },
-                ),
-            ],
+_PLAN_PROPS: dict[str, J] = {
+    "type": t("string", "Line discriminator: plan.", const="plan"),
+    "name": t("string", "The plan's name in plans.toml."),
+    "kind": t("string", "subscription (a price per period) or budget.", enum=["subscription", "budget"]),
+    "sources": t("array", "Sources covered (empty: all).", items={"type": "string"}),
+    "models": t("array", "Model ids or prefixes ending in * covered (empty: all).", items={"type": "string"}),
+    "timezone": t("string", "IANA zone whose midnights bound the period."),
+    "reset_day": t(
+        "integer", "Day of the month the period starts (clamped to short months).", minimum=1, maximum=31
+    ),
+    "as_of": ts(
+        "The instant the row describes: when the document was generated, or `burn plans --at` "
+        "(added in v1 without a bump)",
+        nullable=False,
+    ),
+    "period": obj(
+        "The period containing as_of.",
+        {
+            "start": ts("Start", nullable=False),
+            "end": ts("End, exclusive", nullable=False),
+            "days": t("number", "Length in days.", minimum=0),
+            "elapsed_days": t("number", "Days elapsed at as_of.", minimum=0),
         },
-        "daily": obj(
-            "Burn rate: period use so far per elapsed day.",
-            {"cost_usd_micros": count("Micro-USD per day."), "tokens": count("Tokens per day.")},
-        ),
-        "projection": obj(
-            "Use at period end if the burn rate holds.",
-            {"cost_usd_micros": count("Micro-USD."), "tokens": count("Tokens.")},
-        ),
-        "over_budget": t("boolean", "The projection exceeds the budget (`burn plans check` exits 1)."),
-        "runs_out_on": t(
-            ["string", "null"],
-            "Local date the budget runs out at the burn rate (before period end), else null.",
-            pattern=r"^\d{4}-\d{2}-\d{2}$",
-        ),
+    ),
+    "turns": count("Covered turns in the period so far."),
+    "tokens": count("Their total tokens."),
+    "cost_usd_micros": nint(f"Their cost at API prices. {MICROS} Null when no turn was costed."),
+    "price_usd_micros": nint("The subscription's price per period (null for a budget)."),
+    "value_ratio": t(
+        ["number", "null"], "API-equivalent cost / price paid (null without a price).", minimum=0
+    ),
+    "budget": {
+        "description": "The budget and its use, or null when the plan has none.",
+        "anyOf": [
+            {"type": "null"},
+            obj(
+                "Budget use.",
+                {
+                    "unit": t("string", "usd_micros or tokens.", enum=["usd_micros", "tokens"]),
+                    "limit": count("The budget."),
+                    "used": count("Used so far."),
+                    "share": t(["number", "null"], "used / limit.", minimum=0),
+                    "projected_share": t(
+                        ["number", "null"], "Projected use at period end / limit.", minimum=0
+                    ),
+                },
+            ),
+        ],
     },
+    "daily": obj(
+        "Burn rate: period use so far per elapsed day.",
+        {"cost_usd_micros": count("Micro-USD per day."), "tokens": count("Tokens per day.")},
+    ),
+    "projection": obj(
+        "Use at period end if the burn rate holds.",
+        {"cost_usd_micros": count("Micro-USD."), "tokens": count("Tokens.")},
+    ),
+    "over_budget": t("boolean", "The projection exceeds the budget (`burn plans check` exits 1)."),
+    "runs_out_on": t(
+        ["string", "null"],
+        "Local date the budget runs out at the burn rate (before period end), else null.",
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+    ),
+}
+# as_of came after the first documents: described, not required.
+PLAN_ROW = obj(
+    "One declared plan's current billing period.", _PLAN_PROPS, [k for k in _PLAN_PROPS if k != "as_of"]
 )
 
 

@@ -136,14 +136,19 @@ def test_models_filter(home: Path, capfdbinary: pytest.CaptureFixture[bytes]) ->
 
 
 def test_median_duration_where_turns_are_timed(home: Path, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
-    # Durations set by hand on the archive's turns.duration_ms: compare reports the lower-middle
-    # median over the timed turns only.
+    # Durations set by hand on the archive's turns.duration_ms, and the rollups marked stale so the
+    # next build recomputes them from the edited turns: compare reports the lower-middle median
+    # over the timed turns only, read from turns (stale rollup) and after the build alike.
     db = sqlite3.connect(home / "archive.sqlite")
     for mid, ms in (("m1", 100), ("m2", 300), ("m3", None), ("m4", 9), ("m5", 5), ("m6", 7)):
         db.execute("UPDATE turns SET duration_ms = ? WHERE message_id = ?", (ms, mid))
+    db.execute("UPDATE archive_state SET value = 'stale' WHERE key = 'rollup'")
     db.commit()
     db.close()
+    from_turns = _doc(capfdbinary)["rows"]
+    assert main(["archive", "build"]) == 0
     rows = {(r["model"], r["category"]): r for r in _doc(capfdbinary)["rows"]}
+    assert list(rows.values()) == from_turns
     assert (rows[(SONNET, "coding")]["median_duration_ms"], rows[(SONNET, "coding")]["timed_turns"]) == (
         100,
         2,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -155,3 +156,98 @@ def test_a_bad_plans_file_is_one_line(home: Path, capfdbinary: pytest.CaptureFix
     assert main(["plans"]) == 2
     err = capfdbinary.readouterr().err.decode()
     assert err == "burn: error: plans.toml: plan 'x': reset_day must be a whole number from 1 to 31\n"
+
+
+def test_at_reads_the_plans_as_they_stood(home: Path, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+    capfdbinary.readouterr()
+    assert main(["plans", "check", "--at", "2026-03-05T00:00:00Z"]) == 1
+    out = capfdbinary.readouterr().out.decode().splitlines()
+    assert out == ["tokens: projected 310.0% of its budget by 2026-04-01 (runs out on 2026-03-11)"]
+    assert main(["plans", "--json", "--at", "2026-03-05T00:00:00Z"]) == 0
+    doc = orjson.loads(capfdbinary.readouterr().out)
+    assert [r["as_of"] for r in doc["rows"]] == ["2026-03-05T00:00:00.000Z"] * 3
+    assert doc["rows"][0]["budget"]["used"] == 2000
+    # The document itself is written now, not at --at.
+    assert doc["meta"]["generated_at"] > "2026-03-05"
+    assert main(["plans", "--at", "soon"]) == 2
+    assert capfdbinary.readouterr().err.decode().startswith("burn: error: --at: cannot read 'soon'")
+
+
+KOLKATA = '[[plan]]\nname = "ist"\nbudget_tokens = 10000\nreset_day = 3\ntimezone = "Asia/Kolkata"\n'
+
+
+def test_usage_is_counted_up_to_as_of_from_the_rollup_and_the_partial_hours(home: Path) -> None:
+    # A third March turn at 10:20, in the hour of the instants asked about below.
+    write_session(home.parent / "claude", [assistant("m9", 797, ts="2026-03-03T10:20:00.000Z", cache_read=0,
+                                                     cache_1h=200)], session="99999999-9999-4999-8999-999999999999")  # fmt: skip
+    assert main(["ingest", "--quiet"]) == 0
+    at = datetime(2026, 3, 3, 10, 10, tzinfo=UTC)
+    assert rows(home, at)[0][0]["turns"] == 2  # the "tokens" plan: 10:20 is after as_of
+    assert rows(home, datetime(2026, 3, 3, 10, 30, tzinfo=UTC))[0][0]["turns"] == 3
+    # Asia/Kolkata's midnight is 18:30 UTC: the period of 3 March starts mid-hour on the 2nd.
+    (home / "plans.toml").write_text(KOLKATA)
+    archive = Archive.in_home(home, readonly=True)
+    statements: list[str] = []
+    archive.db.set_trace_callback(statements.append)
+    from burn.query.plans import load, statuses
+
+    (ist,) = statuses(archive, load(home), datetime(2026, 3, 3, 10, 30, tzinfo=UTC))
+    archive.db.set_trace_callback(None)
+    assert ist["period"]["start"] == "2026-03-02T18:30:00.000Z"
+    assert (ist["turns"], ist["tokens"]) == (2, 2000)  # 3 March 10:00 and 10:20 UTC
+    plans = [" | ".join(r[3] for r in archive.db.execute(f"EXPLAIN QUERY PLAN {sql}")) for sql in statements]
+    archive.close()
+    # Whole hours from usage_hourly; turns only through the time index, for the two partial hours.
+    assert any("usage_hourly" in p for p in plans)
+    assert not [p for p in plans if re.search(r"\bSCAN (t|turns)\b", p)], plans
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[[plan]]\nname = "x"\nbudget_usd = 5\nreset-day = 3\n',
+         "plans.toml: plan 'x': unknown key 'reset-day' (keys: name, kind, price_usd, budget_usd, "
+         "budget_tokens, reset_day, timezone, sources, models)"),
+        ('[[plan]]\nname = "x"\nbudget_usd = 5\nbudget_tokens = 9\n',
+         "plans.toml: plan 'x': give budget_usd or budget_tokens, not both"),
+        ('[plans]\nname = "x"\n', "declare plans as [[plan]] tables"),
+        ('[[plan]]\nname = "x"\nprice_usd = "a lot"\n', "plans.toml: plan 'x': 'a lot' is not an amount of dollars"),
+        ('[[plan]]\nname = "x"\nbudget_usd = 1\ntimezone = "Mars/Olympus"\n',
+         "plans.toml: plan 'x': unknown timezone 'Mars/Olympus'"),
+    ],
+)  # fmt: skip
+def test_mistakes_in_plans_toml_are_named(home: Path, capfdbinary: pytest.CaptureFixture[bytes], toml: str,
+                                          message: str) -> None:  # fmt: skip
+    (home / "plans.toml").write_text(toml)
+    capfdbinary.readouterr()
+    assert main(["plans", "check"]) == 2
+    err = capfdbinary.readouterr().err.decode()
+    assert err.startswith("burn: error: ") and err.rstrip("\n").endswith(message) and err.count("\n") == 1
+
+
+def test_the_example_in_docs_plans_md_loads(tmp_path: Path) -> None:
+    from burn.query.plans import load
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "plans.md").read_text(encoding="utf-8")
+    (tmp_path / "plans.toml").write_text(re.findall(r"```toml\n(.*?)```", text, flags=re.S)[0])
+    found = {p.name: p for p in load(tmp_path)}
+    assert list(found) == ["Claude Max", "ChatGPT Pro", "Anthropic API", "opus tokens"]
+    assert found["ChatGPT Pro"].reset_day == 31 and found["ChatGPT Pro"].budget_micros == 1_500_000_000
+    assert found["Anthropic API"].budget_micros == 750_500_000 and found["opus tokens"].kind == "budget"
+
+
+def test_the_table_shows_periods_in_the_plans_zone(
+    home: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # Reset on the 15th in Berlin: the period starts 14 February 23:00 UTC, shown as the 15th.
+    (home / "plans.toml").write_text(
+        '[[plan]]\nname = "b"\nbudget_tokens = 100\nreset_day = 15\ntimezone = "Europe/Berlin"\n'
+    )
+    capfdbinary.readouterr()
+    assert main(["plans", "--no-color", "--at", "2026-03-05T00:00:00Z"]) == 0
+    assert "2026-02-15 → 2026-03-15" in capfdbinary.readouterr().out.decode()
+    assert main(["plans", "check", "--at", "2026-03-05T00:00:00Z"]) == 1
+    # 3 000 tokens (20 Feb, 2 and 3 March) in 18 days 1 hour; 9 days 23 hours left at 166.3 a day:
+    # 3 000 + 1 656 = 4 656 tokens, 46.56 times the budget, already used up on 5 March (Berlin).
+    out = capfdbinary.readouterr().out.decode()
+    assert out == "b: projected 4656.0% of its budget by 2026-03-15 (runs out on 2026-03-05)\n"

@@ -43,6 +43,7 @@ __all__ = [
     "Renderer",
     "UsageError",
     "plain_rows",
+    "positive",
 ]
 
 
@@ -157,6 +158,18 @@ class ContractExporter(Exporter, Protocol):
         ``sources``, ``projects``, ``models`` and ``timezone``: read them with
         :meth:`burn.query.Filters.from_canonical`)."""
         ...
+
+
+def positive(text: str) -> int:
+    """An argparse type for options that count (``--last N``, ``--min-turns N``): a whole number
+    of at least 1; anything else is a one-line usage error."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
 
 
 def plain_rows(

@@ -12,19 +12,9 @@ from typing import Any
 
 import attrs
 
-from burn.exporter import ArchiveView, Facts, Key, Page, Renderer, plain_rows
+from burn.exporter import ArchiveView, Facts, Key, Page, Renderer, plain_rows, positive
 from burn.query import Filters, group_cost_source
-from burn.query.compare import DEFAULT_MIN_TURNS, model_facts, rows
-
-
-def _min_turns(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, not {n}")
-    return n
+from burn.query.compare import DEFAULT_MIN_TURNS, Group, compare, model_facts, rows
 
 
 class CompareExporter:
@@ -43,7 +33,7 @@ class CompareExporter:
                             help="only these models (comma-separated; = --model)")  # fmt: skip
         parser.add_argument(
             "--min-turns",
-            type=_min_turns,
+            type=positive,
             default=None,
             metavar="N",
             help=f"groups with fewer turns are marked small_sample (default {DEFAULT_MIN_TURNS})",
@@ -68,15 +58,21 @@ class CompareQuery:
     archive: ArchiveView
     filters: Filters
     min_turns: int
+    _groups: list[Group] | None = None
     _rows: list[dict[str, Any]] | None = None
 
     def _all(self) -> list[dict[str, Any]]:
         if self._rows is None:
-            self._rows = list(rows(self.archive, self.filters, self.min_turns))
+            self._rows = list(rows(self._compared(), self.min_turns))
         return self._rows
 
+    def _compared(self) -> list[Group]:
+        if self._groups is None:
+            self._groups = compare(self.archive, self.filters)
+        return self._groups
+
     def facts(self, page: Page | None = None) -> Facts:
-        models, keys = model_facts(self.archive, self.filters)
+        models, keys = model_facts(self.archive, self.filters, self._compared())
         comp = sum(1 for r in self._all() if r["cost"]["cost_source"] in ("computed", "mixed"))
         rep = sum(1 for r in self._all() if r["cost"]["cost_source"] in ("reported", "mixed"))
         return Facts(models=models, project_keys=keys, cost_source=group_cost_source(comp, rep))

@@ -30,7 +30,7 @@ import attrs
 import orjson
 
 from burn import sqlite
-from burn.archive import enrich, projects, quality, rollup, session_rollup, tables
+from burn.archive import activity_rollup, enrich, projects, quality, rollup, session_rollup, tables
 from burn.archive.state import (
     REBUILD_SUFFIX,
     SCHEMA_VERSION,
@@ -108,7 +108,8 @@ class Archive:
             )
         if not readonly:
             with writing(path):
-                self.db.executescript(tables.SCHEMA + rollup.SCHEMA + session_rollup.SCHEMA + quality.SCHEMA)
+                schemas = (tables, rollup, session_rollup, activity_rollup, quality)
+                self.db.executescript("".join(m.SCHEMA for m in schemas))
                 self._init_state()
 
     @classmethod
@@ -251,6 +252,7 @@ class Archive:
                 touched |= session_rollup.sessions_of_cwds(self.db, (r[1] for r in rows.get("projects", [])))
                 enrich.refresh(self.db, touched)
                 session_rollup.refresh(self.db, touched)
+                activity_rollup.refresh(self.db, touched)
             self._set_state(ledger_position=str(position))
 
     # -- facts -----------------------------------------------------------------------------------
@@ -385,6 +387,7 @@ class Build:
                 rollup.refresh_all(db)
                 enrich.refresh(db, None)
                 session_rollup.refresh(db, None)
+                activity_rollup.refresh(db, None)
                 archive._set_state(rollup="ok", session_hours="ok")
         end = max(end, self.position)
         with sqlite.transaction(db):

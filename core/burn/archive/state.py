@@ -24,7 +24,8 @@ from burn.errors import BurnError
 # 9: the stamps table (ledger kind `stamp`), materialized into the sessions' stamp columns;
 # 10: turns.machine (the host that first saw a turn), machine in usage_hourly and session_hours;
 # 11: session timing in session_rollup (burn.archive.session_rollup.TIMING_COLUMNS)
-SCHEMA_VERSION = 11
+# 12: the activity_hours rollup (burn compare), turns_by_activity, tool_results_by_call
+SCHEMA_VERSION = 12
 
 
 def read_state(path: Path) -> dict[str, str] | None:

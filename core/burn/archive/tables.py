@@ -54,6 +54,9 @@ CREATE INDEX IF NOT EXISTS turns_by_time ON turns (ts_ms);
 CREATE INDEX IF NOT EXISTS turns_by_session ON turns (source, session_id, ts_ms);
 CREATE INDEX IF NOT EXISTS turns_by_model ON turns (model);
 CREATE INDEX IF NOT EXISTS turns_by_machine ON turns (machine);
+-- burn compare's medians: a group's timed turns in duration order, with the columns filters read
+CREATE INDEX IF NOT EXISTS turns_by_activity ON turns (model, activity, duration_ms, ts_ms, source, machine,
+  session_id) WHERE duration_ms IS NOT NULL;
 CREATE TABLE IF NOT EXISTS tool_calls (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, tool_use_id TEXT NOT NULL,
   message_id TEXT, ts TEXT NOT NULL, name TEXT NOT NULL, target TEXT, args_hash TEXT,
@@ -68,7 +71,8 @@ CREATE TABLE IF NOT EXISTS tool_result_events (
   -- derived per session (burn.archive.enrich)
   message_id TEXT, call_index INTEGER, event_index INTEGER, agent_id TEXT, event_source TEXT,
   duration_ms INTEGER);  -- the tool's run time, ms, NULL = unknown
-CREATE INDEX IF NOT EXISTS tool_results_by_session ON tool_result_events (source, session_id);
+-- by the call a result answers (and, as its prefix, by session)
+CREATE INDEX IF NOT EXISTS tool_results_by_call ON tool_result_events (source, session_id, tool_use_id);
 CREATE TABLE IF NOT EXISTS user_turns (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, session_id TEXT NOT NULL, user_uuid TEXT NOT NULL,
   ts TEXT NOT NULL, preceding_message_id TEXT, following_message_id TEXT, block_count INTEGER NOT NULL,

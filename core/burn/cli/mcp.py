@@ -22,6 +22,11 @@ def register(sub: Any, parents: Any) -> None:
     p.set_defaults(func=cmd_mcp)
 
 
+def now() -> datetime:
+    """The tools' clock (``benchmarks/bench_issue18.py`` sets it to a corpus's last turn)."""
+    return datetime.now(UTC)
+
+
 def _read(fn: Callable[[Any], Any]) -> Any:
     from burn.archive.database import Archive
     from burn.paths import burn_home
@@ -33,17 +38,25 @@ def _read(fn: Callable[[Any], Any]) -> Any:
         archive.close()
 
 
-def usage(by: str = "day", since: str | None = "7d", timezone: str | None = None) -> dict[str, Any]:
-    """Tokens and cost by day, model, source or project (``burn summary``)."""
+def usage(
+    by: str = "day", since: str | None = "7d", timezone: str | None = None, limit: int = 50
+) -> dict[str, Any]:
+    """Tokens and cost by day, model, source or project (``burn summary``): the totals and at most
+    ``limit`` rows — the latest days, or the largest models, sources or projects by tokens."""
     from burn.query import Filters
     from burn.query.summary import summarize
 
     if by not in ("day", "model", "source", "project"):
         raise UsageError("by must be day, model, source or project")
-    filters = Filters.from_options({"since": since, "timezone": timezone})
-    data: dict[str, Any] = _read(lambda a: summarize(a, filters))
+    if limit < 1:
+        raise UsageError("limit must be at least 1")
+    filters = Filters.from_options({"since": since, "timezone": timezone}, now=now())
+    data: dict[str, Any] = _read(lambda a: summarize(a, filters, (by,), pricing=False))
+    found = data[f"by_{by}"]
+    # An agent's context is the scarce thing: a year of days or a thousand projects is trimmed.
+    kept = found[-limit:] if by == "day" else found[:limit]
     return {"timezone": data["timezone"], "since": data["since"], "totals": data["totals"],
-            f"by_{by}": data[f"by_{by}"]}  # fmt: skip
+            f"by_{by}": kept, "rows_omitted": len(found) - len(kept)}  # fmt: skip
 
 
 def today() -> dict[str, Any]:
@@ -51,20 +64,27 @@ def today() -> dict[str, Any]:
     from burn.query import Filters
 
     tz = Filters.for_zone(None)
-    midnight = datetime.now(tz.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = now().astimezone(tz.tz).replace(hour=0, minute=0, second=0, microsecond=0)
     return usage("model", midnight.isoformat(), tz.timezone)
 
 
 def session_cost(session_id: str) -> dict[str, Any]:
-    """One session's cost and turns, its subagents included."""
+    """One session's assistant turns and cost, and its cost with every subagent descendant's."""
 
     def q(a: Any) -> dict[str, Any]:
-        cost, turns = a.db.execute(
-            "SELECT SUM(cost_usd_micros), COUNT(*) FROM turns WHERE session_id = ? OR session_id IN "
-            "(SELECT session_id FROM sessions WHERE parent_session_id = ?)",
-            (session_id, session_id),
+        # The session rollup, by key: ``source IN (…)`` lets the primary key answer an id alone.
+        row = a.db.execute(
+            """SELECT source, assistant_turns, subagents, cost, cost_n, incl_cost, incl_cost_n
+            FROM session_rollup WHERE source IN (SELECT DISTINCT source FROM session_rollup)
+            AND session_id = ? ORDER BY source LIMIT 1""",
+            (session_id,),
         ).fetchone()
-        return {"session_id": session_id, "turns": turns, "cost_usd_micros": cost}
+        if row is None:
+            return {"session_id": session_id, "found": False}
+        source, turns, subagents, cost, cost_n, incl, incl_n = row
+        return {"session_id": session_id, "found": True, "source": source, "turns": turns,
+                "subagents": subagents, "cost_usd_micros": cost if cost_n else None,
+                "including_subagents_usd_micros": incl if incl_n else None}  # fmt: skip
 
     result: dict[str, Any] = _read(q)
     return result
@@ -75,9 +95,9 @@ def active_block() -> dict[str, Any]:
     from burn.query import Filters
     from burn.query.blocks import blocks
 
-    now = datetime.now(UTC)
-    now_ms = int(now.timestamp() * 1000)
-    f = Filters(since_ms=int((now - timedelta(hours=10)).timestamp() * 1000))
+    at = now()
+    now_ms = int(at.timestamp() * 1000)
+    f = Filters(since_ms=int((at - timedelta(hours=10)).timestamp() * 1000))
     active = [b for b in _read(lambda a: blocks(a, f)) if b.active(now_ms)]
     return {"active": active[-1].as_json(now_ms) if active else None}
 
@@ -87,7 +107,7 @@ def plans() -> dict[str, Any]:
     from burn.cli.plans import rows
     from burn.paths import burn_home
 
-    return {"plans": rows(burn_home(), datetime.now(UTC))[0]}
+    return {"plans": rows(burn_home(), now())[0]}
 
 
 def compare(
@@ -95,10 +115,11 @@ def compare(
 ) -> dict[str, Any]:
     """Models side by side per activity category (``burn compare`` rows)."""
     from burn.query import Filters
+    from burn.query.compare import compare as groups
     from burn.query.compare import rows
 
-    f = Filters.from_options({"since": since, "model": models})
-    return {"min_turns": min_turns, "rows": _read(lambda a: list(rows(a, f, min_turns)))}
+    f = Filters.from_options({"since": since, "model": models}, now=now())
+    return {"min_turns": min_turns, "rows": _read(lambda a: list(rows(groups(a, f), min_turns)))}
 
 
 TOOLS: list[Callable[..., dict[str, Any]]] = [today, session_cost, usage, active_block, plans, compare]

@@ -21,6 +21,7 @@ import attrs
 
 from burn import __version__
 from burn.errors import UsageError
+from burn.exporter import positive as positive  # the argparse type, shared with exporter plugins
 from burn.records import STAMP_FIELDS
 
 WINDOW_FORMS = "YYYY-MM-DD, YYYYMMDD, an ISO date-time, or a duration back from now (7d, 12h, 2w)"
@@ -149,14 +150,3 @@ def add_table_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--last", type=positive, metavar="N", help="only the last N rows (table and csv)")
     p.add_argument("--order", choices=["asc", "desc"], default=None,
                    help="row order of the table (default asc: oldest first)")  # fmt: skip
-
-
-def positive(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
-    return n

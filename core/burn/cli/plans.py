@@ -2,7 +2,8 @@
 
 ``burn plans`` prints a table, or the ``burn.plans`` v1 contract (``--json``/``--ndjson``: the
 meta block every contract has, one row per plan). ``burn plans check`` prints one line per plan
-projected over its budget and exits 1 when there is one (for cron and CI), 0 otherwise.
+projected over its budget and exits 1 when there is one (for cron and CI), 0 otherwise. Both take
+``--at TIME``: the plans as they stood then (the period containing TIME, its usage up to TIME).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 def register(sub: Any, parents: Parents) -> None:
     """The ``plans`` command and its ``check`` action."""
-    from burn.cli.parser import Parser
+    from burn.cli.parser import WINDOW_FORMS, Parser
 
     p = sub.add_parser(
         "plans",
@@ -37,12 +38,27 @@ def register(sub: Any, parents: Parents) -> None:
     actions = p.add_subparsers(dest="plans_action", parser_class=Parser)
     chk = actions.add_parser("check", help="exit 1 when a plan is projected over its budget")
     chk.set_defaults(func=cmd_check)
+    for parser in (p, chk):
+        # SUPPRESS: ``plans --at T check`` keeps T (a subparser's default would overwrite it).
+        parser.add_argument("--at", metavar="TIME", default=argparse.SUPPRESS,
+                            help=f"as of TIME instead of now: {WINDOW_FORMS} (local time)")  # fmt: skip
 
 
 def _home() -> Path:
     from burn.paths import burn_home
 
     return burn_home()
+
+
+def _at(args: argparse.Namespace) -> datetime:
+    """``--at`` (a past or future instant, read in the local zone), else now."""
+    from burn.query.timewindow import parse_bound, resolve_timezone
+
+    now = datetime.now(UTC)
+    at = getattr(args, "at", None)
+    if at is None:
+        return now
+    return parse_bound(at, resolve_timezone(None)[0], end=False, now=now, option="--at")
 
 
 def rows(home: Path, now: datetime) -> tuple[list[dict[str, Any]], Any]:
@@ -63,15 +79,16 @@ def rows(home: Path, now: datetime) -> tuple[list[dict[str, Any]], Any]:
             archive.close()
 
 
-def document(home: Path, now: datetime, fmt: str) -> bytes:
-    """The ``burn.plans`` document (JSON or NDJSON)."""
+def document(home: Path, now: datetime, fmt: str, at: datetime | None = None) -> bytes:
+    """The ``burn.plans`` document (JSON or NDJSON) written at ``now``, its rows as of ``at``
+    (default ``now``)."""
     from burn.archive.database import Archive
     from burn.contract import meta as metas
     from burn.contract.framing import Framer
     from burn.exporter import Facts
     from burn.query import Filters
 
-    found, state = rows(home, now)
+    found, state = rows(home, now if at is None else at)
     archive = Archive.in_home(home, readonly=True)
     try:
         quality = metas.quality_block(archive.db, state)
@@ -100,14 +117,22 @@ def document(home: Path, now: datetime, fmt: str) -> bytes:
 
 
 def cmd_plans(args: argparse.Namespace) -> int:
-    now = datetime.now(UTC)
+    at = _at(args)
     home = _home()
     if args.format:
-        sys.stdout.buffer.write(document(home, now, args.format))
+        sys.stdout.buffer.write(document(home, datetime.now(UTC), args.format, at))
         return 0
-    found, _ = rows(home, now)
+    found, _ = rows(home, at)
     sys.stdout.write(text(found))
     return 0
+
+
+def _day(instant: str, zone: str) -> str:
+    """The plan's local date of a row's UTC instant (a period starts at a local midnight, which in
+    Berlin is the evening before in UTC)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(instant).astimezone(ZoneInfo(zone)).date().isoformat()
 
 
 def text(found: list[dict[str, Any]]) -> str:
@@ -127,7 +152,8 @@ def text(found: list[dict[str, Any]]) -> str:
             return usd(v) if money else num(v or 0)
 
         body.append([
-            r["name"], r["period"]["start"][:10] + " → " + r["period"]["end"][:10], usd(r["cost_usd_micros"]),
+            r["name"], " → ".join(_day(r["period"][k], r["timezone"]) for k in ("start", "end")),
+            usd(r["cost_usd_micros"]),
             num(r["tokens"]), "-" if b is None else f"{b['share'] * 100:.1f}% of {amount(b['limit'])}",
             "-" if r["value_ratio"] is None else f"{r['value_ratio']:.2f}× {usd(r['price_usd_micros'])}",
             usd(r["daily"]["cost_usd_micros"]) + "/day",
@@ -142,13 +168,13 @@ def text(found: list[dict[str, Any]]) -> str:
 def cmd_check(args: argparse.Namespace) -> int:
     from burn.query.plans import over
 
-    found, _ = rows(_home(), datetime.now(UTC))
+    found, _ = rows(_home(), _at(args))
     bad = over(found)
     for r in bad:
         b = r["budget"]
         sys.stdout.write(
             f"{r['name']}: projected {b['projected_share'] * 100:.1f}% of its budget by "
-            f"{r['period']['end'][:10]}"
+            f"{_day(r['period']['end'], r['timezone'])}"
             + (f" (runs out on {r['runs_out_on']})" if r["runs_out_on"] else "")
             + "\n"
         )

@@ -83,5 +83,23 @@ def sessions_base(
     return Base(sql, bucket_ms, False, where.params)
 
 
+def hour_split(
+    since_ms: int | None, until_ms: int | None
+) -> tuple[tuple[int | None, int | None], list[tuple[int, int]]] | None:
+    """[since, until) as the whole UTC hours inside it — ``(first, end)`` in ms, ``None`` where
+    unbounded: what a rollup answers — and the partial hours at its edges as ``[lo, hi)`` ranges
+    (what only ``turns`` can answer); ``None`` when not one whole hour lies inside."""
+    first = None if since_ms is None else -(-since_ms // rollup.HOUR_MS) * rollup.HOUR_MS
+    end = None if until_ms is None else until_ms // rollup.HOUR_MS * rollup.HOUR_MS
+    if first is not None and end is not None and first >= end:
+        return None
+    edges = []
+    if since_ms is not None and first is not None and since_ms < first:
+        edges.append((since_ms, first))
+    if until_ms is not None and end is not None and until_ms > end:
+        edges.append((end, until_ms))
+    return (first, end), edges
+
+
 def _group_sql(group: str | None) -> str | None:
     return None if group is None else f"s.{STAMP_COLUMN[group]}"

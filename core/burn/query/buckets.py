@@ -32,7 +32,11 @@ Periods: TypeAlias = list[tuple[int, int]]  # (start_ms, utc_offset_ms), as offs
 def time_range(db: sqlite3.Connection, since_ms: int | None, until_ms: int | None) -> tuple[int, int]:
     """First and last turn time (UTC ms) inside [since, until); ``(0, 0)`` without turns."""
     where = window("ts_ms", since_ms, until_ms).sql()
-    lo, hi = db.execute(f"SELECT MIN(ts_ms), MAX(ts_ms) FROM turns {where}").fetchone()
+    # Two subqueries: SQLite answers a lone MIN or MAX from the index's ends, both in one SELECT
+    # by scanning it.
+    lo, hi = db.execute(
+        f"SELECT (SELECT MIN(ts_ms) FROM turns {where}), (SELECT MAX(ts_ms) FROM turns {where})"
+    ).fetchone()
     return (lo or 0, hi or 0)
 
 

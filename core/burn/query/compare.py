@@ -1,11 +1,16 @@
 """``burn compare``: models side by side per observed activity category.
 
-One grouped read of ``turns`` (the activity category is a per-turn column, which the hourly rollup
-does not carry) joined with ``sessions`` for the project filter, plus one grouped read of the tool
-results of those turns for the error rate. Per (model, category): turns, distinct sessions, token
-sums and per-turn means (over the turns that reported the field: unknown is never zero), exact
-cost, cost per turn and per session, cache hit ratio, tool-error rate and, where the archive knows
-turn durations (a ``turns.duration_ms`` column), their median — null otherwise.
+Per (model, category): turns, distinct sessions, token sums and per-turn means (over the turns
+that reported the field: unknown is never zero), exact cost, cost per turn and per session, cache
+hit ratio, tool-error rate (tool results with error status) and, where turns are timed, the
+median turn duration.
+
+Reads the archive's activity rollup (:mod:`burn.archive.activity_rollup`): its rows for the whole
+UTC hours of the window, and the same rows computed from ``turns`` for the partial hours at its
+edges (a window such as ``--since 30d`` starts mid-hour), grouped in one statement. A stamp
+filter, or a rollup that is not current, reads every row from ``turns`` instead; both give the same
+numbers by construction. The median (not additive) is one index seek per group in
+``turns_by_activity``: the group's timed turns in duration order, ``LIMIT 1 OFFSET`` half its count.
 
 Groups with fewer than ``min_turns`` turns are kept and marked ``small_sample``: a ratio over
 seven turns is shown, but not as if it were as solid as one over seven thousand.
@@ -13,26 +18,22 @@ seven turns is shown, but not as if it were as solid as one over seven thousand.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
 
+from burn.archive import activity_rollup as act
+from burn.archive.rollup import HOUR_MS
 from burn.pricing.totals import group_cost_source
-from burn.query.base import turns_where
+from burn.query.base import hour_split, turns_where
 from burn.query.filters import Filters
 from burn.query.view import ArchiveView
+from burn.query.where import matching, window
 
 DEFAULT_MIN_TURNS = 20
 UNCATEGORIZED = "uncategorized"  # turns the archive has not derived a category for (yet)
-_TOKENS = ("input", "output", "cache_read", "cache_write")
-_FROM = "FROM turns t LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id"
-
-
-def has_duration(db: sqlite3.Connection) -> bool:
-    """Whether the archive records turn durations (``turns.duration_ms``)."""
-    return any(row[1] == "duration_ms" for row in db.execute("PRAGMA table_info(turns)"))
+_TOKENS = tuple(act.TOKENS)
 
 
 def _ratio(num: int | None, den: int | None, places: int = 4) -> float | None:
@@ -64,6 +65,8 @@ class Group:
     tool_errors: int
     median_duration_ms: int | None
     timed_turns: int
+    unpriced_turns: int = 0
+    fallback_turns: int = 0
 
     def as_json(self, min_turns: int) -> dict[str, Any]:
         """The ``burn.compare`` row."""
@@ -94,105 +97,96 @@ class Group:
         }
 
 
+def activity_rows(archive: ArchiveView, filters: Filters) -> tuple[str, dict[str, Any]]:
+    """SQL for the activity rollup's rows (:data:`burn.archive.activity_rollup.COLUMNS`) of the
+    turns ``filters`` select, and its parameters: stored rows for the window's whole hours, rows
+    computed from ``turns`` for its partial ones (or for everything, when the rollup cannot answer)."""
+    where = turns_where(filters)
+    params = dict(where.params)
+    split = hour_split(filters.since_ms, filters.until_ms)
+    if filters.stamps or archive.state().get("rollup") != "ok" or split is None:
+        return act.rows_sql(where.sql()), params  # the rollup carries no stamps
+    (first, end), edges = split
+    stored = window("hour", first, end, HOUR_MS) + matching(
+        filters, source="source", project="project_key", model="model", machine="machine"
+    )
+    parts = [f"SELECT {act.COLUMNS} FROM activity_hours {stored.sql()}"]
+    rest = matching(filters, source="t.source", project="s.project_key", model="t.model", machine="t.machine")
+    parts += [act.rows_sql((window("t.ts_ms", lo, hi) + rest).sql()) for lo, hi in edges]
+    return " UNION ALL ".join(parts), params
+
+
 def compare(archive: ArchiveView, filters: Filters) -> list[Group]:
     """The (model, category) groups of the turns ``filters`` select, sorted by model then
-    category. Reads only; three grouped statements inside the caller's transaction."""
-    db = archive.db
-    where = turns_where(filters)
-    w, params = where.sql(), dict(where.params)
-    cat = f"COALESCE(t.activity, '{UNCATEGORIZED}')"
-    cw = "CASE WHEN t.cache_write_5m IS NULL AND t.cache_write_1h IS NULL THEN NULL ELSE " \
-         "COALESCE(t.cache_write_5m, 0) + COALESCE(t.cache_write_1h, 0) END"  # fmt: skip
-    cols = {"input": "t.input", "output": "t.output", "cache_read": "t.cache_read", "cache_write": cw}
-    sums = ", ".join(f"SUM({c}), COUNT({c})" for c in cols.values())
-    sql = f"""SELECT t.model, {cat}, COUNT(*), COUNT(DISTINCT t.source || x'1f' || t.session_id), {sums},
-        SUM(t.cost_usd_micros), COUNT(t.cost_usd_micros),
-        SUM(t.cost_source = 'computed'), SUM(t.cost_source = 'reported')
-        {_FROM} {w} GROUP BY 1, 2"""
-    rows = db.execute(sql, params).fetchall()
-    errors = _tool_results(db, w, params, cat)
-    timed = _durations(db, w, params, cat) if has_duration(db) else {}
+    category. Reads only, inside the caller's transaction: one grouped statement over the
+    activity rows (:func:`activity_rows`), then one index seek per timed group for its median."""
+    rows, params = activity_rows(archive, filters)
+    sums = ", ".join(f"SUM({n})" for n in act.NAMES)
+    sql = f"""SELECT model, COALESCE(category, '{UNCATEGORIZED}') AS cat,
+        COUNT(DISTINCT source || x'1f' || session_id), {sums}
+        FROM ({rows}) GROUP BY model, cat ORDER BY model, cat"""
     out = []
-    for model, category, turns, sessions, *v in rows:
-        tok = {f: (v[2 * i] if v[2 * i + 1] else None) for i, f in enumerate(_TOKENS)}
-        rep = {f: v[2 * i + 1] for i, f in enumerate(_TOKENS)}
-        cost, costed, comp, repc = v[8:12]
-        n_results, n_errors = errors.get((model, category), (0, 0))
-        median, n_timed = timed.get((model, category), (None, 0))
+    for model, category, sessions, *values in archive.db.execute(sql, params).fetchall():
+        v = dict(zip(act.NAMES, values, strict=True))
+        timed = v["timed_turns"]
         out.append(
             Group(
-                model,
-                category,
-                turns,
-                sessions,
-                tok,
-                rep,
-                cost if costed else None,
-                comp or 0,
-                repc or 0,
-                n_results,
-                n_errors,
-                median,
-                n_timed,
+                model=model,
+                category=category,
+                turns=v["turns"],
+                sessions=sessions,
+                tokens={f: v[f] if v[f"{f}_n"] else None for f in _TOKENS},
+                reported={f: v[f"{f}_n"] for f in _TOKENS},
+                cost_micros=v["cost_usd_micros"] if v["costed_turns"] else None,
+                computed=v["computed_turns"],
+                reported_cost=v["reported_turns"],
+                tool_results=v["tool_results"],
+                tool_errors=v["tool_errors"],
+                median_duration_ms=_median(archive, filters, model, category, timed) if timed else None,
+                timed_turns=timed,
+                unpriced_turns=v["unpriced_turns"],
+                fallback_turns=v["fallback_turns"],
             )
         )
-    out.sort(key=lambda g: (g.model, g.category))
     return out
 
 
-def _tool_results(
-    db: sqlite3.Connection, w: str, params: Mapping[str, Any], cat: str
-) -> dict[tuple[str, str], tuple[int, int]]:
-    """Per group: tool results of its turns' tool calls, and how many had error status."""
-    sql = f"""SELECT t.model, {cat}, COUNT(r.id), COALESCE(SUM(r.status = 'error'), 0)
-        {_FROM} JOIN tool_calls c ON c.turn_id = t.id
-        JOIN tool_result_events r ON r.source = c.source AND r.session_id = c.session_id
-             AND r.tool_use_id = c.tool_use_id
-        {w} GROUP BY 1, 2"""
-    return {(m, c): (n, e) for m, c, n, e in db.execute(sql, params)}
+def _median(archive: ArchiveView, filters: Filters, model: str, category: str, timed: int) -> int | None:
+    """The median of a group's known turn durations: the lower middle of an even count, so it is
+    a duration some turn had. ``timed``: how many the filters select (the rollup's count)."""
+    where = turns_where(filters)
+    cat = "t.activity IS NULL" if category == UNCATEGORIZED else "t.activity = :cmp_category"
+    terms = ("t.model = :cmp_model", cat, "t.duration_ms IS NOT NULL", *where.terms)
+    params = {**where.params, "cmp_model": model, "cmp_category": category, "cmp_offset": (timed - 1) // 2}
+    row = archive.db.execute(
+        f"""SELECT t.duration_ms FROM turns t INDEXED BY turns_by_activity
+        LEFT JOIN sessions s ON s.source = t.source AND s.session_id = t.session_id
+        WHERE {" AND ".join(terms)} ORDER BY t.duration_ms LIMIT 1 OFFSET :cmp_offset""",
+        params,
+    ).fetchone()
+    return None if row is None else int(row[0])
 
 
-def _durations(
-    db: sqlite3.Connection, w: str, params: Mapping[str, Any], cat: str
-) -> dict[tuple[str, str], tuple[int | None, int]]:
-    """Per group: the median of known turn durations (the lower middle of an even count, so it
-    is a duration some turn had) and how many turns had one."""
-    known = "t.duration_ms IS NOT NULL"
-    cond = f"{w} AND {known}" if w else f"WHERE {known}"
-    sql = f"""SELECT model, category, duration_ms, n FROM (
-        SELECT t.model AS model, {cat} AS category, t.duration_ms AS duration_ms,
-               ROW_NUMBER() OVER (PARTITION BY t.model, {cat} ORDER BY t.duration_ms) AS i,
-               COUNT(*) OVER (PARTITION BY t.model, {cat}) AS n
-        {_FROM} {cond}) WHERE i = (n + 1) / 2"""
-    return {(m, c): (d, n) for m, c, d, n in db.execute(sql, params)}
-
-
-def rows(archive: ArchiveView, filters: Filters, min_turns: int) -> Iterator[dict[str, Any]]:
-    """The ``burn.compare`` rows (:meth:`Group.as_json` of :func:`compare`)."""
-    for group in compare(archive, filters):
+def rows(groups: list[Group], min_turns: int) -> Iterator[dict[str, Any]]:
+    """The ``burn.compare`` rows (:meth:`Group.as_json`)."""
+    for group in groups:
         yield group.as_json(min_turns)
 
 
-def model_facts(archive: ArchiveView, filters: Filters) -> tuple[list[dict[str, Any]], list[str]]:
-    """The meta block's facts of a comparison: per model its unpriced and fallback-priced turns,
-    and the project keys of the selected turns."""
-    where = turns_where(filters)
-    w, params = where.sql(), dict(where.params)
+def model_facts(
+    archive: ArchiveView, filters: Filters, groups: list[Group]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The meta block's facts of a comparison: per model its unpriced and fallback-priced turns
+    (from its groups), and the project keys of the selected turns."""
+    per: dict[str, list[int]] = {}
+    for g in groups:
+        n = per.setdefault(g.model, [0, 0])
+        n[0] += g.unpriced_turns
+        n[1] += g.fallback_turns
     models = [
-        {"model": m, "unpriced": {"turns": u or 0}, "fallback_turns": f or 0}
-        for m, u, f in archive.db.execute(
-            f"""SELECT t.model, SUM(t.price_match = 'unpriced'), SUM(t.price_match = 'fallback')
-            {_FROM} {w} GROUP BY 1 ORDER BY 1""",
-            params,
-        )
+        {"model": m, "unpriced": {"turns": unpriced}, "fallback_turns": fallback}
+        for m, (unpriced, fallback) in sorted(per.items())
     ]
-    keys = [
-        k
-        for (k,) in archive.db.execute(
-            f"SELECT DISTINCT s.project_key {_FROM} {w} AND s.project_key IS NOT NULL ORDER BY 1"
-            if w
-            else f"SELECT DISTINCT s.project_key {_FROM} WHERE s.project_key IS NOT NULL ORDER BY 1",
-            params,
-        )
-    ]
-    return models, keys
+    sql, params = activity_rows(archive, filters)
+    keys = f"SELECT DISTINCT project_key FROM ({sql}) WHERE project_key IS NOT NULL ORDER BY 1"
+    return models, [k for (k,) in archive.db.execute(keys, params)]

@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from burn.archive.rollup import HOUR_MS, NAMES
+from burn.archive.rollup import NAMES
 from burn.errors import UsageError
-from burn.query.base import usage_base
+from burn.query.base import hour_split, usage_base
 from burn.query.filters import Filters, iso_ms
 from burn.query.sums import UsageSums
 from burn.query.timewindow import to_ms
@@ -36,6 +36,8 @@ from burn.query.view import ArchiveView
 
 FILE = "plans.toml"
 KINDS = ("subscription", "budget")
+KEYS = ("name", "kind", "price_usd", "budget_usd", "budget_tokens", "reset_day", "timezone", "sources",
+        "models")  # fmt: skip
 DAY_MS = 86_400_000
 
 
@@ -75,7 +77,7 @@ def load(home: Path, default_tz: str = "UTC") -> list[Plan]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not valid TOML ({exc})") from None
     entries = data.get("plan", [])
-    if not isinstance(entries, list):
+    if not isinstance(entries, list) or set(data) - {"plan"}:
         raise UsageError(f"{path}: declare plans as [[plan]] tables")
     plans, names = [], set()
     for i, raw in enumerate(entries, 1):
@@ -83,6 +85,9 @@ def load(home: Path, default_tz: str = "UTC") -> list[Plan]:
             raise UsageError(f"{path}: plan {i} is not a table")
         name = str(raw.get("name") or f"plan {i}")
         where = f"{path.name}: plan {name!r}"
+        unknown = sorted(set(raw) - set(KEYS))
+        if unknown:  # a misspelt key would otherwise be a silent default
+            raise UsageError(f"{where}: unknown key {unknown[0]!r} (keys: {', '.join(KEYS)})")
         if name in names:
             raise UsageError(f"{where}: the name is used twice")
         names.add(name)
@@ -115,6 +120,8 @@ def load(home: Path, default_tz: str = "UTC") -> list[Plan]:
             raise UsageError(f"{where}: a subscription needs price_usd")
         if kind == "budget" and plan.budget_micros is None and plan.budget_tokens is None:
             raise UsageError(f"{where}: a budget needs budget_usd or budget_tokens")
+        if plan.budget_micros is not None and plan.budget_tokens is not None:
+            raise UsageError(f"{where}: give budget_usd or budget_tokens, not both")
         plans.append(plan)
     return plans
 
@@ -152,8 +159,8 @@ def period(reset_day: int, tz: ZoneInfo, now: datetime) -> tuple[datetime, datet
 
 def _models(archive: ArchiveView, patterns: tuple[str, ...]) -> tuple[str, ...]:
     """Model ids of the archive a plan's patterns cover (exact, or a prefix ending in ``*``)."""
-    known = [m for (m,) in archive.db.execute("SELECT DISTINCT model FROM usage_hourly")]
-    known += [m for (m,) in archive.db.execute("SELECT DISTINCT model FROM turns")]
+    table = "usage_hourly" if archive.state().get("rollup") == "ok" else "turns"
+    known = [m for (m,) in archive.db.execute(f"SELECT DISTINCT model FROM {table}")]
     return tuple(sorted({m for m in known for p in patterns if fnmatch.fnmatchcase(m, p)}))
 
 
@@ -162,12 +169,17 @@ def _usage(archive: ArchiveView, plan: Plan, since_ms: int, until_ms: int) -> Us
     if plan.models and not models:
         return UsageSums.of({})
     tz = ZoneInfo(plan.timezone)
-    filters = Filters(tz=tz, timezone=plan.timezone, since_ms=since_ms, until_ms=until_ms,
-                      sources=plan.sources, models=models)  # fmt: skip
-    base = usage_base(archive.state(), filters, [])
+    filters = Filters(tz=tz, timezone=plan.timezone, sources=plan.sources, models=models)
+    # The whole hours from the hourly rollup; only the partial hours at the ends (a period that
+    # starts at a half-hour zone's midnight, the hour now is in) from turns.
+    split = hour_split(since_ms, until_ms)
+    parts = [(since_ms, until_ms)] if split is None else [split[0], *split[1]]
+    state = archive.state()
+    bases = [usage_base(state, attrs.evolve(filters, since_ms=lo, until_ms=hi), []) for lo, hi in parts]
     sums = ", ".join(f"SUM(r.{c})" for c in NAMES)
-    row = archive.db.execute(f"SELECT {sums} FROM ({base.sql}) r", base.params).fetchone()
-    return UsageSums.of_row(row)
+    union = " UNION ALL ".join(f"SELECT * FROM ({b.sql})" for b in bases)
+    params = {k: v for b in bases for k, v in b.params.items()}
+    return UsageSums.of_row(archive.db.execute(f"SELECT {sums} FROM ({union}) r", params).fetchone())
 
 
 def _round(x: float) -> int:
@@ -179,10 +191,7 @@ def status(archive: ArchiveView, plan: Plan, now: datetime) -> dict[str, Any]:
     tz = ZoneInfo(plan.timezone)
     start, end = period(plan.reset_day, tz, now)
     start_ms, end_ms, now_ms = to_ms(start), to_ms(end), to_ms(now)
-    # Up to the end of the current hour: no turn is later than now, and whole hours let the
-    # hourly rollup answer.
-    until_ms = min(end_ms, -(-now_ms // HOUR_MS) * HOUR_MS)
-    sums = _usage(archive, plan, start_ms, until_ms)
+    sums = _usage(archive, plan, start_ms, min(end_ms, now_ms))
     cost = sums.cost.as_dict()["cost_usd_micros"]
     spent = cost or 0
     tokens = sums.total
@@ -200,6 +209,7 @@ def status(archive: ArchiveView, plan: Plan, now: datetime) -> dict[str, Any]:
         "models": list(plan.models),
         "timezone": plan.timezone,
         "reset_day": plan.reset_day,
+        "as_of": iso_ms(now_ms),
         "period": {
             "start": iso_ms(start_ms),
             "end": iso_ms(end_ms),

@@ -18,7 +18,7 @@ from typing import Any
 from burn.archive.rollup import NAMES
 from burn.query import ArchiveView, Filters
 from burn.query.base import usage_base
-from burn.query.buckets import day_expr, day_sql, offset_periods, time_range
+from burn.query.buckets import Periods, day_expr, day_sql, offset_periods, time_range
 from burn.query.sums import UsageSums
 from burn.query.where import window
 from burn.records import iso_seconds
@@ -28,9 +28,13 @@ __all__ = ["day_sql", "offset_periods", "summarize"]
 _DIMENSIONS = ("source", "model", "project", "day")
 
 
-def summarize(archive: ArchiveView, filters: Filters) -> dict[str, Any]:
+def summarize(
+    archive: ArchiveView, filters: Filters, dimensions: tuple[str, ...] = _DIMENSIONS, pricing: bool = True
+) -> dict[str, Any]:
     """``burn summary``'s document: totals and the breakdowns by source, model, local day (in
     ``filters.tz``) and project of the turns the filters select, with the pricing block.
+    ``dimensions``: the breakdowns to compute (``by_<dimension>``; a caller that shows one, such as
+    ``burn mcp``, asks for one); ``pricing``: whether to add the pricing block.
 
     Reads only, through the query layer: the hourly rollup when the window and the time zone's
     offsets allow it, otherwise ``turns`` (:func:`burn.query.base.usage_base`, the same choice
@@ -38,20 +42,22 @@ def summarize(archive: ArchiveView, filters: Filters) -> dict[str, Any]:
     zero; ``since``/``until`` echo the filters' window.
     """
     since_ms, until_ms = filters.since_ms, filters.until_ms
-    lo, hi = time_range(archive.db, since_ms, until_ms)
-    periods = offset_periods(filters.tz, lo, hi)
+    # Local time matters to days only: without them, any zone's window on whole hours is the rollup's.
+    periods: Periods = []
+    if "day" in dimensions:
+        periods = offset_periods(filters.tz, *time_range(archive.db, since_ms, until_ms))
     base = usage_base(archive.state(), filters, periods)
     sums = ", ".join(f"SUM(r.{c})" for c in NAMES)
-    day = day_expr(periods, f"(r.hour * {base.bucket_ms})")
-    sql = f"""
-        WITH r AS MATERIALIZED ({base.sql})
-        SELECT 'total', NULL, {sums} FROM r
-        UNION ALL SELECT 'source', r.source, {sums} FROM r GROUP BY r.source
-        UNION ALL SELECT 'model', r.model, {sums} FROM r GROUP BY r.model
-        UNION ALL SELECT 'project', r.project_key, {sums} FROM r GROUP BY r.project_key
-        UNION ALL SELECT 'day', {day}, {sums} FROM r GROUP BY 2
-    """
-    groups: dict[str, list[dict[str, Any]]] = {d: [] for d in _DIMENSIONS}
+    keys = {"source": "r.source", "model": "r.model", "project": "r.project_key"}
+    if periods:
+        keys["day"] = day_expr(periods, f"(r.hour * {base.bucket_ms})")
+    # Rows grouped from turns are computed once; the rollup's rows are read where they lie (once per
+    # breakdown: faster than copying them first, docs/performance.md).
+    how = "NOT MATERIALIZED" if base.rollup else "MATERIALIZED"
+    sql = f"WITH r AS {how} ({base.sql}) SELECT 'total', NULL, {sums} FROM r" + "".join(
+        f" UNION ALL SELECT '{d}', {keys[d]}, {sums} FROM r GROUP BY 2" for d in dimensions
+    )
+    groups: dict[str, list[dict[str, Any]]] = {d: [] for d in dimensions}
     totals = _group(UsageSums.of({}))
     for dimension, key, *values in archive.db.execute(sql, base.params):
         if dimension == "total":
@@ -64,18 +70,20 @@ def summarize(archive: ArchiveView, filters: Filters) -> dict[str, Any]:
                 }
             )
     totals["sessions"] = _sessions(archive, since_ms, until_ms)
-    by_model = _sorted(groups["model"], "model")
-    return {
-        "timezone": filters.timezone,
-        "since": _iso(since_ms),
-        "until": _iso(until_ms),
-        "pricing": _pricing(archive, totals["cost_source"], by_model),
-        "totals": totals,
-        "by_source": _sorted(groups["source"], "source"),
-        "by_model": by_model,
-        "by_day": sorted(groups["day"], key=lambda r: r["day"]),
-        "by_project": _project_rows(archive, groups["project"]),
-    }
+    out: dict[str, Any] = {"timezone": filters.timezone, "since": _iso(since_ms), "until": _iso(until_ms)}
+    by_model = _sorted(groups.get("model", []), "model")
+    if pricing:
+        out["pricing"] = _pricing(archive, totals["cost_source"], by_model)
+    out["totals"] = totals
+    if "source" in groups:
+        out["by_source"] = _sorted(groups["source"], "source")
+    if "model" in groups:
+        out["by_model"] = by_model
+    if "day" in groups:
+        out["by_day"] = sorted(groups["day"], key=lambda r: r["day"])
+    if "project" in groups:
+        out["by_project"] = _project_rows(archive, groups["project"])
+    return out
 
 
 def _group(sums: UsageSums) -> dict[str, Any]:

@@ -48,14 +48,17 @@ LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 _FORMS = "YYYY-MM-DD (or YYYYMMDD), an ISO date-time, or a duration back from now such as 7d, 12h or 2w"
 
 
-def parse_bound(value: str, tz: tzinfo, *, end: bool, now: datetime | None = None) -> datetime:
+def parse_bound(
+    value: str, tz: tzinfo, *, end: bool, now: datetime | None = None, option: str | None = None
+) -> datetime:
     """``--since``/``--until``: ``YYYY-MM-DD`` or ``YYYYMMDD`` (a whole local day: ``--until``
     includes it), an ISO
     date-time (local unless it has an offset), or a duration back from now (``12h``, ``7d``, ``2w``).
 
-    Raises :class:`UsageError` naming the option for an empty, unreadable or out-of-range value.
+    Raises :class:`UsageError` naming the option (default ``--since``/``--until``) for an empty,
+    unreadable or out-of-range value.
     """
-    option = "--until" if end else "--since"
+    option = option or ("--until" if end else "--since")
     now = now or datetime.now(UTC)
     text = value.strip()
     if not text:
