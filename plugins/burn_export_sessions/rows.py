@@ -16,7 +16,7 @@ from burn.query import (
     MODEL_ENTRY,
     SESSION_TIMING_SQL,
     TIMING_WIDTH,
-    cost_components,
+    component_values,
     group_cost_source,
     session_timing,
 )
@@ -173,9 +173,7 @@ def row_builder(
         (cost, incl_cost, cost_source, usage, unknown_mask, unknown_json, notes, unpriced, fallback,
          by_model_json) = v[16 + _N : 26 + _N]  # fmt: skip
         category, calls_json, workflow, agent, persona, tier, cost_n = v[26 + _N : 33 + _N]
-        parts = cost_components(
-            dict(zip(COMPONENT_NAMES, v[33 + _N : 24 + _N + _EXTRA], strict=True)), cost_n
-        )
+        parts = component_values(v[33 + _N : 24 + _N + _EXTRA], cost_n)
         branch, worktree_root = v[24 + _N + _EXTRA : 26 + _N + _EXTRA]
         timing = v[_TIMING : _TIMING + TIMING_WIDTH]
         if anonymous:

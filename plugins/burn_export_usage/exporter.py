@@ -27,7 +27,7 @@ from burn.query import (
     TURN_AGGREGATES,
     Filters,
     Periods,
-    cost_components,
+    component_values,
     day_expr,
     day_number_expr,
     day_of_number,
@@ -125,9 +125,7 @@ def _parts(v: Sequence[Any], sessions: int) -> dict[str, Any]:
         "cost": {
             "total_usd_micros": v[_COST],
             "cost_source": v[_COST + 1],
-            "components": cost_components(
-                dict(zip(COMPONENT_NAMES, v[_COST + 6 :], strict=True)), v[_COST + 5]
-            ),
+            "components": component_values(v[_COST + 6 :], v[_COST + 5]),
         },
     }
 

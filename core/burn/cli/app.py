@@ -318,12 +318,13 @@ def _exporter_tables(command: str | None, name: str | None) -> Tables:
     """Exporter commands per verb, loaded only for the commands that use them: a built-in
     command needs only the built-in exporters (a third-party one cannot take its name, see
     :func:`burn.cli.contract.commands`); help, completion and other names see every plugin."""
-    from burn.cli.contract import commands
     from burn.cli.reports import SHORTCUTS
-    from burn.plugins.manager import Plugins
 
     if command not in ("export", "report", None, "completion", *SHORTCUTS[:5]):  # not blocks, statusline
         return {"export": {}, "report": {}}
+    from burn.cli.contract import commands
+    from burn.plugins.manager import Plugins
+
     plugins = Plugins(builtin_kinds=("exporters",))
     tables = {verb: commands(verb, plugins.exporters()) for verb in ("export", "report")}
     if command in (None, "completion") or (command in tables and name not in tables[command]):

@@ -7,7 +7,7 @@ grouping of the same turns adds up to the same total. A group with no costed tur
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -42,14 +42,22 @@ def components(values: Mapping[str, int | None], costed_turns: int | None) -> di
     """The ``cost.components`` object of a group from its named :data:`COMPONENT_AGGREGATES`:
     ``None`` when no turn was costed; ``reasoning`` ``None`` when no computed turn reported
     reasoning tokens."""
+    return component_values([values.get(k) for k in COMPONENT_NAMES], costed_turns)
+
+
+# (name in ``cost.components``, position among COMPONENT_NAMES), in the object's order.
+_COMPONENT_PLAN = tuple((k[2:], i) for i, k in enumerate(COMPONENT_NAMES) if k != "c_reasoning_n")
+_REASONING_N = COMPONENT_NAMES.index("c_reasoning_n")
+
+
+def component_values(values: Sequence[int | None], costed_turns: int | None) -> dict[str, int | None] | None:
+    """:func:`components` from the aggregates' values in :data:`COMPONENT_NAMES` order (a report's
+    rows carry them so: no mapping built per entry)."""
     if not costed_turns:
         return None
-    out: dict[str, int | None] = {}
-    for k in COMPONENT_NAMES:
-        if k == "c_reasoning":
-            out["reasoning"] = (values.get(k) or 0) if values.get("c_reasoning_n") else None
-        elif k != "c_reasoning_n":
-            out[k[2:]] = values.get(k) or 0
+    out: dict[str, int | None] = {name: values[i] or 0 for name, i in _COMPONENT_PLAN}
+    if not values[_REASONING_N]:
+        out["reasoning"] = None
     return out
 
 

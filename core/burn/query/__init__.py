@@ -25,7 +25,7 @@ from burn.archive.rollup import HOUR_MS, hourly_sql
 from burn.archive.rollup import NAMES as AGGREGATE_NAMES
 from burn.archive.session_rollup import MODEL_ENTRY
 from burn.archive.session_rollup import seq as session_seq
-from burn.pricing.totals import COMPONENT_NAMES, COST_NAMES, CostSums, group_cost_source
+from burn.pricing.totals import COMPONENT_NAMES, COST_NAMES, CostSums, component_values, group_cost_source
 from burn.pricing.totals import components as cost_components
 from burn.query.base import Base, sessions_base, turns_where, usage_base
 from burn.query.buckets import Periods, day_expr, day_number_expr, day_of_number, offset_periods, time_range
@@ -57,6 +57,7 @@ __all__ = [
     "Periods",
     "UsageSums",
     "Where",
+    "component_values",
     "cost_components",
     "day_expr",
     "day_number_expr",
