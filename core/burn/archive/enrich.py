@@ -73,7 +73,8 @@ _STATEMENTS = (
       LEFT JOIN {_TOP} top ON top.turn_id = t.id)
     UPDATE turns SET turn_index = x.i, activity = x.activity FROM x
     WHERE turns.id = x.id AND (turns.turn_index IS NOT x.i OR turns.activity IS NOT x.activity)""",
-    # Tool results: the call they answer, their position, the subagent they report on.
+    # Tool results: the call they answer, their position, the subagent they report on (rows whose
+    # values are unchanged are not written: most of a session's results, in an incremental batch).
     f"""UPDATE tool_result_events SET message_id = x.message_id, call_index = x.call_index,
       event_index = x.i, agent_id = x.agent_id, event_source = x.event_source FROM (
       SELECT r.id, c.message_id, c.call_index,
@@ -85,7 +86,11 @@ _STATEMENTS = (
       FROM {_DIRTY} d CROSS JOIN tool_result_events r ON r.source = d.source AND r.session_id = d.session_id
       LEFT JOIN tool_calls c ON c.source = r.source AND c.session_id = r.session_id
         AND c.tool_use_id = r.tool_use_id) x
-    WHERE tool_result_events.id = x.id""",
+    WHERE tool_result_events.id = x.id AND (tool_result_events.message_id IS NOT x.message_id
+      OR tool_result_events.call_index IS NOT x.call_index
+      OR tool_result_events.event_index IS NOT x.i
+      OR tool_result_events.agent_id IS NOT x.agent_id
+      OR tool_result_events.event_source IS NOT x.event_source)""",
     # Sessions: sizes and the session's category.
     f"""WITH x AS MATERIALIZED (
       SELECT s.id,
