@@ -11,14 +11,15 @@ concurrency, and stops the server.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
+import selectors
+import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -52,48 +53,106 @@ def start(home: Path) -> tuple[subprocess.Popen[bytes], str, int, Path]:
     raise SystemExit("burn serve did not start")
 
 
+HEAD_READ = 16 * 1024
+
+
+class Conn:
+    """One keep-alive connection with at most one request in flight."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.sock = socket.create_connection((host, port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setblocking(False)
+        self.started = 0.0
+        self.head = bytearray()  # the response's bytes until the end of its headers
+        self.status = 0
+        self.remaining = -1  # body bytes still to come; -1 until the headers are read
+
+    def send(self, request: bytes) -> None:
+        self.started = time.perf_counter()
+        self.head.clear()
+        self.remaining = -1
+        self.sock.sendall(request)  # a few hundred bytes: the socket buffer takes them at once
+
+    def receive(self, scratch: memoryview) -> bool:
+        """Read what has arrived; True when the response is complete. The body is counted and
+        dropped (read into ``scratch``), never copied or decoded."""
+        # Until the headers end, small reads: only they are kept (appended to ``head``).
+        n = self.sock.recv_into(scratch, 0 if self.remaining >= 0 else HEAD_READ)
+        if n == 0:
+            raise ConnectionError("closed by the server")
+        if self.remaining < 0:
+            self.head += scratch[:n]
+            end = self.head.find(b"\r\n\r\n")
+            if end < 0:
+                return False
+            lines = bytes(self.head[:end]).split(b"\r\n")
+            self.status = int(lines[0].split()[1])
+            length = next((int(v) for k, _, v in (ln.partition(b":") for ln in lines[1:])
+                           if k.strip().lower() == b"content-length"), None)  # fmt: skip
+            if length is None:
+                raise ConnectionError("no Content-Length (a streamed response): not a target here")
+            self.remaining = length - (len(self.head) - end - 4)
+        else:
+            self.remaining -= n
+        return self.remaining <= 0
+
+
 def run(host: str, port: int, path: str, clients: int, seconds: float, max_requests: int,
-        pid: int) -> dict[str, float]:  # fmt: skip
+        pid: int, gzip: bool = False) -> dict[str, Any]:  # fmt: skip
+    """``clients`` connections, one request in flight on each, driven by one thread (selectors):
+    the generator's own cost per request is a send and a few ``recv_into`` calls."""
+    request = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: application/json\r\n"
+               + ("Accept-Encoding: gzip\r\n" if gzip else "") + "\r\n").encode()  # fmt: skip
+    scratch = memoryview(bytearray(4 * 1024 * 1024))
     latencies: list[float] = []
     errors = 0
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
-    budget = [max_requests]
-
-    def client() -> None:
-        nonlocal errors
-        conn = http.client.HTTPConnection(host, port, timeout=30)
-        mine: list[float] = []
-        bad = 0
-        while time.monotonic() < stop_at:
-            with lock:
-                if budget[0] <= 0:
-                    break
-                budget[0] -= 1
-            t = time.perf_counter()
-            try:
-                conn.request("GET", path)
-                r = conn.getresponse()
-                r.read()
-                if r.status != 200:
-                    bad += 1
-            except OSError:
-                bad += 1
-                conn.close()
-                conn = http.client.HTTPConnection(host, port, timeout=30)
-            mine.append(time.perf_counter() - t)
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-            errors += bad
-
+    sent = 0
+    sel = selectors.DefaultSelector()
     rss_before = rss_kb(pid)
     started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    stop_at = started + seconds
+
+    def issue(conn: Conn | None) -> None:
+        nonlocal sent, errors
+        if time.monotonic() >= stop_at or sent >= max_requests:
+            if conn is not None:
+                conn.sock.close()
+            return
+        try:
+            if conn is None:
+                conn = Conn(host, port)
+                sel.register(conn.sock, selectors.EVENT_READ, conn)
+            sent += 1
+            conn.send(request)
+        except OSError:
+            errors += 1
+            if conn is not None:
+                sel.unregister(conn.sock)
+                conn.sock.close()
+            issue(None)  # a new connection (the budget and the clock still bound it)
+
+    for _ in range(clients):
+        issue(None)
+    while sel.get_map():
+        for key, _ in sel.select(timeout=30):
+            conn = key.data
+            try:
+                done = conn.receive(scratch)
+            except (OSError, ValueError) as exc:
+                errors += 1
+                print(f"error: {exc}", file=sys.stderr)
+                sel.unregister(conn.sock)
+                conn.sock.close()
+                issue(None)
+                continue
+            if done:
+                latencies.append(time.perf_counter() - conn.started)
+                if conn.status != 200:
+                    errors += 1
+                if time.monotonic() >= stop_at or sent >= max_requests:
+                    sel.unregister(conn.sock)
+                issue(conn)
     elapsed = time.monotonic() - started
     latencies.sort()
     n = len(latencies)
@@ -102,6 +161,7 @@ def run(host: str, port: int, path: str, clients: int, seconds: float, max_reque
         "p50_ms": round(statistics.median(latencies) * 1000, 2) if n else 0.0,
         "p99_ms": round(latencies[min(n - 1, int(n * 0.99))] * 1000, 2) if n else 0.0,
         "rss_before_mb": round(rss_before / 1024, 1), "rss_after_mb": round(rss_kb(pid) / 1024, 1),
+        "loadavg": Path("/proc/loadavg").read_text().split()[:3],
     }  # fmt: skip
 
 

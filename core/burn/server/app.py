@@ -8,7 +8,7 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Awaitable, Callable, Hashable, MutableMapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,7 @@ class Server:
         self.started = time.time()
         self._engine: Any = None
         self._engine_lock = threading.Lock()
+        self._commands: dict[str, dict[str, tuple[Exporter, Mapping[str, Any]]]] = {}
 
     def engine(self) -> Any:
         """The analytics engine (:mod:`burn.analytics`), opened on the first analytics request:
@@ -117,10 +118,23 @@ class Server:
         document(exp, options, out, home=self.home, archive=self.archive())
         return out.getvalue()
 
-    def render_cached(self, request: Hashable, exp: Exporter, options: dict[str, Any]) -> tuple[bytes, bool]:
-        """:meth:`render` through the document cache (:mod:`burn.server.cache`); and whether it hit."""
+    def render_cached(
+        self, request: Hashable, exp: Exporter, options: Callable[[], dict[str, Any]]
+    ) -> tuple[bytes, bool]:
+        """:meth:`render` through the document cache (:mod:`burn.server.cache`); and whether it hit.
+
+        ``options`` parses the query (the command's argparse parser, ~0.5 ms) and is called on a
+        miss only: a hit's request was parsed when it was first rendered, and the key is the query
+        normalised (docs/performance.md, "`burn serve` under load")."""
         key = (request, cache.stamp(self.archive().db))
-        return self.documents.get_or_render(key, lambda: self.render(exp, options))
+        return self.documents.get_or_render(key, lambda: self.render(exp, options()))
+
+    def commands(self, verb: str) -> dict[str, tuple[Exporter, Mapping[str, Any]]]:
+        """:func:`burn.cli.contract.commands` of this server's exporters (fixed at start-up)."""
+        table = self._commands.get(verb)
+        if table is None:
+            table = self._commands[verb] = commands(verb, self.exporters)
+        return table
 
 
 # -- routes -----------------------------------------------------------------------------------------
@@ -141,7 +155,7 @@ async def report(request: Request) -> Response:
 
 async def _contract(request: Request, verb: str, name: str) -> Response:
     server = _server(request)
-    table = commands(verb, server.exporters)
+    table = server.commands(verb)
     if name not in table:
         return problem(404, "unknown_surface", f"no {verb} named {name!r} (known: {', '.join(table)})")
     exp, preset = table[name]
@@ -151,20 +165,24 @@ async def _contract(request: Request, verb: str, name: str) -> Response:
         fmt = "ndjson" if NDJSON in request.headers.get("accept", "") else "json"
     if fmt not in ("json", "ndjson"):
         return problem(400, "usage", f"format is json or ndjson, not {fmt!r}")
-    try:
-        options = params.options(verb, name, exp, preset, query)
-    except UsageError as exc:
-        return problem(400, "usage", str(exc))
-    options["format"] = fmt
-    media = NDJSON if fmt == "ndjson" else "application/json"
+
+    def parsed() -> dict[str, Any]:
+        return {**params.options(verb, name, exp, preset, query), "format": fmt}
+
     if fmt == "json":
         # The request, normalised: parameters by name (a repeated one keeps its order).
         key = (verb, name, tuple(sorted(query, key=lambda kv: kv[0])))
         try:
-            body, hit = await run_in_threadpool(server.render_cached, key, exp, options)
-        except BaseException as exc:
+            body, hit = await run_in_threadpool(server.render_cached, key, exp, parsed)
+        except BaseException as exc:  # a UsageError from the parse is a 400, as below
             return _failure(exc)
-        return Response(body, media_type=media, headers={"X-Burn-Cache": "hit" if hit else "miss"})
+        cached = {"X-Burn-Cache": "hit" if hit else "miss"}
+        return Response(body, media_type="application/json", headers=cached)
+    try:
+        options = parsed()
+    except UsageError as exc:
+        return problem(400, "usage", str(exc))
+    media = NDJSON
     # NDJSON streams, holding a few chunks at a time, from the runner's own connection.
     pipe = stream.start(lambda out: document(exp, options, out, home=server.home))  # type: ignore[arg-type]
     first = await pipe.first()
