@@ -67,3 +67,33 @@ def test_a_cache_hit_does_not_parse_the_query(app: InProcess, monkeypatch: pytes
         status, headers, _body = app.get("/v1/reports/usage?by=fortnight")
         assert (status, headers["content-type"]) == (400, "application/problem+json")
     assert calls == ["usage"] * 3
+
+
+def test_the_stamp_is_read_again_only_after_a_commit(tmp_path: Path) -> None:
+    """A cache hit reads ``PRAGMA data_version``; the stamp's own query runs again once another
+    connection has committed to the archive (here: ingest-quality counters, which move no ledger
+    position), and then the stamp differs."""
+    import sqlite3
+
+    from burn.archive import quality
+    from burn.server.cache import Stamper
+
+    build_fixture(tmp_path)
+    path = tmp_path / "burn" / "archive.sqlite"
+    reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    statements: list[str] = []
+    reader.set_trace_callback(statements.append)
+    stamper = Stamper(reader)
+    first, again = stamper(), stamper()
+    assert first == again
+    assert sum("archive_state" in s for s in statements) == 1
+    assert sum("data_version" in s for s in statements) == 2
+
+    writer = sqlite3.connect(path, isolation_level=None)
+    with writer:
+        quality.add(writer, [("claude-code", "duplicates_dropped", "duplicate", 3)])
+    writer.close()
+    changed = stamper()
+    assert sum("archive_state" in s for s in statements) == 2
+    assert changed[:2] != first[:2]
+    reader.close()

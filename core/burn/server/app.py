@@ -102,16 +102,19 @@ class Server:
 
     def archive(self) -> Archive:
         """This thread's read-only archive connection, reopened when the file was replaced."""
+        return self._held()[0]
+
+    def _held(self) -> tuple[Archive, int, cache.Stamper]:
         path = self.home / "archive.sqlite"
         ino = path.stat().st_ino
-        held: tuple[Archive, int] | None = getattr(self._local, "archive", None)
+        held: tuple[Archive, int, cache.Stamper] | None = getattr(self._local, "archive", None)
         if held is not None and held[1] == ino:
-            return held[0]
+            return held
         if held is not None:
             held[0].close()
         archive = Archive(path, readonly=True)
-        self._local.archive = (archive, ino)
-        return archive
+        self._local.archive = held = (archive, ino, cache.Stamper(archive.db))
+        return held
 
     def render(self, exp: Exporter, options: dict[str, Any]) -> bytes:
         out = io.BytesIO()
@@ -126,7 +129,7 @@ class Server:
         ``options`` parses the query (the command's argparse parser, ~0.5 ms) and is called on a
         miss only: a hit's request was parsed when it was first rendered, and the key is the query
         normalised (docs/performance.md, "`burn serve` under load")."""
-        key = (request, cache.stamp(self.archive().db))
+        key = (request, self._held()[2]())
         return self.documents.get_or_render(key, lambda: self.render(exp, options()))
 
     def commands(self, verb: str) -> dict[str, tuple[Exporter, Mapping[str, Any]]]:
