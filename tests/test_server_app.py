@@ -6,13 +6,20 @@ import asyncio
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
+from burn.records import SessionInfo
 from burn.server import params
 from burn.server.cli import listen
+from burn.store import LEDGER_VERSION, encode
 from tests.contract_fixture import build_fixture, env_for
 from tests.server_fixture import InProcess
+from tests.test_contract_cursor import OPS, _turn
 
 
 def test_accepted_connections_have_tcp_nodelay() -> None:
@@ -97,3 +104,147 @@ def test_the_stamp_is_read_again_only_after_a_commit(tmp_path: Path) -> None:
     assert sum("archive_state" in s for s in statements) == 2
     assert changed[:2] != first[:2]
     reader.close()
+
+
+# -- paging over HTTP with ingests between pages (property) ------------------------------------------
+
+
+def _post(app: InProcess, records: list[Any]) -> None:
+    lines = []
+    for record in records:
+        item = encode(record)
+        lines.append(orjson.dumps({"v": LEDGER_VERSION, "kind": item.kind, "id": item.id,
+                                   "record": orjson.loads(item.data)}))  # fmt: skip
+    status, _, body = app.post("/v1/ledger", b"\n".join(lines))
+    assert status == 200 and not orjson.loads(body)["rejected"], body
+
+
+def _session(sid: str, ts: str) -> list[Any]:
+    return [SessionInfo(source="claude-code", session_id=sid, first_seen_ts=ts), _turn(sid, 0, ts)]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 6), limit=st.integers(1, 3), ops=OPS)
+def test_http_pages_interleaved_with_posts_yield_each_row_once_or_409(
+    tmp_path_factory: pytest.TempPathFactory, n: int, limit: int, ops: list[tuple[Any, ...]]
+) -> None:
+    """``GET /v1/sessions`` pages with ``POST /v1/ledger`` between them (new sessions, possibly
+    sorting before rows already sent; new turns in sent or unsent sessions): a pass either ends
+    with exactly the rows of the snapshot at its first page, once each and in order, or gets a 409
+    ``cursor_reset`` (only after a session under its watermark changed) and starts over. Once the
+    ingests stop, the last pass completes."""
+    base = tmp_path_factory.mktemp("http-paging")
+    app = InProcess(base / "burn", {**env_for(base), "TZ": "UTC"})
+    try:
+        sessions = [f"s{i}" for i in range(n)]
+        _post(app, [r for i, s in enumerate(sessions) for r in _session(s, f"2026-03-01T10:{i:02d}:00.000Z")])
+
+        def get(path: str) -> tuple[int, Any]:
+            status, headers, body = app.get(path)
+            assert headers["content-type"] == (
+                "application/json" if status == 200 else "application/problem+json"
+            )
+            return status, orjson.loads(body)
+
+        def first_page() -> tuple[list[Any], list[Any], str | None]:
+            snapshot = get("/v1/sessions?all=true")[1]["rows"]
+            page = get(f"/v1/sessions?limit={limit}")[1]
+            return snapshot, page["rows"], page["cursor"]["next"]
+
+        snapshot, got, token = first_page()
+        changed, restarts, counter = False, 0, 1
+        pending = list(ops)
+        while True:
+            op = pending.pop(0) if pending else ("page",)
+            if op[0] == "page":
+                if token is None:
+                    break
+                status, doc = get(f"/v1/sessions?cursor={token}")
+                if status == 409:
+                    assert (doc["error"], doc["reason"]) == ("cursor_reset", "rows_changed"), doc
+                    assert changed, "a reset without a change under the watermark"
+                    restarts += 1
+                    snapshot, got, token = first_page()
+                    changed = False
+                    continue
+                assert status == 200, doc
+                got += doc["rows"]
+                token = doc["cursor"]["next"]
+            elif op[0] == "new":
+                ts = f"2026-03-01T{9 + op[1] // 10:02d}:{op[1] % 10 * 5:02d}:30.000Z"
+                _post(app, _session(f"new{counter}", ts))
+            else:
+                _post(app, [_turn(sessions[op[1] % n], counter, "2026-03-02T10:00:00.000Z")])
+                changed = True
+            counter += 1
+        event("restarted" if restarts else "complete")
+        assert got == snapshot
+        keys = [(r["source"], r["session_id"]) for r in got]
+        assert len(keys) == len(set(keys))
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_one_render_per_document_however_many_requests_miss(
+    monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    """Requests that miss while the same document renders wait for that render (its body, or its
+    error) instead of rendering it again: one render for six requests."""
+    import threading
+    import time
+
+    from burn.server import cache
+
+    waiting = [0]
+    count_lock = threading.Lock()
+
+    class CountedEvent(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            with count_lock:
+                waiting[0] += 1
+            return super().wait(timeout)
+
+    class CountedFlight(cache._Flight):
+        def __init__(self) -> None:
+            super().__init__()
+            self.done = CountedEvent()
+
+    monkeypatch.setattr(cache, "_Flight", CountedFlight)
+    gate = threading.Semaphore(0)
+    renders: list[int] = []
+
+    def render() -> bytes:
+        renders.append(1)
+        gate.acquire()
+        if fails:
+            raise ValueError("bad query")
+        return b'{"doc":1}\n'
+
+    docs = cache.DocumentCache()
+    results: list[object] = []
+
+    def ask() -> None:
+        try:
+            results.append(docs.get_or_render(("usage", ()), render))
+        except ValueError as exc:
+            results.append(exc)
+
+    leader = threading.Thread(target=ask)
+    leader.start()
+    followers = [threading.Thread(target=ask) for _ in range(5)]
+    for t in followers:
+        t.start()
+    deadline = time.monotonic() + 60  # a bound on waiting for the threads, not a speed assertion
+    while waiting[0] < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert waiting[0] == 5
+    gate.release()
+    for t in [leader, *followers]:
+        t.join(60)
+    assert len(renders) == 1 and len(results) == 6
+    if fails:
+        assert all(isinstance(r, ValueError) for r in results)
+        assert len(docs) == 0 and docs.get_or_render(("usage", ()), lambda: b"x")[1] is False
+    else:
+        assert sorted(results, key=lambda r: r[1]) == [(b'{"doc":1}\n', False)] + [(b'{"doc":1}\n', True)] * 5  # type: ignore[index]
