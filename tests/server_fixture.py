@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -18,14 +19,19 @@ import orjson
 
 
 class Served:
-    def __init__(self, proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
-        self.proc, self.url, self.log = proc, url, log
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, log: Path,
+                 tls: ssl.SSLContext | None = None) -> None:  # fmt: skip
+        self.proc, self.url, self.log, self.tls = proc, url, log, tls
         parts = urllib.parse.urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        conn = (
+            http.client.HTTPSConnection(self.host, self.port, timeout=60, context=self.tls)
+            if self.url.startswith("https://")
+            else http.client.HTTPConnection(self.host, self.port, timeout=60)
+        )
         try:
             h = dict(headers or {})
             conn.request(method, path, body=body, headers=h, encode_chunked="Transfer-Encoding" in h)
@@ -67,8 +73,9 @@ def burn_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "burn", *args]
 
 
-def start(env: Mapping[str, str], *args: str, log: Path) -> Served:
-    """``burn serve --port 0 ARGS`` in the burn home of ``env``; returns once /healthz answers."""
+def start(env: Mapping[str, str], *args: str, log: Path, tls: ssl.SSLContext | None = None) -> Served:
+    """``burn serve --port 0 ARGS`` in the burn home of ``env``; returns once /healthz answers
+    (over TLS verified with ``tls`` when the server was given a certificate)."""
     full = {**os.environ, **env}
     full.pop("RELAYBURN_STORAGE", None)
     with log.open("wb") as err:
@@ -87,7 +94,7 @@ def start(env: Mapping[str, str], *args: str, log: Path) -> Served:
             raise AssertionError(f"burn serve exited {proc.returncode}: {log.read_text()}")
         time.sleep(0.05)
     assert url is not None, log.read_text()
-    served = Served(proc, url, log)
+    served = Served(proc, url, log, tls)
     while time.monotonic() < deadline:
         try:
             if served.get("/healthz")[0] == 200:
