@@ -12,7 +12,9 @@ the server on a 2-core machine.
 
 ``--floor`` also drives, after each target, a bare asyncio server that answers every request with
 the same response bytes in one write: what moving that body over loopback costs with no framework.
-``--corpus DIR`` times one ``ccusage daily --json --offline`` run on the corpus the home was built
+``--in-process N`` times N cached requests per target through the ASGI application called
+directly (no socket, no HTTP parsing): the application's own cost. ``--corpus DIR`` times one
+``ccusage daily --json --offline`` run on the corpus the home was built
 from (runner.py installs ccusage; skipped without npm). ``--post-hosts N`` measures records/s
 accepted by ``POST /v1/ledger`` from N concurrent host processes (the ``http`` store), each
 sending its share of the home's first ``--post-entries`` ledger entries to a server on an empty
@@ -184,6 +186,54 @@ def run(host: str, port: int, path: str, clients: int, seconds: float, max_reque
     }  # fmt: skip
 
 
+# -- in-process: the application's own cost of a cached request ----------------------------------------
+
+
+def in_process(home: Path, path: str, calls: int) -> dict[str, Any]:
+    """Milliseconds per cached ``GET path`` through the ASGI application called directly (no
+    socket, no HTTP parsing, the access log line dropped): the median of 5 rounds of ``calls``."""
+    from burn.plugins.manager import Plugins
+    from burn.plugins.stores import open_store
+    from burn.server import app as served
+    from burn.server.keeper import Keeper
+    from burn.server.tokens import Keyring
+
+    plugins = Plugins()
+    keeper = Keeper(home, open_store(home, os.environ, plugins))
+    keeper.start(0)
+    server = served.Server(home, keeper, dict(plugins.exporters()), Keyring(home), served.Config())
+    application = served.create_app(server)
+    served._log = lambda event: None  # what is measured is the request, not a write to stderr
+    route, _, query = path.partition("?")
+    scope = {"type": "http", "method": "GET", "path": route, "raw_path": route.encode(), "root_path": "",
+             "query_string": query.encode(), "headers": [(b"host", b"bench")], "scheme": "http",
+             "http_version": "1.1", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2)}  # fmt: skip
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        pass
+
+    async def rounds() -> list[float]:
+        await application(dict(scope), receive, send)  # the render: the calls below hit the cache
+        out = []
+        for _ in range(5):
+            t = time.perf_counter()
+            for _ in range(calls):
+                await application(dict(scope), receive, send)
+            out.append((time.perf_counter() - t) / calls * 1000)
+        return out
+
+    try:
+        ms = asyncio.run(rounds())
+    finally:
+        keeper.close()
+    median = round(statistics.median(ms), 3)
+    return {"mode": "in_process", "path": path, "calls": calls, "ms_per_request": median,
+            "rounds_ms": [round(m, 3) for m in ms]}  # fmt: skip
+
+
 # -- the floor: the same bytes from a bare asyncio server ---------------------------------------------
 
 
@@ -309,7 +359,9 @@ def post_load(source: Path, hosts: int, entries: int, seconds: float, batch: int
             ctx = multiprocessing.get_context("spawn")
             results = ctx.Queue()
             stop_at = time.monotonic() + seconds
-            shares = [items[i::hosts] for i in range(hosts)]  # disjoint: every entry is new
+            # Disjoint, contiguous in ledger order: a host sends its own sessions, as hosts do.
+            cut = [len(items) * i // hosts for i in range(hosts + 1)]
+            shares = [items[cut[i] : cut[i + 1]] for i in range(hosts)]
             url = f"http://{host}:{port}"
             procs = [
                 ctx.Process(target=_host, args=(url, str(work / f"host-{i}"), share, batch, stop_at, results))
@@ -352,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
         "--post-batch", type=int, default=1000, help="entries per POST (the http store's default)"
     )
     ap.add_argument("--post-seconds", type=float, default=120.0, help="bound on the POST run (default 120)")
+    ap.add_argument("--in-process", type=int, default=0, metavar="N",
+                    help="time N cached calls per target through the ASGI app (0: skip)")  # fmt: skip
     ap.add_argument("--floor-serve", type=Path, help=argparse.SUPPRESS)  # the floor's child process
     args = ap.parse_args(argv)
     if args.floor_serve is not None:
@@ -361,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--home is required")
     if args.corpus is not None:
         print(orjson.dumps(ccusage_once(args.corpus)).decode(), flush=True)
+    for name in args.targets.split(",") if args.in_process else ():
+        print(orjson.dumps(in_process(args.home, TARGETS[name], args.in_process)).decode(), flush=True)
     if args.clients:
         with tempfile.TemporaryDirectory(prefix="serve-load-") as tmp:
             proc, host, port = start(args.home, Path(tmp) / "serve.log")

@@ -55,25 +55,34 @@ def app(tmp_path: Path) -> Iterator[InProcess]:
 
 
 def test_a_cache_hit_does_not_parse_the_query(app: InProcess, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The argparse parse of a query (most of a hit's cost) runs on a miss only; a bad query is
-    still refused every time, as it is never cached."""
+    """A hit is answered on the event loop: neither the argparse parse of the query nor the hand-off
+    to a worker thread (render_cached) runs; a bad query is still refused every time, as it is
+    never cached."""
+    from burn.server.app import Server
+
     calls: list[str] = []
     real = params.options
+    real_render = Server.render_cached
 
     def counted(verb: str, name: str, *rest: object) -> object:
         calls.append(name)
         return real(verb, name, *rest)  # type: ignore[arg-type]
 
+    def counted_render(self: Server, *args: Any) -> Any:
+        calls.append("render_cached")
+        return real_render(self, *args)
+
     monkeypatch.setattr(params, "options", counted)
+    monkeypatch.setattr(Server, "render_cached", counted_render)
     first = app.get("/v1/reports/usage?by=day&since=2026-01-01")
     again = app.get("/v1/reports/usage?since=2026-01-01&by=day")
     assert (first[0], first[1]["x-burn-cache"]) == (200, "miss")
     assert (again[0], again[1]["x-burn-cache"], again[2]) == (200, "hit", first[2])
-    assert calls == ["usage"]
+    assert calls == ["render_cached", "usage"]
     for _ in range(2):
         status, headers, _body = app.get("/v1/reports/usage?by=fortnight")
         assert (status, headers["content-type"]) == (400, "application/problem+json")
-    assert calls == ["usage"] * 3
+    assert calls == ["render_cached", "usage"] * 3
 
 
 def test_the_stamp_is_read_again_only_after_a_commit(tmp_path: Path) -> None:

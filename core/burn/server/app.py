@@ -110,6 +110,16 @@ class Server:
         key = (request, self._held()[2]())
         return self.documents.get_or_render(key, lambda: self.render(exp, options()))
 
+    def cached(self, request: Hashable) -> bytes | None:
+        """The cached body of ``request`` if the archive has not changed since, else None; cheap
+        enough for the event loop (a stat, ``PRAGMA data_version``, a lookup), so a hit costs no
+        hand-off to a worker thread (docs/performance.md, "`burn serve` under load")."""
+        try:
+            key = (request, self._held()[2]())
+        except Exception:
+            return None  # no archive yet, or a damaged one: the render path says so properly
+        return self.documents.peek(key)
+
     def commands(self, verb: str) -> dict[str, tuple[Exporter, Mapping[str, Any]]]:
         """:func:`burn.cli.contract.commands` of this server's exporters (fixed at start-up)."""
         table = self._commands.get(verb)
@@ -149,7 +159,11 @@ async def _contract(request: Request, verb: str, name: str) -> Response:
         # The request, normalised: parameters by name (a repeated one keeps its order).
         key = (verb, name, tuple(sorted(query, key=lambda kv: kv[0])))
         try:
-            body, hit = await run_in_threadpool(server.render_cached, key, exp, parsed)
+            hit_body = server.cached(key)
+            if hit_body is not None:
+                body, hit = hit_body, True
+            else:
+                body, hit = await run_in_threadpool(server.render_cached, key, exp, parsed)
         except BaseException as exc:  # a UsageError from the parse is a 400, as below
             return _failure(exc)
         cached = {"X-Burn-Cache": "hit" if hit else "miss"}

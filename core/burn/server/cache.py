@@ -75,6 +75,15 @@ class DocumentCache:
         self._lock = threading.Lock()
         self.hits = self.misses = self.renders = 0
 
+    def peek(self, key: Hashable) -> bytes | None:
+        """The body for ``key`` if cached (counted as a hit), else None; never renders."""
+        with self._lock:
+            body = self._bodies.get(key)
+            if body is not None:
+                self._bodies.move_to_end(key)
+                self.hits += 1
+            return body
+
     def get_or_render(self, key: Hashable, render: Callable[[], bytes]) -> tuple[bytes, bool]:
         """The body for ``key`` and whether it was cached; ``render`` makes it otherwise.
 
