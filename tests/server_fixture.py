@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -18,14 +19,19 @@ import orjson
 
 
 class Served:
-    def __init__(self, proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
-        self.proc, self.url, self.log = proc, url, log
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, log: Path,
+                 tls: ssl.SSLContext | None = None) -> None:  # fmt: skip
+        self.proc, self.url, self.log, self.tls = proc, url, log, tls
         parts = urllib.parse.urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        conn = (
+            http.client.HTTPSConnection(self.host, self.port, timeout=60, context=self.tls)
+            if self.url.startswith("https://")
+            else http.client.HTTPConnection(self.host, self.port, timeout=60)
+        )
         try:
             h = dict(headers or {})
             conn.request(method, path, body=body, headers=h, encode_chunked="Transfer-Encoding" in h)
@@ -67,8 +73,9 @@ def burn_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "burn", *args]
 
 
-def start(env: Mapping[str, str], *args: str, log: Path) -> Served:
-    """``burn serve --port 0 ARGS`` in the burn home of ``env``; returns once /healthz answers."""
+def start(env: Mapping[str, str], *args: str, log: Path, tls: ssl.SSLContext | None = None) -> Served:
+    """``burn serve --port 0 ARGS`` in the burn home of ``env``; returns once /healthz answers
+    (over TLS verified with ``tls`` when the server was given a certificate)."""
     full = {**os.environ, **env}
     full.pop("RELAYBURN_STORAGE", None)
     with log.open("wb") as err:
@@ -87,7 +94,7 @@ def start(env: Mapping[str, str], *args: str, log: Path) -> Served:
             raise AssertionError(f"burn serve exited {proc.returncode}: {log.read_text()}")
         time.sleep(0.05)
     assert url is not None, log.read_text()
-    served = Served(proc, url, log)
+    served = Served(proc, url, log, tls)
     while time.monotonic() < deadline:
         try:
             if served.get("/healthz")[0] == 200:
@@ -103,3 +110,68 @@ def cli(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[bytes
     full = {**os.environ, **env}
     full.pop("RELAYBURN_STORAGE", None)
     return subprocess.run(burn_cmd(*args), env=full, capture_output=True, timeout=120, check=False)
+
+
+class InProcess:
+    """``burn serve``'s ASGI application over a burn home, called in-process through an anyio
+    blocking portal (no sockets): the same routes, keeper (writer thread) and archive as the real
+    process, cheap enough for property tests that make many requests."""
+
+    def __init__(self, home: Path, env: Mapping[str, str]) -> None:
+        from anyio.from_thread import start_blocking_portal
+
+        from burn.plugins.manager import Plugins
+        from burn.plugins.stores import open_store
+        from burn.server.app import Config, Server, create_app
+        from burn.server.keeper import Keeper
+        from burn.server.tokens import Keyring
+
+        plugins = Plugins(env=dict(env))
+        self.keeper = Keeper(home, open_store(home, env, plugins))
+        self.keeper.start(0)
+        self.server = Server(home, self.keeper, dict(plugins.exporters()), Keyring(home), Config())
+        self.app = create_app(self.server)
+        self._portal_cm = start_blocking_portal()
+        self._portal = self._portal_cm.__enter__()
+
+    def request(self, method: str, path: str, body: bytes = b"",
+                headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
+        return self._portal.call(self._call, method, path, body, dict(headers or {}))
+
+    async def _call(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Any:
+        route, _, query = path.partition("?")
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+                 "scheme": "http", "path": route, "raw_path": route.encode(), "root_path": "",
+                 "query_string": query.encode(), "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8787),
+                 "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]}  # fmt: skip
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        status, out, chunks = 0, {}, []
+
+        async def send(message: Mapping[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out.update({k.decode().lower(): v.decode() for k, v in message.get("headers", [])})
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, send)
+        return status, out, b"".join(chunks)
+
+    def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        return self.request("GET", path)
+
+    def post(self, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        return self.request("POST", path, body, {"Content-Type": "application/x-ndjson"})
+
+    def close(self) -> None:
+        self._portal_cm.__exit__(None, None, None)
+        self.keeper.close()

@@ -4,7 +4,8 @@ The parsed options go back to query parameters (only those that differ from the 
 defaults, which the server applies itself), the server runs the same contract path, and the
 bytes are printed as they came. Plain ``urllib``: one GET needs no client library.
 ``RELAYBURN_SERVER_URL`` stands for ``--server``; ``RELAYBURN_TOKEN`` is sent as the bearer token
-and never printed.
+and never printed; an ``https://`` server is verified as the ``http`` store verifies it
+(``RELAYBURN_CA_FILE``, :func:`burn.ledger.http_store.tls_context`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import ssl
 import sys
 import urllib.error
 import urllib.parse
@@ -22,6 +24,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from burn.errors import BurnError
+from burn.ledger.http_store import tls_context, untrusted
 from burn.privacy.redact import url_without_credentials as shown
 
 TIMEOUT = 60.0
@@ -60,8 +63,10 @@ def fetch(server: str, path: str, params: list[tuple[str, str]], fmt: str, token
     headers = {"Accept": "application/x-ndjson" if fmt == "ndjson" else "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    tls = tls_context(os.environ.get("RELAYBURN_CA_FILE") or None) if base.startswith("https://") else None
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT) as r:
+        request = urllib.request.Request(url, headers=headers)
+        with urllib.request.urlopen(request, timeout=TIMEOUT, context=tls) as r:
             while chunk := r.read(64 * 1024):
                 out.write(chunk)
         out.flush()
@@ -79,6 +84,8 @@ def fetch(server: str, path: str, params: list[tuple[str, str]], fmt: str, token
         raise BurnError(f"the burn server at {shown(server)} answered {exc.code}: {message}") from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            raise BurnError(f"cannot reach the burn server at {shown(server)}: {untrusted(reason)}") from None
         raise BurnError(f"cannot reach the burn server at {shown(server)}: {reason}") from exc
 
 

@@ -20,6 +20,9 @@ pods that should send their records to one place without holding database creden
 * **Read**: the change feed is ``GET /v1/ledger?after=P&limit=N``, paged; positions are the
   server's store's.
 
+**TLS**: an ``https://`` URL is verified against the system's trust store plus
+``RELAYBURN_CA_FILE`` (a private CA's PEM file; :func:`tls_context`).
+
 Host-local state (file cursors, ``secret.key``) stays in ``RELAYBURN_HOME``; :meth:`HttpStore.lock`
 is host-local, as for the postgres store: hosts never wait for each other, the server serialises
 their appends.
@@ -82,6 +85,7 @@ class HttpStore:
         batch: int = DEFAULT_BATCH,
         retries: int = DEFAULT_RETRIES,
         sleep: Callable[[float], None] = time.sleep,
+        ca_file: str | None = None,
     ) -> None:
         self.home = home
         self.url = url
@@ -101,6 +105,7 @@ class HttpStore:
         self.retries = max(1, retries)
         self._sleep = sleep
         self._conn: http.client.HTTPConnection | None = None
+        self._tls = tls_context(ca_file) if self._https else None  # a bad CA file fails here, once
         self._run_lock = RunLock(self.home / "store.lock", on_release=self.close)
 
     # -- transport -------------------------------------------------------------------------------
@@ -109,7 +114,7 @@ class HttpStore:
         if self._conn is None:
             if self._https:
                 self._conn = http.client.HTTPSConnection(
-                    self._host, self._port, timeout=TIMEOUT, context=ssl.create_default_context()
+                    self._host, self._port, timeout=TIMEOUT, context=self._tls
                 )
             else:
                 self._conn = http.client.HTTPConnection(self._host, self._port, timeout=TIMEOUT)
@@ -142,6 +147,10 @@ class HttpStore:
                 data = response.read()
                 status = response.status
                 retry_after = response.getheader("Retry-After")
+            except ssl.SSLCertVerificationError as exc:
+                # Not retried: the next attempt would meet the same certificate.
+                self.close()
+                raise LedgerError(f"{doing} the burn server at {self.shown}: {untrusted(exc)}") from None
             except (OSError, http.client.HTTPException) as exc:
                 # Refused, reset, timed out, or a keep-alive connection the server closed.
                 self.close()
@@ -287,6 +296,34 @@ def _bodies(items: Sequence[Encoded], batch: int) -> Iterator[tuple[bytes, int]]
         yield b"".join(lines), len(lines)
 
 
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """The TLS context of burn's HTTP clients (this store, ``burn report|export --server``).
+
+    The system's trust store as OpenSSL finds it (so ``SSL_CERT_FILE``/``SSL_CERT_DIR`` apply as
+    for any OpenSSL program), plus the PEM certificates of ``ca_file`` (``RELAYBURN_CA_FILE``):
+    a team's private CA is *added* to the public ones, as ``NODE_EXTRA_CA_CERTS`` does, so one
+    setting serves a server behind a public certificate and one behind a private CA alike.
+    Certificates and host names are always verified; there is no switch to turn that off.
+    """
+    ctx = ssl.create_default_context()
+    if ca_file:
+        try:
+            ctx.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "no PEM certificate in it"
+            raise BurnError(f"RELAYBURN_CA_FILE={ca_file}: cannot load it ({why})") from None
+    return ctx
+
+
+def untrusted(exc: ssl.SSLCertVerificationError) -> str:
+    """A certificate the client does not trust, in one line, with what to do about it."""
+    why = exc.verify_message or exc.reason or "certificate verify failed"
+    return (
+        f"its TLS certificate is not trusted ({why}); if it is signed by a private CA, set "
+        "RELAYBURN_CA_FILE to that CA's PEM file"
+    )
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
@@ -324,6 +361,7 @@ def open_http_store(config: StoreConfig) -> HttpStore:
         env.get("RELAYBURN_TOKEN") or None,
         batch=int(batch) if batch.isdigit() else DEFAULT_BATCH,
         retries=int(retries) if retries.isdigit() else DEFAULT_RETRIES,
+        ca_file=env.get("RELAYBURN_CA_FILE") or None,
     )
 
 

@@ -7,13 +7,11 @@ import sys
 import threading
 import time
 import traceback
-from collections import Counter
-from collections.abc import Awaitable, Callable, Hashable, MutableMapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import anyio
 import attrs
 import orjson
 from starlette.applications import Starlette
@@ -27,20 +25,19 @@ from burn.cli.contract import commands, document
 from burn.contract.page_cursor import CursorReset
 from burn.errors import BurnError, UsageError
 from burn.exporter import Exporter
-from burn.server import batch, cache, params, stream
-from burn.server.keeper import Keeper, count
+from burn.server import cache, params, stream
+from burn.server.feed import ledger_get, ledger_post
+from burn.server.feed import server_of as _server
+from burn.server.keeper import Keeper
 from burn.server.metrics import Metrics
+from burn.server.problems import PROBLEM, problem
 from burn.server.tokens import Keyring, Scope, Token
-from burn.store import ReadStats, store_identity
 
 Scope_ = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-PROBLEM = "application/problem+json"
 NDJSON = "application/x-ndjson"
-LEDGER_PAGE_DEFAULT = 1000
-LEDGER_PAGE_MAX = 10_000
 
 
 @attrs.frozen
@@ -48,25 +45,6 @@ class Config:
     max_body_bytes: int = 8 * 1024 * 1024
     max_batch: int = 5000
     body_timeout: float = 30.0  # seconds to receive a whole request body (slow clients get 408)
-
-
-class Problem(Exception):
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.code, self.extra = status, code, extra
-
-
-def problem(status: int, code: str, message: str, headers: dict[str, str] | None = None,
-            **extra: Any) -> Response:  # fmt: skip
-    """RFC 9457 problem details; ``error`` is the stable code clients branch on."""
-    body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status,
-            "error": code, "message": message, **extra}  # fmt: skip
-    return Response(orjson.dumps(body) + b"\n", status, headers=headers, media_type=PROBLEM)
-
-
-_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-           408: "Request Timeout", 409: "Conflict", 413: "Content Too Large", 415: "Unsupported Media Type",
-           405: "Method Not Allowed", 422: "Unprocessable Content", 500: "Internal Server Error"}  # fmt: skip
 
 
 class Server:
@@ -86,6 +64,7 @@ class Server:
         self.started = time.time()
         self._engine: Any = None
         self._engine_lock = threading.Lock()
+        self._commands: dict[str, dict[str, tuple[Exporter, Mapping[str, Any]]]] = {}
 
     def engine(self) -> Any:
         """The analytics engine (:mod:`burn.analytics`), opened on the first analytics request:
@@ -101,34 +80,55 @@ class Server:
 
     def archive(self) -> Archive:
         """This thread's read-only archive connection, reopened when the file was replaced."""
+        return self._held()[0]
+
+    def _held(self) -> tuple[Archive, int, cache.Stamper]:
         path = self.home / "archive.sqlite"
         ino = path.stat().st_ino
-        held: tuple[Archive, int] | None = getattr(self._local, "archive", None)
+        held: tuple[Archive, int, cache.Stamper] | None = getattr(self._local, "archive", None)
         if held is not None and held[1] == ino:
-            return held[0]
+            return held
         if held is not None:
             held[0].close()
         archive = Archive(path, readonly=True)
-        self._local.archive = (archive, ino)
-        return archive
+        self._local.archive = held = (archive, ino, cache.Stamper(archive.db))
+        return held
 
     def render(self, exp: Exporter, options: dict[str, Any]) -> bytes:
         out = io.BytesIO()
         document(exp, options, out, home=self.home, archive=self.archive())
         return out.getvalue()
 
-    def render_cached(self, request: Hashable, exp: Exporter, options: dict[str, Any]) -> tuple[bytes, bool]:
-        """:meth:`render` through the document cache (:mod:`burn.server.cache`); and whether it hit."""
-        key = (request, cache.stamp(self.archive().db))
-        return self.documents.get_or_render(key, lambda: self.render(exp, options))
+    def render_cached(
+        self, request: Hashable, exp: Exporter, options: Callable[[], dict[str, Any]]
+    ) -> tuple[bytes, bool]:
+        """:meth:`render` through the document cache (:mod:`burn.server.cache`); and whether it hit.
+
+        ``options`` parses the query (the command's argparse parser, ~0.5 ms) and is called on a
+        miss only: a hit's request was parsed when it was first rendered, and the key is the query
+        normalised (docs/performance.md, "`burn serve` under load")."""
+        key = (request, self._held()[2]())
+        return self.documents.get_or_render(key, lambda: self.render(exp, options()))
+
+    def cached(self, request: Hashable) -> bytes | None:
+        """The cached body of ``request`` if the archive has not changed since, else None; cheap
+        enough for the event loop (a stat, ``PRAGMA data_version``, a lookup), so a hit costs no
+        hand-off to a worker thread (docs/performance.md, "`burn serve` under load")."""
+        try:
+            key = (request, self._held()[2]())
+        except Exception:
+            return None  # no archive yet, or a damaged one: the render path says so properly
+        return self.documents.peek(key)
+
+    def commands(self, verb: str) -> dict[str, tuple[Exporter, Mapping[str, Any]]]:
+        """:func:`burn.cli.contract.commands` of this server's exporters (fixed at start-up)."""
+        table = self._commands.get(verb)
+        if table is None:
+            table = self._commands[verb] = commands(verb, self.exporters)
+        return table
 
 
 # -- routes -----------------------------------------------------------------------------------------
-
-
-def _server(request: Request) -> Server:
-    s: Server = request.app.state.server
-    return s
 
 
 async def sessions(request: Request) -> Response:
@@ -141,7 +141,7 @@ async def report(request: Request) -> Response:
 
 async def _contract(request: Request, verb: str, name: str) -> Response:
     server = _server(request)
-    table = commands(verb, server.exporters)
+    table = server.commands(verb)
     if name not in table:
         return problem(404, "unknown_surface", f"no {verb} named {name!r} (known: {', '.join(table)})")
     exp, preset = table[name]
@@ -151,20 +151,28 @@ async def _contract(request: Request, verb: str, name: str) -> Response:
         fmt = "ndjson" if NDJSON in request.headers.get("accept", "") else "json"
     if fmt not in ("json", "ndjson"):
         return problem(400, "usage", f"format is json or ndjson, not {fmt!r}")
-    try:
-        options = params.options(verb, name, exp, preset, query)
-    except UsageError as exc:
-        return problem(400, "usage", str(exc))
-    options["format"] = fmt
-    media = NDJSON if fmt == "ndjson" else "application/json"
+
+    def parsed() -> dict[str, Any]:
+        return {**params.options(verb, name, exp, preset, query), "format": fmt}
+
     if fmt == "json":
         # The request, normalised: parameters by name (a repeated one keeps its order).
         key = (verb, name, tuple(sorted(query, key=lambda kv: kv[0])))
         try:
-            body, hit = await run_in_threadpool(server.render_cached, key, exp, options)
-        except BaseException as exc:
+            hit_body = server.cached(key)
+            if hit_body is not None:
+                body, hit = hit_body, True
+            else:
+                body, hit = await run_in_threadpool(server.render_cached, key, exp, parsed)
+        except BaseException as exc:  # a UsageError from the parse is a 400, as below
             return _failure(exc)
-        return Response(body, media_type=media, headers={"X-Burn-Cache": "hit" if hit else "miss"})
+        cached = {"X-Burn-Cache": "hit" if hit else "miss"}
+        return Response(body, media_type="application/json", headers=cached)
+    try:
+        options = parsed()
+    except UsageError as exc:
+        return problem(400, "usage", str(exc))
+    media = NDJSON
     # NDJSON streams, holding a few chunks at a time, from the runner's own connection.
     pipe = stream.start(lambda out: document(exp, options, out, home=server.home))  # type: ignore[arg-type]
     first = await pipe.first()
@@ -237,108 +245,6 @@ async def schema(request: Request) -> Response:
             404, "unknown_schema", f"no schema named {name!r} (known: {', '.join(schemas.names())})"
         )
     return Response(schemas.text(name), media_type="application/schema+json")
-
-
-async def ledger_post(request: Request) -> Response:
-    server = _server(request)
-    cfg = server.config
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > cfg.max_body_bytes:
-        return problem(413, "body_too_large", f"{declared} bytes; at most {cfg.max_body_bytes} per request")
-    try:
-        body = await _read_body(request, cfg.max_body_bytes, cfg.body_timeout)
-        items, rejected = await run_in_threadpool(batch.parse, body, cfg.max_batch)
-    except Problem as exc:
-        return problem(exc.status, exc.code, str(exc))
-    except batch.BatchError as exc:
-        return problem(exc.status, exc.code, str(exc))
-    result = await run_in_threadpool(server.keeper.append, items) if items else None
-    appended = count(result) if result is not None else Counter()
-    server.metrics.count_entries(appended, Counter(r.error for r in rejected))
-    report_ = {
-        "received": len(items) + len(rejected),
-        "accepted": len(items),
-        "appended": dict(sorted(result.appended.items())) if result else {},
-        "revised": dict(sorted(result.revised.items())) if result else {},
-        "duplicates": sum(result.dropped.values()) if result else 0,
-        "rejected": [r.as_json() for r in rejected],
-        "position": server.keeper.store.position(),
-    }
-    if rejected and not items:
-        return problem(422, "no_valid_entries", f"all {len(rejected)} entries were refused",
-                       rejected=report_["rejected"])  # fmt: skip
-    return Response(orjson.dumps(report_) + b"\n", media_type="application/json")
-
-
-async def _read_body(request: Request, limit: int, timeout: float) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        with anyio.fail_after(timeout):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise Problem(
-                        413, "body_too_large", f"more than {limit} bytes; at most {limit} per request"
-                    )
-                chunks.append(chunk)
-    except TimeoutError as exc:
-        raise Problem(408, "body_timeout", f"the body did not arrive within {timeout:g} s") from exc
-    return b"".join(chunks)
-
-
-async def ledger_get(request: Request) -> Response:
-    server = _server(request)
-    try:
-        after = _int_param(request, "after", 0, 0, None)
-        limit = _int_param(request, "limit", LEDGER_PAGE_DEFAULT, 1, LEDGER_PAGE_MAX)
-    except Problem as exc:
-        return problem(exc.status, exc.code, str(exc))
-
-    def page() -> bytes:
-        store = server.keeper.store
-        end = store.position()
-        entries: list[dict[str, Any]] = []
-        nxt = after
-        stats = ReadStats()
-        # What the page passed over (kinds this server does not know, invalid lines), counted up
-        # to its last entry, so that a host's read sees each skip once (DESIGN §3).
-        skipped = _skips(stats)
-        exhausted = True
-        for entry in store.read(after, stats):
-            if len(entries) == limit:
-                exhausted = False
-                break
-            entries.append(
-                {"position": entry.position, "kind": entry.kind, "id": entry.id, "record": entry.record}
-            )
-            nxt = entry.position
-            skipped = _skips(stats, len(entries))
-        if exhausted:
-            # Read to the end: what lay past the last entry was skipped, and the next page starts
-            # after it (everything up to ``end`` was read).
-            skipped, nxt = _skips(stats, len(entries)), max(nxt, end)
-        body = {"entries": entries, "next": nxt, "end": max(end, nxt), "skipped": skipped,
-                "ledger": store_identity(store)}  # fmt: skip
-        return orjson.dumps(body) + b"\n"
-
-    return Response(await run_in_threadpool(page), media_type="application/json")
-
-
-def _skips(stats: ReadStats, kept: int = 0) -> dict[str, Any]:
-    """A ledger page's skipped entries so far: lines read that were not handed out (``kept``)."""
-    return {"lines": stats.lines - kept, "invalid": stats.invalid,
-            "unknown_kinds": dict(stats.unknown_kinds)}  # fmt: skip
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise Problem(400, "usage", f"{name} must be an integer {bound}, not {raw[:40]!r}")
-    return int(raw)
 
 
 async def healthz(request: Request) -> Response:

@@ -33,10 +33,35 @@ _STAMP = (
 )
 
 
-def stamp(db: sqlite3.Connection) -> tuple[Hashable, ...]:
-    """What a document depends on besides the request (module docstring)."""
-    row = db.execute(_STAMP).fetchone()
-    return (row[0], row[1], int(time.time() // 60))
+class Stamper:
+    """What a document depends on besides the request (module docstring), read on one read
+    connection; its query run again only when another connection has
+    committed to the archive since: ``PRAGMA data_version`` (a read of the WAL index, microseconds)
+    against the stamp's query (~0.1 ms, a third of a cache hit's cost; docs/performance.md). The
+    minute is always the current one."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self._version: int | None = None
+        self._value: tuple[Hashable, Hashable] = (None, None)
+
+    def __call__(self) -> tuple[Hashable, ...]:
+        # The version is read first: a commit between the two reads leaves an older version
+        # beside a newer stamp, so the next call reads the stamp again; never the reverse.
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            row = self.db.execute(_STAMP).fetchone()
+            self._value, self._version = (row[0], row[1]), version
+        return (*self._value, int(time.time() // 60))
+
+
+class _Flight:
+    """A render in progress: the requests for the same document wait for it."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.body: bytes | None = None
+        self.error: BaseException | None = None
 
 
 class DocumentCache:
@@ -45,29 +70,67 @@ class DocumentCache:
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
         self.max_entries, self.max_bytes = max_entries, max_bytes
         self._bodies: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._flights: dict[Hashable, _Flight] = {}
         self._bytes = 0
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
+        self.hits = self.misses = self.renders = 0
+
+    def peek(self, key: Hashable) -> bytes | None:
+        """The body for ``key`` if cached (counted as a hit), else None; never renders."""
+        with self._lock:
+            body = self._bodies.get(key)
+            if body is not None:
+                self._bodies.move_to_end(key)
+                self.hits += 1
+            return body
 
     def get_or_render(self, key: Hashable, render: Callable[[], bytes]) -> tuple[bytes, bool]:
-        """The body for ``key`` and whether it was cached; ``render`` makes it otherwise (outside
-        the lock: two threads may render the same document once each, never wait for each other)."""
+        """The body for ``key`` and whether it was cached; ``render`` makes it otherwise.
+
+        One render per key at a time (outside the lock): the requests that miss while it runs
+        wait for its body, which they count as a hit. Without that, every client's request in the
+        first second of a new minute (the stamp's minute) or after an append rendered the same
+        document at once: 50 clients of the daily report on the 1 GB archive meant 50 renders of
+        270 ms, a 9.6 s p99 and 500 MB more RSS (docs/performance.md)."""
         with self._lock:
             body = self._bodies.get(key)
             if body is not None:
                 self._bodies.move_to_end(key)
                 self.hits += 1
                 return body, True
-            self.misses += 1
-        body = render()
-        if len(body) <= MAX_BODY:
+            flight = self._flights.get(key)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+                self.misses += 1
+        if not leader:
+            flight.done.wait()
+            if flight.body is None:
+                # The render failed (a usage error, a cursor reset): this request fails the same way.
+                raise flight.error if flight.error is not None else RuntimeError("render failed")
             with self._lock:
-                if key not in self._bodies:
-                    self._bodies[key] = body
-                    self._bytes += len(body)
-                while self._bodies and (len(self._bodies) > self.max_entries or self._bytes > self.max_bytes):
-                    _, old = self._bodies.popitem(last=False)
-                    self._bytes -= len(old)
+                self.hits += 1
+            return flight.body, True
+        try:
+            body = render()
+        except BaseException as exc:
+            flight.error = exc
+            with self._lock:
+                self.renders += 1
+                del self._flights[key]
+            flight.done.set()
+            raise
+        flight.body = body
+        with self._lock:  # kept and no longer in flight at once: no window for a second render
+            self.renders += 1
+            del self._flights[key]
+            if len(body) <= MAX_BODY and key not in self._bodies:
+                self._bodies[key] = body
+                self._bytes += len(body)
+            while self._bodies and (len(self._bodies) > self.max_entries or self._bytes > self.max_bytes):
+                _, old = self._bodies.popitem(last=False)
+                self._bytes -= len(old)
+        flight.done.set()
         return body, False
 
     def __len__(self) -> int:

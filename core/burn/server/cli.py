@@ -138,7 +138,7 @@ def serve(args: argparse.Namespace, home: Any, ready: Any = None) -> int:
     if store.name == "http":
         raise BurnError("burn serve holds a durable store; RELAYBURN_STORAGE=http would point it at a server")
     try:
-        sock = socket.create_server((args.host, args.port), family=_family(args.host))
+        sock = listen(args.host, args.port)
     except OSError as exc:
         raise BurnError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from exc
     keeper = Keeper(home, store)
@@ -168,5 +168,26 @@ def serve(args: argparse.Namespace, home: Any, ready: Any = None) -> int:
     return 0
 
 
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, made with ``IPPROTO_TCP`` as its protocol number.
+
+    Why not ``socket.create_server``: it makes the socket with protocol 0, and asyncio sets
+    ``TCP_NODELAY`` on an accepted connection only when its protocol is ``IPPROTO_TCP``. Without
+    it, uvicorn's two writes per response (headers, then body) meet Nagle's algorithm: the body
+    waits for the client's delayed ACK of the headers, ~40 ms on every keep-alive request after
+    the first (docs/performance.md, "`burn serve` under load").
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        if os.name == "posix":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen()
+    except BaseException:
+        sock.close()
+        raise
+    return sock
