@@ -158,3 +158,29 @@ def test_a_refused_token_is_one_line_and_is_not_retried(tmp_path: Path) -> None:
     ]
     assert log.count('"method":"POST"') == 1  # refused, not retried
     assert _cursor_rows(host) == 0
+
+
+def test_commands_on_another_store_do_not_load_the_http_client(tmp_path: Path) -> None:
+    # Every command loads the store plugins; the http store's client (http.client, ssl, email …)
+    # loads only when it sends a request. The same probe shows it loaded by a read through it.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {"RELAYBURN_HOME": str(tmp_path / "burn"), "HOME": str(empty), "PATH": "/usr/bin:/bin",
+           "CLAUDE_CONFIG_DIR": str(empty), "CODEX_HOME": str(empty), "OPENCODE_DATA_DIR": str(empty)}  # fmt: skip
+    probe = (
+        "import sys; from burn.entry import main; main({argv!r}); "
+        "sys.stderr.write('HTTP=%s\\n' % ('http.client' in sys.modules))"
+    )
+    for argv in (["ingest", "--quiet"], ["report", "usage", "--json"]):
+        r = subprocess.run(
+            [sys.executable, "-c", probe.format(argv=argv)], env=env, capture_output=True, text=True
+        )
+        assert "HTTP=False" in r.stderr, (argv, r.stderr)
+    http_env = {
+        **env,
+        "RELAYBURN_STORAGE": "http",
+        "RELAYBURN_SERVER_URL": f"http://127.0.0.1:{_closed_port()}",
+    }
+    r = subprocess.run([sys.executable, "-c", probe.format(argv=["report", "usage", "--json"])], env=http_env,
+                       capture_output=True, text=True)  # fmt: skip
+    assert "HTTP=True" in r.stderr, r.stderr

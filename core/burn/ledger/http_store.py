@@ -30,15 +30,13 @@ their appends.
 
 from __future__ import annotations
 
-import http.client
 import os
-import ssl
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -58,6 +56,12 @@ from burn.store import (
     StoreFactory,
     encode,
 )
+
+if TYPE_CHECKING:
+    # http.client and ssl (with email, socket …) load only when a request is made: every command
+    # loads the store plugins, and most never use this one.
+    import http.client
+    import ssl
 
 DEFAULT_BATCH = 1000  # entries per POST (the server takes up to 5000 by default)
 MAX_BODY = 4 * 1024 * 1024  # bytes per POST before its entries go in the next one (server: 8 MiB)
@@ -111,6 +115,8 @@ class HttpStore:
     # -- transport -------------------------------------------------------------------------------
 
     def _connection(self) -> http.client.HTTPConnection:
+        import http.client
+
         if self._conn is None:
             if self._https:
                 self._conn = http.client.HTTPSConnection(
@@ -128,6 +134,9 @@ class HttpStore:
     def _request(self, method: str, path: str, body: bytes | None = None) -> Any:
         """Send one request (retried as the module docstring says) and return its JSON answer;
         a :class:`LedgerError` of one line when it cannot be done."""
+        import http.client
+        import ssl
+
         headers = {"Accept": "application/json", "User-Agent": "burn-http-store"}
         if body is not None:
             headers["Content-Type"] = "application/x-ndjson"
@@ -305,6 +314,8 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
     setting serves a server behind a public certificate and one behind a private CA alike.
     Certificates and host names are always verified; there is no switch to turn that off.
     """
+    import ssl
+
     ctx = ssl.create_default_context()
     if ca_file:
         try:
