@@ -39,7 +39,9 @@ from typing import Any
 
 import orjson
 
-TARGETS = {"usage_day": "/v1/reports/usage?by=day", "sessions_page": "/v1/sessions?limit=100"}
+TARGETS = {"usage_day": "/v1/reports/usage?by=day", "sessions_page": "/v1/sessions?limit=100",
+           "healthz": "/healthz"}  # fmt: skip
+DEFAULT_TARGETS = "usage_day,sessions_page"  # issue 14's; healthz: the framework alone
 
 
 def rss_kb(pid: int) -> int:
@@ -395,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", default="1,10,50", help="concurrencies (default 1,10,50)")
     ap.add_argument("--seconds", type=float, default=30.0, help="per target and concurrency (default 30)")
     ap.add_argument("--max-requests", type=int, default=100_000, help="per run, whatever the time")
-    ap.add_argument("--targets", default=",".join(TARGETS), help=f"of {', '.join(TARGETS)} (default all)")
+    ap.add_argument(
+        "--targets", default=DEFAULT_TARGETS, help=f"of {', '.join(TARGETS)} (default {DEFAULT_TARGETS})"
+    )
     ap.add_argument("--floor", action="store_true", help="also the same bytes from a bare asyncio server")
     ap.add_argument("--corpus", type=Path, help="time one ccusage daily run on this corpus")
     ap.add_argument("--post-hosts", type=int, default=0, help="POST /v1/ledger from N hosts (0: skip)")

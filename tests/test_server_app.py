@@ -235,7 +235,7 @@ def test_one_render_per_document_however_many_requests_miss(
 
     def ask() -> None:
         try:
-            results.append(docs.get_or_render(("usage", ()), render))
+            results.append(docs.get_or_render(("usage", ()), "stamp-1", render))
         except ValueError as exc:
             results.append(exc)
 
@@ -254,6 +254,20 @@ def test_one_render_per_document_however_many_requests_miss(
     assert len(renders) == 1 and len(results) == 6
     if fails:
         assert all(isinstance(r, ValueError) for r in results)
-        assert len(docs) == 0 and docs.get_or_render(("usage", ()), lambda: b"x")[1] is False
+        assert len(docs) == 0 and docs.get_or_render(("usage", ()), "stamp-1", lambda: b"x")[1] is False
     else:
         assert sorted(results, key=lambda r: r[1]) == [(b'{"doc":1}\n', False)] + [(b'{"doc":1}\n', True)] * 5  # type: ignore[index]
+
+
+def test_a_new_stamp_replaces_the_requests_body() -> None:
+    """One body per request: the body of a newer stamp replaces the older one (which nothing can
+    ask for again), so the cache does not fill with dead bodies minute after minute."""
+    from burn.server.cache import DocumentCache
+
+    docs = DocumentCache()
+    assert docs.get_or_render("daily", "minute-1", lambda: b"a" * 10) == (b"a" * 10, False)
+    assert docs.peek("daily", "minute-1") == b"a" * 10
+    assert docs.get_or_render("daily", "minute-2", lambda: b"b" * 20) == (b"b" * 20, False)
+    assert docs.peek("daily", "minute-1") is None and docs.peek("daily", "minute-2") == b"b" * 20
+    assert docs.get_or_render("weekly", "minute-2", lambda: b"c" * 5) == (b"c" * 5, False)
+    assert (len(docs), docs._bytes) == (2, 25)

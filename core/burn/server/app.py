@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Hashable, Mapping, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 NDJSON = "application/x-ndjson"
+RENDER_THREADS = 2  # renders are CPU work under one GIL; SQLite releases it while it reads
 
 
 @attrs.frozen
@@ -65,6 +68,11 @@ class Server:
         self._engine: Any = None
         self._engine_lock = threading.Lock()
         self._commands: dict[str, dict[str, tuple[Exporter, Mapping[str, Any]]]] = {}
+        # Documents render on their own few threads, not on the 40 of the shared pool: each thread
+        # that renders keeps a malloc arena and an archive connection holding what the render
+        # used, so renders spread over 40 threads grew the RSS by ~10 MB a minute (the cache's
+        # minute), 84 -> 141 MB in 6 minutes of 50 clients (docs/performance.md).
+        self.renderer = ThreadPoolExecutor(max_workers=RENDER_THREADS, thread_name_prefix="burn-render")
 
     def engine(self) -> Any:
         """The analytics engine (:mod:`burn.analytics`), opened on the first analytics request:
@@ -96,8 +104,11 @@ class Server:
 
     def render(self, exp: Exporter, options: dict[str, Any]) -> bytes:
         out = io.BytesIO()
-        document(exp, options, out, home=self.home, archive=self.archive())
-        return out.getvalue()
+        try:
+            document(exp, options, out, home=self.home, archive=self.archive())
+            return out.getvalue()
+        finally:
+            release_freed_memory()
 
     def render_cached(
         self, request: Hashable, exp: Exporter, options: Callable[[], dict[str, Any]]
@@ -107,18 +118,17 @@ class Server:
         ``options`` parses the query (the command's argparse parser, ~0.5 ms) and is called on a
         miss only: a hit's request was parsed when it was first rendered, and the key is the query
         normalised (docs/performance.md, "`burn serve` under load")."""
-        key = (request, self._held()[2]())
-        return self.documents.get_or_render(key, lambda: self.render(exp, options()))
+        return self.documents.get_or_render(request, self._held()[2](), lambda: self.render(exp, options()))
 
     def cached(self, request: Hashable) -> bytes | None:
         """The cached body of ``request`` if the archive has not changed since, else None; cheap
         enough for the event loop (a stat, ``PRAGMA data_version``, a lookup), so a hit costs no
         hand-off to a worker thread (docs/performance.md, "`burn serve` under load")."""
         try:
-            key = (request, self._held()[2]())
+            stamp = self._held()[2]()
         except Exception:
             return None  # no archive yet, or a damaged one: the render path says so properly
-        return self.documents.peek(key)
+        return self.documents.peek(request, stamp)
 
     def commands(self, verb: str) -> dict[str, tuple[Exporter, Mapping[str, Any]]]:
         """:func:`burn.cli.contract.commands` of this server's exporters (fixed at start-up)."""
@@ -126,6 +136,29 @@ class Server:
         if table is None:
             table = self._commands[verb] = commands(verb, self.exporters)
         return table
+
+
+_trim: Callable[[int], int] | None = None
+
+
+def release_freed_memory() -> None:
+    """Hand what a render freed back to the OS (glibc's ``malloc_trim``; elsewhere nothing).
+
+    glibc keeps freed memory in the freeing thread's malloc arena: a render of the daily report
+    on the 1 GB archive peaks at tens of MB, and each new minute (the cache stamp's) renders
+    again, so without this the RSS rose by several MB a minute under 50 clients; with it, it stays
+    within a few MB (docs/performance.md). Renders are rare (once per document per minute or
+    append), and a trim takes well under a millisecond.
+    """
+    global _trim
+    if _trim is None:
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("c")
+        found = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+        _trim = found if found is not None else (lambda _pad: 0)
+    _trim(0)
 
 
 # -- routes -----------------------------------------------------------------------------------------
@@ -163,7 +196,10 @@ async def _contract(request: Request, verb: str, name: str) -> Response:
             if hit_body is not None:
                 body, hit = hit_body, True
             else:
-                body, hit = await run_in_threadpool(server.render_cached, key, exp, parsed)
+                rendering = asyncio.get_running_loop().run_in_executor(
+                    server.renderer, server.render_cached, key, exp, parsed
+                )
+                body, hit = await rendering
         except BaseException as exc:  # a UsageError from the parse is a 400, as below
             return _failure(exc)
         cached = {"X-Burn-Cache": "hit" if hit else "miss"}

@@ -7,7 +7,7 @@ Keyed by the request (surface, query parameters in a normal order, format) and t
 documents report (they grow without the ledger moving when an ingest reads only duplicates), and
 the current minute, so a window relative to now (``since=7d``, today's blocks) is at most a minute
 old. Any append, build, rebuild or re-pricing changes the stamp, so a stale body is never served;
-old entries simply age out of the LRU.
+the cache keeps one body per request, that of its latest stamp.
 
 A cached body is returned as it was made, ``generated_at`` included: the document *was* generated
 then, from the same archive state (docs/server.md). Only JSON documents are cached (NDJSON
@@ -65,38 +65,51 @@ class _Flight:
 
 
 class DocumentCache:
-    """A thread-safe LRU of rendered documents (bounded by :data:`MAX_ENTRIES` and :data:`MAX_BYTES`)."""
+    """A thread-safe LRU of rendered documents, one per request: the body made at the request's
+    latest stamp (bounded by :data:`MAX_ENTRIES` and :data:`MAX_BYTES`).
+
+    A body of an older stamp is (all but) never asked for again — the stamp's minute and ledger
+    position move forward — so a new stamp's body replaces it: keyed by request *and* stamp, the
+    cache filled with dead bodies, one more per document every minute, up to its 64 MiB."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
         self.max_entries, self.max_bytes = max_entries, max_bytes
-        self._bodies: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._flights: dict[Hashable, _Flight] = {}
+        self._bodies: OrderedDict[Hashable, tuple[Hashable, bytes]] = (
+            OrderedDict()
+        )  # request -> (stamp, body)
+        self._flights: dict[Hashable, _Flight] = {}  # (request, stamp) -> the render in progress
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = self.misses = self.renders = 0
 
-    def peek(self, key: Hashable) -> bytes | None:
-        """The body for ``key`` if cached (counted as a hit), else None; never renders."""
+    def peek(self, request: Hashable, stamp: Hashable) -> bytes | None:
+        """The body for ``request`` at ``stamp`` if cached (counted as a hit), else None."""
         with self._lock:
-            body = self._bodies.get(key)
-            if body is not None:
-                self._bodies.move_to_end(key)
-                self.hits += 1
-            return body
+            return self._hit(request, stamp)
 
-    def get_or_render(self, key: Hashable, render: Callable[[], bytes]) -> tuple[bytes, bool]:
-        """The body for ``key`` and whether it was cached; ``render`` makes it otherwise.
+    def _hit(self, request: Hashable, stamp: Hashable) -> bytes | None:
+        held = self._bodies.get(request)
+        if held is None or held[0] != stamp:
+            return None
+        self._bodies.move_to_end(request)
+        self.hits += 1
+        return held[1]
 
-        One render per key at a time (outside the lock): the requests that miss while it runs
-        wait for its body, which they count as a hit. Without that, every client's request in the
-        first second of a new minute (the stamp's minute) or after an append rendered the same
-        document at once: 50 clients of the daily report on the 1 GB archive meant 50 renders of
-        270 ms, a 9.6 s p99 and 500 MB more RSS (docs/performance.md)."""
+    def get_or_render(
+        self, request: Hashable, stamp: Hashable, render: Callable[[], bytes]
+    ) -> tuple[bytes, bool]:
+        """The body for ``request`` at ``stamp`` and whether it was cached; ``render`` makes it
+        otherwise.
+
+        One render per (request, stamp) at a time (outside the lock): the requests that miss while
+        it runs wait for its body, which they count as a hit. Without that, every client's request
+        in the first second of a new minute (the stamp's minute) or after an append rendered the
+        same document at once: 50 clients of the daily report on the 1 GB archive meant 50 renders
+        of 270 ms, a 9.6 s p99 and 500 MB more RSS (docs/performance.md)."""
+        key = (request, stamp)
         with self._lock:
-            body = self._bodies.get(key)
+            body = self._hit(request, stamp)
             if body is not None:
-                self._bodies.move_to_end(key)
-                self.hits += 1
                 return body, True
             flight = self._flights.get(key)
             leader = flight is None
@@ -124,12 +137,15 @@ class DocumentCache:
         with self._lock:  # kept and no longer in flight at once: no window for a second render
             self.renders += 1
             del self._flights[key]
-            if len(body) <= MAX_BODY and key not in self._bodies:
-                self._bodies[key] = body
+            old = self._bodies.pop(request, None)
+            if old is not None:
+                self._bytes -= len(old[1])
+            if len(body) <= MAX_BODY:
+                self._bodies[request] = (stamp, body)
                 self._bytes += len(body)
             while self._bodies and (len(self._bodies) > self.max_entries or self._bytes > self.max_bytes):
-                _, old = self._bodies.popitem(last=False)
-                self._bytes -= len(old)
+                _, (_, evicted) = self._bodies.popitem(last=False)
+                self._bytes -= len(evicted)
         flight.done.set()
         return body, False
 
