@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import socket
 import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -383,7 +382,11 @@ def document(exp: Exporter, options: Mapping[str, Any], out: BinaryIO, *, now: d
             limit=options.get("limit"),
             all=bool(options.get("all")),
         )
-        ctx = runner.Context(home=home, now=now, hostname=hostname or socket.gethostname())
+        if not hostname:
+            import socket  # here, not at the top: every command imports this module to build its tree
+
+            hostname = socket.gethostname()
+        ctx = runner.Context(home=home, now=now, hostname=hostname)
         runner.export(exp, archive, request, out, ctx)
         out.flush()
     finally:

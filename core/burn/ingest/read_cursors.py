@@ -115,13 +115,8 @@ class CursorFile:
 
     def _known(self, reader: str) -> dict[str, str | None]:
         if reader not in self._fingerprints:
-            db = self._conn()
-            # Text keys straight into the dict (a Python call per row was most of a no-op's
-            # cursor read); only keys stored as bytes (:func:`_db_key`) are decoded one by one.
-            sql = "SELECT key, fingerprint FROM cursors WHERE reader = ? AND typeof(key) {} 'text'"
-            known = dict(db.execute(sql.format("="), (reader,)))
-            known.update((_str_key(k), fp) for k, fp in db.execute(sql.format("!="), (reader,)))
-            self._fingerprints[reader] = known
+            rows = self._conn().execute("SELECT key, fingerprint FROM cursors WHERE reader = ?", (reader,))
+            self._fingerprints[reader] = {_str_key(k): fp for k, fp in rows}
         return self._fingerprints[reader]
 
     def fingerprints(self, reader: str) -> Mapping[str, str | None]:
