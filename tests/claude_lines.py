@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 SESSION = "11111111-1111-4111-8111-111111111111"
 CWD = "/home/dev/projects/demo"
@@ -87,3 +88,15 @@ def write_session(config_dir: Path, lines: list[dict[str, Any]], *, session: str
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(dumps(lines))
     return path
+
+
+def claude_only_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: Path) -> Path:
+    """Point burn at ``config`` as the only agent directory (Codex and OpenCode at an empty path)
+    and at a fresh home, ``tmp_path / "burn"``, which it returns."""
+    home = tmp_path / "burn"
+    monkeypatch.setenv("RELAYBURN_HOME", str(home))
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
+    for var in ("CODEX_HOME", "OPENCODE_DATA_DIR"):
+        monkeypatch.setenv(var, str(tmp_path / "none"))
+    return home

@@ -17,7 +17,7 @@ from burn.archive.database import Archive
 from burn.cli.app import main
 from burn.query import Filters
 from burn.query.compare import Group, compare
-from tests.claude_lines import assistant, dumps, user, write_session
+from tests.claude_lines import assistant, claude_only_env, dumps, user, write_session
 
 OPUS = "claude-opus-4-6"
 S2 = "22222222-2222-4222-8222-222222222222"
@@ -37,11 +37,7 @@ def _result(uuid: str, tool_id: str, ts: str, error: bool, session: str | None =
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     config = tmp_path / "claude"
-    monkeypatch.setenv("RELAYBURN_HOME", str(tmp_path / "burn"))
-    monkeypatch.setenv("HOME", str(tmp_path / "user"))
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
-    for var in ("CODEX_HOME", "OPENCODE_DATA_DIR"):
-        monkeypatch.setenv(var, str(tmp_path / "none"))
+    claude_only_env(tmp_path, monkeypatch, config)
     edit = _tool("toolu_1", "Edit", {"file_path": "/repo/src/app.py"})
     path = write_session(config, [
         user("u1", "fix it", ts="2026-03-01T10:20:00.000Z"),

@@ -12,7 +12,7 @@ import pytest
 
 from burn.cli.app import main
 from burn.contract import schemas
-from tests.claude_lines import CWD, assistant, write_session
+from tests.claude_lines import CWD, assistant, claude_only_env, write_session
 
 SONNET = "claude-sonnet-4-5-20250929"
 OPUS = "claude-opus-4-1-20250805"
@@ -61,12 +61,7 @@ def corpus(config: Path) -> None:
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     config = tmp_path / "claude"
     corpus(config)
-    home = tmp_path / "burn"
-    monkeypatch.setenv("RELAYBURN_HOME", str(home))
-    monkeypatch.setenv("HOME", str(tmp_path / "user"))
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
-    for var in ("CODEX_HOME", "OPENCODE_DATA_DIR"):
-        monkeypatch.setenv(var, str(tmp_path / "none"))
+    home = claude_only_env(tmp_path, monkeypatch, config)
     assert main(["ingest", "--quiet"]) == 0
     return home
 

@@ -15,7 +15,7 @@ from burn.cli.app import main
 from burn.cli.plans import document, rows
 from burn.contract import schemas
 from burn.query.plans import period
-from tests.claude_lines import assistant, write_session
+from tests.claude_lines import assistant, claude_only_env, write_session
 
 UTC_Z = ZoneInfo("UTC")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -84,12 +84,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         )
     ]
     write_session(config, lines)
-    home = tmp_path / "burn"
-    monkeypatch.setenv("RELAYBURN_HOME", str(home))
-    monkeypatch.setenv("HOME", str(tmp_path / "user"))
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
-    for var in ("CODEX_HOME", "OPENCODE_DATA_DIR"):
-        monkeypatch.setenv(var, str(tmp_path / "none"))
+    home = claude_only_env(tmp_path, monkeypatch, config)
     assert main(["ingest", "--quiet"]) == 0
     (home / "plans.toml").write_text(PLANS)
     return home
