@@ -88,9 +88,10 @@ def built_from(state: dict[str, str], store: Store) -> str | None:
 class Archive:
     """``archive.sqlite`` in the burn home. Open read-only for queries, read-write to build."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False, fresh: bool = False) -> None:
         self.path = path
         self.readonly = readonly
+        self.fresh = fresh  # a new archive beside the real one, until :meth:`publish`
         if readonly:
             if not path.exists():
                 raise BurnError(f"no archive at {path}: run `burn ingest` first")
@@ -98,7 +99,7 @@ class Archive:
         else:
             with writing(path):
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite.connect(path, pragmas=sqlite.ARCHIVE)
+                self.db = sqlite.connect(path, pragmas=sqlite.ARCHIVE_FRESH if fresh else sqlite.ARCHIVE)
         version = self.state().get("schema_version")
         if version is not None and int(version) != SCHEMA_VERSION:
             self.db.close()
@@ -116,8 +117,47 @@ class Archive:
     def in_home(cls, home: Path, *, readonly: bool = False) -> Archive:
         return cls(home / "archive.sqlite", readonly=readonly)
 
+    @classmethod
+    def fresh_in_home(cls, home: Path) -> Archive:
+        """A new, empty archive for a build from the start of the ledger, written as
+        ``archive.sqlite.rebuild`` where no reader looks, without a journal
+        (:data:`burn.sqlite.ARCHIVE_FRESH`); :meth:`publish` swaps it in once it is complete, and
+        :meth:`close` before that deletes it. Call it with the ledger lock held."""
+        remove_stale_rebuild(home)
+        return cls(home / f"archive.sqlite{REBUILD_SUFFIX}", fresh=True)
+
+    @classmethod
+    def for_build(cls, home: Path) -> Archive:
+        """The archive a build writes to: the one in ``home``, or a :meth:`fresh_in_home` one when
+        there is none yet (a first ingest)."""
+        path = home / "archive.sqlite"
+        return cls(path) if path.exists() else cls.fresh_in_home(home)
+
+    def publish(self) -> None:
+        """Swap a :meth:`fresh_in_home` archive in as ``archive.sqlite`` (in WAL mode, as every
+        archive is opened), and close it. Its pages reach the disk before its name does, so a
+        crash leaves the old archive or the new one, never a torn one; the old one's WAL goes
+        first, as it would otherwise be replayed into the new file."""
+        target = self.path.with_name("archive.sqlite")
+        with writing(self.path):
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.close()
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            for stale in _db_files(target)[1:]:
+                stale.unlink(missing_ok=True)
+            os.replace(self.path, target)
+        self.path, self.fresh = target, False
+
     def close(self) -> None:
+        """Close the connection; a :meth:`fresh_in_home` archive that was not published is deleted."""
         self.db.close()
+        if self.fresh:
+            remove_stale_rebuild(self.path.parent)
+            self.fresh = False
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -418,25 +458,16 @@ def rebuild(home: Path, store: Store) -> tuple[Archive, BuildResult]:
             old.close()
         except (BurnError, sqlite3.DatabaseError, KeyError, ValueError):
             pass  # an unreadable or foreign archive is simply replaced
-    tmp = home / f"archive.sqlite{REBUILD_SUFFIX}"
-    remove_stale_rebuild(home)
-    fresh = Archive(tmp)
+    fresh = Archive.fresh_in_home(home)
     try:
         fresh._set_state(archive_id=archive_id, generation=str(generation), rebuilt_at=_now())
         # Ingest counters are not in the ledger: carry them over from the archive being replaced.
         quality.add(fresh.db, quality.read_file(path))
         result = fresh.build(store)
-        with writing(tmp):
-            fresh.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        fresh.publish()
     except BaseException:
-        fresh.close()
-        remove_stale_rebuild(home)  # a failed rebuild (a full disk) leaves nothing behind
+        fresh.close()  # a failed rebuild (a full disk) leaves nothing behind
         raise
-    fresh.close()
-    for stale in _db_files(path)[1:]:
-        stale.unlink(missing_ok=True)
-    os.replace(tmp, path)
-    remove_stale_rebuild(home)
     return Archive(path), result
 
 

@@ -122,37 +122,50 @@ def ingest(
     report = IngestReport()
     with store.lock():
         remove_stale_rebuild(home)  # what a killed `burn archive rebuild` left
-        cursors = CursorFile.load(home)
         live = _LiveArchive(home, store)
-        readers = sorted(plugins.readers().items())
-        plans = [_discover(name, reader, report, cursors, env, plugins) for name, reader in readers]
-        if any(plan.jobs for plan in plans):
-            dedupe = Deduper(home, store, {r.name: rules_of(r) for _, r in readers})
-            try:
-                _read_and_append(plans, readers, store, cursors, env, progress, plugins, live, dedupe, stamps)
-            finally:
-                dedupe.close()
-        else:
-            for plan in plans:
-                if plan.discovered:
-                    cursors.prune(plan.reader.name, plan.seen_keys)  # units that are gone
-        cursors.save()
-        cursors.close()
-        if progress is not None:
-            progress("building the archive", 0, 0, 0)
-        rows = quality.rows_of({n: s.quality() for n, s in report.sources.items()})
-        # Nothing read and nothing to build (report.archive stays None): the archive is not even
-        # opened for writing.
-        state = read_state(home / "archive.sqlite") if live.archive is None else None
-        if (
-            state is None
-            or rows
-            or not is_current(state, _end(store, state, report), inputs_fingerprint(home))
-        ):
-            report.archive = _build_archive(home, store, live, report, rows)
+        try:
+            _ingest_locked(home, store, plugins, env, progress, stamps, report, live)
+        finally:
+            live.close()  # a build that failed: a fresh archive is deleted, not left half made
     for src in report.sources.values():
         report.warnings.extend(src.diagnostics.warnings)
     return report
+
+
+def _ingest_locked(
+    home: Path,
+    store: Store,
+    plugins: Plugins,
+    env: Mapping[str, str],
+    progress: Progress | None,
+    stamps: EnvStamps | None,
+    report: IngestReport,
+    live: _LiveArchive,
+) -> None:
+    """:func:`ingest`'s work under the writer lock: read and append, save the cursors, build."""
+    cursors = CursorFile.load(home)
+    readers = sorted(plugins.readers().items())
+    plans = [_discover(name, reader, report, cursors, env, plugins) for name, reader in readers]
+    if any(plan.jobs for plan in plans):
+        dedupe = Deduper(home, store, {r.name: rules_of(r) for _, r in readers})
+        try:
+            _read_and_append(plans, readers, store, cursors, env, progress, plugins, live, dedupe, stamps)
+        finally:
+            dedupe.close()
+    else:
+        for plan in plans:
+            if plan.discovered:
+                cursors.prune(plan.reader.name, plan.seen_keys)  # units that are gone
+    cursors.save()
+    cursors.close()
+    if progress is not None:
+        progress("building the archive", 0, 0, 0)
+    rows = quality.rows_of({n: s.quality() for n, s in report.sources.items()})
+    # Nothing read and nothing to build (report.archive stays None): the archive is not even
+    # opened for writing.
+    state = read_state(home / "archive.sqlite") if live.archive is None else None
+    if state is None or rows or not is_current(state, _end(store, state, report), inputs_fingerprint(home)):
+        report.archive = _build_archive(home, store, live, report, rows)
 
 
 def _end(store: Store, state: Mapping[str, str], report: IngestReport) -> int:
@@ -206,7 +219,8 @@ def _build_archive(
     try:
         if live.corrupt is not None:
             raise live.corrupt
-        archive = Archive.in_home(home) if live.archive is None else live.archive
+        archive = Archive.for_build(home) if live.archive is None else live.archive
+        live.archive = archive  # closed (a fresh one deleted) by live.close() if the build fails
         result = archive.build(store) if live.build is None else live.build.finish(store)
     except SchemaMismatch as exc:
         # The archive is disposable: a new burn (or another store) rebuilds it instead of failing.
@@ -222,7 +236,10 @@ def _build_archive(
     # The counters contract documents report (DESIGN §10 quality), summed over every ingest.
     with sqlite.transaction(archive.db):
         quality.add(archive.db, rows)
+    if archive.fresh:
+        archive.publish()
     archive.close()
+    live.archive = None
     return result
 
 
@@ -255,7 +272,7 @@ class _LiveArchive:
             from burn.archive.database import Archive, SchemaMismatch
 
             try:
-                self.archive = Archive.in_home(self.home)
+                self.archive = Archive.for_build(self.home)
                 self.build = self.archive.begin(self.store)
             except SchemaMismatch:  # another schema or another ledger: rebuilt after the appends
                 self.failed = True
