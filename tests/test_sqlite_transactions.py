@@ -263,10 +263,42 @@ def test_rebuild_leaves_the_archive_it_replaces(
 @pytest.mark.parametrize("mode", MODES)
 def test_quality_counters(tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-source counters an ingest adds to the archive after building it."""
-    env = env_for(tmp_path, FIXTURE / "claude", FIXTURE / "codex")
+    env = env_for(tmp_path, FIXTURE / "claude", None)
+    run_ingest(env)  # the archive exists: the next ingest builds on it (a first build: below)
+    env["CODEX_HOME"] = str(FIXTURE / "codex")
     inject = Injector(mode)
     wrap(monkeypatch, quality, "add", inject, lambda db, rows: db)
     _fails(inject, lambda: ingest(Path(env["RELAYBURN_HOME"]), Plugins(env=env), env))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_first_build_that_fails_leaves_no_archive(
+    tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first ingest builds its archive in a file of its own, without a journal (nothing there
+    can be rolled back): a failure in its last transaction deletes that file, leaves no archive
+    half made, and the next ingest builds the archive the whole ledger gives."""
+    env = env_for(tmp_path / "failed", FIXTURE / "claude", FIXTURE / "codex")
+    home = Path(env["RELAYBURN_HOME"])
+    inject = Injector(mode)
+    wrap(monkeypatch, quality, "add", inject, lambda db, rows: db)
+    kind, match = inject.expected()
+    with pytest.raises(kind, match=match or None):
+        ingest(home, Plugins(env=env), env)
+    assert inject.db is not None and inject.during != inject.before
+    assert inject.path.name == "archive.sqlite.rebuild"
+    assert sorted(p.name for p in home.iterdir() if p.name.startswith("archive.sqlite")) == []
+    monkeypatch.undo()
+    run_ingest(env)
+    archive = Archive.in_home(home, readonly=True)
+    built, counts = archive.digest(), archive.counts()
+    archive.close()
+    store = FileStore(home)
+    with store.lock():
+        rebuilt, _ = rebuild(home, store)
+    assert (rebuilt.digest(), rebuilt.counts()) == (built, counts) and counts["turns"] > 0
+    rebuilt.close()
+    assert sorted(p.name for p in home.iterdir() if ".rebuild" in p.name) == []
 
 
 # -- cursors.py ----------------------------------------------------------------------------------
@@ -302,12 +334,30 @@ def _new_records() -> list[Any]:
     return [Compaction(source="codex", session_id="s-new", ts="2026-03-01T00:00:00.000Z", uuid="c-new")]
 
 
+def _index_commit_refused(store: FileStore, inject: Injector) -> None:
+    """The index's writes stay in one transaction for the whole run, committed when the lock is
+    released (:func:`burn.sqlite.held`): a refused COMMIT fails nothing and loses nothing — the
+    index stays as committed, and the next append catches it up from the ledger."""
+    records = _new_records()
+    with store.lock():
+        assert store.append(records).lines_written == 1
+    assert inject.db is not None and inject.during != inject.before
+    assert dump(inject.path) == inject.before
+    again = FileStore(store.home)
+    with again.lock():
+        assert again.append(records).lines_written == 0  # caught up: the id is known
+    assert dump(inject.path) != inject.before
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_ledger_index_append(home: Path, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The index rows and byte count of an append (the ledger itself is a file, not SQLite)."""
     store = FileStore(home)
     inject = Injector(mode)
     wrap(monkeypatch, FileStore, "_index_items", inject, _index_db)
+    if mode == "commit":
+        _index_commit_refused(store, inject)
+        return
     with store.lock():
         _fails(inject, lambda: store.append(_new_records()))
 
@@ -323,6 +373,9 @@ def test_ledger_index_catch_up(home: Path, mode: str, monkeypatch: pytest.Monkey
     store = FileStore(home)
     inject = Injector(mode)
     wrap(monkeypatch, FileStore, "_index_items", inject, _index_db)
+    if mode == "commit":
+        _index_commit_refused(store, inject)
+        return
     with store.lock():
         _fails(inject, lambda: store.append(_new_records()))
 

@@ -125,6 +125,29 @@ def transaction(db: sqlite3.Connection, *, immediate: bool = True) -> Iterator[s
 
 
 @contextlib.contextmanager
+def held(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction that outlives the block, for a cache written in many batches whose loss
+    costs only a catch-up (the file store's index): ``BEGIN IMMEDIATE`` unless one is open, and no
+    ``COMMIT`` — the owner calls :func:`commit` when it is done (releasing the ledger lock). An
+    exception inside rolls back everything since that ``BEGIN`` and propagates. One commit instead
+    of one per batch: a random-key B-tree has most of its pages dirtied by every batch, and each
+    commit wrote them all again."""
+    if not db.in_transaction:
+        db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        _rollback(db)
+        raise
+
+
+def commit(db: sqlite3.Connection) -> None:
+    """``COMMIT`` the transaction :func:`held` left open, if there is one."""
+    if db.in_transaction:
+        db.execute("COMMIT")
+
+
+@contextlib.contextmanager
 def snapshot(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One read transaction around the block: every query in it sees the same state of the
     database, whatever other connections commit meanwhile. Always rolled back: nothing written

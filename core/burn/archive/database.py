@@ -88,10 +88,12 @@ def built_from(state: dict[str, str], store: Store) -> str | None:
 class Archive:
     """``archive.sqlite`` in the burn home. Open read-only for queries, read-write to build."""
 
+    fresh = False  # a new archive beside the real one, until :meth:`publish` (see fresh_in_home)
+
     def __init__(self, path: Path, *, readonly: bool = False, fresh: bool = False) -> None:
         self.path = path
         self.readonly = readonly
-        self.fresh = fresh  # a new archive beside the real one, until :meth:`publish`
+        self.fresh = fresh
         if readonly:
             if not path.exists():
                 raise BurnError(f"no archive at {path}: run `burn ingest` first")
@@ -420,15 +422,24 @@ class Build:
         end = store.position()
         _add_rows(store.read(self.position, result.ledger), self)
         self._flush()
+        # The indexes over the columns enrich derives wait for it: built once over the final
+        # values, not kept up to date through an UPDATE of every row.
+        late = [sql for sql in self.deferred if _index_name(sql) in enrich.DERIVED_INDEXES]
         for sql in self.deferred:
-            db.execute(sql)
+            if sql not in late:
+                db.execute(sql)
         if archive.state().get("rollup") != "ok":
             with sqlite.transaction(db):
                 rollup.refresh_all(db)
                 enrich.refresh(db, None)
+                for sql in late:
+                    db.execute(sql)
+                late = []
                 session_rollup.refresh(db, None)
                 activity_rollup.refresh(db, None)
                 archive._set_state(rollup="ok", session_hours="ok")
+        for sql in late:
+            db.execute(sql)
         end = max(end, self.position)
         with sqlite.transaction(db):
             if archive.state().get("ledger_identity") != store_identity(store):
@@ -443,6 +454,12 @@ class Build:
                 archive._set_state(pricing_inputs=f"{self.inputs}|{self.pricing.digest}")
         result.seconds = self.seconds + time.perf_counter() - started
         return result
+
+
+def _index_name(sql: str) -> str:
+    """The name an index's ``CREATE INDEX [IF NOT EXISTS] name ON …`` gives it."""
+    words = sql.split(" ON ", 1)[0].split()
+    return words[-1].strip('"')
 
 
 def rebuild(home: Path, store: Store) -> tuple[Archive, BuildResult]:

@@ -32,6 +32,9 @@ from burn.archive.activity import RANK_SQL
 STAMPED = (("workflow_id", "workflow"), ("stamp_agent", "agent"), ("stamp_persona", "persona"),
            ("stamp_tier", "tier"))  # fmt: skip
 
+# The indexes over columns refresh() writes: a build from an empty archive creates them after it.
+DERIVED_INDEXES = frozenset({"turns_by_activity", "tool_calls_by_turn"})
+
 _DIRTY = "temp.enrich_sessions"
 _TOP = "temp.enrich_turn_activity"  # turn id → the category most of its calls have
 

@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sqlite3
@@ -132,9 +133,16 @@ class FileStore:
             Path(f"{self.index_path}{suffix}").unlink(missing_ok=True)
 
     def _close_index(self) -> None:
+        """Commit what the appends wrote to the index (see :meth:`_append_encoded`) and close it. A
+        commit that fails loses nothing: the index then lags the ledger and is caught up from it."""
         if self._index is not None:
-            self._index.close()
-            self._index = None
+            db, self._index = self._index, None
+            try:
+                sqlite.commit(db)
+            except sqlite3.Error:
+                pass
+            finally:
+                db.close()
 
     def _rebuild(self) -> sqlite3.Connection:
         """Discard the index and rebuild it from the whole ledger."""
@@ -147,12 +155,12 @@ class FileStore:
         db = self._open_index()
         size = self.path.stat().st_size if self.path.exists() else 0
         if self._indexed > size:  # the ledger was replaced or truncated behind our back
-            with sqlite.transaction(db):
+            with self._held(db):
                 db.execute("DELETE FROM event_lines")
             self._indexed = 0
         if self._indexed < size:
             indexed = self._indexed
-            with sqlite.transaction(db):
+            with self._held(db):
                 batch: list[_Placed] = []
                 end = indexed
                 for start, end, kind, rid, _ in self._scan(indexed):
@@ -165,6 +173,21 @@ class FileStore:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_bytes', ?)", (str(indexed),))
             self._indexed = indexed  # only once committed: a rolled-back catch-up indexed nothing
         return db
+
+    @contextlib.contextmanager
+    def _held(self, db: sqlite3.Connection) -> Iterator[None]:
+        """The index's writes, in one transaction for the whole run (:func:`burn.sqlite.held`;
+        committed by :meth:`_close_index` when the lock is released). On an error it is rolled
+        back and the index closed: reopened, it reads the byte count it committed and catches up
+        from the ledger what this run appended."""
+        try:
+            with sqlite.held(db):
+                yield
+        except BaseException:
+            if self._index is db:
+                self._index = None
+                db.close()
+            raise
 
     def _complete_end(self, size: int) -> int:
         """Position after the last newline in the ledger (a torn tail is not covered)."""
@@ -225,7 +248,7 @@ class FileStore:
                 placed.append((item, keys[item.id], start, n))
                 start += n + 1
             del heads, written  # written; the sink below decodes entries in their place
-            with sqlite.transaction(db):
+            with self._held(db):
                 self._index_items(db, placed)
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_bytes', ?)", (str(self._indexed),))
             if sink is not None:
