@@ -4,6 +4,7 @@ forever, printing nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import signal
@@ -53,6 +54,36 @@ def test_killing_the_main_process_takes_its_workers_down(corpus: Path, tmp_path:
     # The next ingest neither waits nor loses anything.
     rerun = burn(env, "ingest", "--quiet", timeout=GUARD)
     assert (rerun.returncode, rerun.stderr) == (0, b"")
+    assert outcome(env) == outcome(solo)
+
+
+def test_workers_run_at_a_lower_priority_than_the_main_process(corpus: Path, tmp_path: Path) -> None:
+    """The main process (appends, the archive) is a cold ingest's critical path: the workers yield
+    the CPU to it (``nice`` + :data:`burn.ingest.workers.WORKER_NICE`), and the run is unchanged."""
+    from burn.ingest.workers import WORKER_NICE
+
+    env = corpus_env(corpus, tmp_path, "niced")
+    solo = corpus_env(corpus, tmp_path, "solo")
+    assert burn(solo, "ingest", "--quiet").returncode == 0
+    proc = subprocess.Popen([*BURN, "ingest", "--quiet"], env=env, stderr=subprocess.PIPE)
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    niced = min(ours + WORKER_NICE, 19)
+    seen: dict[int, int] = {}  # worker pid -> its priority when last looked at
+    mains: list[int] = []
+
+    def reniced() -> bool:
+        # A worker is seen with the parent's priority until its first line has run.
+        for pid in children(proc.pid):
+            with contextlib.suppress(OSError):  # gone meanwhile
+                seen[pid] = os.getpriority(os.PRIO_PROCESS, pid)
+        with contextlib.suppress(OSError):
+            mains.append(os.getpriority(os.PRIO_PROCESS, proc.pid))
+        return niced in seen.values() or proc.poll() is not None
+
+    _wait_for("a worker at the lower priority", reniced)
+    assert proc.wait(timeout=GUARD) == 0
+    assert seen, "the ingest ended before it forked its workers"
+    assert max(seen.values()) == niced and set(mains) == {ours}
     assert outcome(env) == outcome(solo)
 
 

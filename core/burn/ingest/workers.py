@@ -14,7 +14,9 @@ reader's units while the main process appends the last ones of the reader before
 write, so running them in other processes changes nothing but the speed.
 
 ``BURN_WORKERS`` sets the number of processes (``1`` reads in-process); the default is the number
-of CPUs, used only when the changed units hold more than :data:`PARALLEL_MIN_BYTES`.
+of CPUs, used only when the changed units hold more than :data:`PARALLEL_MIN_BYTES`. Workers run at
+a lower priority (:data:`WORKER_NICE`) than the main process, whose appends and archive build are
+a cold ingest's critical path.
 
 Workers die with the main process (issue 11): killed by the OOM killer or ``kill PID``, it would
 otherwise leave them blocked forever on the task queue (they hold its write end themselves). Each
@@ -25,6 +27,7 @@ that is not available, watches its parent pid. They never hold the ledger's lock
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -50,6 +53,8 @@ TASK_UNITS = 64
 # a batch and applies it to the archive; fewer left them idle (docs/performance.md, "Figures behind
 # the code's constants").
 TASKS_PER_WORKER = 16
+# How much lower the workers' scheduling priority is than the main process's (``nice``).
+WORKER_NICE = 10
 
 
 @attrs.frozen
@@ -103,6 +108,11 @@ def _worker_init(parent: int) -> None:
     # Ctrl-C reaches the whole process group; the main process stops the pool (a worker's
     # KeyboardInterrupt would only print a traceback). SIGTERM/SIGHUP kill a worker outright:
     # the main process's handlers, inherited over fork, are not for it.
+    # The main process (appends, the archive) is the critical path of a cold ingest; at equal
+    # priority the workers took a third of its CPU time on two cores. Lower, they still use every
+    # cycle it leaves (docs/performance.md, "Figures behind the code's constants").
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICE)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
