@@ -194,8 +194,12 @@ def _read_and_append(
     from burn.ingest.workers import Pool, unit_size, workers_for
 
     # One stream of reads over every reader, so the workers start on the next reader's units
-    # (the OpenCode database, say) while the main process still appends this one's.
-    workers = workers_for(env, sum(unit_size(unit) for plan in plans for unit, _ in plan.jobs))
+    # while the main process still appends this one's. The reader with the largest unit goes
+    # first: one worker reads a unit alone, and the largest (the OpenCode database: one unit of
+    # 100 MB) read last kept the main process waiting for it with the other worker idle.
+    sizes = [[unit_size(unit) for unit, _ in plan.jobs] for plan in plans]
+    workers = workers_for(env, sum(map(sum, sizes)))
+    plans = [plan for _, plan in sorted(zip(sizes, plans, strict=True), key=lambda p: -max(p[0], default=0))]
     with Pool(
         {name: (reader, preparer(dedupe.rules.get(reader.name, ()))) for name, reader in readers}
     ) as pool:
