@@ -8,6 +8,9 @@
   any exception — ``KeyboardInterrupt`` included — and only when one is still open: SQLite ends a
   transaction itself on some errors (a full disk), and a ``ROLLBACK`` then would raise "cannot
   rollback - no transaction is active" in place of the error that matters.
+* :func:`held` is a write transaction that stays open across blocks until :func:`commit`, for a
+  cache whose loss costs only a catch-up (the file store's index); an exception in a block rolls
+  back everything since its ``BEGIN``.
 * :func:`snapshot` is one read transaction: every query inside sees one state of the database;
   it is always rolled back.
 

@@ -8,7 +8,9 @@
   ledger line, which is read back (``pread``) when the event is seen again. Ids are stored as
   16-byte blobs (canonical 32-char hex ids; any other id stays text). An index whose ``format``
   differs from :data:`_INDEX_FORMAT`, or whose offsets do not point at the line of the id they
-  claim, is discarded and rebuilt from the ledger.
+  claim, is discarded and rebuilt from the ledger. Its writes stay in one transaction for the
+  whole run (:func:`burn.sqlite.held`), committed when the lock is released: a crash before that
+  leaves it lagging, and the next run catches it up.
 * ``ledger.lock`` carries an exclusive ``flock``; ``burn ingest`` holds it for its whole run, so
   two ingests started at once serialise and the second finds nothing new. The holder writes its pid
   into the file, and a writer that has waited ``LOCK_NOTICE_SECONDS`` says on stderr whom it
