@@ -237,3 +237,32 @@ def test_compare_runs_two_burns_alternately_and_leaves_the_corpus_as_it_was(
     assert set(rows) == {"command", "cold", "noop", "warm", "incremental"}
     assert "2 rounds" in out
     assert tree_digest(root) == before
+
+
+def test_profile_ingest_reports_a_cold_ingest_per_process(corpus: Corpus) -> None:
+    """benchmarks/profile_ingest.py (docs/performance.md, "Profiling a cold ingest") runs one cold
+    ingest of a corpus through an installed burn and reports its time and each side's CPU."""
+    import shutil
+    import subprocess
+
+    burn = shutil.which("burn")
+    if burn is None:
+        pytest.skip("no burn console script on PATH")
+    root, _ = corpus
+    script = ROOT / "benchmarks" / "profile_ingest.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--corpus", str(root), "--burn", burn],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["returncode"] == 0 and report["wall_s"] > 0
+    assert report["main"]["user_s"] + report["main"]["system_s"] > 0
+    assert report["main"]["peak_rss_mb"] > 10 and set(report["workers"]) == {
+        "user_s",
+        "system_s",
+        "peak_rss_mb",
+    }
+    assert report["wall_s_with_sampler"] is None  # no --phases: py-spy is not burn's dependency
