@@ -52,10 +52,10 @@ class Pragmas(NamedTuple):
 # 16, 32 or 64 MB, and its peak memory 43 MB lower than with 64.
 ARCHIVE = Pragmas(journal_mode="WAL", synchronous="NORMAL", cache_kib=8192)
 # An archive built from the start of the ledger into a file of its own, which nothing reads until
-# it is complete and swapped in (``burn.archive.database.Archive.fresh``; a failed or killed build
-# leaves only that file, which is deleted): no journal and no syncs while it is written, since a
-# crash loses nothing the ledger cannot give again. Every page is written once instead of twice
-# (WAL, then checkpoint), which is a quarter of a cold build's time (docs/performance.md).
+# it is complete and swapped in (``burn.archive.database.Archive.fresh_in_home``; a failed or
+# killed build leaves only that file, which is deleted): no journal and no syncs while it is
+# written, since a crash loses nothing the ledger cannot give again. Every page is written once
+# instead of twice (WAL, then checkpoint): about a quarter of a rebuild's time (docs/performance.md).
 ARCHIVE_FRESH = Pragmas(journal_mode="OFF", synchronous="OFF", cache_kib=8192)
 # The file store's index (ledger.index.sqlite): a cache rebuilt from the ledger when it lags, so
 # durability is not needed; a large cache keeps the index B-tree in memory.

@@ -105,14 +105,14 @@ PARENT_POLL_SECONDS = 1.0
 
 def _worker_init(parent: int) -> None:
     """Run first in every worker: die with the parent ``parent``, leave signals to it."""
-    # Ctrl-C reaches the whole process group; the main process stops the pool (a worker's
-    # KeyboardInterrupt would only print a traceback). SIGTERM/SIGHUP kill a worker outright:
-    # the main process's handlers, inherited over fork, are not for it.
     # The main process (appends, the archive) is the critical path of a cold ingest; at equal
     # priority the workers took a third of its CPU time on two cores. Lower, they still use every
     # cycle it leaves (docs/performance.md, "Figures behind the code's constants").
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)
+    # Ctrl-C reaches the whole process group; the main process stops the pool (a worker's
+    # KeyboardInterrupt would only print a traceback). SIGTERM/SIGHUP kill a worker outright:
+    # the main process's handlers, inherited over fork, are not for it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)

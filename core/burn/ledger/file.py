@@ -173,7 +173,7 @@ class FileStore:
                 self._index_items(db, batch)
                 indexed = max(end, self._complete_end(size))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_bytes', ?)", (str(indexed),))
-            self._indexed = indexed  # only once committed: a rolled-back catch-up indexed nothing
+            self._indexed = indexed  # only once written: a rolled-back catch-up closes the index
         return db
 
     @contextlib.contextmanager
