@@ -21,6 +21,7 @@ from burn import sqlite
 from burn.archive import quality
 from burn.archive.state import is_corrupt, is_current, read_state, remove_stale_rebuild
 from burn.errors import PluginError
+from burn.gcpause import gc_paused
 from burn.ingest.dedupe import Deduper, Notes, rules_of
 from burn.ingest.read_cursors import CursorFile
 from burn.ingest.stamps import EnvStamps
@@ -33,7 +34,7 @@ from burn.store import AppendResult, Encoded, LedgerEntry, Sink, Store, append_e
 
 if TYPE_CHECKING:
     from burn.archive.database import Archive, Build, BuildResult
-    from burn.ingest.workers import Prepared, ReadFailure
+    from burn.ingest.workers import Prepared, ReadFailure, Spilled
 # A no-op ingest imports neither the worker pool (multiprocessing) nor the archive's builder nor
 # the sanitizer (identity, redaction): those are imported when there is something to read or build.
 
@@ -195,14 +196,21 @@ def _read_and_append(
 
     # One stream of reads over every reader, so the workers start on the next reader's units
     # while the main process still appends this one's. The reader with the largest unit goes
-    # first: one worker reads a unit alone, and the largest (the OpenCode database: one unit of
-    # 100 MB) read last kept the main process waiting for it with the other worker idle.
+    # last: the pool reads a very large unit (the OpenCode database: one unit of 100 MB) ahead of
+    # its turn, in one worker while the others read for the main process, so that it is read by
+    # its turn. (Appended first, the main process waited for it with nothing to append; last and
+    # not read ahead, it waited for it at the end with the other workers idle.)
     sizes = [[unit_size(unit) for unit, _ in plan.jobs] for plan in plans]
     workers = workers_for(env, sum(map(sum, sizes)))
-    plans = [plan for _, plan in sorted(zip(sizes, plans, strict=True), key=lambda p: -max(p[0], default=0))]
-    with Pool(
-        {name: (reader, preparer(dedupe.rules.get(reader.name, ()))) for name, reader in readers}
-    ) as pool:
+    plans = [plan for _, plan in sorted(zip(sizes, plans, strict=True), key=lambda p: max(p[0], default=0))]
+    # The results the pool's thread unpickles and the batches the main thread appends are garbage
+    # without cycles: the collector is paused until the last is appended (burn.gcpause).
+    with (
+        gc_paused(),
+        Pool(
+            {name: (reader, preparer(dedupe.rules.get(reader.name, ()))) for name, reader in readers}
+        ) as pool,
+    ):
         results = pool.read([(plan.name, plan.jobs) for plan in plans], workers)
         for plan in plans:
             batches = _Batches(store, dedupe, plan.reader.name, live, stamps)
@@ -343,14 +351,14 @@ def _discover(
 
 def _append_source(
     plan: _Plan,
-    results: Iterable[tuple[SourceUnit, Prepared | ReadFailure]],
+    results: Iterable[tuple[SourceUnit, Prepared | ReadFailure | Spilled]],
     batches: _Batches,
     cursors: CursorFile,
     progress: Progress | None,
     plugins: Plugins,
 ) -> None:
     """Append one reader's prepared results, in unit order, and move its cursors."""
-    from burn.ingest.workers import ReadFailure
+    from burn.ingest.workers import ReadFailure, Spilled, split
 
     if not plan.discovered:
         return
@@ -361,13 +369,14 @@ def _append_source(
             _reader_failed(plugins, reader, f"read {unit.path}", RuntimeError(prepared.message), diag)
             continue
         diag.add(prepared.diagnostics)
-        batches.add(prepared)
+        for part in prepared.parts() if isinstance(prepared, Spilled) else split(prepared, APPEND_BATCH):
+            batches.add(part)
+            if len(batches.items) >= APPEND_BATCH:
+                rep.appended.add(batches.append())
         if prepared.cursor is not None:
             cursors.set(
                 reader.name, unit.key, attrs.evolve(prepared.cursor, fingerprint=plan.before[unit.key])
             )
-        if len(batches.items) >= APPEND_BATCH:
-            rep.appended.add(batches.append())
         if progress is not None:
             progress(reader.name, done, len(plan.jobs), diag.bytes_read)
     rep.appended.add(batches.append())

@@ -29,16 +29,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
 
+from burn.errors import BurnError
+from burn.gcpause import gc_paused
 from burn.ingest.dedupe import Notes
 from burn.reader import Diagnostics, FileCursor, Reader, ReadResult, SourceUnit
 from burn.store import Encoded
@@ -48,6 +52,10 @@ if TYPE_CHECKING:
 
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 TASK_BYTES = 2 * 1024 * 1024
+# A unit at least this large is read ahead of its turn, its result kept in a file (Pool.read)
+# in parts of SPILL_PART items (burn.ingest.run.APPEND_BATCH: one append batch each).
+AHEAD_BYTES = 32 * 1024 * 1024
+SPILL_PART = 50_000
 TASK_UNITS = 64
 # Tasks in flight per worker: enough that the workers keep reading while the main process appends
 # a batch and applies it to the archive; fewer left them idle (docs/performance.md, "Figures behind
@@ -145,7 +153,82 @@ def _watch_parent(parent: int) -> None:
 
 def _read(name: str, task: list[Job]) -> list[Prepared | ReadFailure]:
     reader, prepare = _readers[name]
-    return [_safe_read(reader, prepare, *job) for job in task]
+    # A task's records are millions of short-lived dicts, but no garbage cycles worth a collector
+    # pass every 700 allocations (burn.gcpause); what cycles a reader makes go at the next one.
+    with gc_paused():
+        return [_safe_read(reader, prepare, *job) for job in task]
+
+
+def split(prepared: Prepared, size: int) -> Iterator[Prepared]:
+    """``prepared`` in parts of at most ``size`` items, each dropped from it once taken (its items
+    list is emptied): a unit of a hundred thousand records (OpenCode's database) is appended, or
+    written, part by part, and their memory freed as they go, not all at once."""
+    items = prepared.items
+    if len(items) <= size:
+        yield prepared
+        return
+    start = 0
+    while items:
+        n = min(size, len(items))
+        notes = {i - start: v for i, v in prepared.notes.items() if start <= i < start + n}
+        yield attrs.evolve(prepared, items=items[:n], notes=notes)
+        del items[:n]
+        start += n
+
+
+@attrs.frozen
+class Spilled:
+    """The result of a unit read ahead of its turn (:meth:`Pool.read`), written to a file in
+    ``count`` parts of at most :data:`SPILL_PART` items, which :meth:`parts` reads back."""
+
+    path: str
+    cursor: FileCursor | None
+    diagnostics: Diagnostics
+    count: int
+
+    def present(self) -> bool:
+        """Whether the file is still there (a temporary-file cleaner may have taken it)."""
+        return os.path.exists(self.path)
+
+    def parts(self) -> Iterator[Prepared]:
+        """The unit's records, part by part, then the file removed. Raises
+        :class:`~burn.errors.BurnError` when the file cannot be read back to its end: nothing of
+        the unit was kept then (its cursor is not moved), and the next ingest reads it again."""
+        try:
+            with open(self.path, "rb") as f:
+                for _ in range(self.count):
+                    items, notes = pickle.load(f)
+                    yield Prepared(items, self.cursor, self.diagnostics, notes)
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError) as exc:
+            raise BurnError(
+                f"could not read back the records a worker read ahead ({self.path}): {exc}; "
+                "run `burn ingest` again"
+            ) from exc
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+
+
+def _read_ahead(name: str, task: list[Job], directory: str) -> list[Prepared | ReadFailure] | Spilled:
+    """:func:`_read` for a task of one unit read ahead of its turn: its result waits in a file in
+    ``directory``, not in the main process's memory (sent back as usual when it cannot be written)."""
+    results = _read(name, task)
+    if len(results) != 1 or not isinstance(results[0], Prepared):
+        return results
+    result = results[0]
+    fd, path = tempfile.mkstemp(dir=directory, suffix=".pickle")
+    count = 0
+    try:
+        with os.fdopen(fd, "wb") as f:
+            # Parts of a copy: a write that fails half-way still has every item to send back.
+            for part in split(attrs.evolve(result, items=list(result.items)), SPILL_PART):
+                pickle.dump((part.items, part.notes), f, protocol=pickle.HIGHEST_PROTOCOL)
+                count += 1
+    except OSError:  # a full disk: the pool's pipe still works
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return results
+    return Spilled(path, result.cursor, result.diagnostics, count)
 
 
 def _safe_read(
@@ -168,6 +251,7 @@ class Pool:
         self.readers = dict(readers)
         self.executor: ProcessPoolExecutor | None = None
         self.workers = 1
+        self.spill: str | None = None  # the directory of the results read ahead, once there are any
 
     def __enter__(self) -> Pool:
         return self
@@ -180,6 +264,9 @@ class Pool:
             self.executor.shutdown(cancel_futures=exc_type is not None)
             self.executor = None
             _readers = {}
+        if self.spill is not None:
+            shutil.rmtree(self.spill, ignore_errors=True)
+            self.spill = None
 
     def _start(self, workers: int) -> None:
         import multiprocessing
@@ -197,7 +284,7 @@ class Pool:
 
     def read(
         self, plan: Sequence[tuple[str, Sequence[Job]]], workers: int
-    ) -> Iterator[tuple[SourceUnit, Prepared | ReadFailure]]:
+    ) -> Iterator[tuple[SourceUnit, Prepared | ReadFailure | Spilled]]:
         """``(unit, prepared result)`` for every job of every reader (``plan``: reader name and
         its jobs), in plan order; in ``workers`` processes (forked at the first parallel read)."""
         if workers <= 1 or sum(len(jobs) for _, jobs in plan) < 2:
@@ -206,14 +293,31 @@ class Pool:
                 for unit, cursor in jobs:
                     yield unit, _safe_read(reader, prepare, unit, cursor)
             return
-        pending = ((name, task) for name, jobs in plan for task in _tasks(jobs))
-        window: deque[tuple[list[Job], Future[list[Prepared | ReadFailure]]]] = deque()
+        tasks = [(name, task, size) for name, jobs in plan for task, size in _tasks(jobs)]
+        # A unit of AHEAD_BYTES or more (the OpenCode database) is read first, whatever its turn:
+        # one worker reads it while the others read for the main process, and its results wait
+        # in a file until its turn comes (put it last: ingest orders readers by their largest unit).
+        ahead = [i for i, (_, _, size) in enumerate(tasks) if size >= AHEAD_BYTES]
+        if ahead and self.spill is None:
+            self.spill = tempfile.mkdtemp(prefix="burn-ingest-")
+        later = iter([i for i, (_, _, size) in enumerate(tasks) if size < AHEAD_BYTES])
+        futures: dict[int, Future[list[Prepared | ReadFailure] | Spilled]] = {}
 
-        def submit() -> None:
-            item = next(pending, None)
-            if item is not None:
-                assert self.executor is not None
-                window.append((item[1], self.executor.submit(_read, *item)))
+        def submit(i: int) -> None:
+            assert self.executor is not None
+            name, task, size = tasks[i]
+            if size >= AHEAD_BYTES:
+                assert self.spill is not None
+                futures[i] = self.executor.submit(_read_ahead, name, task, self.spill)
+            else:
+                futures[i] = self.executor.submit(_read, name, task)
+
+        def top_up() -> None:
+            while len(futures) < self.workers * TASKS_PER_WORKER + len(ahead):
+                i = next(later, None)
+                if i is None:
+                    return
+                submit(i)
 
         # The first submit forks the workers. A signal handler that raises (SIGTERM, SIGHUP and
         # Ctrl-C stop burn that way) must not run in the middle of a fork: its at-fork hooks
@@ -222,29 +326,36 @@ class Pool:
         try:
             if self.executor is None:
                 self._start(workers)
-            for _ in range(self.workers * TASKS_PER_WORKER):
-                submit()
+            for i in ahead:
+                submit(i)
+            top_up()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        while window:
-            task, future = window.popleft()
-            submit()
-            yield from zip((unit for unit, _ in task), future.result(), strict=True)
+        for i, (name, task, _) in enumerate(tasks):
+            got = futures.pop(i).result()
+            if i in ahead:
+                ahead.remove(i)
+            top_up()
+            if isinstance(got, Spilled) and not got.present():
+                got = _read(name, task)  # a temp cleaner took the file: read the unit again, here
+            results: Sequence[Prepared | ReadFailure | Spilled] = [got] if isinstance(got, Spilled) else got
+            yield from zip((unit for unit, _ in task), results, strict=True)
 
 
-def _tasks(jobs: Sequence[Job]) -> Iterator[list[Job]]:
-    """Consecutive jobs grouped into tasks of at most :data:`TASK_BYTES` (a larger unit alone)."""
+def _tasks(jobs: Sequence[Job]) -> Iterator[tuple[list[Job], int]]:
+    """Consecutive jobs grouped into tasks of at most :data:`TASK_BYTES` (a larger unit alone),
+    with their size in bytes."""
     task: list[Job] = []
     size = 0
     for job in jobs:
         n = unit_size(job[0])
         if task and (size + n > TASK_BYTES or len(task) >= TASK_UNITS):
-            yield task
+            yield task, size
             task, size = [], 0
         task.append(job)
         size += n
     if task:
-        yield task
+        yield task, size
 
 
 def unit_size(unit: SourceUnit) -> int:

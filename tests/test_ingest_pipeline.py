@@ -1,0 +1,137 @@
+"""A parallel ingest reads a large unit ahead of its turn and keeps its result in a file, in parts
+(issue 19: the OpenCode database, read while the other workers read for the main process). That may
+change neither a byte of the ledger nor a row of the archive, and a file that goes missing or
+cannot be read back may lose and duplicate nothing: every test compares against the in-process
+ingest (``BURN_WORKERS=1``), which reads nothing ahead, on the three-agent benchmark corpus."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import burn.ingest.workers as workers
+from burn.archive.database import Archive
+from burn.errors import BurnError
+from burn.ingest.run import IngestReport, ingest
+from burn.plugins.manager import Plugins
+from tests.hosts import one_host
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "benchmarks") not in sys.path:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import gen_corpus  # noqa: E402
+
+from tests.test_benchmark_corpus import corpus_env  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("corpus")
+    gen_corpus.generate(out, 2_000_000, seed=5, jobs=1)
+    return out
+
+
+def _env(corpus: Path, tmp: Path, workers: str) -> dict[str, str]:
+    tmp.mkdir(parents=True, exist_ok=True)
+    one_host(tmp / "burn")
+    return {**corpus_env(corpus, tmp), "BURN_WORKERS": workers}
+
+
+def _ingest(corpus: Path, tmp: Path, workers: str) -> tuple[IngestReport, bytes, str]:
+    env = _env(corpus, tmp, workers)
+    home = Path(env["RELAYBURN_HOME"])
+    report = ingest(home, Plugins(env=env), env)
+    archive = Archive.in_home(home, readonly=True)
+    try:
+        return report, (home / "ledger.jsonl").read_bytes(), archive.digest()
+    finally:
+        archive.close()
+
+
+@pytest.fixture(scope="module")
+def in_process(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[IngestReport, bytes, str]:
+    return _ingest(corpus, tmp_path_factory.mktemp("one"), "1")
+
+
+@pytest.fixture
+def ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read ahead every unit of 64 KB or more (the database, the larger transcripts), each written
+    in parts of 40 records, so that one unit's records are appended over several batches."""
+    monkeypatch.setattr(workers, "AHEAD_BYTES", 64 * 1024)
+    monkeypatch.setattr(workers, "TASK_BYTES", 1)  # a task a unit, as a unit of AHEAD_BYTES is
+    monkeypatch.setattr(workers, "SPILL_PART", 40)
+
+
+@pytest.mark.usefixtures("ahead")
+def test_a_unit_read_ahead_waits_in_a_file_that_is_removed(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_process: tuple[IngestReport, bytes, str]
+) -> None:
+    spill = tmp_path / "tmp"
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    parts: list[int] = []
+    read_back = workers.Spilled.parts
+
+    def counted(self: workers.Spilled) -> Iterator[workers.Prepared]:
+        assert Path(self.path).parent.parent == spill
+        for part in read_back(self):
+            parts.append(len(part.items))
+            yield part
+
+    monkeypatch.setattr(workers.Spilled, "parts", counted)
+    _, ledger, digest = _ingest(corpus, tmp_path / "run", "2")
+    assert (ledger, digest) == in_process[1:]
+    assert len(parts) > 2 and max(parts) == 40
+    assert list(spill.iterdir()) == []  # the pool removed its directory
+
+
+@pytest.mark.usefixtures("ahead")
+def test_a_result_file_that_vanished_is_read_again_in_the_main_process(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_process: tuple[IngestReport, bytes, str]
+) -> None:
+    present = workers.Spilled.present
+    lost: list[str] = []
+
+    def vanished(self: workers.Spilled) -> bool:
+        Path(self.path).unlink()  # a temporary-file cleaner, a full /tmp: whatever took it
+        lost.append(self.path)
+        return present(self)
+
+    monkeypatch.setattr(workers.Spilled, "present", vanished)
+    report, ledger, digest = _ingest(corpus, tmp_path, "2")
+    assert lost
+    assert (ledger, digest) == in_process[1:]
+    assert report.totals() == in_process[0].totals()
+
+
+@pytest.mark.usefixtures("ahead")
+def test_a_result_file_cut_short_stops_the_run_and_the_next_one_loses_nothing(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_process: tuple[IngestReport, bytes, str]
+) -> None:
+    read_back = workers.Spilled.parts
+
+    def cut(self: workers.Spilled) -> Iterator[workers.Prepared]:
+        path = Path(self.path)
+        if self.count > 2:
+            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        return read_back(self)
+
+    monkeypatch.setattr(workers.Spilled, "parts", cut)
+    with pytest.raises(BurnError, match="could not read back the records a worker read ahead"):
+        _ingest(corpus, tmp_path, "2")
+    monkeypatch.setattr(workers.Spilled, "parts", read_back)
+    env = _env(corpus, tmp_path / "again", "2")
+    home = tmp_path / "burn"  # the home of the run that stopped
+    ingest(home, Plugins(env=env), {**env, "RELAYBURN_HOME": str(home)})
+    archive = Archive.in_home(home, readonly=True)
+    try:
+        assert archive.digest() == in_process[2]
+    finally:
+        archive.close()
+    lines = (home / "ledger.jsonl").read_bytes().splitlines()
+    assert sorted(lines) == sorted(in_process[1].splitlines())  # each record once, none missing
