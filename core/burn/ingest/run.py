@@ -192,7 +192,9 @@ def _read_and_append(
     stamps: EnvStamps | None = None,
 ) -> None:
     from burn.ingest.sanitize import preparer
-    from burn.ingest.workers import Pool, unit_size, workers_for
+    from burn.ingest.workers import Pool, remove_stale_spills, unit_size, workers_for
+
+    remove_stale_spills(live.home)  # what a killed ingest's read-ahead left
 
     # One stream of reads over every reader, so the workers start on the next reader's units
     # while the main process still appends this one's. The reader with the largest unit goes
@@ -208,7 +210,8 @@ def _read_and_append(
     with (
         gc_paused(),
         Pool(
-            {name: (reader, preparer(dedupe.rules.get(reader.name, ()))) for name, reader in readers}
+            {name: (reader, preparer(dedupe.rules.get(reader.name, ()))) for name, reader in readers},
+            live.home,
         ) as pool,
     ):
         results = pool.read([(plan.name, plan.jobs) for plan in plans], workers)

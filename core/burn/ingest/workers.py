@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
@@ -56,6 +57,7 @@ TASK_BYTES = 2 * 1024 * 1024
 # in parts of SPILL_PART items (burn.ingest.run.APPEND_BATCH: one append batch each).
 AHEAD_BYTES = 32 * 1024 * 1024
 SPILL_PART = 50_000
+SPILL_PREFIX = "ingest-ahead-"  # the directory's name in the burn home (remove_stale_spills)
 TASK_UNITS = 64
 # Tasks in flight per worker: enough that the workers keep reading while the main process appends
 # a batch and applies it to the archive; fewer left them idle (docs/performance.md, "Figures behind
@@ -159,6 +161,13 @@ def _read(name: str, task: list[Job]) -> list[Prepared | ReadFailure]:
         return [_safe_read(reader, prepare, *job) for job in task]
 
 
+def remove_stale_spills(home: Path) -> None:
+    """Delete the read-ahead directories a killed ingest left in ``home`` (call it with the ledger
+    lock held: the ingest that made one holds it while it lives)."""
+    for stale in home.glob(f"{SPILL_PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def split(prepared: Prepared, size: int) -> Iterator[Prepared]:
     """``prepared`` in parts of at most ``size`` items, each dropped from it once taken (its items
     list is emptied): a unit of a hundred thousand records (OpenCode's database) is appended, or
@@ -247,11 +256,12 @@ class Pool:
     small: forked later, each would start with a copy of everything the main process holds by
     then (its append batch, the archive's page cache), and their peak memory would be its."""
 
-    def __init__(self, readers: Mapping[str, tuple[Reader, Prepare]]) -> None:
+    def __init__(self, readers: Mapping[str, tuple[Reader, Prepare]], scratch: Path | None = None) -> None:
         self.readers = dict(readers)
         self.executor: ProcessPoolExecutor | None = None
         self.workers = 1
-        self.spill: str | None = None  # the directory of the results read ahead, once there are any
+        self.scratch = scratch  # where the results read ahead wait (None: the temporary directory)
+        self.spill: str | None = None  # their directory in it, once there are any
 
     def __enter__(self) -> Pool:
         return self
@@ -299,7 +309,7 @@ class Pool:
         # in a file until its turn comes (put it last: ingest orders readers by their largest unit).
         ahead = [i for i, (_, _, size) in enumerate(tasks) if size >= AHEAD_BYTES]
         if ahead and self.spill is None:
-            self.spill = tempfile.mkdtemp(prefix="burn-ingest-")
+            self.spill = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=self.scratch)
         later = iter([i for i, (_, _, size) in enumerate(tasks) if size < AHEAD_BYTES])
         futures: dict[int, Future[list[Prepared | ReadFailure] | Spilled]] = {}
 
