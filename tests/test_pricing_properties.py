@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import tempfile
 from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +16,7 @@ from burn.archive.database import Archive
 from burn.ledger.file import FileStore
 from burn.pricing.cost import price_turn
 from burn.pricing.load import Pricing, load_pricing
-from burn.pricing.money import allocate, dec_str
+from burn.pricing.money import allocate, dec_str, div_half_even
 from burn.query import Filters
 from burn.query.summary import summarize
 from burn.query.timewindow import resolve_timezone
@@ -104,6 +105,14 @@ def test_components_are_within_one_unit_and_add_up_to_the_rounded_total(parts: l
     assert total == int(sum(parts, Decimal(0)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
     assert sum(comps) == total
     assert all(abs(c - p) < 1 for c, p in zip(comps, parts, strict=True))
+
+
+@given(st.integers(-(10**18), 10**18), st.integers(1, 10**12))
+def test_integer_half_even_division_is_the_rounded_fraction(n: int, d: int) -> None:
+    """reasoning_share's rounding (no Fraction built per turn) against the fraction it replaces,
+    ties included: every n/d with d even and n an odd multiple of d/2 is one."""
+    assert div_half_even(n, d) == round(Fraction(n, d))
+    assert div_half_even(2 * n + 1, 2) == round(Fraction(2 * n + 1, 2))  # a tie, odd or even
 
 
 @given(st.integers(0, 400_000), st.integers(0, 400_000), st.integers(0, 50_000))

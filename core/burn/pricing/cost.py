@@ -18,13 +18,12 @@ With burn's one meaning of usage (``input`` excludes cache reads and writes, ``r
 from __future__ import annotations
 
 from decimal import Decimal
-from fractions import Fraction
 from typing import Literal
 
 import attrs
 
 from burn.pricing.match import Match, MatchKind
-from burn.pricing.money import MICROS_PER_USD, allocate, parse_decimal, usd_to_micros
+from burn.pricing.money import MICROS_PER_USD, allocate, div_half_even, parse_decimal, usd_to_micros
 from burn.pricing.table import PriceRow
 from burn.records import Usage
 
@@ -148,10 +147,10 @@ def price_turn(
 
 def reasoning_share(output_micros: int, output: int, reasoning: int | None) -> int | None:
     """The part of an output cost spent reasoning: ``output_micros × reasoning / output`` rounded
-    once, half to even (exact: integers and :class:`~fractions.Fraction`), so it never exceeds the
-    output cost it is part of. ``None`` when reasoning is unknown."""
+    once, half to even (exact: integers only), so it never exceeds the output cost it is part of.
+    ``None`` when reasoning is unknown."""
     if reasoning is None:
         return None
     if output <= 0:
         return 0
-    return round(Fraction(output_micros * min(max(reasoning, 0), output), output))
+    return div_half_even(output_micros * min(max(reasoning, 0), output), output)

@@ -74,6 +74,16 @@ def to_micros(exact: Decimal) -> int:
     return int(exact.quantize(_ONE, rounding=ROUND_HALF_EVEN))
 
 
+def div_half_even(n: int, d: int) -> int:
+    """``n / d`` (``d > 0``) rounded once, half to even, in integers: what
+    ``round(Fraction(n, d))`` gives, without building the fraction (a turn's price calls it once)."""
+    q, r = divmod(n, d)  # floor division: 0 <= r < d whatever the sign of n
+    twice = 2 * r
+    if twice > d or (twice == d and q & 1):
+        return q + 1
+    return q
+
+
 def usd_to_micros(usd: Decimal) -> int:
     """A USD amount (such as a source-reported cost) as integer micro-USD, rounded half to even."""
     return to_micros(usd * MICROS_PER_USD)
