@@ -162,11 +162,14 @@ def fresh(tmp_path: Path) -> Iterator[tuple[Served, dict[str, str], Path]]:
 
 
 def _rehome(lines: list[bytes], session: str) -> list[bytes]:
-    """The fixture's entries of one session, moved to a new session id (their event ids follow)."""
+    """The fixture's entries, moved to one new session id (their event ids follow), each new id
+    once: the session records of the fixture's sessions (and their revisions) all become the new
+    session's, and a second line of an id would merge into the first instead of being appended."""
     from burn.convert import from_dict, to_dict
     from burn.store import encode
 
     out = []
+    ids: set[str] = set()
     for line in lines:
         e = orjson.loads(line)
         rec = dict(e["record"])
@@ -177,6 +180,9 @@ def _rehome(lines: list[bytes], session: str) -> list[bytes]:
             if rec.get(key):
                 rec[key] = f"{rec[key]}-{session}"
         item = encode(from_dict(e["kind"], rec))
+        if item.id in ids:
+            continue
+        ids.add(item.id)
         out.append(
             orjson.dumps(
                 {
