@@ -10,7 +10,10 @@ trip through the pool's management thread, which competes for the GIL with the m
 most ``workers ×`` :data:`TASKS_PER_WORKER` tasks are in flight, so memory stays bounded however
 many units there are.
 One :class:`Pool` reads for every reader of an ingest, in one stream: the workers go on to the next
-reader's units while the main process appends the last ones of the reader before. Readers never
+reader's units while the main process appends the last ones of the reader before. A unit of
+:data:`AHEAD_BYTES` or more (OpenCode's database) is read ahead of its turn by one worker while
+the others read for the main process; its result waits in a file in the burn home (:class:`Spilled`,
+in parts of :data:`SPILL_PART` items) until its turn, so it never sits in memory all at once. Readers never
 write, so running them in other processes changes nothing but the speed.
 
 ``BURN_WORKERS`` sets the number of processes (``1`` reads in-process); the default is the number
@@ -196,7 +199,7 @@ class Spilled:
     count: int
 
     def present(self) -> bool:
-        """Whether the file is still there (a temporary-file cleaner may have taken it)."""
+        """Whether the file is still there (removed by hand, or by a cleaner)."""
         return os.path.exists(self.path)
 
     def parts(self) -> Iterator[Prepared]:
@@ -347,7 +350,7 @@ class Pool:
                 ahead.remove(i)
             top_up()
             if isinstance(got, Spilled) and not got.present():
-                got = _read(name, task)  # a temp cleaner took the file: read the unit again, here
+                got = _read(name, task)  # the file was removed under us: read the unit again, here
             results: Sequence[Prepared | ReadFailure | Spilled] = [got] if isinstance(got, Spilled) else got
             yield from zip((unit for unit, _ in task), results, strict=True)
 
