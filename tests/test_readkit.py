@@ -490,3 +490,62 @@ def test_the_plugin_guide_example_reads_a_log(tmp_path: Path) -> None:
         b'{"ts": "2026-03-01T10:00:01.000Z", "model": "m", "output_tokens": 3}\n'
     )
     assert got.diagnostics.invalid == {"wrong_type": 1, "invalid_json": 1}
+
+
+def _expected_lines(data: bytes, start: int, limit: int) -> tuple[list[tuple[int, bytes]], int, int]:
+    """What ``Tail.lines`` must give for ``data`` read from ``start``: every complete line with its
+    offset (the BOM of a line at offset 0 dropped), lines over ``limit`` skipped; the offset after
+    the last complete line, and how many lines it consumed."""
+    out: list[tuple[int, bytes]] = []
+    offset, consumed = start, 0
+    while True:
+        end = data.find(b"\n", offset)
+        if end < 0:
+            return out, offset, consumed
+        line = data[offset : end + 1]
+        consumed += 1
+        if len(line) - 1 <= limit:
+            out.append((offset, line[3:] if offset == 0 and line.startswith(b"\xef\xbb\xbf") else line))
+        offset = end + 1
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 90), st.booleans()), max_size=30),
+    st.binary(max_size=20),
+    st.booleans(),
+    st.integers(1, 24),
+    st.integers(0, 3),
+)
+def test_tail_lines_are_every_complete_line_whatever_the_chunk_boundaries(
+    lines: list[tuple[int, bool]], tail: bytes, bom: bool, chunk: int, skip: int
+) -> None:
+    """Chunked reading against a plain split: lines shorter and longer than a chunk and than the
+    line limit, a BOM, a half-written last line, a read that starts after the first lines."""
+    import tempfile
+
+    import burn.readkit.tail as tail_module
+
+    data = (b"\xef\xbb\xbf" if bom else b"") + b"".join(
+        (b"x" * n if plain else bytes(range(32, 32 + n % 90)) * (n // 90 + 1))[:n] + b"\n"
+        for n, plain in lines
+    )
+    data += tail.replace(b"\n", b"")
+    start = sum(len(line) for line in data.splitlines(keepends=True)[:skip] if line.endswith(b"\n"))
+    limit = 40
+    saved = tail_module._CHUNK, tail_module.MAX_LINE_BYTES
+    tail_module._CHUNK, tail_module.MAX_LINE_BYTES = chunk, limit
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "t.jsonl"
+            path.write_bytes(data)
+            st_ = path.stat()
+            diag = Diagnostics()
+            reader = Tail(path, start, start == 0, st_.st_ino, st_.st_size, st_.st_mtime_ns, diag, {})
+            got = list(reader.lines())
+    finally:
+        tail_module._CHUNK, tail_module.MAX_LINE_BYTES = saved
+    want, offset, consumed = _expected_lines(data, start, limit)
+    assert got == want
+    assert reader.offset == offset
+    assert diag.lines_read == consumed and diag.bytes_read == offset - start
+    assert diag.invalid.get("line_too_long", 0) == consumed - len(want)
