@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from burn import readkit
@@ -516,6 +516,8 @@ def _expected_lines(data: bytes, start: int, limit: int) -> tuple[list[tuple[int
     st.integers(1, 24),
     st.integers(0, 3),
 )
+# Over the limit, yet found whole in the buffer: a 45-byte line from byte 1, chunks of 24.
+@example([(0, True), (44, True), (3, True)], b"", False, 24, 0)
 def test_tail_lines_are_every_complete_line_whatever_the_chunk_boundaries(
     lines: list[tuple[int, bool]], tail: bytes, bom: bool, chunk: int, skip: int
 ) -> None:

@@ -121,12 +121,15 @@ class Tail:
                 i = 0
                 while end >= 0:
                     end += 1
-                    line = buf[i:end]
                     start = self.offset
                     diag.bytes_read += end - i
                     diag.lines_read += 1
                     self.offset = start + end - i
-                    yield start, line[len(BOM) :] if start == 0 and line.startswith(BOM) else line
+                    if end - i - 1 > MAX_LINE_BYTES:  # up to two chunks are found whole here
+                        diag.skip("line_too_long", f"{self.path} at byte {start}")
+                    else:
+                        line = buf[i:end]
+                        yield start, line[len(BOM) :] if start == 0 and line.startswith(BOM) else line
                     i = end
                     end = find(b"\n", i)
                 buf = buf[i:]
