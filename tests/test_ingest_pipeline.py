@@ -6,6 +6,7 @@ ingest (``BURN_WORKERS=1``), which reads nothing ahead, on the three-agent bench
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +43,11 @@ def _env(corpus: Path, tmp: Path, workers: str) -> dict[str, str]:
 
 
 def _ingest(corpus: Path, tmp: Path, workers: str) -> tuple[IngestReport, bytes, str]:
-    env = _env(corpus, tmp, workers)
+    return _ingest_in(_env(corpus, tmp, workers))
+
+
+def _ingest_in(env: dict[str, str]) -> tuple[IngestReport, bytes, str]:
+    """One ingest in ``env``: its report, the ledger's bytes and the archive's digest."""
     home = Path(env["RELAYBURN_HOME"])
     report = ingest(home, Plugins(env=env), env)
     archive = Archive.in_home(home, readonly=True)
@@ -105,7 +110,7 @@ def test_a_result_file_that_vanished_is_read_again_in_the_main_process(
     lost: list[str] = []
 
     def vanished(self: workers.Spilled) -> bool:
-        Path(self.path).unlink()  # a temporary-file cleaner, a full /tmp: whatever took it
+        Path(self.path).unlink()  # removed by hand, or by a cleaner
         lost.append(self.path)
         return present(self)
 
@@ -132,16 +137,29 @@ def test_a_result_file_cut_short_stops_the_run_and_the_next_one_loses_nothing(
         return read_back(self)
 
     monkeypatch.setattr(workers.Spilled, "parts", cut)
+    env = _env(corpus, tmp_path, "2")
     with pytest.raises(BurnError, match="could not read back the records a worker read ahead"):
-        _ingest(corpus, tmp_path, "2")
+        _ingest_in(env)
     monkeypatch.setattr(workers.Spilled, "parts", read_back)
-    env = _env(corpus, tmp_path / "again", "2")
-    home = tmp_path / "burn"  # the home of the run that stopped
-    ingest(home, Plugins(env=env), {**env, "RELAYBURN_HOME": str(home)})
-    archive = Archive.in_home(home, readonly=True)
-    try:
-        assert archive.digest() == in_process[2]
-    finally:
-        archive.close()
-    lines = (home / "ledger.jsonl").read_bytes().splitlines()
-    assert sorted(lines) == sorted(in_process[1].splitlines())  # each record once, none missing
+    _, ledger, digest = _ingest_in(env)  # the next run, in the same home
+    assert digest == in_process[2]
+    assert sorted(ledger.splitlines()) == sorted(in_process[1].splitlines())  # each record once, none missing
+
+
+@pytest.mark.usefixtures("ahead")
+def test_a_full_disk_sends_the_result_back_through_the_pool(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_process: tuple[IngestReport, bytes, str]
+) -> None:
+    """The workers are forked after this patch: every write of a part fails as on a full disk, and
+    each result read ahead comes back as if it had not been (no file is left)."""
+
+    def full(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(workers.pickle, "dump", full)
+    spilled: list[str] = []
+    monkeypatch.setattr(workers.Spilled, "parts", lambda self: spilled.append(self.path) or iter(()))
+    _, ledger, digest = _ingest(corpus, tmp_path, "2")
+    assert spilled == []
+    assert (ledger, digest) == in_process[1:]
+    assert not list((tmp_path / "burn").glob(f"{workers.SPILL_PREFIX}*"))
