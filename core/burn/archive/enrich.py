@@ -38,62 +38,86 @@ DERIVED_INDEXES = frozenset({"turns_by_activity", "tool_calls_by_turn"})
 _DIRTY = "temp.enrich_sessions"
 _TOP = "temp.enrich_turn_activity"  # turn id → the category most of its calls have
 
-_STATEMENTS = (
-    # Calls: their turn and their position in the session, in one pass over them.
-    # Every CTE here is MATERIALIZED: flattened into the UPDATE, the planner scanned the target
-    # table and, for each of its rows, every dirty session (rows × sessions). And the turn a call
-    # names is found by one pass numbering each message's turns (``m``), not by a subquery per call,
-    # which read every turn of the call's session (calls × turns per session; docs/performance.md).
-    f"""WITH m AS MATERIALIZED (
-      SELECT t.source, t.session_id, t.message_id, t.id,
-        row_number() OVER (PARTITION BY t.source, t.session_id, t.message_id ORDER BY t.ts_ms, t.id) AS n
-      FROM {_DIRTY} d CROSS JOIN turns t ON t.source = d.source AND t.session_id = d.session_id
-      WHERE t.message_id IS NOT NULL),
-    x AS MATERIALIZED (
-      SELECT c.id, COALESCE(m.id, CASE WHEN c.message_id IS NULL THEN
-          (SELECT t.id FROM turns t WHERE t.source = c.source AND t.session_id = c.session_id
-             AND t.ts_ms >= c.ts_ms ORDER BY t.ts_ms, t.id LIMIT 1) END) AS turn_id,
-        row_number() OVER (PARTITION BY c.source, c.session_id ORDER BY c.ts_ms, c.tool_use_id, c.id) - 1 AS i
-      FROM {_DIRTY} d CROSS JOIN tool_calls c ON c.source = d.source AND c.session_id = d.session_id
-      LEFT JOIN m ON m.source = c.source AND m.session_id = c.session_id AND m.message_id = c.message_id
-        AND m.n = 1)
-    UPDATE tool_calls SET turn_id = x.turn_id, call_index = x.i FROM x
-    WHERE tool_calls.id = x.id
-      AND (tool_calls.turn_id IS NOT x.turn_id OR tool_calls.call_index IS NOT x.i)""",
-    # Turns: position, and the category most of their calls have (ties: the precedence rank),
-    # from the dirty sessions' calls counted per turn and category once, into a keyed temp table:
-    # joined as a CTE, the planner scanned it for every turn.
-    f"DELETE FROM {_TOP}",
-    f"""INSERT INTO {_TOP} SELECT turn_id, category FROM (
-      SELECT turn_id, category, row_number() OVER (PARTITION BY turn_id ORDER BY n DESC, {RANK_SQL}) AS r
-      FROM (SELECT c.turn_id, c.category, COUNT(*) AS n
-            FROM {_DIRTY} d CROSS JOIN tool_calls c ON c.source = d.source AND c.session_id = d.session_id
-            WHERE c.turn_id IS NOT NULL GROUP BY c.turn_id, c.category)) WHERE r = 1""",
-    f"""WITH x AS MATERIALIZED (
-      SELECT t.id, row_number() OVER (PARTITION BY t.source, t.session_id ORDER BY t.ts_ms, t.id) - 1 AS i,
-        COALESCE(top.category, 'conversation') AS activity
-      FROM {_DIRTY} d CROSS JOIN turns t ON t.source = d.source AND t.session_id = d.session_id
-      LEFT JOIN {_TOP} top ON top.turn_id = t.id)
-    UPDATE turns SET turn_index = x.i, activity = x.activity FROM x
-    WHERE turns.id = x.id AND (turns.turn_index IS NOT x.i OR turns.activity IS NOT x.activity)""",
-    # Tool results: the call they answer, their position, the subagent they report on (rows whose
-    # values are unchanged are not written: most of a session's results, in an incremental batch).
-    f"""UPDATE tool_result_events SET message_id = x.message_id, call_index = x.call_index,
-      event_index = x.i, agent_id = x.agent_id, event_source = x.event_source FROM (
-      SELECT r.id, c.message_id, c.call_index,
-        row_number() OVER (PARTITION BY r.source, r.session_id ORDER BY r.ts, r.id) - 1 AS i,
-        (SELECT s.agent_id FROM sessions s WHERE s.source = r.source
-           AND s.session_id = r.subagent_session_id) AS agent_id,
-        CASE WHEN r.subagent_session_id IS NULL THEN 'tool_result' ELSE 'subagent_notification' END
-          AS event_source
-      FROM {_DIRTY} d CROSS JOIN tool_result_events r ON r.source = d.source AND r.session_id = d.session_id
-      LEFT JOIN tool_calls c ON c.source = r.source AND c.session_id = r.session_id
-        AND c.tool_use_id = r.tool_use_id) x
-    WHERE tool_result_events.id = x.id AND (tool_result_events.message_id IS NOT x.message_id
-      OR tool_result_events.call_index IS NOT x.call_index
-      OR tool_result_events.event_index IS NOT x.i
-      OR tool_result_events.agent_id IS NOT x.agent_id
-      OR tool_result_events.event_source IS NOT x.event_source)""",
+
+def _rows(table: str, alias: str, every: bool) -> str:
+    """The rows of ``table`` (as ``alias``) a refresh recomputes: those of the dirty sessions, or
+    (``every``) the whole table, scanned without a join — a cold build's one refresh, where the
+    join looked every row's session up for nothing (docs/performance.md)."""
+    if every:
+        return f"{table} {alias}"
+    return (f"{_DIRTY} d CROSS JOIN {table} {alias} "
+            f"ON {alias}.source = d.source AND {alias}.session_id = d.session_id")  # fmt: skip
+
+
+def _statements(every: bool) -> tuple[str, ...]:
+    """The refresh's statements, over the dirty sessions' rows or (``every``) every row. The
+    UPDATEs find their rows by rowid, not by text id: one index lookup less per row."""
+    turns, calls = _rows("turns", "t", every), _rows("tool_calls", "c", every)
+    results = _rows("tool_result_events", "r", every)
+    return (
+        # Calls: their turn and their position in the session, in one pass over them.
+        # Every CTE here is MATERIALIZED: flattened into the UPDATE, the planner scanned the target
+        # table and, for each of its rows, every dirty session (rows × sessions). And the turn a
+        # call names is found by one pass numbering each message's turns (``m``), not by a
+        # subquery per call, which read every turn of the call's session (calls × turns per
+        # session; docs/performance.md).
+        f"""WITH m AS MATERIALIZED (
+          SELECT t.source, t.session_id, t.message_id, t.id,
+            row_number() OVER (PARTITION BY t.source, t.session_id, t.message_id ORDER BY t.ts_ms, t.id) AS n
+          FROM {turns} WHERE t.message_id IS NOT NULL),
+        x AS MATERIALIZED (
+          SELECT c.rowid AS row, COALESCE(m.id, CASE WHEN c.message_id IS NULL THEN
+              (SELECT t.id FROM turns t WHERE t.source = c.source AND t.session_id = c.session_id
+                 AND t.ts_ms >= c.ts_ms ORDER BY t.ts_ms, t.id LIMIT 1) END) AS turn_id,
+            row_number() OVER (PARTITION BY c.source, c.session_id
+              ORDER BY c.ts_ms, c.tool_use_id, c.id) - 1 AS i
+          FROM {calls}
+          LEFT JOIN m ON m.source = c.source AND m.session_id = c.session_id AND m.message_id = c.message_id
+            AND m.n = 1)
+        UPDATE tool_calls SET turn_id = x.turn_id, call_index = x.i FROM x
+        WHERE tool_calls.rowid = x.row
+          AND (tool_calls.turn_id IS NOT x.turn_id OR tool_calls.call_index IS NOT x.i)""",
+        # Turns: position, and the category most of their calls have (ties: the precedence rank),
+        # from the calls counted per turn and category once, into a keyed temp table: joined as a
+        # CTE, the planner scanned it for every turn.
+        f"DELETE FROM {_TOP}",
+        f"""INSERT INTO {_TOP} SELECT turn_id, category FROM (
+          SELECT turn_id, category, row_number() OVER (PARTITION BY turn_id ORDER BY n DESC, {RANK_SQL}) AS r
+          FROM (SELECT c.turn_id, c.category, COUNT(*) AS n
+                FROM {calls} WHERE c.turn_id IS NOT NULL GROUP BY c.turn_id, c.category)) WHERE r = 1""",
+        f"""WITH x AS MATERIALIZED (
+          SELECT t.rowid AS row,
+            row_number() OVER (PARTITION BY t.source, t.session_id ORDER BY t.ts_ms, t.id) - 1 AS i,
+            COALESCE(top.category, 'conversation') AS activity
+          FROM {turns} LEFT JOIN {_TOP} top ON top.turn_id = t.id)
+        UPDATE turns SET turn_index = x.i, activity = x.activity FROM x
+        WHERE turns.rowid = x.row AND (turns.turn_index IS NOT x.i OR turns.activity IS NOT x.activity)""",
+        # Tool results: the call they answer, their position, the subagent they report on (rows
+        # whose values are unchanged are not written: most of a session's results, in an
+        # incremental batch).
+        f"""UPDATE tool_result_events SET message_id = x.message_id, call_index = x.call_index,
+          event_index = x.i, agent_id = x.agent_id, event_source = x.event_source FROM (
+          SELECT r.rowid AS row, c.message_id, c.call_index,
+            row_number() OVER (PARTITION BY r.source, r.session_id ORDER BY r.ts, r.id) - 1 AS i,
+            (SELECT s.agent_id FROM sessions s WHERE s.source = r.source
+               AND s.session_id = r.subagent_session_id) AS agent_id,
+            CASE WHEN r.subagent_session_id IS NULL THEN 'tool_result' ELSE 'subagent_notification' END
+              AS event_source
+          FROM {results}
+          LEFT JOIN tool_calls c ON c.source = r.source AND c.session_id = r.session_id
+            AND c.tool_use_id = r.tool_use_id) x
+        WHERE tool_result_events.rowid = x.row AND (tool_result_events.message_id IS NOT x.message_id
+          OR tool_result_events.call_index IS NOT x.call_index
+          OR tool_result_events.event_index IS NOT x.i
+          OR tool_result_events.agent_id IS NOT x.agent_id
+          OR tool_result_events.event_source IS NOT x.event_source)""",
+        *_SESSIONS,
+    )
+
+
+# The sessions' own columns, for the dirty sessions (a cold build lists every one: a few
+# thousand rows, against hundreds of thousands of turns, calls and results).
+_SESSIONS = (
     # Sessions: sizes and the session's category.
     f"""WITH x AS MATERIALIZED (
       SELECT s.id,
@@ -121,6 +145,9 @@ _STATEMENTS = (
     "ON s.source = d.source AND s.session_id = d.session_id)",
 )
 
+_DIRTY_ONLY = _statements(every=False)
+_EVERY = _statements(every=True)
+
 _ALL = """SELECT source, session_id FROM sessions UNION SELECT DISTINCT source, session_id FROM turns
 UNION SELECT DISTINCT source, session_id FROM tool_calls
 UNION SELECT DISTINCT source, session_id FROM tool_result_events"""
@@ -146,5 +173,5 @@ def refresh(db: sqlite3.Connection, sessions: Iterable[tuple[str, str]] | None) 
         db.execute(f"INSERT INTO {_DIRTY} {_ALL}")
     else:
         db.executemany(f"INSERT OR IGNORE INTO {_DIRTY} VALUES (?, ?)", sessions)
-    for sql in _STATEMENTS:
+    for sql in _EVERY if sessions is None else _DIRTY_ONLY:
         db.execute(sql)
