@@ -163,3 +163,27 @@ def test_a_full_disk_sends_the_result_back_through_the_pool(
     assert spilled == []
     assert (ledger, digest) == in_process[1:]
     assert not list((tmp_path / "burn").glob(f"{workers.SPILL_PREFIX}*"))
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_a_prepared_result_crosses_the_process_boundary_unchanged(count: int) -> None:
+    """A worker's result is pickled as columns (Prepared.__reduce__): it must come back equal, its
+    items still Encoded named tuples in their order, with its cursor, counters and notes."""
+    import pickle
+
+    from burn.reader import Diagnostics, FileCursor, Note, Notes
+    from burn.store import Encoded
+
+    diag = Diagnostics()
+    diag.skip("invalid_json")
+    items = [Encoded("turn" if i % 2 else "tool_call", f"{i:032x}", b'{"n":%d}' % i) for i in range(count)]
+    cursor = FileCursor(inode=7, size=10, mtime_ns=3, offset=10, head="h", state={"total": 5})
+    notes: dict[int, Notes] = {
+        i: (Note(f"message-{i}", "request", False), None) for i in range(count) if i % 2
+    }
+    prepared = workers.Prepared(list(items), cursor, diag, notes)
+    back = pickle.loads(pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == prepared
+    assert all(type(item) is Encoded for item in back.items)
+    assert [item.id for item in back.items] == [item.id for item in items]
+    assert back.diagnostics.invalid == {"invalid_json": 1}
