@@ -1,8 +1,13 @@
 """A parallel ingest reads a large unit ahead of its turn and keeps its result in a file, in parts
 (issue 19: the OpenCode database, read while the other workers read for the main process). That may
-change neither a byte of the ledger nor a row of the archive, and a file that goes missing or
+change neither a record of the ledger nor a row of the archive, and a file that goes missing or
 cannot be read back may lose and duplicate nothing: every test compares against the in-process
-ingest (``BURN_WORKERS=1``), which reads nothing ahead, on the three-agent benchmark corpus."""
+ingest (``BURN_WORKERS=1``), which reads nothing ahead, on the three-agent benchmark corpus.
+
+Each process observes the working directories it meets, so which project observations are
+appended (and revised to an earlier one) depends on which process read what; the ledger's other
+lines are the same, in the same order, and so is the state it gives (the archive, projects
+included: the earliest observation of each directory wins, :func:`_same_as`)."""
 
 from __future__ import annotations
 
@@ -64,32 +69,67 @@ def in_process(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[
 
 @pytest.fixture
 def ahead(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Read ahead every unit of 64 KB or more (the database, the larger transcripts), each written
-    in parts of 40 records, so that one unit's records are appended over several batches."""
+    """Units of 64 KB or more (the database, the larger transcripts) are large enough to be read
+    ahead, each written in parts of 10 records, so that one unit's records are appended over
+    several batches."""
     monkeypatch.setattr(workers, "AHEAD_BYTES", 64 * 1024)
     monkeypatch.setattr(workers, "TASK_BYTES", 1)  # a task a unit, as a unit of AHEAD_BYTES is
-    monkeypatch.setattr(workers, "SPILL_PART", 40)
+    monkeypatch.setattr(workers, "SPILL_PART", 10)
+
+
+def _same_as(
+    in_process: tuple[IngestReport, bytes, str], ledger: bytes, digest: str, ordered: bool = True
+) -> None:
+    """The ledger holds the in-process ledger's records (project observations aside: their
+    state is in the archive), in its order unless not ``ordered``, and the archive is the same."""
+
+    def records(ledger: bytes) -> list[bytes]:
+        return [line for line in ledger.splitlines() if b'"kind":"project"' not in line]
+
+    assert digest == in_process[2]
+    if ordered:
+        assert records(ledger) == records(in_process[1])
+    else:
+        assert sorted(records(ledger)) == sorted(records(in_process[1]))
+
+
+def _large_units(corpus: Path) -> list[int]:
+    """The sizes of the corpus's units of ``AHEAD_BYTES`` or more (transcripts, the database), largest first."""
+    sizes = [p.stat().st_size for p in corpus.rglob("*") if p.suffix in (".jsonl", ".db") and p.is_file()]
+    return sorted((n for n in sizes if n >= workers.AHEAD_BYTES), reverse=True)
 
 
 @pytest.mark.usefixtures("ahead")
-def test_a_unit_read_ahead_waits_in_a_file_in_the_burn_home_that_is_removed(
-    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_process: tuple[IngestReport, bytes, str]
+@pytest.mark.parametrize("count", [2, 3])
+def test_the_largest_units_are_read_ahead_into_files_in_the_burn_home_that_are_removed(
+    corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_process: tuple[IngestReport, bytes, str],
+    count: int,
 ) -> None:
+    """One unit fewer than there are workers is read ahead, the largest: the other workers read
+    for the main process from the start. The ledger and the archive are those of an in-process run."""
     home = tmp_path / "burn"
     parts: list[int] = []
+    sizes: list[int] = []
     read_back = workers.Spilled.parts
 
     def counted(self: workers.Spilled) -> Iterator[workers.Prepared]:
         assert Path(self.path).parent.parent == home
         assert Path(self.path).parent.name.startswith(workers.SPILL_PREFIX)
+        sizes.append(self.diagnostics.bytes_read)
         for part in read_back(self):
             parts.append(len(part.items))
             yield part
 
     monkeypatch.setattr(workers.Spilled, "parts", counted)
-    _, ledger, digest = _ingest(corpus, tmp_path, "2")
-    assert (ledger, digest) == in_process[1:]
-    assert len(parts) > 2 and max(parts) == 40
+    _, ledger, digest = _ingest(corpus, tmp_path, str(count))
+    _same_as(in_process, ledger, digest)
+    large = _large_units(corpus)
+    assert len(large) >= count  # enough large units that the limit is what is tested
+    assert sorted(sizes, reverse=True) == large[: count - 1]
+    assert len(parts) > 2 and max(parts) == workers.SPILL_PART
     assert not list(home.glob(f"{workers.SPILL_PREFIX}*"))  # the pool removed its directory
 
 
@@ -117,7 +157,7 @@ def test_a_result_file_that_vanished_is_read_again_in_the_main_process(
     monkeypatch.setattr(workers.Spilled, "present", vanished)
     report, ledger, digest = _ingest(corpus, tmp_path, "2")
     assert lost
-    assert (ledger, digest) == in_process[1:]
+    _same_as(in_process, ledger, digest)
     # (Not every count: each process observes each working directory once, so how many repeated
     # observations are dropped as duplicates depends on which process prepared which unit.)
     kept = ("records_appended", "appended_by_kind", "lines_read", "invalid_skipped")
@@ -142,8 +182,7 @@ def test_a_result_file_cut_short_stops_the_run_and_the_next_one_loses_nothing(
         _ingest_in(env)
     monkeypatch.setattr(workers.Spilled, "parts", read_back)
     _, ledger, digest = _ingest_in(env)  # the next run, in the same home
-    assert digest == in_process[2]
-    assert sorted(ledger.splitlines()) == sorted(in_process[1].splitlines())  # each record once, none missing
+    _same_as(in_process, ledger, digest, ordered=False)  # each record once, none missing
 
 
 @pytest.mark.usefixtures("ahead")
@@ -161,7 +200,7 @@ def test_a_full_disk_sends_the_result_back_through_the_pool(
     monkeypatch.setattr(workers.Spilled, "parts", lambda self: spilled.append(self.path) or iter(()))
     _, ledger, digest = _ingest(corpus, tmp_path, "2")
     assert spilled == []
-    assert (ledger, digest) == in_process[1:]
+    _same_as(in_process, ledger, digest)
     assert not list((tmp_path / "burn").glob(f"{workers.SPILL_PREFIX}*"))
 
 

@@ -213,6 +213,28 @@ def test_a_record_whose_time_the_archive_cannot_place_is_dropped_and_counted() -
 
     diag = Diagnostics()
     bad = ["0001-01-01T00:00:00.000Z", "2026-13-45T99:99:99Z", "yesterday", "2026-03-01T10:00:00+99:00"]
-    kept = sanitize([turn("ok", "2026-03-01T10:00:00.000Z"), *(turn(b, b) for b in bad)], set(), diag)
+    kept = sanitize([turn("ok", "2026-03-01T10:00:00.000Z"), *(turn(b, b) for b in bad)], {}, diag)
     assert [t.message_id for t in kept if isinstance(t, Turn)] == ["ok"]
     assert diag.invalid == {"invalid_timestamp": 4} and "0001-01-01" in diag.warnings[0]
+
+
+def test_a_directory_is_observed_again_when_an_earlier_session_started_in_it(tmp_path: Path) -> None:
+    """A process observes a working directory at its first session there, and again only for a
+    session that started earlier, so that the ledger's earliest observation does not depend on
+    which process read which unit (tests/test_ingest_pipeline.py)."""
+    from burn.ingest.sanitize import sanitize
+    from burn.reader import Diagnostics
+    from burn.records import ProjectObservation, SessionInfo
+
+    cwd = str(tmp_path / "app")
+
+    def session(sid: str, ts: str) -> SessionInfo:
+        return SessionInfo(source="x", session_id=sid, cwd=cwd, first_seen_ts=ts)
+
+    observed: dict[str, str] = {}
+    times = ["2026-02-01T00:00:00.000Z", "2026-03-01T00:00:00.000Z", "2026-01-15T00:00:00.000Z"]
+    out = sanitize([session(f"s{i}", ts) for i, ts in enumerate(times)], observed, Diagnostics())
+    later = sanitize([session("s9", "2026-01-20T00:00:00.000Z")], observed, Diagnostics())
+    seen = [r.observed_at for r in out if isinstance(r, ProjectObservation)]
+    assert seen == ["2026-02-01T00:00:00.000Z", "2026-01-15T00:00:00.000Z"]
+    assert [r.KIND for r in later] == ["session"] and observed == {cwd: "2026-01-15T00:00:00.000Z"}

@@ -28,7 +28,9 @@ from burn.store import Encoded, encode
 def preparer(rules: Sequence[DedupeRule] = ()) -> Prepare:
     """What a worker does with one reader's read: sanitize, take the notes of the reader's dedupe
     ``rules`` (:mod:`burn.ingest.dedupe`), encode."""
-    observed: set[str] = set()  # one reader's working directories (per process: each observes its own)
+    # One reader's working directories, each with the time of the earliest session seen in it (per
+    # process: each observes its own; the ledger keeps the earliest observation of all).
+    observed: dict[str, str] = {}
 
     def prepare(result: ReadResult) -> Prepared:
         # Runs in the worker that read the unit (or in-process): sanitize, then encode.
@@ -54,9 +56,10 @@ def _encode(record: Record, diag: Diagnostics) -> Encoded:
         return encode(escaped)
 
 
-def sanitize(records: Sequence[Record], observed: set[str], diag: Diagnostics) -> list[Record]:
+def sanitize(records: Sequence[Record], observed: dict[str, str], diag: Diagnostics) -> list[Record]:
     """Redact credentials from free-form strings, refuse implausible token counts, and observe each
-    new working directory's project.
+    working directory's project: when it is new to ``observed`` (directory → the earliest session
+    start seen in it), or a session in it started earlier.
 
     Readers are third-party code; this is the one place every record passes before the ledger, so
     "credentials never reach the ledger" and "counts fit every consumer" hold whatever a reader emits.
@@ -73,9 +76,15 @@ def sanitize(records: Sequence[Record], observed: set[str], diag: Diagnostics) -
         if isinstance(rec, Turn):
             rec = checked_counts(rec, diag)
         elif isinstance(rec, SessionInfo):
-            if rec.cwd and rec.cwd not in observed:
-                observed.add(rec.cwd)  # observe the real directory; the observation is redacted
-                out.append(observe(rec.cwd, rec.first_seen_ts or _now()))
+            if rec.cwd:
+                # Observed again when a session started in it earlier than any seen before: the
+                # ledger keeps the earliest (burn.ledger.merge), so its state is the same however
+                # the units were split between processes and in which order each read them.
+                seen = observed.get(rec.cwd)
+                first = rec.first_seen_ts or _now()
+                if seen is None or first < seen:
+                    observed[rec.cwd] = first  # observe the real directory; the observation is redacted
+                    out.append(observe(rec.cwd, first))
             fields = ("cwd", "title", "git_branch", "slug", "git_remote")
             clean: dict[str, Any] = {f: redact(getattr(rec, f)) for f in fields[:-1]}
             # A remote is kept only as host/owner/repo: what does not normalize is dropped, not redacted.

@@ -335,16 +335,20 @@ class Pool:
         # A unit of AHEAD_BYTES or more (the OpenCode database) is read first, whatever its turn:
         # one worker reads it while the others read for the main process, and its results wait
         # in a file until its turn comes (put it last: ingest orders readers by their largest unit).
-        ahead = [i for i, (_, _, size) in enumerate(tasks) if size >= AHEAD_BYTES]
+        # Only the largest such units are, one fewer than there are workers: with as many read
+        # ahead as workers (the database and a large transcript), no worker read for the main
+        # process at the start, and it waited (docs/performance.md). Others are read in turn.
+        large = [i for i, (_, _, size) in enumerate(tasks) if size >= AHEAD_BYTES]
+        ahead = sorted(large, key=lambda i: -tasks[i][2])[: max(1, workers - 1)]  # the largest first
         if ahead and self.spill is None:
             self.spill = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=self.scratch)
-        later = iter([i for i, (_, _, size) in enumerate(tasks) if size < AHEAD_BYTES])
+        later = iter([i for i in range(len(tasks)) if i not in ahead])
         futures: dict[int, Future[list[Prepared | ReadFailure] | Spilled]] = {}
 
         def submit(i: int) -> None:
             assert self.executor is not None
-            name, task, size = tasks[i]
-            if size >= AHEAD_BYTES:
+            name, task, _ = tasks[i]
+            if i in ahead:
                 assert self.spill is not None
                 futures[i] = self.executor.submit(_read_ahead, name, task, self.spill)
             else:

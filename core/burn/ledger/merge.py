@@ -11,7 +11,8 @@ duplicate. Two kinds can learn more over time:
   shortest latency (the earliest sighting saw its first line); unknown never replaces known.
 * a :class:`~burn.records.SessionInfo` or :class:`~burn.records.UserTurn` fills fields it did not
   know yet (a slug written later, the agent type from a ``.meta.json`` sidecar, the id of the
-  response that followed a prompt read at the end of a file).
+  response that followed a prompt read at the end of a file); a
+  :class:`~burn.records.ProjectObservation` too, and it keeps the earliest ``observed_at``.
 
 :func:`merge` returns the merged record, or ``None`` when the new sighting adds nothing — the
 ledger then appends nothing, which is what makes re-reading unchanged data free.
@@ -33,6 +34,10 @@ MERGEABLE = frozenset({"turn", "session", "user_turn", "project"})
 
 _TURN_ATTRIBUTION = ("session_id", "ts", "is_sidechain", "agent_id")
 _Fillable = SessionInfo | UserTurn | ProjectObservation
+# Times where the earliest sighting wins, whichever order the sightings come in: a session's first
+# line, a working directory's first session (each process that prepares records observes it anew;
+# with the earliest winning, the ledger's state does not depend on which process read what).
+_EARLIEST = frozenset({"first_seen_ts", "observed_at"})
 
 
 def merge(old: Record, new: Record) -> Record | None:
@@ -79,7 +84,7 @@ def _fill_unknown(old: _Fillable, new: _Fillable) -> Record | None:
     changes: dict[str, Any] = {}
     for field in attrs.fields(type(old)):
         mine, theirs = getattr(old, field.name), getattr(new, field.name)
-        if field.name == "first_seen_ts":
+        if field.name in _EARLIEST:
             if theirs is not None and (mine is None or theirs < mine):
                 changes[field.name] = theirs
         elif mine is None and theirs is not None:

@@ -25,12 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from burn.records import Record, SessionInfo, Turn, Usage
+from burn.records import ProjectObservation, Record, SessionInfo, Turn, Usage
 from burn.store import Encoded, ReadStats, Store
 
 __all__ = [
     "default_raw_append",
     "raw_append",
+    "test_a_project_keeps_its_earliest_observation",
     "test_append_then_read_from_the_start_and_from_a_position",
     "test_concurrent_appenders_store_each_event_once",
     "test_in_batch_copies_fold_before_writing",
@@ -143,6 +144,22 @@ def test_session_info_fills_unknown_fields_only(store_factory: StoreFactory, tmp
     assert filled.revised["session"] == 1 and nothing.lines_written == 0
     last = list(store.read())[-1].record
     assert (last["cwd"], last["slug"]) == ("/a", "happy-cat")
+
+
+def test_a_project_keeps_its_earliest_observation(store_factory: StoreFactory, tmp_path: Path) -> None:
+    """Each process that prepares records observes a directory anew: whichever order the
+    observations come in, the stored one is the earliest (a later one adds nothing)."""
+    store = store_factory(tmp_path)
+
+    def seen(ts: str) -> ProjectObservation:
+        return ProjectObservation(cwd="/w/app", observed_at=ts, exists=False)
+
+    with store.lock():
+        store.append([seen("2026-02-01T00:00:00.000Z")])
+        earlier = store.append([seen("2026-01-15T00:00:00.000Z")])
+        later = store.append([seen("2026-03-01T00:00:00.000Z")])
+    assert earlier.revised["project"] == 1 and later.lines_written == 0
+    assert list(store.read())[-1].record["observed_at"] == "2026-01-15T00:00:00.000Z"
 
 
 def test_in_batch_copies_fold_before_writing(store_factory: StoreFactory, tmp_path: Path) -> None:
