@@ -226,3 +226,45 @@ def test_a_prepared_result_crosses_the_process_boundary_unchanged(count: int) ->
     assert all(type(item) is Encoded for item in back.items)
     assert [item.id for item in back.items] == [item.id for item in items]
     assert back.diagnostics.invalid == {"invalid_json": 1}
+
+
+def test_enriching_every_session_by_name_gives_the_cold_builds_derived_columns(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """The cold build derives its columns by scanning whole tables (``enrich.refresh(db, None)``);
+    an incremental batch derives them for the sessions it names. On the three-agent corpus both
+    must give every row the same values."""
+    import sqlite3
+
+    from burn.archive import enrich
+
+    _ingest(corpus, tmp_path, "1")
+    db = sqlite3.connect(tmp_path / "burn" / "archive.sqlite", isolation_level=None)
+    derived = {
+        "turns": "turn_index, activity",
+        "tool_calls": "turn_id, call_index",
+        "tool_result_events": "message_id, call_index, event_index, agent_id, event_source",
+        "sessions": "message_count, has_content, activity",
+    }
+
+    def values() -> dict[str, list[tuple[object, ...]]]:
+        return {
+            t: db.execute(f"SELECT id, {cols} FROM {t} ORDER BY id").fetchall() for t, cols in derived.items()
+        }
+
+    def cleared() -> None:
+        for table, cols in derived.items():
+            db.execute(f"UPDATE {table} SET " + ", ".join(f"{c} = NULL" for c in cols.split(", ")))
+
+    cold = values()
+    assert all(cold.values()) and any(row[3] is not None for row in cold["tool_result_events"])
+    sessions = db.execute("SELECT source, session_id FROM sessions").fetchall()
+    db.execute("BEGIN")
+    cleared()
+    enrich.refresh(db, sessions)
+    assert values() == cold
+    cleared()
+    enrich.refresh(db, None)
+    assert values() == cold
+    db.execute("ROLLBACK")
+    db.close()
