@@ -4,13 +4,19 @@ Claude reader and applied before the append, with its facts kept in ``dedupe.sql
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import burn.ingest.run
+from burn.ingest.dedupe import Deduper
 from burn.ingest.run import ingest
 from burn.ledger.file import FileStore
 from burn.plugins.manager import Plugins
+from burn.store import LedgerEntry, ReadStats, Store
 from tests.claude_lines import SESSION, assistant, dumps, write_session
 from tests.test_ingest import env, run
 
@@ -115,3 +121,64 @@ def test_no_op_ingest_does_not_open_the_cache(env: dict[str, str]) -> None:
     before = os.stat(cache).st_mtime_ns
     assert run(env)["lines_read"] == 0
     assert os.stat(cache).st_mtime_ns == before
+
+
+class _CountingReads(Deduper):
+    """A Deduper that counts the ledger entries its catch-up reads back from the store."""
+
+    entries = 0
+
+    def _catch_up(self, db: object, covered: int) -> None:
+        store = self.store
+        read = store.read
+
+        def counted(since: int = 0, stats: ReadStats | None = None) -> Iterator[LedgerEntry]:
+            for entry in read(since, stats):
+                _CountingReads.entries += 1
+                yield entry
+
+        self.store = _Reads(store, counted)
+        try:
+            super()._catch_up(db, covered)  # type: ignore[arg-type]
+        finally:
+            self.store = store
+
+
+class _Reads:
+    """``store`` with its ``read`` replaced."""
+
+    def __init__(self, store: Store, read: object) -> None:
+        self._store, self.read = store, read
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_first_run_reads_no_entry_back_into_the_cache(
+    env: dict[str, str], workers: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache is caught up before the run appends anything (work count): opened at Claude's first
+    batch, it read back every entry the run had appended for the readers before it (Codex)."""
+    codex = Path(__file__).parent / "fixtures" / "codex" / "accounting"
+    shutil.copytree(codex, env["CODEX_HOME"], dirs_exist_ok=True)
+    lines = [assistant(f"msg_{i}", 10 + i, request=f"req_{i}") for i in range(40)]
+    claude = write_session(Path(env["CLAUDE_CONFIG_DIR"]), lines)
+    # The premise: Claude's unit is the larger, so its reader goes after Codex's.
+    assert claude.stat().st_size > max(f.stat().st_size for f in codex.rglob("*.jsonl"))
+    monkeypatch.setattr(burn.ingest.run, "Deduper", _CountingReads)
+    _CountingReads.entries = 0
+    first = run({**env, "BURN_WORKERS": workers})
+    assert first["appended_by_kind"]["turn"] > 40  # Codex's turns and Claude's
+    assert _CountingReads.entries == 0
+    # A cache left behind the ledger (covering nothing) catches up over the whole of it, once.
+    home = Path(env["RELAYBURN_HOME"])
+    db = sqlite3.connect(home / "dedupe.sqlite")
+    db.execute("UPDATE meta SET value = '0' WHERE key = 'covered'")
+    db.commit()
+    db.close()
+    before = sum(1 for _ in FileStore(home).read())
+    _CountingReads.entries = 0
+    write_session(Path(env["CLAUDE_CONFIG_DIR"]), [*lines, assistant("msg_new", 5, request="req_new")])
+    assert run(env)["appended_by_kind"] == {"turn": 1}
+    assert _CountingReads.entries == before

@@ -62,9 +62,10 @@ def _note(rule: DedupeRule, record: Record) -> Note | None:
 
 class Deduper:
     """Applies rules to batches before they are appended and remembers the facts of what was
-    appended. Opened lazily (a no-op ingest never opens it) and only while the store's writer lock
-    is held, so that the cache stays level with the ledger between :meth:`filter` and
-    :meth:`appended`."""
+    appended. Opened only while the store's writer lock is held, so that the cache stays level with
+    the ledger between :meth:`filter` and :meth:`appended`: by :meth:`open` when a run is about to
+    read units of a source with rules, else at the first batch that needs it (a no-op ingest never
+    opens it)."""
 
     def __init__(self, home: Path, store: Store, rules: Mapping[str, Sequence[DedupeRule]]) -> None:
         self.path = home / "dedupe.sqlite"
@@ -74,6 +75,14 @@ class Deduper:
 
     def __bool__(self) -> bool:
         return bool(self.rules)
+
+    def open(self, sources: Iterable[str]) -> None:
+        """Open the cache and catch it up now if any of ``sources`` has rules: before this run
+        appends, so the catch-up reads only what other runs appended (nothing, on a first run).
+        Opened at the first batch of such a source instead, it read back every entry this run had
+        appended so far — a cold ingest's whole Codex ledger (docs/performance.md)."""
+        if any(self.rules.get(source) for source in sources):
+            self._open()
 
     def filter(
         self, source: str, items: Sequence[Encoded], notes: Mapping[int, Notes]

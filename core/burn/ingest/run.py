@@ -202,6 +202,7 @@ def _read_and_append(
     # its turn, in one worker while the others read for the main process, so that it is read by
     # its turn. (Appended first, the main process waited for it with nothing to append; last and
     # not read ahead, it waited for it at the end with the other workers idle.)
+    dedupe.open(plan.reader.name for plan in plans if plan.jobs)
     sizes = [[unit_size(unit) for unit, _ in plan.jobs] for plan in plans]
     workers = workers_for(env, sum(map(sum, sizes)))
     plans = [plan for _, plan in sorted(zip(sizes, plans, strict=True), key=lambda p: max(p[0], default=0))]
