@@ -47,7 +47,9 @@ from burn.store import LedgerEntry, ReadStats, Store, store_identity
 
 if TYPE_CHECKING:
     from burn.pricing.load import Pricing
-BATCH = 20_000
+# Ledger entries per archive batch (rows built, then inserted): the rows are held until the batch is
+# applied, so its size is the build's memory (docs/performance.md).
+BATCH = 10_000
 
 
 @attrs.define

@@ -38,7 +38,10 @@ if TYPE_CHECKING:
 # A no-op ingest imports neither the worker pool (multiprocessing) nor the archive's builder nor
 # the sanitizer (identity, redaction): those are imported when there is something to read or build.
 
-APPEND_BATCH = 50_000
+# Records per append (ledger and archive feed): the main process's peak memory follows the batches
+# it holds, and 20,000 keep a cold ingest no slower than 50,000 did (docs/performance.md). The
+# parts of a unit read ahead are as large (burn.ingest.workers.SPILL_PART).
+APPEND_BATCH = 20_000
 
 Progress = Callable[[str, int, int, int], None]  # reader name, units done, units total, bytes read
 

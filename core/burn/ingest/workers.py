@@ -59,7 +59,7 @@ TASK_BYTES = 2 * 1024 * 1024
 # A unit at least this large is read ahead of its turn, its result kept in a file (Pool.read)
 # in parts of SPILL_PART items (burn.ingest.run.APPEND_BATCH: one append batch each).
 AHEAD_BYTES = 32 * 1024 * 1024
-SPILL_PART = 50_000
+SPILL_PART = 20_000
 SPILL_PREFIX = "ingest-ahead-"  # the directory's name in the burn home (remove_stale_spills)
 TASK_UNITS = 64
 # Tasks in flight per worker: enough that the workers keep reading while the main process appends
