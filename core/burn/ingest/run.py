@@ -38,9 +38,9 @@ if TYPE_CHECKING:
 # A no-op ingest imports neither the worker pool (multiprocessing) nor the archive's builder nor
 # the sanitizer (identity, redaction): those are imported when there is something to read or build.
 
-# Records per append (ledger and archive feed): the main process's peak memory follows the batches
-# it holds, and 20,000 keep a cold ingest no slower than 50,000 did (docs/performance.md). The
-# parts of a unit read ahead are as large (burn.ingest.workers.SPILL_PART).
+# Records per append (ledger and archive feed): the main process's peak memory follows the largest
+# batch it holds, and larger batches bought no measurable speed (docs/performance.md, "Figures
+# behind the code's constants"). The parts of a unit read ahead are as large (workers.SPILL_PART).
 APPEND_BATCH = 20_000
 
 Progress = Callable[[str, int, int, int], None]  # reader name, units done, units total, bytes read
@@ -198,6 +198,7 @@ def _read_and_append(
     from burn.ingest.workers import Pool, remove_stale_spills, unit_size, workers_for
 
     remove_stale_spills(live.home)  # what a killed ingest's read-ahead left
+    dedupe.open(plan.reader.name for plan in plans if plan.jobs)  # caught up before this run appends
 
     # One stream of reads over every reader, so the workers start on the next reader's units
     # while the main process still appends this one's. The reader with the largest unit goes
@@ -205,7 +206,6 @@ def _read_and_append(
     # its turn, in one worker while the others read for the main process, so that it is read by
     # its turn. (Appended first, the main process waited for it with nothing to append; last and
     # not read ahead, it waited for it at the end with the other workers idle.)
-    dedupe.open(plan.reader.name for plan in plans if plan.jobs)
     sizes = [[unit_size(unit) for unit, _ in plan.jobs] for plan in plans]
     workers = workers_for(env, sum(map(sum, sizes)))
     plans = [plan for _, plan in sorted(zip(sizes, plans, strict=True), key=lambda p: max(p[0], default=0))]
