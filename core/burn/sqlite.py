@@ -60,6 +60,9 @@ ARCHIVE_FRESH = Pragmas(journal_mode="OFF", synchronous="OFF", cache_kib=8192)
 # The file store's index (ledger.index.sqlite): a cache rebuilt from the ledger when it lags, so
 # durability is not needed; a large cache keeps the index B-tree in memory.
 LEDGER_INDEX = Pragmas(journal_mode="WAL", synchronous="OFF", cache_kib=65536)
+# dedupe.sqlite, the dedupe rules' facts (burn.ingest.dedupe): a cache rebuilt from the ledger
+# when it lags or is lost, so durability is not needed either.
+DEDUPE = Pragmas(journal_mode="WAL", synchronous="OFF")
 # cursors.sqlite: the rollback journal (not WAL) is what lets a read-only connection
 # (``burn status`` in a read-only home) create no file beside the database.
 CURSORS = Pragmas()

@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from burn import sqlite
 from burn.reader import DedupeRule, Lookup, Note, Notes
 from burn.records import Record
 from burn.store import Encoded, Store
@@ -187,21 +188,15 @@ class Deduper:
 
     @staticmethod
     def _remember(db: sqlite3.Connection, rows: list[tuple[str, str, str | None]], covered: int) -> None:
-        db.execute("BEGIN")
-        try:
+        # The one transaction helper: a COMMIT that fails (a full disk) has already ended the
+        # transaction, and a bare ROLLBACK then raised over the error that matters.
+        with sqlite.transaction(db, immediate=False):
             db.executemany("INSERT OR IGNORE INTO facts VALUES (?, ?, ?)", rows)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('covered', ?)", (str(covered),))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None)
-    # A cache rebuilt from the ledger when it lags or is lost: durability is not needed.
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=OFF")
+    db = sqlite.connect(path, pragmas=sqlite.DEDUPE)
     db.executescript(_SCHEMA)
     return db
 
