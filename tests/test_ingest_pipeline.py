@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import errno
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -189,41 +188,14 @@ def test_a_result_file_cut_short_stops_the_run_and_the_next_one_loses_nothing(
     _same_as(in_process, ledger, digest, ordered=False)  # each record once, none missing
 
 
-@pytest.mark.parametrize("count", ["1", "2"])
-def test_the_archive_is_built_in_a_thread_beside_the_appends_that_ends_with_the_run(
-    corpus: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    in_process: tuple[IngestReport, bytes, str],
-    count: str,
-) -> None:
-    """The archive's batches are applied by a thread of their own while the main thread appends
-    (burn.ingest.run._LiveArchive), the cold build's finish after every batch; the rows are those
-    of the archive fed in line, and no thread outlives the run."""
-    applied: list[str] = []
-    apply = Archive._apply
-
-    def seen(self: Archive, *args: Any) -> None:
-        applied.append(threading.current_thread().name)
-        apply(self, *args)
-
-    monkeypatch.setattr(Archive, "_apply", seen)
-    monkeypatch.setattr(run, "APPEND_BATCH", 200)  # several batches: the queue is used
-    monkeypatch.setattr(archive_db, "BATCH", 100)
-    _, _, digest = _ingest(corpus, tmp_path, count)
-    assert len(applied) > 3 and set(applied[:-1]) == {"burn-archive"}  # the last: the finish's flush
-    assert [t.name for t in threading.enumerate() if t.name == "burn-archive"] == []
-    assert digest == in_process[2]
-
-
-def test_an_archive_that_fails_in_its_thread_stops_the_run_and_the_next_loses_nothing(
+def test_an_archive_that_fails_while_fed_stops_the_run_and_the_next_loses_nothing(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The archive's thread meets a full disk at its third batch: the run stops with that error
-    (raised in the main thread, once), the thread is gone, the ledger keeps what was appended, and
-    the next run builds the archive of a run that never failed, with each record once. (Small
-    append batches: their size decides which revisions fold in a batch, so the reference run
-    appends in batches as small.)"""
+    """The archive build fed by the appends meets a full disk at its third batch: the run stops
+    with that error, named in one line, nothing is applied after it, the fresh archive is deleted,
+    the ledger keeps what was appended, and the next run builds the archive of a run that never
+    failed, with each record once. (Small append batches: their size decides which revisions fold
+    in a batch, so the reference run appends in batches as small.)"""
     monkeypatch.setattr(run, "APPEND_BATCH", 200)
     monkeypatch.setattr(archive_db, "BATCH", 100)
     reference = _ingest(corpus, tmp_path / "reference", "2")
@@ -242,7 +214,6 @@ def test_an_archive_that_fails_in_its_thread_stops_the_run_and_the_next_loses_no
     with pytest.raises(BurnError, match="disk full"):
         _ingest_in(env)
     assert calls == 3  # nothing applied after the failure
-    assert [t.name for t in threading.enumerate() if t.name == "burn-archive"] == []
     home = Path(env["RELAYBURN_HOME"])
     assert (home / "ledger.jsonl").stat().st_size > 0
     assert not list(home.glob("archive.sqlite*"))  # the fresh archive that failed is deleted

@@ -103,11 +103,7 @@ class Archive:
         else:
             with writing(path):
                 path.parent.mkdir(parents=True, exist_ok=True)
-                # A build may feed from a thread of its own (burn.ingest.run), then finish in the
-                # caller's: one thread at a time, handed over by a join.
-                self.db = sqlite.connect(
-                    path, pragmas=sqlite.ARCHIVE_FRESH if fresh else sqlite.ARCHIVE, check_same_thread=False
-                )
+                self.db = sqlite.connect(path, pragmas=sqlite.ARCHIVE_FRESH if fresh else sqlite.ARCHIVE)
         version = self.state().get("schema_version")
         if version is not None and int(version) != SCHEMA_VERSION:
             self.db.close()

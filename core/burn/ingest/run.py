@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
-import queue
 import sqlite3
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -44,9 +42,6 @@ if TYPE_CHECKING:
 # batch it holds, and larger batches bought no measurable speed (docs/performance.md, "Figures
 # behind the code's constants"). The parts of a unit read ahead are as large (workers.SPILL_PART).
 APPEND_BATCH = 20_000
-# Appends queued for the archive's thread beyond the one it applies: one lets the main thread
-# append the next batch while the archive applies this one; more only holds more batches in memory.
-FEED_AHEAD = 1
 
 Progress = Callable[[str, int, int, int], None]  # reader name, units done, units total, bytes read
 
@@ -241,7 +236,6 @@ def _build_archive(
     from burn.archive.database import Archive, SchemaMismatch, rebuild
 
     try:
-        live.drain()
         if live.corrupt is not None:
             raise live.corrupt
         archive = Archive.for_build(home) if live.archive is None else live.archive
@@ -272,12 +266,7 @@ class _LiveArchive:
     """The archive build that applies entries while they are appended (:meth:`Archive.begin`), so a
     cold ingest neither reads the ledger back nor leaves all of the archive's work for the end.
     Begun at the first append that writes something, so that a no-op ingest keeps the build's
-    no-op path; an archive of another schema is left to the rebuild after the appends.
-
-    The build runs in a thread of its own, fed through a queue of :data:`FEED_AHEAD` appends: its
-    inserts run in SQLite with the GIL released while the main thread appends the next batch
-    (docs/performance.md). An error the thread meets is raised in the main thread at the next
-    append or at :meth:`drain`."""
+    no-op path; an archive of another schema is left to the rebuild after the appends."""
 
     def __init__(self, home: Path, store: Store) -> None:
         self.home = home
@@ -286,41 +275,8 @@ class _LiveArchive:
         self.build: Build | None = None
         self.failed = False
         self.corrupt: sqlite3.DatabaseError | None = None  # met while feeding: rebuilt at the end
-        self._queue: queue.Queue[tuple[int, Iterable[LedgerEntry]] | None] = queue.Queue(FEED_AHEAD)
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
 
     def __call__(self, start: int, entries: Iterable[LedgerEntry]) -> None:
-        self._raise()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="burn-archive", daemon=True)
-            self._thread.start()
-        self._queue.put((start, entries))
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if self._error is not None:
-                continue  # drained unapplied: the main thread raises the error
-            try:
-                self._apply(*item)
-            except BaseException as exc:  # handed to the main thread
-                self._error = exc
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            self.failed = True
-            raise error
-
-    def drain(self) -> None:
-        """Wait until every append fed so far is applied; raise what the build's thread met."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
-        self._raise()
-
-    def _apply(self, start: int, entries: Iterable[LedgerEntry]) -> None:
         try:
             self._feed(start, entries)
         except sqlite3.DatabaseError as exc:
@@ -346,14 +302,9 @@ class _LiveArchive:
         self.build.feed(start, entries)
 
     def close(self) -> None:
-        try:
-            self.drain()
-        except BaseException:
-            pass  # closing after a failure: the failure that got here is the one raised
-        finally:
-            if self.archive is not None:
-                self.archive.close()
-                self.archive = None
+        if self.archive is not None:
+            self.archive.close()
+            self.archive = None
 
 
 @attrs.define
