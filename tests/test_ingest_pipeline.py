@@ -192,7 +192,7 @@ def test_an_archive_that_fails_while_fed_stops_the_run_and_the_next_loses_nothin
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The archive build fed by the appends meets a full disk at its third batch: the run stops
-    with that error, named in one line, nothing is applied after it, the fresh archive is deleted,
+    with burn's error naming the full disk, nothing is applied after it, the fresh archive is deleted,
     the ledger keeps what was appended, and the next run builds the archive of a run that never
     failed, with each record once. (Small append batches: their size decides which revisions fold
     in a batch, so the reference run appends in batches as small.)"""
