@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -171,3 +173,38 @@ def test_a_first_run_reads_no_entry_back_into_the_cache(
     write_session(Path(env["CLAUDE_CONFIG_DIR"]), [*lines, assistant("msg_new", 5, request="req_new")])
     assert run(env)["appended_by_kind"] == {"turn": 1}
     assert _CountingReads.entries == before
+
+
+_COMMIT_PAST_THE_LIMIT = """
+import resource, sqlite3, sys
+from pathlib import Path
+from burn.ingest.dedupe import Deduper, _connect
+
+db = _connect(Path(sys.argv[1]))
+# Python ignores SIGXFSZ: a write past the limit fails (EFBIG), as on a full disk. The facts fit
+# in SQLite's page cache, so the first write to the file is the COMMIT's.
+resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))
+rows = [("rule", f"key-{i}", "v" * 40) for i in range(4000)]
+try:
+    Deduper._remember(db, rows, 1)
+except sqlite3.Error as exc:
+    print(f"{type(exc).__name__}: {exc}")
+"""
+
+
+def test_a_commit_that_fails_on_a_full_disk_raises_its_own_error(tmp_path: Path) -> None:
+    """The dedupe cache's facts are committed through burn.sqlite.transaction: a COMMIT that fails
+    (the disk is full) has already ended the transaction, and the error the user is shown is the
+    full disk's (past a file-size limit SQLite says "disk I/O error"), not a failed ROLLBACK's
+    ("cannot rollback - no transaction is active")."""
+    r = subprocess.run(
+        [sys.executable, "-c", _COMMIT_PAST_THE_LIMIT, str(tmp_path / "dedupe.sqlite")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() in (
+        "OperationalError: database or disk is full",
+        "OperationalError: disk I/O error",
+    )
