@@ -17,7 +17,8 @@ SQLite is mocked.
 The write transactions, by module: archive.py — the batch apply (first build and incremental), the
 re-pricing, the ``session_hours`` fill, the rollup refresh, the end-of-build state, and
 ``rebuild`` (which builds into a file of its own); ingest.py — the quality counters; cursors.py —
-the cursor save; store_file.py — the ledger index update of an append and the index catch-up.
+the cursor save; dedupe.py — the dedupe rules' facts of an append; store_file.py — the ledger index
+update of an append and the index catch-up.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import pytest
 from burn import sqlite
 from burn.archive import quality, session_rollup
 from burn.archive.database import Archive, rebuild
+from burn.ingest import dedupe as dedupe_mod
 from burn.ingest import read_cursors as cursors_mod
 from burn.ingest.read_cursors import CursorFile
 from burn.ingest.run import ingest
@@ -319,6 +321,20 @@ def test_cursor_save(home: Path, mode: str, monkeypatch: pytest.MonkeyPatch) -> 
         _fails(inject, cursors.save)
     finally:
         cursors.close()
+
+
+# -- dedupe.py -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_dedupe_facts(home: Path, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The facts the dedupe rules keep of an append and the ledger position they cover, together
+    (the cache an ingest of Claude Code's transcripts made)."""
+    db = dedupe_mod._connect(home / "dedupe.sqlite")
+    assert db.execute("SELECT count(*) FROM facts").fetchone()[0] > 0
+    inject = Injector(mode)
+    wrap(monkeypatch, dedupe_mod, "_write_facts", inject, lambda db, *_: db)
+    _fails(inject, lambda: dedupe_mod.Deduper._remember(db, [("rule", "new-key", "value")], 10**9))
 
 
 # -- store_file.py -------------------------------------------------------------------------------

@@ -153,13 +153,12 @@ class Deduper:
             if covered > self.store.position():  # the ledger was replaced or truncated: start over
                 covered = -1
             if covered < 0:
-                db.execute("BEGIN")
-                db.execute("DELETE FROM facts")
-                db.execute("DELETE FROM meta")
-                db.executemany(
-                    "INSERT INTO meta VALUES (?, ?)", [("format", _FORMAT), ("store", self.store.name)]
-                )
-                db.execute("COMMIT")
+                with sqlite.transaction(db, immediate=False):
+                    db.execute("DELETE FROM facts")
+                    db.execute("DELETE FROM meta")
+                    db.executemany(
+                        "INSERT INTO meta VALUES (?, ?)", [("format", _FORMAT), ("store", self.store.name)]
+                    )
                 covered = 0
             self._db = db
             self._catch_up(db, covered)
@@ -191,8 +190,14 @@ class Deduper:
         # The one transaction helper: a COMMIT that fails (a full disk) has already ended the
         # transaction, and a bare ROLLBACK then raised over the error that matters.
         with sqlite.transaction(db, immediate=False):
-            db.executemany("INSERT OR IGNORE INTO facts VALUES (?, ?, ?)", rows)
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('covered', ?)", (str(covered),))
+            _write_facts(db, rows, covered)
+
+
+def _write_facts(db: sqlite3.Connection, rows: list[tuple[str, str, str | None]], covered: int) -> None:
+    """Add the facts of appended records and move the ledger position they cover, in the caller's
+    transaction."""
+    db.executemany("INSERT OR IGNORE INTO facts VALUES (?, ?, ?)", rows)
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('covered', ?)", (str(covered),))
 
 
 def _connect(path: Path) -> sqlite3.Connection:

@@ -37,7 +37,7 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 
-from burn import hookimpl
+from burn import hookimpl, sqlite
 from burn.errors import BurnError, LedgerError, writing
 from burn.gcpause import gc_paused
 from burn.ledger.batch import RunLock, fold, plan
@@ -144,19 +144,13 @@ class SqliteStore:
             assert db is not None
             result = AppendResult()
             pending = fold(items, result)
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with sqlite.transaction(db):
                 written = plan(pending, self._lookup(db, pending), result)
                 (base,) = db.execute("SELECT COALESCE(MAX(pos), 0) FROM ledger").fetchone()
                 db.executemany(
                     "INSERT INTO ledger VALUES (?, ?, ?, ?, ?)",
                     [(base + n, LEDGER_VERSION, i.kind, i.id, i.data) for n, i in enumerate(written, 1)],
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
         if sink is not None and written:
             sink(
                 base,
